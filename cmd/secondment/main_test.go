@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"secondment/internal/dbtest"
+	"secondment/internal/postgres"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// runCmd runs the command line and returns stdout, and the exit status
+// main would give with the message it would print.
+func runCmd(t *testing.T, getenv func(string) string, args ...string) (stdout string, code int, stderr string) {
+	t.Helper()
+	var out, errb syncBuffer
+	err := run(context.Background(), args, getenv, &out, &errb)
+	code = exitCode(err, &errb)
+	return out.String(), code, errb.String()
+}
+
+func TestCommandLineMistakes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		env  func(string) string
+		code int
+		want []string
+	}{
+		{[]string{"frobnicate"}, env(), 2, []string{`unknown command "frobnicate"`}},
+		{[]string{"serve", "--no-such-flag"}, env(), 2, []string{"no-such-flag"}},
+		{[]string{"migrate"}, env(), 2, []string{"needs an action"}},
+		{[]string{"migrate", "sideways"}, env(), 2, []string{`unknown migrate action "sideways"`}},
+		{[]string{"migrate", "down"}, env(), 2, []string{"needs one number"}},
+		{[]string{"migrate", "down", "x", "--yes"}, env(), 2, []string{`"x" is not a valid number`}},
+		{[]string{"migrate", "down", "1"}, env(), 2, []string{"--yes"}},
+		{[]string{"seed"}, env(), 2, []string{"seed demo"}},
+		{[]string{"serve", "extra"}, env(), 2, []string{"takes no arguments"}},
+		// Every bad value is reported, one line each, in one run.
+		{[]string{"serve", "--log-level", "loud", "--addr", "nonsense", "--log-format", "xml"}, env(), 1,
+			[]string{"--log-level \"loud\"", "--addr \"nonsense\"", "--log-format \"xml\""}},
+		{[]string{"serve"}, env("SECONDMENT_MIGRATE", "maybe", "SECONDMENT_DB_CONNECT_TIMEOUT", "soon"), 1,
+			[]string{"SECONDMENT_MIGRATE=\"maybe\"", "SECONDMENT_DB_CONNECT_TIMEOUT=\"soon\""}},
+		{[]string{"serve", "--database-url", "postgres://u:secret@host:notaport/db"}, env(), 1, []string{"malformed database URL"}},
+		{[]string{"serve"}, env("DATABASE_URL", "postgres://u:secret@host:notaport/db"), 1, []string{"malformed database URL"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, code, stderr := runCmd(t, c.env, c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, c.code, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+			if strings.Contains(stderr, "secret") {
+				t.Errorf("a password reached the output: %s", stderr)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--help"}, {"help"}, {"serve", "--help"}, {"migrate", "-h"}, {"seed", "--help"}, {"help", "migrate"}} {
+		out, code, _ := runCmd(t, env(), args...)
+		if code != 0 || !strings.Contains(out, "Usage") {
+			t.Errorf("%v: exit %d, output %q", args, code, out)
+		}
+	}
+	out, _, _ := runCmd(t, env(), "serve", "--help")
+	for _, flag := range []string{"-database-url", "-data-dir", "-addr", "-migrate", "-demo", "-log-level", "-log-format"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("serve --help lacks %s", flag)
+		}
+	}
+	if out, code, _ := runCmd(t, env(), "version"); code != 0 || out != "secondment dev\n" {
+		t.Errorf("version = %q, %d", out, code)
+	}
+	if !errors.Is(run(context.Background(), []string{"seed", "-h"}, env(), io.Discard, io.Discard), flag.ErrHelp) {
+		t.Error("help must end the command without error")
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "never-created")
+	_, code, stderr := runCmd(t, env(), "serve", "--addr", ln.Addr().String(), "--data-dir", dir)
+	if code != 1 || !strings.Contains(stderr, "already in use") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// The port is checked before the database starts: nothing was made.
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("data directory created although the port was taken: %v", err)
+	}
+}
+
+func TestDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now
+	start := time.Now()
+	_, code, stderr := runCmd(t, env(), "serve", "--addr", "127.0.0.1:0", "--db-connect-timeout", "1500ms",
+		"--database-url", "postgres://u@127.0.0.1:"+strconv.Itoa(port)+"/db?connect_timeout=1")
+	if code != 1 || !strings.Contains(stderr, "database unreachable") || !strings.Contains(stderr, "attempts") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("gave up after %s; the retry must be bounded", d)
+	}
+}
+
+var servingRE = regexp.MustCompile(`serving on (http://\S+)`)
+
+// startServe runs `serve` with args until the returned stop is called, and
+// returns the base URL it printed.
+func startServe(t *testing.T, args ...string) (base string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env(), &out, &errb)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := servingRE.FindStringSubmatch(out.String()); m != nil {
+			base = strings.TrimSuffix(m[1], "/")
+			break
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve ended early: %v\n%s", err, errb.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start: %s", errb.String())
+		}
+	}
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("serve did not stop")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return base, stop
+}
+
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// The quick start: serve with demo data on the embedded default, the
+// seed's units visible, a second serve refused, and Ctrl-C stopping both
+// the service and its PostgreSQL.
+func TestServeEmbeddedDemo(t *testing.T) {
+	t.Parallel()
+	dir, err := dbtest.ClusterDir("serve-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+
+	base, stop := startServe(t, "--data-dir", dir, "--demo")
+	code, body := fetch(t, base+"/units")
+	if code != 200 {
+		t.Fatalf("GET /units = %d", code)
+	}
+	for _, name := range []string{"青山区人大常委会机关", "科学路街道办事处", "九原区委组织部", "麻池镇", "威海市委组织部", "羊亭镇", "喀什市委组织部", "阿克喀什乡"} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/units lacks %s", name)
+		}
+	}
+	if code, body := fetch(t, base+"/readyz"); code != 200 {
+		t.Fatalf("readyz = %d %s", code, body)
+	}
+
+	// A second service on the same data directory is refused.
+	_, ecode, stderr := runCmd(t, env(), "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	if ecode != 1 || !strings.Contains(stderr, "already running") {
+		t.Fatalf("second serve: exit %d: %s", ecode, stderr)
+	}
+	// seed demo beside the running service uses its database, and is idempotent.
+	out, ecode, stderr := runCmd(t, env(), "seed", "demo", "--data-dir", dir)
+	if ecode != 0 || !strings.Contains(out, "units 0 added, 0 updated, 20 unchanged; people 0 added, 0 updated, 13 unchanged") {
+		t.Fatalf("seed demo beside serve: exit %d: %s %s", ecode, out, stderr)
+	}
+
+	pidFile, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v on stop", err)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Fatalf("postgres %d still running after the service stopped", pid)
+	}
+
+	// A warm start serves again on the kept data.
+	base, _ = startServe(t, "--data-dir", dir)
+	if _, body := fetch(t, base+"/people"); !strings.Contains(body, "武俞吉") {
+		t.Fatal("data not kept between runs")
+	}
+}
+
+func TestServeExternalDatabase(t *testing.T) {
+	t.Parallel()
+	url := dbtest.EmptyURL(t)
+	// Without migrations at start, an unmigrated database is refused.
+	_, code, stderr := runCmd(t, env(), "serve", "--addr", "127.0.0.1:0", "--database-url", url, "--migrate=false")
+	if code != 1 || !strings.Contains(stderr, "migrate up") {
+		t.Fatalf("unmigrated with --migrate=false: exit %d: %s", code, stderr)
+	}
+	base, _ := startServe(t, "--database-url", url, "--demo")
+	if code, body := fetch(t, base+"/people?unit=NMG-BT-QS-KXL"); code != 200 || !strings.Contains(body, "芦长丽") {
+		t.Fatalf("GET /people = %d", code)
+	}
+}
+
+func TestMigrateCommands(t *testing.T) {
+	t.Parallel()
+	url := dbtest.EmptyURL(t)
+	out, code, stderr := runCmd(t, env("SECONDMENT_DATABASE_URL", url), "migrate", "version")
+	if code != 0 || !strings.Contains(out, "schema version: none") {
+		t.Fatalf("version on empty: %d %s %s", code, out, stderr)
+	}
+	out, code, _ = runCmd(t, env("SECONDMENT_DATABASE_URL", url), "migrate", "up")
+	if code != 0 || !strings.Contains(out, "000001_units_people") {
+		t.Fatalf("up: %d %s", code, out)
+	}
+	out, code, stderr = runCmd(t, env("SECONDMENT_DATABASE_URL", url), "seed", "demo")
+	if code != 0 || !strings.Contains(out, "units 20 added") || !strings.Contains(out, "people 13 added") {
+		t.Fatalf("seed: %d %s %s", code, out, stderr)
+	}
+	out, code, _ = runCmd(t, env("SECONDMENT_DATABASE_URL", url), "seed", "demo")
+	if code != 0 || !strings.Contains(out, "units 0 added, 0 updated, 20 unchanged") {
+		t.Fatalf("second seed must change nothing: %s", out)
+	}
+	all := strconv.Itoa(int(postgres.LatestMigration()))
+	out, code, stderr = runCmd(t, env(), "migrate", "down", all, "--yes", "--database-url", url)
+	if code != 0 || !strings.Contains(out, "schema version: none") {
+		t.Fatalf("down: %d %s %s", code, out, stderr)
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"secondment/internal/config"
+	"secondment/internal/demo"
+	"secondment/internal/i18n"
+	"secondment/internal/postgres"
+	"secondment/internal/server"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	set := newSet("serve", "secondment serve [flags]", config.Options{HTTP: true}, getenv, stdout)
+	cfg, pos, err := parse(set, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{fmt.Sprintf("serve takes no arguments, got %q", pos[0])}
+	}
+	log := cfg.Logger(stderr)
+	catalog, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+
+	// Bind first: a port in use is reported before a database is started,
+	// so nothing is left half-initialised.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("address %s is already in use; stop the program using it or choose another with --addr", cfg.Addr)
+		}
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+
+	db, err := openDatabase(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			log.Error("stop database", "err", cerr)
+		}
+	}()
+	if cfg.Migrate {
+		if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
+			return err
+		}
+	} else if st, err := db.store.Schema(ctx); err != nil {
+		return err
+	} else if !st.Ready() {
+		return fmt.Errorf("the database schema is at version %d (dirty: %t) but this binary needs %s; "+
+			"run `secondment migrate up` or start without --migrate=false", st.Current, st.Dirty, postgres.MigrationName(st.Latest))
+	}
+	if cfg.Demo {
+		res, err := demo.Load(ctx, db.store)
+		if err != nil {
+			return fmt.Errorf("load demo data: %w", err)
+		}
+		log.Info("demo data loaded", "units_added", res.UnitsAdded, "people_added", res.PeopleAdded,
+			"units_updated", res.UnitsUpdated, "people_updated", res.PeopleUpdated)
+	}
+
+	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version})
+	fmt.Fprintf(stdout, "secondment %s serving on %s (database: %s); press Ctrl-C to stop\n",
+		version, publicURL(ln.Addr()), db.describe)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dbDied := make(chan struct{})
+	go func() {
+		select {
+		case <-db.exited():
+			close(dbDied)
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	err = server.Serve(sctx, ln, srv.Handler(), log)
+	select {
+	case <-dbDied:
+		return errors.New("the embedded PostgreSQL stopped unexpectedly; see postgres.log in the data directory")
+	default:
+	}
+	if err == nil {
+		fmt.Fprintln(stdout, "secondment stopped")
+	}
+	return err
+}
+
+// publicURL is the address to open in a browser.
+func publicURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsLoopback() || tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s/", net.JoinHostPort(host, fmt.Sprint(tcp.Port)))
+}

@@ -1,0 +1,192 @@
+// Package config reads the service's settings from flags and the
+// environment, validates them, and hands them on explicitly: there is no
+// global configuration.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"secondment/internal/postgres"
+)
+
+// Config holds every setting. Flags win over the environment, which wins
+// over the defaults.
+type Config struct {
+	DatabaseURL      string        // empty: the embedded database in DataDir
+	DataDir          string        // where the embedded database lives
+	Addr             string        // HTTP listen address
+	LogLevel         slog.Level    //
+	LogFormat        string        // text or json
+	Migrate          bool          // apply migrations at start (serve)
+	Demo             bool          // load the demo data at start (serve)
+	DBConnectTimeout time.Duration // how long to retry an unreachable database
+}
+
+// Defaults.
+const (
+	DefaultAddr    = "127.0.0.1:8080"
+	DefaultDataDir = "./data"
+)
+
+// Set is a flag set bound to a Config, for one subcommand.
+type Set struct {
+	*flag.FlagSet
+	cfg      *Config
+	logLevel string
+	env      func(string) string
+	errs     []error
+}
+
+// Options choose which flags a subcommand has.
+type Options struct {
+	HTTP bool // --addr, --migrate, --demo
+}
+
+// NewSet makes the flag set of subcommand name, with defaults taken from
+// the environment through getenv.
+func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *Set {
+	s := &Set{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), cfg: &Config{}, env: getenv}
+	s.SetOutput(out)
+	c := s.cfg
+	dbURL := getenv("SECONDMENT_DATABASE_URL")
+	if dbURL == "" {
+		dbURL = getenv("DATABASE_URL")
+	}
+	s.StringVar(&c.DatabaseURL, "database-url", dbURL,
+		"PostgreSQL URL (env SECONDMENT_DATABASE_URL, then DATABASE_URL); empty: run an embedded PostgreSQL in --data-dir")
+	s.StringVar(&c.DataDir, "data-dir", orDefault(getenv("SECONDMENT_DATA_DIR"), DefaultDataDir),
+		"directory of the embedded PostgreSQL cluster (env SECONDMENT_DATA_DIR)")
+	s.StringVar(&s.logLevel, "log-level", orDefault(getenv("SECONDMENT_LOG_LEVEL"), "info"),
+		"debug, info, warn or error (env SECONDMENT_LOG_LEVEL)")
+	s.StringVar(&c.LogFormat, "log-format", orDefault(getenv("SECONDMENT_LOG_FORMAT"), "text"),
+		"text or json (env SECONDMENT_LOG_FORMAT)")
+	c.DBConnectTimeout = s.envDuration("SECONDMENT_DB_CONNECT_TIMEOUT", 30*time.Second)
+	s.DurationVar(&c.DBConnectTimeout, "db-connect-timeout", c.DBConnectTimeout,
+		"how long to keep retrying an unreachable database at start (env SECONDMENT_DB_CONNECT_TIMEOUT)")
+	if o.HTTP {
+		s.StringVar(&c.Addr, "addr", orDefault(getenv("SECONDMENT_ADDR"), DefaultAddr),
+			"HTTP listen address, host:port (env SECONDMENT_ADDR)")
+		s.BoolVar(&c.Migrate, "migrate", s.envBool("SECONDMENT_MIGRATE", true),
+			"apply database migrations at start; turn off where migrations run separately (env SECONDMENT_MIGRATE)")
+		s.BoolVar(&c.Demo, "demo", s.envBool("SECONDMENT_DEMO", false),
+			"load the demo data (seed demo) at start (env SECONDMENT_DEMO)")
+	}
+	return s
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func (s *Set) envBool(name string, def bool) bool {
+	v := s.env(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("%s=%q: want true or false", name, v))
+		return def
+	}
+	return b
+}
+
+func (s *Set) envDuration(name string, def time.Duration) time.Duration {
+	v := s.env(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("%s=%q: want a duration such as 30s", name, v))
+		return def
+	}
+	return d
+}
+
+// Parse reads args and validates the result, reporting every bad value
+// (one line each) at once.
+func (s *Set) Parse(args []string) (Config, error) {
+	if err := s.FlagSet.Parse(args); err != nil {
+		return Config{}, err
+	}
+	c := *s.cfg
+	errs := s.errs
+	switch strings.ToLower(s.logLevel) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", s.logLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if c.DatabaseURL != "" {
+		if _, err := postgres.ParseURL(c.DatabaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("--database-url: %w", err))
+		}
+	} else if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("--data-dir: must not be empty when no database URL is given"))
+	}
+	if c.DBConnectTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--db-connect-timeout %s: must be positive", c.DBConnectTimeout))
+	}
+	if s.Lookup("addr") != nil {
+		if err := checkAddr(c.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
+		}
+	}
+	if len(errs) > 0 {
+		return c, &Error{Errs: errs}
+	}
+	return c, nil
+}
+
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, e.g. 127.0.0.1:8080 or :8080")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return errors.New("the port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+// Error lists every invalid setting.
+type Error struct{ Errs []error }
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		lines[i] = "invalid setting: " + err.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Logger builds the logger the settings ask for.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	o := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}

@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strconv"
+
+	"github.com/golang-migrate/migrate/v4"
+	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"secondment/migrations"
+)
+
+// SchemaStatus is where the database's schema stands against the binary's.
+type SchemaStatus struct {
+	Current uint // 0 when no migration has run
+	Latest  uint
+	Dirty   bool
+}
+
+// Ready reports whether the schema is exactly what this binary expects.
+func (s SchemaStatus) Ready() bool { return !s.Dirty && s.Current == s.Latest }
+
+var fileRE = regexp.MustCompile(`^(\d+)_(.+)\.(up|down)\.sql$`)
+
+// MigrationName returns "000001_units_people" for version 1, or the bare
+// number when the binary has no such migration.
+func MigrationName(version uint) string { return migrationName(migrations.FS, version) }
+
+func migrationName(fsys fs.FS, version uint) string {
+	entries, _ := fs.ReadDir(fsys, ".")
+	for _, e := range entries {
+		if m := fileRE.FindStringSubmatch(e.Name()); m != nil {
+			if v, _ := strconv.ParseUint(m[1], 10, 64); uint(v) == version {
+				return m[1] + "_" + m[2]
+			}
+		}
+	}
+	return strconv.FormatUint(uint64(version), 10)
+}
+
+// LatestMigration is the highest version embedded in the binary.
+func LatestMigration() uint { return latestMigration(migrations.FS) }
+
+func latestMigration(fsys fs.FS) uint {
+	var latest uint
+	entries, _ := fs.ReadDir(fsys, ".")
+	for _, e := range entries {
+		if m := fileRE.FindStringSubmatch(e.Name()); m != nil {
+			v, _ := strconv.ParseUint(m[1], 10, 64)
+			latest = max(latest, uint(v))
+		}
+	}
+	return latest
+}
+
+// Migrator applies the embedded migrations. golang-migrate's pgx driver
+// takes a PostgreSQL advisory lock, so replicas starting together migrate
+// one at a time.
+type Migrator struct {
+	m    *migrate.Migrate
+	fsys fs.FS
+}
+
+// NewMigrator opens a migrator of the embedded migrations on the pool's
+// database.
+func NewMigrator(pool *pgxpool.Pool) (*Migrator, error) { return NewMigratorFS(pool, migrations.FS) }
+
+// NewMigratorFS opens a migrator of the migrations in fsys (tests use it to
+// run a migration that fails).
+func NewMigratorFS(pool *pgxpool.Pool, fsys fs.FS) (*Migrator, error) {
+	src, err := iofs.New(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded migrations: %w", err)
+	}
+	drv, err := pgxmigrate.WithInstance(stdlib.OpenDBFromPool(pool), &pgxmigrate.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("open migration driver: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		return nil, fmt.Errorf("open migrator: %w", err)
+	}
+	return &Migrator{m: m, fsys: fsys}, nil
+}
+
+// Close releases the migrator's connection.
+func (g *Migrator) Close() error {
+	serr, derr := g.m.Close()
+	return errors.Join(serr, derr)
+}
+
+// Status reads the applied version.
+func (g *Migrator) Status() (SchemaStatus, error) {
+	v, dirty, err := g.m.Version()
+	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
+		return SchemaStatus{}, fmt.Errorf("read schema version: %w", err)
+	}
+	return SchemaStatus{Current: v, Latest: latestMigration(g.fsys), Dirty: dirty}, nil
+}
+
+// dirtyError is the message for a schema a failed migration left behind.
+func (g *Migrator) dirtyError(v uint) error {
+	return fmt.Errorf("the database schema is dirty: migration %s failed part-way; "+
+		"repair the database by hand, then run `secondment migrate force %d` (the last version that is complete)",
+		migrationName(g.fsys, v), int(v)-1)
+}
+
+// Up applies every pending migration. A dirty schema, or a migration that
+// fails, stops with the migration's name.
+func (g *Migrator) Up() error {
+	st, err := g.Status()
+	if err != nil {
+		return err
+	}
+	if st.Dirty {
+		return g.dirtyError(st.Current)
+	}
+	if st.Current > st.Latest {
+		return fmt.Errorf("the database schema is at version %d, newer than this binary's %s; run a newer release",
+			st.Current, migrationName(g.fsys, st.Latest))
+	}
+	if err := g.m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		if after, serr := g.Status(); serr == nil && after.Dirty {
+			return fmt.Errorf("migration %s failed: %w", migrationName(g.fsys, after.Current), err)
+		}
+		return fmt.Errorf("migrate up: %w", err)
+	}
+	return nil
+}
+
+// Down reverts the n most recent migrations.
+func (g *Migrator) Down(n int) error {
+	if n < 1 {
+		return errors.New("migrate down needs a positive number of steps")
+	}
+	st, err := g.Status()
+	if err != nil {
+		return err
+	}
+	if st.Dirty {
+		return g.dirtyError(st.Current)
+	}
+	if err := g.m.Steps(-n); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("migrate down %d: %w", n, err)
+	}
+	return nil
+}
+
+// Force records version v as applied and clean, after a manual repair.
+func (g *Migrator) Force(v int) error {
+	if err := g.m.Force(v); err != nil {
+		return fmt.Errorf("force version %d: %w", v, err)
+	}
+	return nil
+}
+
+// Migrate applies every pending migration on the pool's database.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	g, err := NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	return g.Up()
+}
+
+// Schema reads the schema status with one query, cheap enough for /readyz.
+func (s *Store) Schema(ctx context.Context) (SchemaStatus, error) {
+	st := SchemaStatus{Latest: LatestMigration()}
+	var v int64
+	err := s.Pool.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&v, &st.Dirty)
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42P01" { // no table: nothing migrated yet
+			return st, nil
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return st, nil
+		}
+		return st, fmt.Errorf("read schema version: %w", err)
+	}
+	st.Current = uint(v)
+	return st, nil
+}

@@ -1,0 +1,136 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"secondment/internal/dbtest"
+	"secondment/internal/postgres"
+	"secondment/migrations"
+)
+
+func tables(t *testing.T, s *postgres.Store) map[string]bool {
+	t.Helper()
+	rows, err := s.Pool.Query(context.Background(),
+		`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		got[n] = true
+	}
+	return got
+}
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := &postgres.Store{Pool: dbtest.Pool(t, dbtest.EmptyURL(t))}
+	m, err := postgres.NewMigrator(s.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+
+	st, err := s.Schema(ctx)
+	if err != nil || st.Current != 0 || st.Ready() {
+		t.Fatalf("fresh database: status %+v, err %v; want version 0, not ready", st, err)
+	}
+	if err := m.Up(); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	if got := tables(t, s); !got["unit"] || !got["person"] {
+		t.Fatalf("after up, tables = %v; want unit and person", got)
+	}
+	if st, _ := s.Schema(ctx); !st.Ready() || st.Current != postgres.LatestMigration() {
+		t.Fatalf("after up: %+v, want ready at %d", st, postgres.LatestMigration())
+	}
+	if err := m.Up(); err != nil {
+		t.Fatalf("second up must be a no-op: %v", err)
+	}
+	if err := m.Down(int(postgres.LatestMigration())); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if got := tables(t, s); got["unit"] || got["person"] {
+		t.Fatalf("after down, tables = %v; want none of ours", got)
+	}
+	if err := m.Up(); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if got := tables(t, s); !got["unit"] || !got["person"] {
+		t.Fatalf("after up again, tables = %v", got)
+	}
+}
+
+// Every migration must have its down file.
+func TestEveryMigrationHasDown(t *testing.T) {
+	entries, err := migrations.FS.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	n := 0
+	for name := range names {
+		if up, ok := strings.CutSuffix(name, ".up.sql"); ok {
+			n++
+			if !names[up+".down.sql"] {
+				t.Errorf("%s has no %s.down.sql", name, up)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no migrations embedded")
+	}
+}
+
+func TestDirtySchemaStopsWithName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := dbtest.Store(t) // migrated
+	if _, err := s.Pool.Exec(ctx, `UPDATE schema_migrations SET dirty = true`); err != nil {
+		t.Fatal(err)
+	}
+	err := postgres.Migrate(ctx, s.Pool)
+	name := postgres.MigrationName(postgres.LatestMigration())
+	if err == nil || !strings.Contains(err.Error(), "dirty") || !strings.Contains(err.Error(), name) {
+		t.Fatalf("Migrate on a dirty schema = %v; want an error naming %s", err, name)
+	}
+	if st, _ := s.Schema(ctx); st.Ready() {
+		t.Fatal("a dirty schema must not be ready")
+	}
+}
+
+func TestFailedMigrationNamesIt(t *testing.T) {
+	t.Parallel()
+	s := &postgres.Store{Pool: dbtest.Pool(t, dbtest.EmptyURL(t))}
+	fsys := fstest.MapFS{
+		"000001_ok.up.sql":       {Data: []byte(`CREATE TABLE ok (id int);`)},
+		"000001_ok.down.sql":     {Data: []byte(`DROP TABLE ok;`)},
+		"000002_broken.up.sql":   {Data: []byte(`CREATE TABLE broken (id int); SELECT no_such_column FROM ok;`)},
+		"000002_broken.down.sql": {Data: []byte(`DROP TABLE broken;`)},
+	}
+	m, err := postgres.NewMigratorFS(s.Pool, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	err = m.Up()
+	if err == nil || !strings.Contains(err.Error(), "000002_broken") {
+		t.Fatalf("Up = %v; want an error naming 000002_broken", err)
+	}
+	// The next start must refuse too, naming the same migration.
+	if err := m.Up(); err == nil || !strings.Contains(err.Error(), "000002_broken") || !strings.Contains(err.Error(), "force 1") {
+		t.Fatalf("second Up = %v; want the dirty-schema error naming 000002_broken and force 1", err)
+	}
+}

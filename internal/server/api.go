@@ -1,0 +1,74 @@
+package server
+
+import (
+	_ "embed"
+	"net/http"
+
+	"secondment/internal/postgres"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+func handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openAPI)
+}
+
+// apiUnit is a unit as the JSON API shows it.
+type apiUnit struct {
+	Code          string `json:"code"`
+	Name          string `json:"name"`
+	Level         string `json:"level"`
+	System        string `json:"system"`
+	Branch        string `json:"branch,omitempty"`
+	ParentCode    string `json:"parent_code,omitempty"`
+	Depth         int    `json:"depth"`
+	StaffingQuota *int   `json:"staffing_quota"`
+	PostQuota     *int   `json:"post_quota"`
+	Headcount     *int   `json:"headcount"`
+	People        int    `json:"people"`
+}
+
+func (s *Server) handleAPIUnitList(w http.ResponseWriter, r *http.Request) {
+	units, err := s.store.UnitTree(r.Context())
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	codes := map[int64]string{}
+	for _, u := range units {
+		codes[u.ID] = u.Code
+	}
+	out := make([]apiUnit, 0, len(units))
+	for _, u := range units {
+		out = append(out, apiUnit{Code: u.Code, Name: u.Name, Level: string(u.Level), System: string(u.System),
+			Branch: string(u.Branch), ParentCode: codes[u.ParentID], Depth: u.Depth,
+			StaffingQuota: u.StaffingQuota, PostQuota: u.PostQuota, Headcount: u.Headcount, People: u.People})
+	}
+	writeJSON(w, map[string]any{"units": out})
+}
+
+// apiPerson is a person as the JSON API shows them.
+type apiPerson struct {
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	HomeUnitCode string `json:"home_unit_code"`
+	HomeUnitName string `json:"home_unit_name"`
+	Post         string `json:"post"`
+	Rank         string `json:"rank"`
+}
+
+func (s *Server) handleAPIPersonList(w http.ResponseWriter, r *http.Request) {
+	people, err := s.store.PersonList(r.Context(), postgres.PersonFilter{HomeUnitCode: r.URL.Query().Get("unit")})
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	out := make([]apiPerson, 0, len(people))
+	for _, p := range people {
+		out = append(out, apiPerson{Code: p.Code, Name: p.Name, HomeUnitCode: p.HomeUnitCode,
+			HomeUnitName: p.HomeUnitName, Post: p.Post, Rank: p.Rank})
+	}
+	writeJSON(w, map[string]any{"people": out})
+}

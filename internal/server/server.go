@@ -1,0 +1,137 @@
+// Package server is the HTTP layer: routes, middleware, and thin handlers
+// that turn requests into store calls and store results into pages or JSON.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"secondment/internal/i18n"
+	"secondment/internal/postgres"
+	"secondment/web"
+)
+
+// Server holds what handlers need. It keeps no request state: any number
+// of replicas can run behind a load balancer.
+type Server struct {
+	store   *postgres.Store
+	catalog *i18n.Catalog
+	log     *slog.Logger
+	version string
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Store   *postgres.Store
+	Catalog *i18n.Catalog
+	Logger  *slog.Logger
+	Version string
+}
+
+// New builds a server.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{store: d.Store, catalog: d.Catalog, log: d.Logger, version: d.Version}
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler {
+	// Cross-site POSTs are refused before any handler runs (Go 1.25's
+	// Sec-Fetch-Site/Origin check); same-origin forms and API clients pass.
+	return http.NewCrossOriginProtection().Handler(s.Router())
+}
+
+// Router is every route, for Handler and for tests that walk the routes.
+func (s *Server) Router() chi.Router {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, securityHeaders, s.localize)
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Get("/static/{hash}/*", handleStatic)
+
+	r.Get("/", s.handleHome)
+	r.Post("/lang", s.handleLangSet)
+	r.Get("/units", s.handleUnitList)
+	r.Get("/people", s.handlePersonList)
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.apiError(w, r, errNotFound) })
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.apiError(w, r, errMethod) })
+		r.Get("/openapi.json", handleOpenAPI)
+		r.Get("/units", s.handleAPIUnitList)
+		r.Get("/people", s.handleAPIPersonList)
+	})
+
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, errNotFound) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, errMethod) })
+	return r
+}
+
+// Timeouts bound each connection so slow clients cannot hold the server.
+var (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 120 * time.Second
+	ShutdownTimeout   = 20 * time.Second
+)
+
+// Serve serves h on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to ShutdownTimeout), and
+// returns.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down http server: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// handleStatic serves embedded assets. A URL whose hash is current is
+// cached for a year; an old hash (a page from before a deploy) still gets
+// the current file, but uncached.
+func handleStatic(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "*")
+	cur, ok := web.AssetHash(name)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if chi.URLParam(r, "hash") == cur {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	http.ServeFileFS(w, r, web.Static, name)
+}
