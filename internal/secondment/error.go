@@ -48,7 +48,10 @@ type Error struct {
 	Code    ErrorCode
 	Message Message      // summary for the user
 	Fields  []FieldError // per-field problems (EInvalid)
-	Err     error        // cause, for logs only; never shown to a user
+	// Violations are the rules a request breaks (EInvalid from a
+	// transition that the policy refuses), each with its own message.
+	Violations Violations
+	Err        error // cause, for logs only; never shown to a user
 }
 
 func (e *Error) Error() string {
@@ -87,3 +90,7 @@ func ErrorCodeOf(err error) ErrorCode {
 func NotFound(kind string) *Error {
 	return &Error{Code: ENotFound, Message: Msg("error.not_found"), Err: errors.New(kind + " not found")}
 }
+
+// Rules lists the rule ids of a policy-violation error, in order; nil for
+// any other error. The violations themselves are in e.Violations.
+func (e *Error) Rules() []RuleID { return e.Violations.Rules() }

@@ -1,0 +1,286 @@
+package secondment
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// latest is the newest version of a preset.
+func latest(n PresetName) Policy { v := Preset(n); return v[len(v)-1] }
+
+func unit(id int64, name string, l Level, sys System, headcount int) Unit {
+	return Unit{ID: id, Name: name, Level: l, System: sys, StaffingQuota: ip(headcount + 5), Headcount: ip(headcount), PostQuota: ip(3)}
+}
+
+var (
+	countyGov   = unit(1, "县政府办", LevelCounty, SystemGeneral, 40)
+	countyGov2  = unit(2, "县财政局", LevelCounty, SystemGeneral, 40)
+	countyCourt = unit(3, "县法院", LevelCounty, SystemCourt, 40)
+	cityGov     = unit(4, "市政府办", LevelCity, SystemGeneral, 40)
+	township    = unit(5, "某镇", LevelTownship, SystemGeneral, 40)
+)
+
+// probe is a request and its facts built to touch exactly one rule.
+type probe struct {
+	s Secondment
+	f Facts
+}
+
+func baseProbe() probe {
+	return probe{
+		s: Secondment{ID: 10, State: StateDraft, Kind: KindSecondment, Purpose: PurposeSpecialProject, Task: "专项工作",
+			PersonID: 1, BorrowerID: countyGov.ID, LenderID: countyGov2.ID, Start: D(2024, 3, 1), End: D(2024, 5, 31),
+			SubmittedOn: D(2024, 2, 25)},
+		f: Facts{Jurisdiction: "某市", Borrower: countyGov, Lender: countyGov2},
+	}
+}
+
+// running is a term of the same person and units as p, in state st.
+func (p probe) running(id int64, st State, start, end Date, prev int64) Secondment {
+	return Secondment{ID: id, State: st, Kind: KindSecondment, PersonID: p.s.PersonID, BorrowerID: p.s.BorrowerID,
+		LenderID: p.s.LenderID, Start: start, End: end, PreviousID: prev}
+}
+
+// TestRulesPerPreset takes every rule under every preset: a request made to
+// break that rule, and the severity each preset gives it ("" = not a rule there).
+func TestRulesPerPreset(t *testing.T) {
+	type outcome map[PresetName]Severity
+	all := func(s Severity) outcome {
+		return outcome{PresetNational: s, PresetBaotou: s, PresetWeihai: s, PresetKashgar: s}
+	}
+	cases := []struct {
+		rule  RuleID
+		check func(Policy) Violations
+		want  outcome
+	}{
+		{R1, evaluate(func(p *probe) { p.s.Purpose = PurposeRoutine }),
+			outcome{PresetBaotou: SeverityBlock, PresetWeihai: SeverityBlock}},
+		{R2, evaluate(func(p *probe) { p.f.Borrower, p.f.Lender = cityGov, township }),
+			outcome{PresetWeihai: SeverityBlock}},
+		{R3, evaluate(func(p *probe) { p.f.Borrower = countyCourt }),
+			outcome{PresetWeihai: SeverityBlock}},
+		{R4, evaluate(func(p *probe) { p.f.Lender = township }),
+			outcome{PresetNational: SeverityException, PresetBaotou: SeverityBlock, PresetWeihai: SeverityException, PresetKashgar: SeverityException}},
+		{R5, evaluate(func(p *probe) { p.s.End = D(2024, 6, 1) }), // one day over 3 months
+			outcome{PresetWeihai: SeverityBlock, PresetKashgar: SeverityBlock}},
+		{R6, evaluate(func(p *probe) { // a renewal that does not continue from the day after
+			p.f.History = []Secondment{p.running(9, StateActive, D(2024, 1, 1), D(2024, 3, 31), 0)}
+			p.s.PreviousID, p.s.Start, p.s.End, p.s.SubmittedOn = 9, D(2024, 4, 5), D(2024, 5, 31), D(2024, 3, 20)
+		}), all(SeverityBlock)},
+		{R7, evaluate(func(p *probe) { // third term of a chain: 275 days against 6 months
+			p.f.History = []Secondment{
+				p.running(8, StateRenewed, D(2023, 12, 1), D(2024, 2, 29), 0),
+				p.running(9, StateActive, D(2024, 3, 1), D(2024, 5, 31), 8)}
+			p.s.PreviousID, p.s.Start, p.s.End, p.s.SubmittedOn = 9, D(2024, 6, 1), D(2024, 8, 31), D(2024, 5, 20)
+		}), outcome{PresetWeihai: SeverityBlock, PresetKashgar: SeverityBlock}},
+		{R8, evaluate(func(p *probe) { p.s.SubmittedOn = D(2024, 3, 2) }), all(SeverityBlock)},
+		{R9, evaluate(func(p *probe) { p.s.Alias = AliasShadowing }), all(SeverityWarning)},
+		{R10, func(pol Policy) Violations {
+			p := baseProbe()
+			s := p.running(10, StateExpired, D(2024, 3, 1), D(2024, 5, 31), 0)
+			s.FiledByBorrower, s.FiledByLender = D(2024, 3, 1), D(2024, 3, 1)
+			return Audit(pol, s, D(2024, 6, 1+pol.ReturnGraceDays))
+		}, all(SeverityBlock)},
+		{R11, func(pol Policy) Violations {
+			s, a, in, now := fixture(StateActive, ActRecall, RoleOrgDept)
+			s.Purpose = PurposeMajorProject
+			in.Jurisdiction.Policies = []Policy{pol}
+			s.PolicyVersion = pol.Version
+			_, err := Transition(s, a, in, now)
+			var e *Error
+			if errors.As(err, &e) {
+				return e.Violations
+			}
+			return nil
+		}, outcome{PresetKashgar: SeverityBlock}},
+		{R12, func(pol Policy) Violations {
+			p := baseProbe()
+			full := p.f.Borrower
+			full.Headcount = full.StaffingQuota
+			return CheckTransferIn(pol, p.s, TransferFacts{Borrower: full})
+		}, all(SeverityBlock)},
+		{R13, func(pol Policy) Violations {
+			p := baseProbe()
+			s := p.running(10, StateActive, D(2024, 3, 1), D(2024, 5, 31), 0)
+			s.FiledByBorrower = D(2024, 3, 1)
+			return Audit(pol, s, D(2024, 3, 10))
+		}, outcome{PresetWeihai: SeverityWarning}},
+		{R14, evaluate(func(p *probe) { p.f.Lender.Headcount, p.f.LenderAway = ip(23), 3 }), all(SeverityWarning)},
+	}
+	if len(cases) != len(AllRules) {
+		t.Fatalf("%d rule cases for %d rules", len(cases), len(AllRules))
+	}
+	for i, tc := range cases {
+		if tc.rule != AllRules[i] {
+			t.Fatalf("case %d is %s", i, tc.rule)
+		}
+		for _, n := range AllPresets {
+			t.Run(string(n)+"/"+string(tc.rule), func(t *testing.T) {
+				vs := tc.check(latest(n))
+				var got Severity
+				for _, v := range vs {
+					if v.Rule == tc.rule {
+						got = v.Severity
+					} else if v.Rule != R14 && v.Rule != R4 && tc.rule != R11 {
+						t.Errorf("stray violation %+v", v)
+					}
+				}
+				if got != tc.want[n] {
+					t.Errorf("%s under %s: %q, want %q (all: %+v)", tc.rule, n, got, tc.want[n], vs)
+				}
+			})
+		}
+	}
+}
+
+func evaluate(change func(*probe)) func(Policy) Violations {
+	return func(pol Policy) Violations {
+		p := baseProbe()
+		change(&p)
+		return Evaluate(pol, p.s, p.f)
+	}
+}
+
+func TestExemptKindsSkipR1ToR7(t *testing.T) {
+	p := baseProbe()
+	p.s.Kind, p.s.Purpose, p.s.End = KindAttachment, PurposeRoutine, D(2025, 3, 1)
+	p.f.Borrower, p.f.Lender = cityGov, township
+	for _, n := range AllPresets {
+		if vs := Evaluate(latest(n), p.s, p.f); len(vs) != 0 {
+			t.Errorf("%s: attachment refused: %+v", n, vs)
+		}
+	}
+}
+
+func TestEvaluateReturnsEveryViolation(t *testing.T) {
+	p := baseProbe()
+	p.s.Purpose, p.s.End, p.s.SubmittedOn = PurposeRoutine, D(2024, 9, 30), D(2024, 3, 5)
+	p.f.Borrower, p.f.Lender = unit(6, "市法院", LevelCity, SystemCourt, 100), township
+	vs := Evaluate(latest(PresetWeihai), p.s, p.f)
+	if got := vs.Rules(); !slices.Equal(got, []RuleID{R1, R2, R3, R4, R5, R7, R8}) {
+		t.Errorf("rules %v", got)
+	}
+	if !vs.Blocked() || !vs.NeedsException() {
+		t.Error("Blocked/NeedsException")
+	}
+}
+
+func TestR7WindowAndCoolingOff(t *testing.T) {
+	pol := latest(PresetNational)
+	pol.PersonCapMonths, pol.PersonWindowMonths, pol.CoolingOffMonths = 6, 12, 0
+	p := baseProbe()
+	// Two earlier terms at other units within a year: 92 + 92 days; this one 92 more.
+	other := func(id int64, start, end Date) Secondment {
+		s := p.running(id, StateReturned, start, end, 0)
+		s.BorrowerID = 77
+		return s
+	}
+	p.f.History = []Secondment{other(1, D(2023, 6, 1), D(2023, 8, 31)), other(2, D(2023, 10, 1), D(2023, 12, 31))}
+	vs := Evaluate(pol, p.s, p.f)
+	if len(vs) != 1 || vs[0].Rule != R7 || vs[0].Message.ID != "policy.r7.window" || vs[0].Message.Data["Total"] != 276 {
+		t.Errorf("window: %+v", vs)
+	}
+	pol.PersonCapMonths, pol.PersonWindowMonths, pol.CoolingOffMonths = 0, 0, 24
+	vs = Evaluate(pol, p.s, p.f)
+	if len(vs) != 1 || vs[0].Message.ID != "policy.r7.cooling_off" || vs[0].Message.Data["Until"] != "2026-01-01" {
+		t.Errorf("cooling-off: %+v", vs)
+	}
+	// A fresh request straight after a term at the same unit continues it.
+	pol.CoolingOffMonths, pol.ChainCapMonths = 0, 6
+	p.f.History = []Secondment{p.running(3, StateActive, D(2023, 9, 1), D(2024, 2, 29), 0)}
+	if vs := Evaluate(pol, p.s, p.f); len(vs) != 1 || vs[0].Message.ID != "policy.r7.chain" {
+		t.Errorf("unlinked continuation: %+v", vs)
+	}
+}
+
+func TestPolicyVersions(t *testing.T) {
+	k := Preset(PresetKashgar)
+	for _, tc := range []struct {
+		on      Date
+		version int
+		mode    TownshipMode
+	}{
+		{D(2023, 8, 1), 1, TownshipAllowed},   // 李传群 was borrowed in August 2023
+		{D(2024, 2, 3), 2, TownshipException}, // from the No.1 document on
+	} {
+		p, err := PolicyOn(k, tc.on)
+		if err != nil || p.Version != tc.version || p.Township != tc.mode {
+			t.Errorf("%v: version %d %s, %v", tc.on, p.Version, p.Township, err)
+		}
+	}
+	if _, err := PolicyOn(k, D(2020, 1, 1)); ErrorCodeOf(err) != ENotFound {
+		t.Errorf("before any version: %v", err)
+	}
+}
+
+// A request submitted under an older version is judged by it to the end.
+func TestNewVersionNeverRejudges(t *testing.T) {
+	j := DemoJurisdiction("NMG-BT-QS-RD")
+	kxl, rd := DemoUnit("NMG-BT-QS-KXL"), DemoUnit("NMG-BT-QS-RD")
+	s := Secondment{ID: 1, State: StateDraft, Kind: KindSecondment, Purpose: PurposeSpecialProject, Task: "人大专项工作",
+		PersonID: 1, PersonName: "芦长丽", BorrowerID: rd.ID, LenderID: kxl.ID, Start: D(2023, 6, 1), End: D(2023, 8, 31)}
+	in := Input{Jurisdiction: &j, Facts: &Facts{Jurisdiction: j.Root.Name, Borrower: rd, Lender: kxl}, Opinion: "同意"}
+	clerk := Actor{UserID: 1, Role: RoleBorrower, UnitID: rd.ID}
+	in.Action = ActSubmit
+	res, err := Transition(s, clerk, in, At(D(2023, 5, 20)))
+	if err != nil || res.Secondment.PolicyVersion != 1 {
+		t.Fatalf("submitted under version 1: %v %+v", err, res.Secondment)
+	}
+	in.Action = ActConsent
+	res, err = Transition(res.Secondment, Actor{UserID: 2, Role: RoleLender, UnitID: kxl.ID}, in, At(D(2023, 5, 22)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The org dept signs off only after the April 2024 ban: still version 1.
+	in.Action = ActApprove
+	s2 := res.Secondment
+	s2.Start, s2.End = D(2024, 5, 1), D(2024, 5, 31) // (dates moved so the order rule holds)
+	if _, err := Transition(s2, Actor{UserID: 3, Name: "李志强", Role: RoleOrgDept, UnitID: j.OrgDept.ID}, in, At(D(2024, 4, 20))); err != nil {
+		t.Errorf("re-judged under the new version: %v", err)
+	}
+}
+
+func TestPresetsAreValidAndCiteTheSeed(t *testing.T) {
+	seed, err := os.ReadFile("testdata/article.zh.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range AllPresets {
+		vs := Preset(n)
+		for _, p := range vs {
+			if err := p.Validate(); err != nil {
+				t.Errorf("%s v%d: %v", n, p.Version, err)
+			}
+			if len(p.Citations) == 0 {
+				t.Errorf("%s v%d cites nothing", n, p.Version)
+			}
+			for _, c := range p.Citations {
+				if !c.Rule.Valid() || !strings.Contains(string(seed), c.Quote) {
+					t.Errorf("%s %s: %q is not in the seed", n, c.Rule, c.Quote)
+				}
+			}
+		}
+		vs[0].Purposes = append(vs[0].Purposes, PurposeOther) // a copy: the preset stays
+		if slices.Contains(Preset(n)[0].Purposes, PurposeOther) {
+			t.Errorf("%s: Preset returned shared slices", n)
+		}
+	}
+	bad := Policy{Version: 0, Township: "sometimes", TermMonths: -1, PersonCapMonths: 6, Purposes: []Purpose{PurposeRoutine}}
+	var e *Error
+	if err := bad.Validate(); !errors.As(err, &e) || len(e.Fields) != 6 {
+		t.Errorf("bad policy: %v", err)
+	}
+}
+
+func TestBurdenOf(t *testing.T) {
+	b := BurdenOf(latest(PresetBaotou), DemoUnit("NMG-BT-QS-KXL"), 4) // 科学路街道: 4 of 23
+	if b.BP != 1739 || !b.Warn || b.Headcount != 23 {
+		t.Errorf("burden %+v", b)
+	}
+	if percent(1739) != "17.3" {
+		t.Errorf("percent %s", percent(1739))
+	}
+}

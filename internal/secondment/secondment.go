@@ -1,0 +1,188 @@
+package secondment
+
+import (
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind separates secondments from formal rotations, which R9 exempts.
+type Kind string
+
+const (
+	KindSecondment Kind = "secondment" // 借调, whatever it is called locally (see Alias)
+	KindExchange   Kind = "exchange"   // 交流锻炼
+	KindAttachment Kind = "attachment" // 挂职
+)
+
+var AllKinds = []Kind{KindSecondment, KindExchange, KindAttachment}
+
+func (k Kind) Valid() bool      { return slices.Contains(AllKinds, k) }
+func (k Kind) Message() Message { return Msg("kind." + string(k)) }
+
+// Exempt reports whether R1–R7 do not apply (R9).
+func (k Kind) Exempt() bool { return k == KindExchange || k == KindAttachment }
+
+// Alias is the local name a secondment goes by. It is kept for the record but
+// changes nothing: these are secondments under another name.
+type Alias string
+
+const (
+	AliasNone       Alias = ""
+	AliasBorrowing  Alias = "borrowing"  // 借用
+	AliasAssignment Alias = "assignment" // 抽调
+	AliasShadowing  Alias = "shadowing"  // 跟班学习
+)
+
+var AllAliases = []Alias{AliasNone, AliasBorrowing, AliasAssignment, AliasShadowing}
+
+func (a Alias) Valid() bool { return slices.Contains(AllAliases, a) }
+func (a Alias) Message() Message {
+	if a == AliasNone {
+		return Msg("alias.none")
+	}
+	return Msg("alias." + string(a))
+}
+
+// Purpose is why the borrowing unit needs the person (R1).
+type Purpose string
+
+const (
+	PurposeKeyTask        Purpose = "key_task"        // 重点任务
+	PurposeSpecialProject Purpose = "special_project" // 专项工作
+	PurposeMajorProject   Purpose = "major_project"   // 重大工程、重点项目 (also R11)
+	PurposeRoutine        Purpose = "routine"         // 日常工作: refused wherever R1 is on
+	PurposeOther          Purpose = "other"
+)
+
+var AllPurposes = []Purpose{PurposeKeyTask, PurposeSpecialProject, PurposeMajorProject, PurposeRoutine, PurposeOther}
+
+func (p Purpose) Valid() bool      { return slices.Contains(AllPurposes, p) }
+func (p Purpose) Message() Message { return Msg("purpose." + string(p)) }
+
+// TransferMethod is how a secondee may be transferred in (R12).
+type TransferMethod string
+
+const (
+	TransferPublicSelection TransferMethod = "public_selection" // 公开遴选
+	TransferOfPost          TransferMethod = "transfer_of_post" // 转任
+)
+
+var AllTransferMethods = []TransferMethod{TransferPublicSelection, TransferOfPost}
+
+func (m TransferMethod) Valid() bool      { return slices.Contains(AllTransferMethods, m) }
+func (m TransferMethod) Message() Message { return Msg("transfer.method." + string(m)) }
+
+// Secondment is one term of one person at a borrowing unit. A renewal is a
+// new Secondment whose PreviousID is the term it continues (R6).
+type Secondment struct {
+	ID            int64
+	State         State
+	Kind          Kind
+	Alias         Alias
+	Purpose       Purpose
+	Task          string // the task the person is needed for
+	PersonID      int64
+	BorrowerID    int64 // borrowing unit
+	LenderID      int64 // lending unit, the person's home unit
+	Start, End    Date  // requested term, both days included
+	PreviousID    int64 // the term this one renews; 0 for a first term
+	Justification string
+
+	// Names for messages; the store fills them, the rules never read them.
+	PersonName, BorrowerName, LenderName string
+
+	// Set at submission and never changed afterwards: the jurisdiction, its
+	// approving org dept and the policy version the request is judged by.
+	JurisdictionID int64
+	OrgDeptID      int64
+	PolicyVersion  int
+	SubmittedOn    Date
+	SubmittedBy    int64 // user who submitted; may not decide any step
+
+	ConsentedOn       Date
+	ApprovedOn        Date
+	ExceptionRules    []RuleID // exceptions the approver granted
+	ExceptionApprover string   // and who granted them
+	StartedOn         Date
+	FiledByBorrower   Date // R13 dual filing
+	FiledByLender     Date
+	RecalledOn        Date // clean-up ordered the return early
+	ReturnedOn        Date
+	Handover          string
+	ReturnConfirmedOn Date
+	RenewalID         int64 // the approved renewal that took over
+	TransferMethod    TransferMethod
+
+	Decisions []Decision
+}
+
+// Decision is one step taken on a request, as the approval form prints it.
+type Decision struct {
+	Step      State // the state the step was taken in
+	Action    Action
+	Role      Role
+	ActorID   int64
+	ActorName string
+	Opinion   string
+	At        time.Time
+}
+
+// LastDay is the day the term ends in fact: the approved end, or an earlier
+// recall or return.
+func (s Secondment) LastDay() Date {
+	end := s.End
+	for _, d := range []Date{s.RecalledOn, s.ReturnedOn} {
+		if !d.IsZero() && d.Before(end) {
+			end = d
+		}
+	}
+	return end
+}
+
+// Validate checks what the borrowing unit fills in, before any rule.
+func (s Secondment) Validate() error {
+	var fe []FieldError
+	if !s.Kind.Valid() {
+		fe = append(fe, FieldError{"kind", Msg("secondment.error.kind")})
+	}
+	if !s.Alias.Valid() || (s.Alias != AliasNone && s.Kind != KindSecondment) {
+		fe = append(fe, FieldError{"alias", Msg("secondment.error.alias")})
+	}
+	if !s.Purpose.Valid() {
+		fe = append(fe, FieldError{"purpose", Msg("secondment.error.purpose")})
+	}
+	if n := utf8.RuneCountInString(s.Task); n == 0 || n > 500 {
+		fe = append(fe, FieldError{"task", Msg("error.length", "Min", 1, "Max", 500)})
+	}
+	if s.PersonID <= 0 {
+		fe = append(fe, FieldError{"person", Msg("error.required")})
+	}
+	if s.BorrowerID <= 0 {
+		fe = append(fe, FieldError{"borrower", Msg("error.required")})
+	}
+	if s.LenderID <= 0 || s.LenderID == s.BorrowerID {
+		fe = append(fe, FieldError{"lender", Msg("secondment.error.lender")})
+	}
+	switch {
+	case s.Start.IsZero():
+		fe = append(fe, FieldError{"start", Msg("error.required")})
+	case s.End.IsZero():
+		fe = append(fe, FieldError{"end", Msg("error.required")})
+	case s.End.Before(s.Start):
+		fe = append(fe, FieldError{"end", Msg("secondment.error.end_before_start")})
+	}
+	if utf8.RuneCountInString(s.Justification) > 2000 {
+		fe = append(fe, FieldError{"justification", Msg("error.length", "Min", 0, "Max", 2000)})
+	}
+	if len(fe) > 0 {
+		return &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: fe}
+	}
+	return nil
+}
+
+// msgData is the template data every message about s may use.
+func (s Secondment) msgData(kv ...any) []any {
+	return append([]any{"Person", s.PersonName, "Borrower", s.BorrowerName, "Lender", s.LenderName,
+		"Start", s.Start.String(), "End", s.End.String()}, kv...)
+}
