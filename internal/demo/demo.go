@@ -27,14 +27,11 @@ var (
 )
 
 // Data is the parsed demo data, in import order.
-type Data struct {
-	Units  []postgres.UnitImport
-	People []postgres.PersonImport
-}
+type Data = postgres.Import
 
 // Parse reads the embedded CSV files.
 func Parse() (Data, error) {
-	units, err := parseUnits(unitsCSV)
+	units, policies, err := parseUnits(unitsCSV)
 	if err != nil {
 		return Data{}, fmt.Errorf("demo units.csv: %w", err)
 	}
@@ -42,7 +39,7 @@ func Parse() (Data, error) {
 	if err != nil {
 		return Data{}, fmt.Errorf("demo people.csv: %w", err)
 	}
-	return Data{Units: units, People: people}, nil
+	return Data{Units: units, People: people, Policies: policies}, nil
 }
 
 // Load saves the demo data; running it again changes nothing.
@@ -51,7 +48,7 @@ func Load(ctx context.Context, s *postgres.Store) (postgres.ImportResult, error)
 	if err != nil {
 		return postgres.ImportResult{}, err
 	}
-	return s.Import(ctx, d.Units, d.People)
+	return s.Import(ctx, d)
 }
 
 // readCSV returns the rows as maps keyed by the header's column names.
@@ -108,16 +105,27 @@ func optInt(v string) (*int, error) {
 	return &n, nil
 }
 
-func parseUnits(b []byte) ([]postgres.UnitImport, error) {
-	rows, err := readCSV(b, "code", "name", "level", "system", "parent_code", "staffing_quota", "headcount", "post_quota", "source")
+// parseUnits reads the units, and the policy preset that a region's row
+// names: its jurisdiction adopts every version of that preset.
+func parseUnits(b []byte) ([]postgres.UnitImport, []postgres.PolicyImport, error) {
+	rows, err := readCSV(b, "code", "name", "level", "system", "parent_code", "staffing_quota", "headcount", "post_quota", "policy_preset", "source")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []postgres.UnitImport
+	var policies []postgres.PolicyImport
 	for i, r := range rows {
 		sys, branch, err := systemOf(r["system"])
 		if err != nil {
-			return nil, fmt.Errorf("row %d (%s): %w", i+2, r["code"], err)
+			return nil, nil, fmt.Errorf("row %d (%s): %w", i+2, r["code"], err)
+		}
+		if name := secondment.PresetName(r["policy_preset"]); name != "" {
+			if !name.Valid() {
+				return nil, nil, fmt.Errorf("row %d (%s): unknown policy preset %q", i+2, r["code"], name)
+			}
+			for _, p := range secondment.Preset(name) {
+				policies = append(policies, postgres.PolicyImport{Policy: p, JurisdictionCode: r["code"]})
+			}
 		}
 		u := postgres.UnitImport{ParentCode: r["parent_code"], Unit: secondment.Unit{
 			Code: r["code"], Name: r["name"], Level: secondment.Level(r["level"]),
@@ -128,12 +136,12 @@ func parseUnits(b []byte) ([]postgres.UnitImport, error) {
 			dst **int
 		}{{"staffing_quota", &u.StaffingQuota}, {"headcount", &u.Headcount}, {"post_quota", &u.PostQuota}} {
 			if *f.dst, err = optInt(r[f.col]); err != nil {
-				return nil, fmt.Errorf("row %d (%s) %s: %w", i+2, r["code"], f.col, err)
+				return nil, nil, fmt.Errorf("row %d (%s) %s: %w", i+2, r["code"], f.col, err)
 			}
 		}
 		out = append(out, u)
 	}
-	return out, nil
+	return out, policies, nil
 }
 
 // parsePeople gives each person a stable personnel number from the home

@@ -21,17 +21,26 @@ type PersonImport struct {
 	HomeUnitCode string
 }
 
+// Import is a set of records to save together.
+type Import struct {
+	Units    []UnitImport
+	People   []PersonImport
+	Policies []PolicyImport
+}
+
 // ImportResult counts what an import changed.
 type ImportResult struct {
 	UnitsAdded, UnitsUpdated, UnitsUnchanged    int
 	PeopleAdded, PeopleUpdated, PeopleUnchanged int
+	PoliciesAdded, PoliciesUnchanged            int
 }
 
-// Import saves units and people keyed by their codes, in one transaction:
-// all of it or nothing. Running it again with the same input changes no
-// row, so it is idempotent. Units must come parents first.
-func (s *Store) Import(ctx context.Context, units []UnitImport, people []PersonImport) (ImportResult, error) {
+// Import saves units, people and policy versions keyed by their codes, in
+// one transaction: all of it or nothing. Running it again with the same
+// input changes no row, so it is idempotent. Units must come parents first.
+func (s *Store) Import(ctx context.Context, d Import) (ImportResult, error) {
 	var res ImportResult
+	units, people := d.Units, d.People
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		ids := map[string]int64{}
 		levels := map[string]secondment.Unit{}
@@ -82,7 +91,9 @@ func (s *Store) Import(ctx context.Context, units []UnitImport, people []PersonI
 			}
 			count(&res.PeopleAdded, &res.PeopleUpdated, &res.PeopleUnchanged, inserted, changed)
 		}
-		return nil
+		var err error
+		res.PoliciesAdded, res.PoliciesUnchanged, err = importPolicies(ctx, tx, d.Policies)
+		return err
 	})
 	return res, err
 }

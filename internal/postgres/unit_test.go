@@ -32,7 +32,7 @@ func TestImportAndTree(t *testing.T) {
 		{HomeUnitCode: "C-D-T", Person: secondment.Person{Code: "P2", Name: "李四"}},
 		{HomeUnitCode: "C-ZZB", Person: secondment.Person{Code: "P3", Name: "王五"}},
 	}
-	res, err := s.Import(ctx, sampleUnits(), people)
+	res, err := s.Import(ctx, postgres.Import{Units: sampleUnits(), People: people})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestImportAndTree(t *testing.T) {
 	}
 
 	// The same import again writes nothing.
-	res, err = s.Import(ctx, sampleUnits(), people)
+	res, err = s.Import(ctx, postgres.Import{Units: sampleUnits(), People: people})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestImportAndTree(t *testing.T) {
 	// A changed value is an update.
 	units := sampleUnits()
 	units[3].Headcount = ptr(22)
-	res, err = s.Import(ctx, units, nil)
+	res, err = s.Import(ctx, postgres.Import{Units: units})
 	if err != nil || res.UnitsUpdated != 1 || res.UnitsUnchanged != 3 {
 		t.Fatalf("import with one change: %+v, %v", res, err)
 	}
@@ -102,7 +102,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	// A county under a township is upside down: the whole import must fail.
 	units = append(units, postgres.UnitImport{ParentCode: "C-D-T",
 		Unit: secondment.Unit{Code: "BAD", Name: "倒挂", Level: secondment.LevelCounty, System: secondment.SystemGeneral}})
-	_, err := s.Import(ctx, units, nil)
+	_, err := s.Import(ctx, postgres.Import{Units: units})
 	if secondment.ErrorCodeOf(err) != secondment.EInvalid {
 		t.Fatalf("import with an inverted parent = %v; want invalid", err)
 	}
@@ -110,7 +110,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 		t.Fatalf("a failed import left %d units behind", n)
 	}
 
-	_, err = s.Import(ctx, sampleUnits(), []postgres.PersonImport{{HomeUnitCode: "NOPE", Person: secondment.Person{Code: "X", Name: "某"}}})
+	_, err = s.Import(ctx, postgres.Import{Units: sampleUnits(), People: []postgres.PersonImport{{HomeUnitCode: "NOPE", Person: secondment.Person{Code: "X", Name: "某"}}}})
 	var de *secondment.Error
 	if !errors.As(err, &de) || de.Code != secondment.ENotFound {
 		t.Fatalf("person with an unknown unit = %v; want not found", err)
@@ -124,7 +124,7 @@ func TestUnitGetByCode(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := dbtest.Store(t)
-	if _, err := s.Import(ctx, sampleUnits(), nil); err != nil {
+	if _, err := s.Import(ctx, postgres.Import{Units: sampleUnits()}); err != nil {
 		t.Fatal(err)
 	}
 	u, err := s.UnitGetByCode(ctx, "C-ZZB")

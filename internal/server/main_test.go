@@ -15,6 +15,7 @@ import (
 	"secondment/internal/demo"
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 	"secondment/internal/server"
 )
 
@@ -28,13 +29,19 @@ type setup struct {
 
 func newSetup(t *testing.T, withDemo bool) *setup {
 	t.Helper()
+	return newSetupAt(t, withDemo, secondment.SystemClock{})
+}
+
+// newSetupAt is newSetup with the server's clock fixed.
+func newSetupAt(t *testing.T, withDemo bool, clock secondment.Clock) *setup {
+	t.Helper()
 	store := dbtest.Store(t)
 	if withDemo {
 		if _, err := demo.Load(context.Background(), store); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h := server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Version: "test"}).Handler()
+	h := server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: clock, Version: "test"}).Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &setup{store: store, srv: srv}

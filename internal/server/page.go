@@ -9,6 +9,7 @@ import (
 
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 	"secondment/web"
 )
 
@@ -35,12 +36,43 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUnitList(w http.ResponseWriter, r *http.Request) {
-	units, err := s.store.UnitTree(r.Context())
+	ctx := r.Context()
+	units, err := s.store.UnitTree(ctx)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, web.UnitListPage(web.UnitListView{Units: units}))
+	all, err := s.store.UnitAll(ctx)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	policies, err := s.store.PolicyAll(ctx)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	h, err := secondment.NewHierarchy(all)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	today := secondment.Today(s.clock)
+	juris := map[int64]web.JurisdictionView{}
+	for _, u := range units {
+		// A unit with no policy above it simply shows none; it is not an
+		// error to list it.
+		j, err := h.Jurisdiction(u.ID, policies)
+		if err != nil {
+			continue
+		}
+		v := web.JurisdictionView{OrgDept: j.OrgDept.Name}
+		if p, err := j.PolicyOn(today); err == nil {
+			v.Policy = p.Message()
+		}
+		juris[u.ID] = v
+	}
+	s.render(w, r, web.UnitListPage(web.UnitListView{Units: units, Jurisdictions: juris}))
 }
 
 func (s *Server) handlePersonList(w http.ResponseWriter, r *http.Request) {

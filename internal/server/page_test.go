@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"secondment/internal/demo"
+	"secondment/internal/secondment"
 	"secondment/web"
 )
 
@@ -193,4 +195,38 @@ func TestStaticAssets(t *testing.T) {
 	if !strings.Contains(page, web.Asset("app.css")) {
 		t.Fatal("layout does not link the hashed stylesheet")
 	}
+}
+
+// Each unit shows where its borrowing is judged: the approving org dept and
+// the policy version in force on the server's today.
+func TestUnitListShowsJurisdictions(t *testing.T) {
+	t.Parallel()
+	check := func(day secondment.Date, want map[string][2]string) {
+		t.Helper()
+		s := newSetupAt(t, true, secondment.FixedClock{T: day.Start().Add(10 * time.Hour)})
+		_, body := s.get(t, "/units", "")
+		got := map[string][2]string{}
+		for _, r := range byTestID(doc(t, body), "unit-row") {
+			got[attr(r, "data-code")] = [2]string{within(r, "unit-orgdept"), within(r, "unit-policy")}
+		}
+		for code, w := range want {
+			if got[code] != w {
+				t.Errorf("on %s, %s shows %q; want %q", day, code, got[code], w)
+			}
+		}
+	}
+	check(secondment.D(2024, time.May, 1), map[string][2]string{
+		"NMG-BT-QS-RD":  {"青山区委组织部", "包头市规定(第3版,2024-04-01起施行)"},
+		"NMG-BT-JY-ZZB": {"包头市委组织部", "包头市规定(第3版,2024-04-01起施行)"}, // an org dept never signs off its own borrowing
+		"SD-WH-FY":      {"威海市委组织部", "威海市“三个不得”(第1版,2024-01-01起施行)"},
+		"XJ-KS-JW":      {"喀什市委组织部", "喀什市借调管理办法(第2版,2024-02-03起施行)"},
+	})
+	check(secondment.D(2024, time.March, 15), map[string][2]string{
+		"NMG-BT-QS-RD": {"青山区委组织部", "包头市规定(第2版,2024-02-03起施行)"},
+		"SD-WH-FY":     {"威海市委组织部", "威海市“三个不得”(第1版,2024-01-01起施行)"},
+	})
+	// Before Weihai's first version there is no policy in force to show.
+	check(secondment.D(2023, time.June, 1), map[string][2]string{
+		"SD-WH-FY": {"威海市委组织部", ""},
+	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 	"secondment/web"
 )
 
@@ -25,6 +26,7 @@ type Server struct {
 	store   *postgres.Store
 	catalog *i18n.Catalog
 	log     *slog.Logger
+	clock   secondment.Clock
 	version string
 }
 
@@ -33,6 +35,7 @@ type Deps struct {
 	Store   *postgres.Store
 	Catalog *i18n.Catalog
 	Logger  *slog.Logger
+	Clock   secondment.Clock // "now" for every date decision; the system clock if nil
 	Version string
 }
 
@@ -41,7 +44,10 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{store: d.Store, catalog: d.Catalog, log: d.Logger, version: d.Version}
+	if d.Clock == nil {
+		d.Clock = secondment.SystemClock{}
+	}
+	return &Server{store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, version: d.Version}
 }
 
 // Handler is the whole HTTP surface.

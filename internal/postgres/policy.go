@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/secondment"
+)
+
+// policyRules is how a policy's parameters are stored in policy.rules. It
+// names each field for the schema, so renaming a Go field does not
+// silently orphan stored data.
+type policyRules struct {
+	Purposes           []secondment.Purpose    `json:"purposes"`
+	MaxLevelGap        int                     `json:"max_level_gap"`
+	SameSystem         bool                    `json:"same_system"`
+	SystemGroups       [][]secondment.System   `json:"system_groups"`
+	Township           secondment.TownshipMode `json:"township"`
+	TermMonths         int                     `json:"term_months"`
+	RenewalApplyByDays int                     `json:"renewal_apply_by_days"`
+	ChainCapMonths     int                     `json:"chain_cap_months"`
+	PersonCapMonths    int                     `json:"person_cap_months"`
+	PersonWindowMonths int                     `json:"person_window_months"`
+	CoolingOffMonths   int                     `json:"cooling_off_months"`
+	ReturnGraceDays    int                     `json:"return_grace_days"`
+	CleanupHoldsMajor  bool                    `json:"cleanup_holds_major"`
+	TransferInQuota    bool                    `json:"transfer_in_quota"`
+	DualFiling         bool                    `json:"dual_filing"`
+	BurdenWarnBP       int                     `json:"burden_warn_bp"`
+	Citations          []citation              `json:"citations"`
+}
+
+type citation struct {
+	Rule  secondment.RuleID `json:"rule"`
+	Quote string            `json:"quote"`
+}
+
+func rulesOf(p secondment.Policy) policyRules {
+	r := policyRules{Purposes: p.Purposes, MaxLevelGap: p.MaxLevelGap, SameSystem: p.SameSystem,
+		SystemGroups: p.SystemGroups, Township: p.Township, TermMonths: p.TermMonths,
+		RenewalApplyByDays: p.RenewalApplyByDays, ChainCapMonths: p.ChainCapMonths,
+		PersonCapMonths: p.PersonCapMonths, PersonWindowMonths: p.PersonWindowMonths,
+		CoolingOffMonths: p.CoolingOffMonths, ReturnGraceDays: p.ReturnGraceDays,
+		CleanupHoldsMajor: p.CleanupHoldsMajor, TransferInQuota: p.TransferInQuota,
+		DualFiling: p.DualFiling, BurdenWarnBP: p.BurdenWarnBP}
+	for _, c := range p.Citations {
+		r.Citations = append(r.Citations, citation{c.Rule, c.Quote})
+	}
+	return r
+}
+
+func (r policyRules) policy(preset string, version int, from time.Time) secondment.Policy {
+	p := secondment.Policy{Preset: secondment.PresetName(preset), Version: version, EffectiveFrom: dateOf(from),
+		Purposes: r.Purposes, MaxLevelGap: r.MaxLevelGap, SameSystem: r.SameSystem,
+		SystemGroups: r.SystemGroups, Township: r.Township, TermMonths: r.TermMonths,
+		RenewalApplyByDays: r.RenewalApplyByDays, ChainCapMonths: r.ChainCapMonths,
+		PersonCapMonths: r.PersonCapMonths, PersonWindowMonths: r.PersonWindowMonths,
+		CoolingOffMonths: r.CoolingOffMonths, ReturnGraceDays: r.ReturnGraceDays,
+		CleanupHoldsMajor: r.CleanupHoldsMajor, TransferInQuota: r.TransferInQuota,
+		DualFiling: r.DualFiling, BurdenWarnBP: r.BurdenWarnBP}
+	for _, c := range r.Citations {
+		p.Citations = append(p.Citations, secondment.Citation{Rule: c.Rule, Quote: c.Quote})
+	}
+	return p
+}
+
+// dateOf converts a scanned PostgreSQL date (midnight UTC) to a civil date.
+func dateOf(t time.Time) secondment.Date { return secondment.D(t.Year(), t.Month(), t.Day()) }
+
+// PolicyImport is a policy version of the jurisdiction named by its code.
+type PolicyImport struct {
+	secondment.Policy
+	JurisdictionCode string
+}
+
+// importPolicies adds policy versions that are not stored yet. A stored
+// version is never rewritten: requests were judged by it.
+func importPolicies(ctx context.Context, tx pgx.Tx, policies []PolicyImport) (added, unchanged int, err error) {
+	for _, p := range policies {
+		if err := p.Validate(); err != nil {
+			return 0, 0, fmt.Errorf("policy %s v%d: %w", p.JurisdictionCode, p.Version, err)
+		}
+		rules, err := json.Marshal(rulesOf(p.Policy))
+		if err != nil {
+			return 0, 0, fmt.Errorf("encode policy: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO policy (jurisdiction_id, version, preset, effective_from, rules)
+			SELECT u.id, $2, $3, $4::date, $5 FROM unit u WHERE u.code = $1
+			ON CONFLICT (jurisdiction_id, version) DO NOTHING`,
+			p.JurisdictionCode, p.Version, string(p.Preset), p.EffectiveFrom.String(), rules)
+		if err != nil {
+			return 0, 0, fmt.Errorf("save policy %s v%d: %w", p.JurisdictionCode, p.Version, mapError(err, "policy"))
+		}
+		if tag.RowsAffected() == 1 {
+			added++
+			continue
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM unit WHERE code = $1)`, p.JurisdictionCode).Scan(&exists); err != nil {
+			return 0, 0, fmt.Errorf("look up unit %s: %w", p.JurisdictionCode, err)
+		}
+		if !exists {
+			return 0, 0, fmt.Errorf("policy for %s: %w", p.JurisdictionCode, secondment.NotFound("unit"))
+		}
+		unchanged++
+	}
+	return added, unchanged, nil
+}
+
+// PolicyAll returns every jurisdiction's policy versions, keyed by the
+// jurisdiction's unit ID, oldest version first.
+func (s *Store) PolicyAll(ctx context.Context) (map[int64][]secondment.Policy, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT jurisdiction_id, version, preset, effective_from, rules
+		FROM policy ORDER BY jurisdiction_id, version`)
+	if err != nil {
+		return nil, fmt.Errorf("list policies: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]secondment.Policy{}
+	for rows.Next() {
+		var (
+			jid     int64
+			version int
+			preset  string
+			from    time.Time
+			rules   policyRules
+		)
+		if err := rows.Scan(&jid, &version, &preset, &from, &rules); err != nil {
+			return nil, fmt.Errorf("read policy: %w", err)
+		}
+		out[jid] = append(out[jid], rules.policy(preset, version, from))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list policies: %w", err)
+	}
+	return out, nil
+}
+
+// UnitAll returns every unit, for building the domain's Hierarchy.
+func (s *Store) UnitAll(ctx context.Context) ([]secondment.Unit, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT id, code, name, level, system, branch, coalesce(parent_id, 0),
+		       staffing_quota, post_quota, headcount, note
+		FROM unit ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list units: %w", err)
+	}
+	units, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (secondment.Unit, error) {
+		var u secondment.Unit
+		err := r.Scan(&u.ID, &u.Code, &u.Name, &u.Level, &u.System, &u.Branch, &u.ParentID,
+			&u.StaffingQuota, &u.PostQuota, &u.Headcount, &u.Note)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list units: %w", err)
+	}
+	return units, nil
+}
