@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"secondment/internal/i18n"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -22,7 +24,9 @@ Usage:
   secondment [serve] [flags]              run the web service (the default command)
   secondment migrate up|down N|version|force V [flags]
                                           manage the database schema
-  secondment seed demo [flags]            load the demo units and people (safe to repeat)
+  secondment seed demo [flags]            load the demo units, people, policies and accounts (safe to repeat)
+  secondment user add --login L --name N --unit CODE --role R [--password-stdin]
+                                          create an account (the first system administrator)
   secondment version                      print the version
   secondment help [command]               show help
 
@@ -33,7 +37,7 @@ Run "secondment COMMAND --help" for the flags of a command.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -58,7 +62,7 @@ func exitCode(err error, stderr io.Writer) int {
 
 // run is main without the process: it takes its arguments, environment and
 // outputs, so tests can call it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "" || args[0][0] != '-') {
 		cmd, args = args[0], args[1:]
@@ -70,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return runUser(ctx, args, getenv, stdin, stdout, stderr)
 	case "version":
 		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
 			return &usageError{"version takes no arguments"}
@@ -78,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "help", "-h", "--help":
 		if len(args) > 0 {
-			return run(ctx, []string{args[0], "--help"}, getenv, stdout, stderr)
+			return run(ctx, []string{args[0], "--help"}, getenv, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -86,3 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return &usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
 }
+
+// english renders domain messages for the command line, whose output is
+// English like the JSON API.
+var english = i18n.MustLoad().Localizer(i18n.English)

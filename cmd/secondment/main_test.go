@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,7 +57,7 @@ func env(kv ...string) func(string) string {
 func runCmd(t *testing.T, getenv func(string) string, args ...string) (stdout string, code int, stderr string) {
 	t.Helper()
 	var out, errb syncBuffer
-	err := run(context.Background(), args, getenv, &out, &errb)
+	err := run(context.Background(), args, getenv, strings.NewReader(""), &out, &errb)
 	code = exitCode(err, &errb)
 	return out.String(), code, errb.String()
 }
@@ -120,7 +122,7 @@ func TestHelpAndVersion(t *testing.T) {
 	if out, code, _ := runCmd(t, env(), "version"); code != 0 || out != "secondment dev\n" {
 		t.Errorf("version = %q, %d", out, code)
 	}
-	if !errors.Is(run(context.Background(), []string{"seed", "-h"}, env(), io.Discard, io.Discard), flag.ErrHelp) {
+	if !errors.Is(run(context.Background(), []string{"seed", "-h"}, env(), strings.NewReader(""), io.Discard, io.Discard), flag.ErrHelp) {
 		t.Error("help must end the command without error")
 	}
 }
@@ -162,22 +164,28 @@ func TestDatabaseUnreachable(t *testing.T) {
 	}
 }
 
-var servingRE = regexp.MustCompile(`serving on (http://\S+)`)
+var (
+	servingRE  = regexp.MustCompile(`serving on (http://\S+)`)
+	passwordRE = regexp.MustCompile(`every one has the password (\S+)\):`)
+)
 
 // startServe runs `serve` with args until the returned stop is called, and
-// returns the base URL it printed.
-func startServe(t *testing.T, args ...string) (base string, stop func() error) {
+// returns the base URL it printed and the demo password, if it printed one.
+func startServe(t *testing.T, args ...string) (base, password string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env(), &out, &errb)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env(), strings.NewReader(""), &out, &errb)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if m := servingRE.FindStringSubmatch(out.String()); m != nil {
 			base = strings.TrimSuffix(m[1], "/")
+			if m := passwordRE.FindStringSubmatch(out.String()); m != nil {
+				password = m[1]
+			}
 			break
 		}
 		select {
@@ -206,12 +214,28 @@ func startServe(t *testing.T, args ...string) (base string, stop func() error) {
 		}
 	}
 	t.Cleanup(func() { _ = stop() })
-	return base, stop
+	return base, password, stop
 }
 
-func fetch(t *testing.T, url string) (int, string) {
+// signIn returns a client signed in to the service at base.
+func signIn(t *testing.T, base, login, password string) *http.Client {
 	t.Helper()
-	res, err := http.Get(url)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	res, err := c.PostForm(base+"/signin", url.Values{"login": {login}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Request.URL.Path != "/" {
+		t.Fatalf("sign-in as %s ended on %s (status %d)", login, res.Request.URL, res.StatusCode)
+	}
+	return c
+}
+
+func fetch(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	res, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,8 +255,16 @@ func TestServeEmbeddedDemo(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 
-	base, stop := startServe(t, "--data-dir", dir, "--demo")
-	code, body := fetch(t, base+"/units")
+	base, password, stop := startServe(t, "--data-dir", dir, "--demo")
+	if password == "" {
+		t.Fatal("serve --demo printed no demo password")
+	}
+	// Nothing is shown before sign-in.
+	if _, body := fetch(t, http.DefaultClient, base+"/units"); strings.Contains(body, "科学路街道办事处") {
+		t.Fatal("units shown without sign-in")
+	}
+	admin := signIn(t, base, "sysadmin", password)
+	code, body := fetch(t, admin, base+"/units")
 	if code != 200 {
 		t.Fatalf("GET /units = %d", code)
 	}
@@ -241,7 +273,7 @@ func TestServeEmbeddedDemo(t *testing.T) {
 			t.Errorf("/units lacks %s", name)
 		}
 	}
-	if code, body := fetch(t, base+"/readyz"); code != 200 {
+	if code, body := fetch(t, http.DefaultClient, base+"/readyz"); code != 200 {
 		t.Fatalf("readyz = %d %s", code, body)
 	}
 
@@ -255,6 +287,12 @@ func TestServeEmbeddedDemo(t *testing.T) {
 	if ecode != 0 || !strings.Contains(out, "units 0 added, 0 updated, 20 unchanged; people 0 added, 0 updated, 13 unchanged") {
 		t.Fatalf("seed demo beside serve: exit %d: %s %s", ecode, out, stderr)
 	}
+	// It printed a new password for the demo accounts, which now works.
+	m := passwordRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("seed demo printed no password: %s", out)
+	}
+	password = m[1]
 
 	pidFile, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
 	if err != nil {
@@ -268,49 +306,110 @@ func TestServeEmbeddedDemo(t *testing.T) {
 		t.Fatalf("postgres %d still running after the service stopped", pid)
 	}
 
-	// A warm start serves again on the kept data.
-	base, _ = startServe(t, "--data-dir", dir)
-	if _, body := fetch(t, base+"/people"); !strings.Contains(body, "武俞吉") {
-		t.Fatal("data not kept between runs")
+	// A warm start serves again on the kept data and accounts.
+	base, _, _ = startServe(t, "--data-dir", dir)
+	reviewer := signIn(t, base, "nmg-bt-zzb.orgdept", password)
+	if _, body := fetch(t, reviewer, base+"/people"); !strings.Contains(body, "武俞吉") || strings.Contains(body, "李传群") {
+		t.Fatal("the Baotou reviewer must see Baotou's people only, on the kept data")
 	}
 }
 
 func TestServeExternalDatabase(t *testing.T) {
 	t.Parallel()
-	url := dbtest.EmptyURL(t)
+	dbURL := dbtest.EmptyURL(t)
 	// Without migrations at start, an unmigrated database is refused.
-	_, code, stderr := runCmd(t, env(), "serve", "--addr", "127.0.0.1:0", "--database-url", url, "--migrate=false")
+	_, code, stderr := runCmd(t, env(), "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL, "--migrate=false")
 	if code != 1 || !strings.Contains(stderr, "migrate up") {
 		t.Fatalf("unmigrated with --migrate=false: exit %d: %s", code, stderr)
 	}
-	base, _ := startServe(t, "--database-url", url, "--demo")
-	if code, body := fetch(t, base+"/people?unit=NMG-BT-QS-KXL"); code != 200 || !strings.Contains(body, "芦长丽") {
+	base, password, _ := startServe(t, "--database-url", dbURL, "--demo")
+	c := signIn(t, base, "nmg-bt-qs-kxl.lender", password)
+	if code, body := fetch(t, c, base+"/people?unit=NMG-BT-QS-KXL"); code != 200 || !strings.Contains(body, "芦长丽") {
 		t.Fatalf("GET /people = %d", code)
+	}
+	// Production mode refuses demo data, and never prints passwords.
+	_, code, stderr = runCmd(t, env("SECONDMENT_MODE", "production"), "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL, "--demo")
+	if code != 1 || !strings.Contains(stderr, "refused in production") {
+		t.Fatalf("--demo in production: exit %d: %s", code, stderr)
+	}
+	out, code, stderr := runCmd(t, env("SECONDMENT_MODE", "production", "SECONDMENT_DATABASE_URL", dbURL), "seed", "demo")
+	if code != 1 || strings.Contains(out, "password") {
+		t.Fatalf("seed demo in production: exit %d: %s %s", code, out, stderr)
 	}
 }
 
 func TestMigrateCommands(t *testing.T) {
 	t.Parallel()
-	url := dbtest.EmptyURL(t)
-	out, code, stderr := runCmd(t, env("SECONDMENT_DATABASE_URL", url), "migrate", "version")
+	dbURL := dbtest.EmptyURL(t)
+	out, code, stderr := runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL), "migrate", "version")
 	if code != 0 || !strings.Contains(out, "schema version: none") {
 		t.Fatalf("version on empty: %d %s %s", code, out, stderr)
 	}
-	out, code, _ = runCmd(t, env("SECONDMENT_DATABASE_URL", url), "migrate", "up")
+	out, code, _ = runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL), "migrate", "up")
 	if code != 0 || !strings.Contains(out, "schema version: "+postgres.MigrationName(postgres.LatestMigration())) {
 		t.Fatalf("up: %d %s", code, out)
 	}
-	out, code, stderr = runCmd(t, env("SECONDMENT_DATABASE_URL", url), "seed", "demo")
+	out, code, stderr = runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL), "seed", "demo")
 	if code != 0 || !strings.Contains(out, "units 20 added") || !strings.Contains(out, "people 13 added") {
 		t.Fatalf("seed: %d %s %s", code, out, stderr)
 	}
-	out, code, _ = runCmd(t, env("SECONDMENT_DATABASE_URL", url), "seed", "demo")
+	out, code, _ = runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL), "seed", "demo")
 	if code != 0 || !strings.Contains(out, "units 0 added, 0 updated, 20 unchanged") {
 		t.Fatalf("second seed must change nothing: %s", out)
 	}
 	all := strconv.Itoa(int(postgres.LatestMigration()))
-	out, code, stderr = runCmd(t, env(), "migrate", "down", all, "--yes", "--database-url", url)
+	out, code, stderr = runCmd(t, env(), "migrate", "down", all, "--yes", "--database-url", dbURL)
 	if code != 0 || !strings.Contains(out, "schema version: none") {
 		t.Fatalf("down: %d %s %s", code, out, stderr)
+	}
+}
+
+// The first system administrator comes from the command line: with a
+// printed one-time password, or one read from standard input.
+func TestUserAdd(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.URL(t)
+	e := env("SECONDMENT_DATABASE_URL", dbURL)
+	if out, code, stderr := runCmd(t, e, "seed", "demo"); code != 0 {
+		t.Fatalf("seed: %s %s", out, stderr)
+	}
+	out, code, stderr := runCmd(t, e, "user", "add", "--login", "chief", "--name", "赵宇", "--unit", "NMG-BT-ZZB", "--role", "sysadmin")
+	m := regexp.MustCompile(`one-time password \(.*\): (\S+)`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("user add: %d %s %s", code, out, stderr)
+	}
+	var mustChange bool
+	pool := dbtest.Pool(t, dbURL)
+	if err := pool.QueryRow(t.Context(), `SELECT must_change_password FROM app_user WHERE login = 'chief'`).Scan(&mustChange); err != nil || !mustChange {
+		t.Fatalf("a one-time password must be changed at first sign-in: %v %v", mustChange, err)
+	}
+
+	var o, eb syncBuffer
+	err := run(context.Background(), []string{"user", "add", "--login", "second", "--name", "董欣悦", "--unit", "NMG-BT-ZZB",
+		"--role", "orgdept", "--role", "registrar", "--password-stdin"}, e, strings.NewReader("a long enough secret\n"), &o, &eb)
+	if err != nil || strings.Contains(o.String(), "password") && strings.Contains(o.String(), "one-time") {
+		t.Fatalf("user add --password-stdin: %v %s", err, o.String())
+	}
+
+	for _, c := range []struct {
+		args  []string
+		stdin string
+		want  string
+	}{
+		{[]string{"user", "add", "--login", "x1", "--name", "某", "--unit", "NMG-BT-ZZB", "--role", "sysadmin", "--role", "orgdept"}, "", "held alone"},
+		{[]string{"user", "add", "--login", "x2", "--name", "某", "--unit", "NOPE", "--role", "orgdept"}, "", "unit NOPE"},
+		{[]string{"user", "add", "--login", "chief", "--name", "某", "--unit", "NMG-BT-ZZB", "--role", "orgdept"}, "", "taken"},
+		{[]string{"user", "add", "--login", "x3", "--name", "某", "--unit", "NMG-BT-ZZB", "--role", "orgdept", "--password-stdin"}, "short\n", "password"},
+		{[]string{"user", "add", "--login", "x4", "--name", "某", "--unit", "NMG-BT-ZZB"}, "", "--role"},
+	} {
+		var o, eb syncBuffer
+		err := run(context.Background(), c.args, e, strings.NewReader(c.stdin), &o, &eb)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error about %q", c.args, err, c.want)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM app_user WHERE login LIKE 'x_'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("refused accounts were created: %d %v", n, err)
 	}
 }

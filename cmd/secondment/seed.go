@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
 
+	"secondment/internal/auth"
 	"secondment/internal/config"
 	"secondment/internal/demo"
 	"secondment/internal/postgres"
@@ -19,6 +24,9 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if len(pos) != 1 || pos[0] != "demo" {
 		return &usageError{"seed needs the data set to load: seed demo"}
 	}
+	if cfg.Mode == config.ModeProduction {
+		return errors.New("seed demo: demo data and accounts are refused in production mode")
+	}
 	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
 	if err != nil {
 		return err
@@ -27,11 +35,32 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
 		return err
 	}
-	res, err := demo.Load(ctx, db.store)
+	return loadDemo(ctx, db.store, auth.DefaultHasher, stdout)
+}
+
+// loadDemo loads the demo data and (re)sets the demo accounts to one fresh
+// password, and prints them: the only place a password is ever printed,
+// and only in dev mode.
+func loadDemo(ctx context.Context, store *postgres.Store, h auth.Hasher, stdout io.Writer) error {
+	res, err := demo.Load(ctx, store)
 	if err != nil {
 		return fmt.Errorf("load demo data: %w", err)
 	}
-	fmt.Fprintf(stdout, "demo data: units %d added, %d updated, %d unchanged; people %d added, %d updated, %d unchanged\n",
-		res.UnitsAdded, res.UnitsUpdated, res.UnitsUnchanged, res.PeopleAdded, res.PeopleUpdated, res.PeopleUnchanged)
-	return nil
+	fmt.Fprintf(stdout, "demo data: units %d added, %d updated, %d unchanged; people %d added, %d updated, %d unchanged; policy versions %d added\n",
+		res.UnitsAdded, res.UnitsUpdated, res.UnitsUnchanged, res.PeopleAdded, res.PeopleUpdated, res.PeopleUnchanged, res.PoliciesAdded)
+	password := auth.GeneratePassword()
+	accounts, err := demo.LoadUsers(ctx, store, h, password, time.Now())
+	if err != nil {
+		return fmt.Errorf("load demo accounts: %w", err)
+	}
+	fmt.Fprintf(stdout, "demo accounts (dev mode; every one has the password %s):\n", password)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	for _, a := range accounts {
+		var roles []string
+		for _, r := range a.Roles {
+			roles = append(roles, string(r))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.Login, strings.Join(roles, ","), a.Name)
+	}
+	return tw.Flush()
 }

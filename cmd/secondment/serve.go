@@ -8,8 +8,8 @@ import (
 	"net"
 	"syscall"
 
+	"secondment/internal/auth"
 	"secondment/internal/config"
-	"secondment/internal/demo"
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
 	"secondment/internal/server"
@@ -61,15 +61,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			"run `secondment migrate up` or start without --migrate=false", st.Current, st.Dirty, postgres.MigrationName(st.Latest))
 	}
 	if cfg.Demo {
-		res, err := demo.Load(ctx, db.store)
-		if err != nil {
-			return fmt.Errorf("load demo data: %w", err)
+		if err := loadDemo(ctx, db.store, auth.DefaultHasher, stdout); err != nil {
+			return err
 		}
-		log.Info("demo data loaded", "units_added", res.UnitsAdded, "people_added", res.PeopleAdded,
-			"units_updated", res.UnitsUpdated, "people_updated", res.PeopleUpdated)
 	}
 
-	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version})
+	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version,
+		SecureCookies: cfg.SecureCookies})
 	fmt.Fprintf(stdout, "secondment %s serving on %s (database: %s); press Ctrl-C to stop\n",
 		version, publicURL(ln.Addr()), db.describe)
 

@@ -28,7 +28,16 @@ type Config struct {
 	Migrate          bool          // apply migrations at start (serve)
 	Demo             bool          // load the demo data at start (serve)
 	DBConnectTimeout time.Duration // how long to retry an unreachable database
+	Mode             string        // dev or production
+	SecureCookies    bool          // cookies only over HTTPS (always in production)
 }
+
+// Modes. Production refuses demo data and never prints a password; dev is
+// for trying the service on one machine.
+const (
+	ModeDev        = "dev"
+	ModeProduction = "production"
+)
 
 // Defaults.
 const (
@@ -68,6 +77,8 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 		"debug, info, warn or error (env SECONDMENT_LOG_LEVEL)")
 	s.StringVar(&c.LogFormat, "log-format", orDefault(getenv("SECONDMENT_LOG_FORMAT"), "text"),
 		"text or json (env SECONDMENT_LOG_FORMAT)")
+	s.StringVar(&c.Mode, "mode", orDefault(getenv("SECONDMENT_MODE"), ModeDev),
+		"dev or production; production refuses demo data and sets Secure cookies (env SECONDMENT_MODE)")
 	c.DBConnectTimeout = s.envDuration("SECONDMENT_DB_CONNECT_TIMEOUT", 30*time.Second)
 	s.DurationVar(&c.DBConnectTimeout, "db-connect-timeout", c.DBConnectTimeout,
 		"how long to keep retrying an unreachable database at start (env SECONDMENT_DB_CONNECT_TIMEOUT)")
@@ -77,7 +88,9 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 		s.BoolVar(&c.Migrate, "migrate", s.envBool("SECONDMENT_MIGRATE", true),
 			"apply database migrations at start; turn off where migrations run separately (env SECONDMENT_MIGRATE)")
 		s.BoolVar(&c.Demo, "demo", s.envBool("SECONDMENT_DEMO", false),
-			"load the demo data (seed demo) at start (env SECONDMENT_DEMO)")
+			"load the demo data and accounts at start and print the accounts (dev mode only; env SECONDMENT_DEMO)")
+		s.BoolVar(&c.SecureCookies, "secure-cookies", s.envBool("SECONDMENT_SECURE_COOKIES", false),
+			"mark cookies Secure (HTTPS only); always on in production mode (env SECONDMENT_SECURE_COOKIES)")
 	}
 	return s
 }
@@ -144,6 +157,16 @@ func (s *Set) Parse(args []string) (Config, error) {
 		}
 	} else if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, errors.New("--data-dir: must not be empty when no database URL is given"))
+	}
+	switch c.Mode {
+	case ModeDev:
+	case ModeProduction:
+		c.SecureCookies = true
+		if c.Demo {
+			errs = append(errs, errors.New("--demo: demo data and accounts are refused in production mode"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--mode %q: want dev or production", c.Mode))
 	}
 	if c.DBConnectTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--db-connect-timeout %s: must be positive", c.DBConnectTimeout))

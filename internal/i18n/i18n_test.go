@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"secondment/internal/auth"
 	"secondment/internal/i18n"
 	"secondment/internal/secondment"
 )
@@ -33,7 +34,7 @@ func TestLanguagesHaveTheSameMessages(t *testing.T) {
 }
 
 // usedID finds message IDs written literally in code and templates.
-var usedID = regexp.MustCompile(`(?:\bT\(ctx, |\.T\(|\bMsg\()"([a-z][a-z0-9_.-]*)"`)
+var usedID = regexp.MustCompile(`(?:\bT\(ctx, |\.T\(|\bMsg\(|Label: |Hint: |"/[a-z/_-]*", )"([a-z][a-z0-9_]*\.[a-z0-9_.-]*[a-z0-9_])"`)
 
 // Every literal message ID in the code exists in the catalog.
 func TestUsedMessagesExist(t *testing.T) {
@@ -93,6 +94,13 @@ func TestEnumerationMessagesExist(t *testing.T) {
 		}
 		for _, v := range i18n.Supported {
 			ids = append(ids, "lang."+v)
+		}
+		for _, r := range auth.AllRoles {
+			ids = append(ids, "account.role."+string(r))
+		}
+		for _, k := range []string{"lockout_threshold", "lockout_window_minutes", "lockout_minutes", "rate_limit_attempts",
+			"rate_limit_minutes", "idle_timeout_minutes", "absolute_timeout_hours", "password_min_length", "password_max_age_days"} {
+			ids = append(ids, "security."+k)
 		}
 		for _, id := range ids {
 			if got := l.T(id); strings.HasPrefix(got, "[") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -105,4 +106,44 @@ func upsertUnit(ctx context.Context, tx pgx.Tx, u secondment.Unit, parentID int6
 		return 0, false, false, fmt.Errorf("save unit %s: %w", u.Code, mapError(err, "unit"))
 	}
 	return id, inserted, !inserted, nil
+}
+
+// UnitCreate adds one unit under the parent with parentCode ("" for a
+// root), and audits it. An existing code is a field error.
+func (s *Store) UnitCreate(ctx context.Context, by Actor, u secondment.Unit, parentCode string, now time.Time) (int64, error) {
+	if err := u.Validate(); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var parentID int64
+		if parentCode != "" {
+			parent, err := unitByCodeTx(ctx, tx, parentCode)
+			if err != nil {
+				if secondment.ErrorCodeOf(err) == secondment.ENotFound {
+					return fieldError("parent", "unit.error.parent_unknown")
+				}
+				return err
+			}
+			if err := u.ValidateParent(parent); err != nil {
+				return err
+			}
+			parentID = parent.ID
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM unit WHERE code = $1)`, u.Code).Scan(&exists); err != nil {
+			return fmt.Errorf("check unit code: %w", err)
+		}
+		if exists {
+			return fieldError("code", "unit.error.code_taken")
+		}
+		var err error
+		if id, _, _, err = upsertUnit(ctx, tx, u, parentID); err != nil {
+			return err
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "unit.create",
+			ObjectType: "unit", ObjectID: id, UnitID: id,
+			Detail: map[string]any{"code": u.Code, "name": u.Name, "level": u.Level, "parent": parentCode}})
+	})
+	return id, err
 }

@@ -59,6 +59,20 @@ func (h *Hierarchy) Contains(root, id int64) bool {
 	return false
 }
 
+// Subtree lists root and every unit below it, root first.
+func (h *Hierarchy) Subtree(root int64) []int64 {
+	if _, ok := h.units[root]; !ok {
+		return nil
+	}
+	out := []int64{root}
+	for i := 0; i < len(out); i++ {
+		for _, c := range h.children[out[i]] {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
 // OrgDeptOf is the organization department of a region: the party unit
 // directly under it whose name ends in 组织部 (包头市 → 包头市委组织部).
 func (h *Hierarchy) OrgDeptOf(region int64) (Unit, bool) {

@@ -71,3 +71,27 @@ func TestRoleOnIsRelativeToTheRequest(t *testing.T) {
 		t.Error("Contains")
 	}
 }
+
+func TestSubtree(t *testing.T) {
+	h, err := NewHierarchy(DemoUnits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := DemoUnit("NMG-BT-QS")
+	got := map[string]bool{}
+	for _, id := range h.Subtree(qs.ID) {
+		u, _ := h.Unit(id)
+		got[u.Code] = true
+	}
+	for _, want := range []string{"NMG-BT-QS", "NMG-BT-QS-RD", "NMG-BT-QS-ZZB", "NMG-BT-QS-KXL"} {
+		if !got[want] {
+			t.Errorf("subtree of 青山区 lacks %s", want)
+		}
+	}
+	if got["NMG-BT"] || got["NMG-BT-JY-MC"] || len(got) != 4 {
+		t.Errorf("subtree of 青山区 = %v", got)
+	}
+	if h.Subtree(-1) != nil {
+		t.Error("subtree of an unknown unit must be empty")
+	}
+}

@@ -93,7 +93,7 @@ func TestS1_LuChangli_RefusedUnderBaotouTownshipBan(t *testing.T) {
 		t.Fatalf("blocked by %v", got)
 	}
 	zh, en := render(t, vs[0].Message)
-	if zh != "科学路街道办事处属乡镇(街道)单位,按包头市规定一律不得借调" {
+	if zh != "科学路街道办事处属乡镇（街道）单位，按包头市规定一律不得借调" {
 		t.Errorf("zh: %s", zh)
 	}
 	if !strings.Contains(en, "科学路街道办事处") || !strings.Contains(en, "may not be seconded at all") {

@@ -3,8 +3,6 @@ package server
 import (
 	_ "embed"
 	"net/http"
-
-	"secondment/internal/postgres"
 )
 
 //go:embed openapi.json
@@ -31,7 +29,12 @@ type apiUnit struct {
 }
 
 func (s *Server) handleAPIUnitList(w http.ResponseWriter, r *http.Request) {
-	units, err := s.store.UnitTree(r.Context())
+	u, err := currentUser(r)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	units, err := s.visibleUnits(r, u)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -41,6 +44,7 @@ func (s *Server) handleAPIUnitList(w http.ResponseWriter, r *http.Request) {
 		codes[u.ID] = u.Code
 	}
 	out := make([]apiUnit, 0, len(units))
+	// A parent outside the user's scope is left out of parent_code.
 	for _, u := range units {
 		out = append(out, apiUnit{Code: u.Code, Name: u.Name, Level: string(u.Level), System: string(u.System),
 			Branch: string(u.Branch), ParentCode: codes[u.ParentID], Depth: u.Depth,
@@ -60,7 +64,12 @@ type apiPerson struct {
 }
 
 func (s *Server) handleAPIPersonList(w http.ResponseWriter, r *http.Request) {
-	people, err := s.store.PersonList(r.Context(), postgres.PersonFilter{HomeUnitCode: r.URL.Query().Get("unit")})
+	u, err := currentUser(r)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	people, err := s.visiblePeople(r, u, r.URL.Query().Get("unit"))
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -71,4 +80,25 @@ func (s *Server) handleAPIPersonList(w http.ResponseWriter, r *http.Request) {
 			HomeUnitName: p.HomeUnitName, Post: p.Post, Rank: p.Rank})
 	}
 	writeJSON(w, map[string]any{"people": out})
+}
+
+// apiMe is the caller as the API shows them.
+type apiMe struct {
+	Login    string   `json:"login"`
+	Name     string   `json:"name"`
+	UnitName string   `json:"unit_name"`
+	Roles    []string `json:"roles"`
+}
+
+func (s *Server) handleAPIMe(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	me := apiMe{Login: u.Login, Name: u.Name, UnitName: u.UnitName, Roles: []string{}}
+	for _, role := range u.Roles {
+		me.Roles = append(me.Roles, string(role))
+	}
+	writeJSON(w, me)
 }

@@ -17,7 +17,8 @@ import (
 func TestAPIUnitsAndPeople(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
-	res, body := s.get(t, "/api/v1/units", "")
+	c := s.as(t, "sysadmin")
+	res, body := c.get("/api/v1/units")
 	var units struct {
 		Units []struct {
 			Code, Name, Level string
@@ -28,7 +29,7 @@ func TestAPIUnitsAndPeople(t *testing.T) {
 	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &units) != nil || len(units.Units) != 20 {
 		t.Fatalf("GET /api/v1/units = %d, %d units", res.StatusCode, len(units.Units))
 	}
-	res, body = s.get(t, "/api/v1/people?unit=NMG-BT-JY-MC", "")
+	res, body = c.get("/api/v1/people?unit=NMG-BT-JY-MC")
 	type person struct {
 		Name         string
 		HomeUnitName string `json:"home_unit_name"`

@@ -76,7 +76,12 @@ type problem struct {
 
 // apiError writes err as application/problem+json.
 func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
-	code := status(err)
+	s.apiErrorStatus(w, r, status(err), err)
+}
+
+// apiErrorStatus is apiError with the status chosen by the caller (401,
+// 412, 429 have no domain error code of their own).
+func (s *Server) apiErrorStatus(w http.ResponseWriter, r *http.Request, code int, err error) {
 	if code >= 500 {
 		s.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
 	}

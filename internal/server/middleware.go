@@ -10,7 +10,16 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"secondment/internal/i18n"
+	"secondment/internal/postgres"
 )
+
+// tagRequest gives the store the request ID, which audit events record.
+func (s *Server) tagRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := postgres.WithRequestID(r.Context(), middleware.GetReqID(r.Context()))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
 
 // logRequests writes one structured line per request, with its ID.
 func (s *Server) logRequests(next http.Handler) http.Handler {

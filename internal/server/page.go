@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"secondment/internal/auth"
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
@@ -15,44 +16,114 @@ import (
 
 // render writes a page with status 200.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, c templ.Component) {
+	s.renderStatus(w, r, http.StatusOK, c)
+}
+
+// renderStatus writes a page with the given status (422 for a form shown
+// again with its problems).
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	if err := c.Render(r.Context(), w); err != nil {
 		s.log.Error("render", "path", r.URL.Path, "err", err)
 	}
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	units, townships, err := s.store.UnitCount(r.Context())
+	u, err := currentUser(r)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	people, err := s.store.PersonCount(r.Context())
-	if err != nil {
-		s.renderError(w, r, err)
-		return
+	v := web.HomeView{}
+	if u.HasAny(append(chainRoles, auth.RoleSysAdmin)...) {
+		units, err := s.visibleUnits(r, u)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		people, err := s.visiblePeople(r, u, "")
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		v.ShowCounts, v.Units, v.People = true, len(units), len(people)
+		for _, n := range units {
+			if n.Level == secondment.LevelTownship {
+				v.Townships++
+			}
+		}
 	}
-	s.render(w, r, web.HomePage(web.HomeView{Units: units, Townships: townships, People: people}))
+	s.render(w, r, web.HomePage(v))
+}
+
+// visibleUnits is the unit tree cut down to the user's scope.
+func (s *Server) visibleUnits(r *http.Request, u auth.User) ([]secondment.UnitNode, error) {
+	scope, _, err := s.scopeOf(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.UnitTree(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var out []secondment.UnitNode
+	for _, n := range all {
+		if scope.Contains(n.ID) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// visiblePeople lists people whose home unit is in the user's scope; a unit
+// code outside it is not found.
+func (s *Server) visiblePeople(r *http.Request, u auth.User, unitCode string) ([]secondment.PersonView, error) {
+	scope, _, err := s.scopeOf(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	if unitCode != "" {
+		unit, err := s.store.UnitGetByCode(r.Context(), unitCode)
+		if err != nil {
+			return nil, err
+		}
+		if !scope.Contains(unit.ID) {
+			return nil, secondment.NotFound("unit")
+		}
+	}
+	all, err := s.store.PersonList(r.Context(), postgres.PersonFilter{HomeUnitCode: unitCode})
+	if err != nil {
+		return nil, err
+	}
+	var out []secondment.PersonView
+	for _, p := range all {
+		if scope.Contains(p.HomeUnitID) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) handleUnitList(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	units, err := s.store.UnitTree(ctx)
+	u, err := currentUser(r)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	all, err := s.store.UnitAll(ctx)
+	units, err := s.visibleUnits(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	_, h, err := s.scopeOf(ctx, u)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
 	policies, err := s.store.PolicyAll(ctx)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	h, err := secondment.NewHierarchy(all)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -76,13 +147,18 @@ func (s *Server) handleUnitList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePersonList(w http.ResponseWriter, r *http.Request) {
-	code := r.URL.Query().Get("unit")
-	units, err := s.store.UnitTree(r.Context())
+	u, err := currentUser(r)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	people, err := s.store.PersonList(r.Context(), postgres.PersonFilter{HomeUnitCode: code})
+	code := r.URL.Query().Get("unit")
+	units, err := s.visibleUnits(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	people, err := s.visiblePeople(r, u, code)
 	if err != nil {
 		s.renderError(w, r, err)
 		return

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"secondment/internal/auth"
 	"secondment/internal/demo"
+	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/web"
 )
@@ -17,7 +19,7 @@ import (
 func TestUnitListShowsScenarioUnits(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
-	res, body := s.get(t, "/units", "")
+	res, body := s.as(t, "sysadmin").get("/units")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /units = %d", res.StatusCode)
 	}
@@ -65,25 +67,74 @@ func TestUnitListShowsScenarioUnits(t *testing.T) {
 	}
 }
 
+// A borrowing clerk sees only their own unit and its people; a city org
+// dept sees its whole city.
+func TestListsAreScoped(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	codes := func(c *client, path, testid string) []string {
+		_, body := c.get(path)
+		var out []string
+		for _, r := range byTestID(doc(t, body), testid) {
+			out = append(out, attr(r, "data-code"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	clerk := s.as(t, "nmg-bt-qs-rd.borrower")
+	if got := codes(clerk, "/units", "unit-row"); !slices.Equal(got, []string{"NMG-BT-QS-RD"}) {
+		t.Errorf("a clerk of 青山区人大 sees units %v", got)
+	}
+	if got := codes(clerk, "/people", "person-row"); len(got) != 0 {
+		t.Errorf("a clerk of 青山区人大 sees people %v of other units", got)
+	}
+	if res, _ := clerk.get("/people?unit=NMG-BT-QS-KXL"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another unit's people: %d, want 404", res.StatusCode)
+	}
+	city := s.as(t, "nmg-bt-zzb.orgdept")
+	units := codes(city, "/units", "unit-row")
+	if !slices.Contains(units, "NMG-BT-QS-KXL") || !slices.Contains(units, "NMG-BT") || slices.Contains(units, "SD-WH") {
+		t.Errorf("包头市委组织部 sees %v; want all of 包头市 and nothing of 威海市", units)
+	}
+	district := s.as(t, "nmg-bt-qs-zzb.orgdept")
+	units = codes(district, "/units", "unit-row")
+	if !slices.Contains(units, "NMG-BT-QS-KXL") || slices.Contains(units, "NMG-BT-JY-MC") {
+		t.Errorf("青山区委组织部 sees %v; want 青山区 only", units)
+	}
+	if res, _ := district.get("/api/v1/people?unit=NMG-BT-JY-MC"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("API: another district's people: %d, want 404", res.StatusCode)
+	}
+}
+
 func TestUnitListEmpty(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, false)
-	_, body := s.get(t, "/units", "")
-	if len(byTestID(doc(t, body), "unit-empty")) != 1 || !strings.Contains(body, "seed demo") {
-		t.Fatal("an empty unit list must say how to load the demo data")
+	// With no units there is no account either: make the administrator.
+	if _, err := s.store.Import(t.Context(), postgres.Import{Units: []postgres.UnitImport{{Unit: secondment.Unit{
+		Code: "X", Name: "某市", Level: secondment.LevelCity, System: secondment.SystemGeneral}}}}); err != nil {
+		t.Fatal(err)
+	}
+	makeUser(t, s, "admin1", "X", auth.RoleSysAdmin)
+	if _, err := s.store.Pool.Exec(t.Context(), `DELETE FROM unit WHERE code <> 'X'`); err != nil {
+		t.Fatal(err)
+	}
+	_, body := s.as(t, "admin1").get("/people")
+	if len(byTestID(doc(t, body), "person-empty")) != 1 {
+		t.Fatal("an empty person list must say so")
 	}
 }
 
 func TestPersonListAndFilter(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
-	_, body := s.get(t, "/people", "")
+	admin := s.as(t, "sysadmin")
+	_, body := admin.get("/people")
 	all := byTestID(doc(t, body), "person-row")
 	if len(all) != 13 {
 		t.Fatalf("%d people, want the 13 of the seed", len(all))
 	}
 
-	_, body = s.get(t, "/people?unit=NMG-BT-QS-KXL", "")
+	_, body = admin.get("/people?unit=NMG-BT-QS-KXL")
 	page := doc(t, body)
 	var names []string
 	for _, r := range byTestID(page, "person-row") {
@@ -100,9 +151,8 @@ func TestPersonListAndFilter(t *testing.T) {
 		t.Errorf("count = %q", c)
 	}
 
-	_, body = s.get(t, "/people?unit=NO-SUCH-UNIT", "")
-	if len(byTestID(doc(t, body), "person-empty")) != 1 {
-		t.Fatal("an unknown unit must list nobody")
+	if res, _ := admin.get("/people?unit=NO-SUCH-UNIT"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown unit: %d, want 404", res.StatusCode)
 	}
 }
 
@@ -113,7 +163,7 @@ func TestMarkupInDataIsInert(t *testing.T) {
 	if _, err := s.store.Pool.Exec(t.Context(), `UPDATE person SET post = '<script>alert(1)</script>' WHERE code = 'NMG-BT-QS-KXL-P01'`); err != nil {
 		t.Fatal(err)
 	}
-	_, body := s.get(t, "/people", "")
+	_, body := s.as(t, "sysadmin").get("/people")
 	if strings.Contains(body, "<script>alert(1)") || !strings.Contains(body, "&lt;script&gt;alert(1)") {
 		t.Fatal("markup in data was not escaped")
 	}
@@ -122,26 +172,30 @@ func TestMarkupInDataIsInert(t *testing.T) {
 func TestLanguages(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
-	_, body := s.get(t, "/units", "")
+	c := s.as(t, "sysadmin")
+	_, body := c.get("/units")
 	page := doc(t, body)
 	if !strings.Contains(body, `<html lang="zh-CN">`) || within(page, "nav-units") != "单位" {
 		t.Fatal("default language must be Simplified Chinese")
 	}
-	_, body = s.get(t, "/units", "en")
+	c.lang = "en"
+	_, body = c.get("/units")
 	page = doc(t, body)
 	if !strings.Contains(body, `<html lang="en">`) || within(page, "nav-units") != "Units" {
 		t.Fatal("the en cookie must give English")
 	}
-	_, body = s.get(t, "/people?unit=NMG-BT-QS-KXL", "en")
+	_, body = c.get("/people?unit=NMG-BT-QS-KXL")
 	if c := within(doc(t, body), "person-count"); c != "2 people" {
 		t.Errorf("English count = %q", c)
 	}
+	// The sign-in page too, before anyone signs in.
+	_, body = s.get(t, "/signin", "en")
+	if !strings.Contains(body, "Sign in") {
+		t.Error("the sign-in page must follow the language cookie")
+	}
 
 	// Switching: a POST sets the cookie and returns to the page.
-	form := url.Values{"lang": {"en"}, "next": {"/people?unit=NMG-BT-QS-KXL"}}
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/lang", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, _ := do(t, req)
+	res, _ := s.anonymous(t).post("/lang", url.Values{"lang": {"en"}, "next": {"/people?unit=NMG-BT-QS-KXL"}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/people?unit=NMG-BT-QS-KXL" {
 		t.Fatalf("POST /lang = %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
@@ -150,10 +204,7 @@ func TestLanguages(t *testing.T) {
 	}
 	// It never redirects off the site.
 	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"} {
-		form := url.Values{"lang": {"zh-CN"}, "next": {next}}
-		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/lang", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if res, _ := do(t, req); res.Header.Get("Location") != "/" {
+		if res, _ := s.anonymous(t).post("/lang", url.Values{"lang": {"zh-CN"}, "next": {next}}); res.Header.Get("Location") != "/" {
 			t.Errorf("next=%q redirected to %q", next, res.Header.Get("Location"))
 		}
 	}
@@ -162,7 +213,7 @@ func TestLanguages(t *testing.T) {
 func TestHomeCounts(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
-	_, body := s.get(t, "/", "")
+	_, body := s.as(t, "sysadmin").get("/")
 	page := doc(t, body)
 	if got := within(page, "stat-units"); got != "20" {
 		t.Errorf("units card = %q", got)
@@ -191,7 +242,7 @@ func TestStaticAssets(t *testing.T) {
 		t.Fatalf("unknown asset: %d", res.StatusCode)
 	}
 	// The page links the current URL.
-	_, page := s.get(t, "/", "")
+	_, page := s.get(t, "/signin", "")
 	if !strings.Contains(page, web.Asset("app.css")) {
 		t.Fatal("layout does not link the hashed stylesheet")
 	}
@@ -203,8 +254,8 @@ func TestUnitListShowsJurisdictions(t *testing.T) {
 	t.Parallel()
 	check := func(day secondment.Date, want map[string][2]string) {
 		t.Helper()
-		s := newSetupAt(t, true, secondment.FixedClock{T: day.Start().Add(10 * time.Hour)})
-		_, body := s.get(t, "/units", "")
+		s := newSetupAt(t, true, day.Start().Add(10*time.Hour))
+		_, body := s.as(t, "sysadmin").get("/units")
 		got := map[string][2]string{}
 		for _, r := range byTestID(doc(t, body), "unit-row") {
 			got[attr(r, "data-code")] = [2]string{within(r, "unit-orgdept"), within(r, "unit-policy")}
@@ -216,14 +267,14 @@ func TestUnitListShowsJurisdictions(t *testing.T) {
 		}
 	}
 	check(secondment.D(2024, time.May, 1), map[string][2]string{
-		"NMG-BT-QS-RD":  {"青山区委组织部", "包头市规定(第3版,2024-04-01起施行)"},
-		"NMG-BT-JY-ZZB": {"包头市委组织部", "包头市规定(第3版,2024-04-01起施行)"}, // an org dept never signs off its own borrowing
-		"SD-WH-FY":      {"威海市委组织部", "威海市“三个不得”(第1版,2024-01-01起施行)"},
-		"XJ-KS-JW":      {"喀什市委组织部", "喀什市借调管理办法(第2版,2024-02-03起施行)"},
+		"NMG-BT-QS-RD":  {"青山区委组织部", "包头市规定（第3版，2024-04-01起施行）"},
+		"NMG-BT-JY-ZZB": {"包头市委组织部", "包头市规定（第3版，2024-04-01起施行）"}, // an org dept never signs off its own borrowing
+		"SD-WH-FY":      {"威海市委组织部", "威海市“三个不得”（第1版，2024-01-01起施行）"},
+		"XJ-KS-JW":      {"喀什市委组织部", "喀什市借调管理办法（第2版，2024-02-03起施行）"},
 	})
 	check(secondment.D(2024, time.March, 15), map[string][2]string{
-		"NMG-BT-QS-RD": {"青山区委组织部", "包头市规定(第2版,2024-02-03起施行)"},
-		"SD-WH-FY":     {"威海市委组织部", "威海市“三个不得”(第1版,2024-01-01起施行)"},
+		"NMG-BT-QS-RD": {"青山区委组织部", "包头市规定（第2版，2024-02-03起施行）"},
+		"SD-WH-FY":     {"威海市委组织部", "威海市“三个不得”（第1版，2024-01-01起施行）"},
 	})
 	// Before Weihai's first version there is no policy in force to show.
 	check(secondment.D(2023, time.June, 1), map[string][2]string{

@@ -9,11 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"secondment/internal/auth"
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
@@ -23,11 +27,14 @@ import (
 // Server holds what handlers need. It keeps no request state: any number
 // of replicas can run behind a load balancer.
 type Server struct {
-	store   *postgres.Store
-	catalog *i18n.Catalog
-	log     *slog.Logger
-	clock   secondment.Clock
-	version string
+	store    *postgres.Store
+	catalog  *i18n.Catalog
+	log      *slog.Logger
+	clock    secondment.Clock
+	hasher   auth.Hasher
+	sessions *scs.SessionManager
+	rules    map[string]rule
+	version  string
 }
 
 // Deps are the server's collaborators.
@@ -36,7 +43,11 @@ type Deps struct {
 	Catalog *i18n.Catalog
 	Logger  *slog.Logger
 	Clock   secondment.Clock // "now" for every date decision; the system clock if nil
-	Version string
+	Hasher  auth.Hasher      // password hashing; auth.DefaultHasher if zero
+	// SecureCookies marks cookies Secure: set it whenever users reach the
+	// service over HTTPS (behind a TLS-terminating proxy, too).
+	SecureCookies bool
+	Version       string
 }
 
 // New builds a server.
@@ -47,7 +58,27 @@ func New(d Deps) *Server {
 	if d.Clock == nil {
 		d.Clock = secondment.SystemClock{}
 	}
-	return &Server{store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, version: d.Version}
+	if d.Hasher.Params == nil {
+		d.Hasher = auth.DefaultHasher
+	}
+	sm := scs.New()
+	if d.Store != nil {
+		// No cleanup goroutine: every replica would run it. Expired rows are
+		// never loaded (the store checks expiry) and are removed by a job.
+		sm.Store = pgxstore.NewWithCleanupInterval(d.Store.Pool, 0)
+	}
+	// scs's own limits are the widest the sign-in policy allows; the
+	// policy's (configurable) timeouts are enforced by authenticate with
+	// the injected clock.
+	sm.Lifetime = 24 * time.Hour
+	sm.IdleTimeout = 8 * time.Hour
+	sm.Cookie.Name = "secondment_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = d.SecureCookies
+	sm.Cookie.Persist = false
+	return &Server{store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
+		sessions: sm, rules: map[string]rule{}, version: d.Version}
 }
 
 // Handler is the whole HTTP surface.
@@ -58,29 +89,33 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Router is every route, for Handler and for tests that walk the routes.
+// Each route is registered with the rule it needs (routes.go).
 func (s *Server) Router() chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, securityHeaders, s.localize)
+	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.localize)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Get("/static/{hash}/*", handleStatic)
 
-	r.Get("/", s.handleHome)
-	r.Post("/lang", s.handleLangSet)
-	r.Get("/units", s.handleUnitList)
-	r.Get("/people", s.handlePersonList)
-
-	r.Route("/api/v1", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.apiError(w, r, errNotFound) })
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.apiError(w, r, errMethod) })
-		r.Get("/openapi.json", handleOpenAPI)
-		r.Get("/units", s.handleAPIUnitList)
-		r.Get("/people", s.handleAPIPersonList)
+	r.Group(func(r chi.Router) {
+		r.Use(s.sessions.LoadAndSave, s.authenticate)
+		s.routes(r)
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.apiError(w, r, errNotFound)
+				return
+			}
+			s.renderError(w, r, errNotFound)
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.apiError(w, r, errMethod)
+				return
+			}
+			s.renderError(w, r, errMethod)
+		})
 	})
-
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, errNotFound) })
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, errMethod) })
 	return r
 }
 

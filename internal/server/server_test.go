@@ -37,12 +37,12 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestNotFoundPage(t *testing.T) {
 	t.Parallel()
-	s := newSetup(t, false)
+	s := newSetup(t, true)
 	res, body := s.get(t, "/no/such/page", "")
-	if res.StatusCode != 404 || within(doc(t, body), "error-message") != "未找到该内容,或您无权查看。" {
+	if res.StatusCode != 404 || within(doc(t, body), "error-message") != "未找到该内容，或您无权查看。" {
 		t.Fatalf("404 = %d %q", res.StatusCode, within(doc(t, body), "error-message"))
 	}
-	res, body = s.get(t, "/api/v1/nothing", "")
+	res, body = s.as(t, "sysadmin").get("/api/v1/nothing")
 	var p map[string]any
 	if res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" || json.Unmarshal([]byte(body), &p) != nil || p["status"] != 404.0 {
 		t.Fatalf("API 404 = %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), body)
@@ -56,7 +56,7 @@ func TestPanicShowsGenericPage(t *testing.T) {
 	t.Parallel()
 	h := server.New(server.Deps{Catalog: i18n.MustLoad()}).Handler()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/units", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	body := rec.Body.String()
 	if rec.Code != 500 || !strings.Contains(body, "系统出错了") || strings.Contains(body, "nil pointer") {
 		t.Fatalf("panic page = %d %s", rec.Code, body)
@@ -69,8 +69,9 @@ func TestPanicShowsGenericPage(t *testing.T) {
 func TestSecurityHeadersEverywhere(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
-	for _, path := range []string{"/", "/units", "/people", "/healthz", "/api/v1/units", "/missing"} {
-		res, _ := s.get(t, path, "")
+	c := s.as(t, "sysadmin")
+	for _, path := range []string{"/", "/units", "/people", "/healthz", "/api/v1/units", "/missing", "/signin", "/admin/users"} {
+		res, _ := c.get(path)
 		csp := res.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") ||
 			res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("Referrer-Policy") == "" {
@@ -81,17 +82,23 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 
 func TestCrossOriginPostRefused(t *testing.T) {
 	t.Parallel()
-	s := newSetup(t, false)
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/lang", strings.NewReader("lang=en"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if res, _ := do(t, req); res.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-site POST = %d; want 403", res.StatusCode)
+	s := newSetup(t, true)
+	c := s.as(t, "sysadmin")
+	post := func(site string) int {
+		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/admin/users/1/disable", strings.NewReader(""))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", site)
+		res, _ := c.do(req)
+		return res.StatusCode
 	}
-	req, _ = http.NewRequest(http.MethodPost, s.srv.URL+"/lang", strings.NewReader("lang=en"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	if res, _ := do(t, req); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("same-origin POST = %d; want 303", res.StatusCode)
+	if code := post("cross-site"); code != http.StatusForbidden {
+		t.Fatalf("cross-site POST = %d; want 403", code)
+	}
+	var disabled bool
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT disabled_at IS NOT NULL FROM app_user WHERE id = 1`).Scan(&disabled); err != nil || disabled {
+		t.Fatalf("the refused POST changed something: %v %v", disabled, err)
+	}
+	if code := post("same-origin"); code != http.StatusSeeOther && code != http.StatusUnprocessableEntity {
+		t.Fatalf("same-origin POST = %d; want it handled", code)
 	}
 }

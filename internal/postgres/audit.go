@@ -1,0 +1,119 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AuditEvent is one line of the audit trail.
+type AuditEvent struct {
+	ID         int64
+	At         time.Time
+	ActorID    int64 // 0: the system, or someone not signed in
+	ActorName  string
+	Action     string // e.g. user.sign_in, secondment.approve
+	ObjectType string
+	ObjectID   int64
+	UnitID     int64
+	Detail     map[string]any
+	RequestID  string
+}
+
+type requestIDKey struct{}
+
+// WithRequestID tags ctx with the HTTP request's ID, which every audit
+// event written under it records.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func nullableID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+// auditInsert writes e in the caller's transaction, so the event commits
+// with the change it describes or not at all.
+func auditInsert(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
+	detail := e.Detail
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return fmt.Errorf("encode audit detail: %w", err)
+	}
+	if e.RequestID == "" {
+		e.RequestID = requestID(ctx)
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, unit_id, detail, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.At, nullableID(e.ActorID), e.ActorName, e.Action, e.ObjectType, nullableID(e.ObjectID), nullableID(e.UnitID), b, e.RequestID)
+	if err != nil {
+		return fmt.Errorf("write audit event %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// AuditFilter narrows the audit trail; zero values do not filter.
+type AuditFilter struct {
+	Action  string // prefix, e.g. "user." or "secondment.approve"
+	ActorID int64
+	From    time.Time
+	To      time.Time // exclusive
+	Limit   int
+	Offset  int
+}
+
+// AuditList returns events newest first, and whether more follow.
+func (s *Store) AuditList(ctx context.Context, f AuditFilter) ([]AuditEvent, bool, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var from, to *time.Time
+	if !f.From.IsZero() {
+		from = &f.From
+	}
+	if !f.To.IsZero() {
+		to = &f.To
+	}
+	rows, err := s.Pool.Query(ctx, `
+		SELECT id, at, coalesce(actor_user_id, 0), actor_name, action, object_type, coalesce(object_id, 0),
+		       coalesce(unit_id, 0), detail, request_id
+		FROM audit_event
+		WHERE ($1 = '' OR starts_with(action, $1))
+		  AND ($2 = 0 OR actor_user_id = $2)
+		  AND ($3::timestamptz IS NULL OR at >= $3)
+		  AND ($4::timestamptz IS NULL OR at < $4)
+		ORDER BY at DESC, id DESC
+		LIMIT $5 OFFSET $6`, f.Action, f.ActorID, from, to, f.Limit+1, f.Offset)
+	if err != nil {
+		return nil, false, fmt.Errorf("list audit events: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEvent, error) {
+		var e AuditEvent
+		err := r.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorName, &e.Action, &e.ObjectType, &e.ObjectID,
+			&e.UnitID, &e.Detail, &e.RequestID)
+		return e, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list audit events: %w", err)
+	}
+	more := len(events) > f.Limit
+	if more {
+		events = events[:f.Limit]
+	}
+	return events, more, nil
+}

@@ -1,0 +1,205 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/auth"
+)
+
+// SignInOutcome says how a sign-in attempt ended. Only the server's log and
+// the audit trail see the difference between the failures; the user is told
+// the same thing for each, so the answer never reveals whether an account
+// exists.
+type SignInOutcome int
+
+const (
+	SignInOK          SignInOutcome = iota
+	SignInFailed                    // unknown name, wrong password, disabled or locked
+	SignInRateLimited               // too many attempts from this address
+)
+
+// SignIn checks a login and password. Everything it learns is recorded in
+// one transaction: the attempt (for the per-address rate limit), a failure
+// (for the per-account lockout), the lock itself, and the audit event.
+// verify is the password check; it runs even for unknown accounts so every
+// answer takes as long.
+func (s *Store) SignIn(ctx context.Context, login, password, address string, set auth.Settings, now time.Time) (auth.User, SignInOutcome, error) {
+	var (
+		user    auth.User
+		outcome = SignInFailed
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var attempts int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempt WHERE address = $1 AND at > $2`,
+			address, now.Add(-set.RateLimitWindow)).Scan(&attempts); err != nil {
+			return fmt.Errorf("count attempts: %w", err)
+		}
+		if attempts >= set.RateLimitAttempts {
+			outcome = SignInRateLimited
+			_, err := tx.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, success) VALUES ($1, $2, false)`, now, address)
+			return err
+		}
+
+		var (
+			hash        string
+			lockedUntil *time.Time
+		)
+		u, err := scanUserHash(tx.QueryRow(ctx, `SELECT `+userColumns+`, u.password_hash, u.locked_until
+			FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.login = $1 FOR UPDATE OF u`, login), &hash, &lockedUntil)
+		if errors.Is(err, pgx.ErrNoRows) {
+			auth.VerifyNobody(password)
+			return failAttempt(ctx, tx, now, address, 0, "unknown account", login)
+		}
+		if err != nil {
+			return fmt.Errorf("look up %s: %w", login, err)
+		}
+		ok, err := auth.Verify(password, hash)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.Disabled:
+			return failAttempt(ctx, tx, now, address, u.ID, "disabled", login)
+		case lockedUntil != nil && lockedUntil.After(now):
+			return failAttempt(ctx, tx, now, address, u.ID, "locked", login)
+		case !ok:
+			if err := failAttempt(ctx, tx, now, address, u.ID, "wrong password", login); err != nil {
+				return err
+			}
+			return maybeLock(ctx, tx, u, set, now)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, user_id, success) VALUES ($1, $2, $3, true)`,
+			now, address, u.ID); err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE app_user SET locked_until = NULL WHERE id = $1`, u.ID); err != nil {
+			return fmt.Errorf("clear lock: %w", err)
+		}
+		user, outcome = u, SignInOK
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "user.sign_in",
+			ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID, Detail: map[string]any{"address": address}})
+	})
+	if err != nil {
+		return auth.User{}, SignInFailed, err
+	}
+	return user, outcome, nil
+}
+
+func scanUserHash(row pgx.Row, hash *string, lockedUntil **time.Time) (auth.User, error) {
+	var u auth.User
+	var roles []string
+	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
+		&u.PasswordChangedAt, &u.Disabled, &roles, hash, lockedUntil)
+	for _, r := range roles {
+		u.Roles = append(u.Roles, auth.Role(r))
+	}
+	return u, err
+}
+
+func failAttempt(ctx context.Context, tx pgx.Tx, now time.Time, address string, userID int64, why, login string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, user_id, success) VALUES ($1, $2, $3, false)`,
+		now, address, nullableID(userID)); err != nil {
+		return fmt.Errorf("record attempt: %w", err)
+	}
+	return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: userID, ActorName: login, Action: "user.sign_in_failed",
+		ObjectType: "user", ObjectID: userID, Detail: map[string]any{"address": address, "reason": why}})
+}
+
+// maybeLock locks the account once its failures within the window reach
+// the threshold. Failures before the last success or the last password
+// change (an administrator's reset) do not count.
+func maybeLock(ctx context.Context, tx pgx.Tx, u auth.User, set auth.Settings, now time.Time) error {
+	var failures int
+	if err := tx.QueryRow(ctx, `
+		SELECT count(*) FROM sign_in_attempt a
+		WHERE a.user_id = $1 AND NOT a.success AND a.at > $2
+		  AND a.id > coalesce((SELECT max(id) FROM sign_in_attempt WHERE user_id = $1 AND success), 0)
+		  AND a.at >= (SELECT password_changed_at FROM app_user WHERE id = $1)`,
+		u.ID, now.Add(-set.LockoutWindow)).Scan(&failures); err != nil {
+		return fmt.Errorf("count failures: %w", err)
+	}
+	if failures < set.LockoutThreshold {
+		return nil
+	}
+	until := now.Add(set.LockoutDuration)
+	if _, err := tx.Exec(ctx, `UPDATE app_user SET locked_until = $2 WHERE id = $1`, u.ID, until); err != nil {
+		return fmt.Errorf("lock account: %w", err)
+	}
+	return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "user.locked",
+		ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID,
+		Detail: map[string]any{"failures": failures, "until": until}})
+}
+
+// SignOut records the end of a session in the audit trail.
+func (s *Store) SignOut(ctx context.Context, u auth.User, now time.Time, why string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "user.sign_out",
+			ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID, Detail: map[string]any{"reason": why}})
+	})
+}
+
+// SecuritySettings reads the sign-in policy.
+func (s *Store) SecuritySettings(ctx context.Context) (auth.Settings, error) {
+	var (
+		set                                                        auth.Settings
+		lockWin, lockMin, rateMin, idleMin, absHours, pwMin, pwAge int
+	)
+	err := s.Pool.QueryRow(ctx, `
+		SELECT lockout_threshold, lockout_window_minutes, lockout_minutes, rate_limit_attempts, rate_limit_minutes,
+		       idle_timeout_minutes, absolute_timeout_hours, password_min_length, password_composition, password_max_age_days
+		FROM security_setting WHERE id = 1`).Scan(&set.LockoutThreshold, &lockWin, &lockMin, &set.RateLimitAttempts,
+		&rateMin, &idleMin, &absHours, &pwMin, &set.Password.Composition, &pwAge)
+	if err != nil {
+		return set, fmt.Errorf("read security settings: %w", err)
+	}
+	set.LockoutWindow = time.Duration(lockWin) * time.Minute
+	set.LockoutDuration = time.Duration(lockMin) * time.Minute
+	set.RateLimitWindow = time.Duration(rateMin) * time.Minute
+	set.IdleTimeout = time.Duration(idleMin) * time.Minute
+	set.AbsoluteTimeout = time.Duration(absHours) * time.Hour
+	set.Password.MinLength = pwMin
+	set.PasswordMaxAgeDays = pwAge
+	return set, nil
+}
+
+// SecuritySettingsSet changes the sign-in policy, and audits old and new.
+func (s *Store) SecuritySettingsSet(ctx context.Context, by Actor, set auth.Settings, now time.Time) error {
+	if err := set.Validate(); err != nil {
+		return err
+	}
+	before, err := s.SecuritySettings(ctx)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			UPDATE security_setting SET lockout_threshold = $1, lockout_window_minutes = $2, lockout_minutes = $3,
+			       rate_limit_attempts = $4, rate_limit_minutes = $5, idle_timeout_minutes = $6,
+			       absolute_timeout_hours = $7, password_min_length = $8, password_composition = $9,
+			       password_max_age_days = $10, updated_at = $11
+			WHERE id = 1`,
+			set.LockoutThreshold, int(set.LockoutWindow/time.Minute), int(set.LockoutDuration/time.Minute),
+			set.RateLimitAttempts, int(set.RateLimitWindow/time.Minute), int(set.IdleTimeout/time.Minute),
+			int(set.AbsoluteTimeout/time.Hour), set.Password.MinLength, set.Password.Composition, set.PasswordMaxAgeDays, now)
+		if err != nil {
+			return fmt.Errorf("save security settings: %w", mapError(err, "settings"))
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "security.settings",
+			ObjectType: "security_setting", ObjectID: 1, Detail: map[string]any{"before": settingsDetail(before), "after": settingsDetail(set)}})
+	})
+}
+
+func settingsDetail(s auth.Settings) map[string]any {
+	return map[string]any{
+		"lockout_threshold": s.LockoutThreshold, "lockout_window_minutes": int(s.LockoutWindow / time.Minute),
+		"lockout_minutes": int(s.LockoutDuration / time.Minute), "rate_limit_attempts": s.RateLimitAttempts,
+		"rate_limit_minutes": int(s.RateLimitWindow / time.Minute), "idle_timeout_minutes": int(s.IdleTimeout / time.Minute),
+		"absolute_timeout_hours": int(s.AbsoluteTimeout / time.Hour), "password_min_length": s.Password.MinLength,
+		"password_composition": s.Password.Composition, "password_max_age_days": s.PasswordMaxAgeDays,
+	}
+}

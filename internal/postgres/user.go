@@ -1,0 +1,238 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"secondment/internal/auth"
+	"secondment/internal/secondment"
+)
+
+// Actor is who changes an account, for the audit trail: a signed-in user,
+// or (ID 0) the command line.
+type Actor struct {
+	ID   int64
+	Name string
+}
+
+const userColumns = `u.id, u.login, u.name, u.unit_id, un.name, u.must_change_password, u.password_changed_at,
+	u.disabled_at IS NOT NULL,
+	coalesce((SELECT array_agg(r.role ORDER BY array_position(ARRAY['borrower','lender','orgdept','registrar',
+		'sysadmin','secadmin','auditor'], r.role)) FROM user_role r WHERE r.user_id = u.id), '{}')`
+
+func scanUser(row pgx.Row) (auth.User, error) {
+	var u auth.User
+	var roles []string
+	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
+		&u.PasswordChangedAt, &u.Disabled, &roles)
+	for _, r := range roles {
+		u.Roles = append(u.Roles, auth.Role(r))
+	}
+	return u, err
+}
+
+// NewUser is an account to create.
+type NewUser struct {
+	Login, Name        string
+	UnitID             int64
+	Roles              []auth.Role
+	PasswordHash       string
+	MustChangePassword bool // a one-time password chosen by someone else
+}
+
+// UserCreate creates an account with its roles, and audits it.
+func (s *Store) UserCreate(ctx context.Context, by Actor, nu NewUser, now time.Time) (int64, error) {
+	if err := auth.ValidateRoles(nu.Roles); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var unitName string
+		if err := tx.QueryRow(ctx, `SELECT name FROM unit WHERE id = $1`, nu.UnitID).Scan(&unitName); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fieldError("unit", "unit.error.unknown")
+			}
+			return fmt.Errorf("look up unit: %w", err)
+		}
+		err := tx.QueryRow(ctx, `
+			INSERT INTO app_user (login, name, unit_id, password_hash, password_changed_at, must_change_password, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $5, $5) RETURNING id`,
+			nu.Login, nu.Name, nu.UnitID, nu.PasswordHash, now, nu.MustChangePassword).Scan(&id)
+		if err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23505" {
+				return fieldError("login", "account.error.login_taken")
+			}
+			if errors.As(err, &pe) && pe.Code == "23514" {
+				return fieldError("login", "account.error.login")
+			}
+			return fmt.Errorf("create user %s: %w", nu.Login, err)
+		}
+		if err := setRoles(ctx, tx, id, nu.Roles); err != nil {
+			return err
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "user.create",
+			ObjectType: "user", ObjectID: id, UnitID: nu.UnitID,
+			Detail: map[string]any{"login": nu.Login, "name": nu.Name, "unit": unitName, "roles": nu.Roles}})
+	})
+	return id, err
+}
+
+func fieldError(field, msg string) error {
+	return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
+		Fields: []secondment.FieldError{{Field: field, Message: secondment.Msg(msg)}}}
+}
+
+func setRoles(ctx context.Context, tx pgx.Tx, userID int64, roles []auth.Role) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM user_role WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("clear roles: %w", err)
+	}
+	for _, r := range roles {
+		if _, err := tx.Exec(ctx, `INSERT INTO user_role (user_id, role) VALUES ($1, $2)`, userID, r); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23514" {
+				return fieldError("roles", "account.error.separation")
+			}
+			return fmt.Errorf("grant role %s: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// UserGet returns one account.
+func (s *Store) UserGet(ctx context.Context, id int64) (auth.User, error) {
+	u, err := scanUser(s.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.id = $1`, id))
+	if err != nil {
+		return u, fmt.Errorf("get user %d: %w", id, mapError(err, "user"))
+	}
+	return u, nil
+}
+
+// UserList returns every account, by unit then login.
+func (s *Store) UserList(ctx context.Context) ([]auth.User, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id ORDER BY un.code, u.login`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
+// UserSetRoles replaces an account's roles, and audits the change.
+func (s *Store) UserSetRoles(ctx context.Context, by Actor, id int64, roles []auth.Role, now time.Time) error {
+	if err := auth.ValidateRoles(roles); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		before, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.id = $1 FOR UPDATE OF u`, id))
+		if err != nil {
+			return mapError(err, "user")
+		}
+		if err := setRoles(ctx, tx, id, roles); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE app_user SET updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return fmt.Errorf("touch user: %w", err)
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "user.roles",
+			ObjectType: "user", ObjectID: id, UnitID: before.UnitID,
+			Detail: map[string]any{"login": before.Login, "before": before.Roles, "after": roles}})
+	})
+}
+
+// UserSetDisabled disables or re-enables an account. A disabled account's
+// sessions and tokens stop working at once, since both are checked against
+// the account on every request.
+func (s *Store) UserSetDisabled(ctx context.Context, by Actor, id int64, disabled bool, now time.Time) error {
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var login string
+		var unitID int64
+		err := tx.QueryRow(ctx, `
+			UPDATE app_user SET disabled_at = CASE WHEN $2 THEN $3::timestamptz END, updated_at = $3
+			WHERE id = $1 RETURNING login, unit_id`, id, disabled, now).Scan(&login, &unitID)
+		if err != nil {
+			return mapError(err, "user")
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: action,
+			ObjectType: "user", ObjectID: id, UnitID: unitID, Detail: map[string]any{"login": login}})
+	})
+}
+
+// UserSetPassword stores a new password hash. mustChange marks a password
+// someone else chose (an administrator's reset): its owner must replace it.
+// It also lifts a lockout, which is what a reset is for.
+func (s *Store) UserSetPassword(ctx context.Context, by Actor, id int64, hash string, mustChange bool, now time.Time) error {
+	action := "user.password_change"
+	if by.ID != id {
+		action = "user.password_reset"
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var login string
+		var unitID int64
+		err := tx.QueryRow(ctx, `
+			UPDATE app_user SET password_hash = $2, password_changed_at = $3, must_change_password = $4,
+			       locked_until = NULL, updated_at = $3
+			WHERE id = $1 RETURNING login, unit_id`, id, hash, now, mustChange).Scan(&login, &unitID)
+		if err != nil {
+			return mapError(err, "user")
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: action,
+			ObjectType: "user", ObjectID: id, UnitID: unitID, Detail: map[string]any{"login": login}})
+	})
+}
+
+// UserPasswordHash returns the stored hash, to check a current password.
+func (s *Store) UserPasswordHash(ctx context.Context, id int64) (string, error) {
+	var h string
+	if err := s.Pool.QueryRow(ctx, `SELECT password_hash FROM app_user WHERE id = $1`, id).Scan(&h); err != nil {
+		return "", fmt.Errorf("read password: %w", mapError(err, "user"))
+	}
+	return h, nil
+}
+
+// UserImport creates or updates accounts by login, with their roles and
+// password hash, in one transaction (the demo accounts). Each is audited.
+func (s *Store) UserImport(ctx context.Context, by Actor, users []NewUser, now time.Time) error {
+	for _, nu := range users {
+		if err := auth.ValidateRoles(nu.Roles); err != nil {
+			return fmt.Errorf("user %s: %w", nu.Login, err)
+		}
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		for _, nu := range users {
+			var id int64
+			err := tx.QueryRow(ctx, `
+				INSERT INTO app_user (login, name, unit_id, password_hash, password_changed_at, must_change_password, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $5, $5)
+				ON CONFLICT (login) DO UPDATE SET name = EXCLUDED.name, unit_id = EXCLUDED.unit_id,
+					password_hash = EXCLUDED.password_hash, password_changed_at = EXCLUDED.password_changed_at,
+					must_change_password = EXCLUDED.must_change_password, disabled_at = NULL, locked_until = NULL,
+					updated_at = EXCLUDED.updated_at
+				RETURNING id`, nu.Login, nu.Name, nu.UnitID, nu.PasswordHash, now, nu.MustChangePassword).Scan(&id)
+			if err != nil {
+				return fmt.Errorf("save user %s: %w", nu.Login, mapError(err, "user"))
+			}
+			if err := setRoles(ctx, tx, id, nu.Roles); err != nil {
+				return fmt.Errorf("user %s: %w", nu.Login, err)
+			}
+			if err := auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "user.import",
+				ObjectType: "user", ObjectID: id, UnitID: nu.UnitID,
+				Detail: map[string]any{"login": nu.Login, "roles": nu.Roles}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,355 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/web"
+)
+
+func actorOf(u auth.User) postgres.Actor { return postgres.Actor{ID: u.ID, Name: u.Name} }
+
+// userAdminView gathers the users page. notice is shown once above the list
+// (a new account's or a reset's one-time password).
+func (s *Server) userAdminView(r *http.Request, f web.Form, notice web.Notice) (web.UserAdminView, error) {
+	users, err := s.store.UserList(r.Context())
+	if err != nil {
+		return web.UserAdminView{}, err
+	}
+	units, err := s.store.UnitTree(r.Context())
+	if err != nil {
+		return web.UserAdminView{}, err
+	}
+	return web.UserAdminView{Users: users, Units: units, Form: f, Notice: notice}, nil
+}
+
+func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, f web.Form, notice web.Notice) {
+	v, err := s.userAdminView(r, f, notice)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.renderStatus(w, r, status, web.UserAdminPage(v))
+}
+
+func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
+	s.showUsers(w, r, http.StatusOK, web.NewForm(), web.Notice{})
+}
+
+// rolesOf reads the checked role boxes of a form.
+func rolesOf(r *http.Request) []auth.Role {
+	var roles []auth.Role
+	for _, v := range r.PostForm["role"] {
+		roles = append(roles, auth.Role(v))
+	}
+	return roles
+}
+
+// handleUserCreate makes an account with a one-time password, shown once;
+// its owner must replace it at first sign-in. No account ever has a
+// default password.
+func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, "login", "name", "unit")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	roles := rolesOf(r)
+	for _, role := range roles {
+		f.Values["role."+string(role)] = "on"
+	}
+	unit, uerr := s.store.UnitGetByCode(r.Context(), f.Value("unit"))
+	if uerr != nil {
+		f.Errors["unit"] = secondment.Msg("unit.error.unknown")
+	}
+	if n := len([]rune(f.Value("name"))); n < 1 || n > 50 {
+		f.Errors["name"] = secondment.Msg("error.length", "Min", 1, "Max", 50)
+	}
+	if err := auth.ValidateRoles(roles); err != nil {
+		withErrors(&f, err)
+	}
+	if len(f.Errors) > 0 {
+		f.Summary = secondment.Msg("error.invalid")
+		s.showUsers(w, r, http.StatusUnprocessableEntity, f, web.Notice{})
+		return
+	}
+	password := auth.GeneratePassword()
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	_, err = s.store.UserCreate(r.Context(), actorOf(admin), postgres.NewUser{Login: f.Value("login"), Name: f.Value("name"),
+		UnitID: unit.ID, Roles: roles, PasswordHash: hash, MustChangePassword: true}, s.clock.Now())
+	if err != nil {
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+		s.showUsers(w, r, http.StatusUnprocessableEntity, f, web.Notice{})
+		return
+	}
+	s.showUsers(w, r, http.StatusOK, web.NewForm(), web.Notice{
+		Message: secondment.Msg("admin.user.created", "Login", f.Value("login")), Secret: password})
+}
+
+// targetUser reads {userID}; the system administrator's scope is every
+// account, so only a missing one is a 404.
+func (s *Server) targetUser(r *http.Request) (auth.User, error) {
+	id, err := pathID(r, "userID")
+	if err != nil {
+		return auth.User{}, err
+	}
+	return s.store.UserGet(r.Context(), id)
+}
+
+func (s *Server) handleUserRoles(w http.ResponseWriter, r *http.Request) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	target, err := s.targetUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := readForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	roles := rolesOf(r)
+	// An administrator cannot take the system administrator role from
+	// themselves: the service would be left with nobody to manage it.
+	if target.ID == admin.ID && !slices.Contains(roles, auth.RoleSysAdmin) {
+		s.refuseUsers(w, r, "admin.error.self")
+		return
+	}
+	if err := s.store.UserSetRoles(r.Context(), actorOf(admin), target.ID, roles, s.clock.Now()); err != nil {
+		f := web.NewForm()
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+		s.showUsers(w, r, http.StatusUnprocessableEntity, f, web.Notice{})
+		return
+	}
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
+func (s *Server) refuseUsers(w http.ResponseWriter, r *http.Request, msg string) {
+	f := web.NewForm()
+	f.Summary = secondment.Msg(msg)
+	s.showUsers(w, r, http.StatusUnprocessableEntity, f, web.Notice{})
+}
+
+func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	target, err := s.targetUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if target.ID == admin.ID {
+		s.refuseUsers(w, r, "admin.error.self")
+		return
+	}
+	if err := s.store.UserSetDisabled(r.Context(), actorOf(admin), target.ID, disabled, s.clock.Now()); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
+func (s *Server) handleUserDisable(w http.ResponseWriter, r *http.Request) { s.setDisabled(w, r, true) }
+func (s *Server) handleUserEnable(w http.ResponseWriter, r *http.Request)  { s.setDisabled(w, r, false) }
+
+// handleUserResetPassword gives the account a new one-time password, shown
+// once, and lifts a lockout.
+func (s *Server) handleUserResetPassword(w http.ResponseWriter, r *http.Request) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	target, err := s.targetUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	password := auth.GeneratePassword()
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if err := s.store.UserSetPassword(r.Context(), actorOf(admin), target.ID, hash, true, s.clock.Now()); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.showUsers(w, r, http.StatusOK, web.NewForm(), web.Notice{
+		Message: secondment.Msg("admin.user.reset", "Login", target.Login), Secret: password})
+}
+
+func (s *Server) showAdminUnits(w http.ResponseWriter, r *http.Request, status int, f web.Form) {
+	units, err := s.store.UnitTree(r.Context())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.renderStatus(w, r, status, web.UnitAdminPage(web.UnitAdminView{Units: units, Form: f}))
+}
+
+func (s *Server) handleAdminUnitList(w http.ResponseWriter, r *http.Request) {
+	s.showAdminUnits(w, r, http.StatusOK, web.NewForm())
+}
+
+func (s *Server) handleAdminUnitCreate(w http.ResponseWriter, r *http.Request) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, "code", "name", "level", "system", "branch", "parent", "staffing_quota", "post_quota", "headcount")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	u := secondment.Unit{Code: f.Value("code"), Name: f.Value("name"), Level: secondment.Level(f.Value("level")),
+		System: secondment.System(f.Value("system")), Branch: secondment.Branch(f.Value("branch"))}
+	for _, q := range []struct {
+		field string
+		dst   **int
+	}{{"staffing_quota", &u.StaffingQuota}, {"post_quota", &u.PostQuota}, {"headcount", &u.Headcount}} {
+		if v := f.Value(q.field); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				f.Errors[q.field] = secondment.Msg("error.range", "Min", 0, "Max", 1_000_000)
+				continue
+			}
+			*q.dst = &n
+		}
+	}
+	if len(f.Errors) == 0 {
+		_, err = s.store.UnitCreate(r.Context(), actorOf(admin), u, f.Value("parent"), s.clock.Now())
+		if err == nil {
+			http.Redirect(w, r, "/admin/units", http.StatusSeeOther)
+			return
+		}
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	f.Summary = secondment.Msg("error.invalid")
+	s.showAdminUnits(w, r, http.StatusUnprocessableEntity, f)
+}
+
+// settingsForm shows settings as the form's values.
+func settingsForm(set auth.Settings) web.Form {
+	f := web.NewForm()
+	for k, v := range map[string]int{
+		"lockout_threshold": set.LockoutThreshold, "lockout_window_minutes": int(set.LockoutWindow / time.Minute),
+		"lockout_minutes": int(set.LockoutDuration / time.Minute), "rate_limit_attempts": set.RateLimitAttempts,
+		"rate_limit_minutes": int(set.RateLimitWindow / time.Minute), "idle_timeout_minutes": int(set.IdleTimeout / time.Minute),
+		"absolute_timeout_hours": int(set.AbsoluteTimeout / time.Hour), "password_min_length": set.Password.MinLength,
+		"password_max_age_days": set.PasswordMaxAgeDays,
+	} {
+		f.Values[k] = strconv.Itoa(v)
+	}
+	if set.Password.Composition {
+		f.Values["password_composition"] = "on"
+	}
+	return f
+}
+
+func (s *Server) handleSecurityForm(w http.ResponseWriter, r *http.Request) {
+	set, err := s.store.SecuritySettings(r.Context())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, web.SecurityPage(web.SecurityView{Form: settingsForm(set), Saved: r.URL.Query().Get("saved") != ""}))
+}
+
+func (s *Server) handleSecuritySave(w http.ResponseWriter, r *http.Request) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	fields := []string{"lockout_threshold", "lockout_window_minutes", "lockout_minutes", "rate_limit_attempts",
+		"rate_limit_minutes", "idle_timeout_minutes", "absolute_timeout_hours", "password_min_length", "password_max_age_days",
+		"password_composition"}
+	f, err := readForm(w, r, fields...)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	n := map[string]int{}
+	for _, k := range fields[:9] {
+		v, err := strconv.Atoi(f.Value(k))
+		if err != nil {
+			f.Errors[k] = secondment.Msg("error.integer")
+		}
+		n[k] = v
+	}
+	set := auth.Settings{LockoutThreshold: n["lockout_threshold"],
+		LockoutWindow:     time.Duration(n["lockout_window_minutes"]) * time.Minute,
+		LockoutDuration:   time.Duration(n["lockout_minutes"]) * time.Minute,
+		RateLimitAttempts: n["rate_limit_attempts"], RateLimitWindow: time.Duration(n["rate_limit_minutes"]) * time.Minute,
+		IdleTimeout:        time.Duration(n["idle_timeout_minutes"]) * time.Minute,
+		AbsoluteTimeout:    time.Duration(n["absolute_timeout_hours"]) * time.Hour,
+		Password:           auth.PasswordPolicy{MinLength: n["password_min_length"], Composition: f.Value("password_composition") != ""},
+		PasswordMaxAgeDays: n["password_max_age_days"]}
+	if len(f.Errors) == 0 {
+		err = s.store.SecuritySettingsSet(r.Context(), actorOf(admin), set, s.clock.Now())
+		if err == nil {
+			http.Redirect(w, r, "/admin/security?saved=1", http.StatusSeeOther)
+			return
+		}
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	f.Summary = secondment.Msg("error.invalid")
+	s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecurityPage(web.SecurityView{Form: f}))
+}
+
+// auditPageSize is how many events the audit page shows at a time.
+const auditPageSize = 50
+
+func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	f := postgres.AuditFilter{Action: q.Get("action"), Limit: auditPageSize, Offset: (page - 1) * auditPageSize}
+	if d, err := secondment.ParseDate(q.Get("from")); err == nil {
+		f.From = d.Start()
+	}
+	if d, err := secondment.ParseDate(q.Get("to")); err == nil {
+		f.To = d.AddDays(1).Start()
+	}
+	events, more, err := s.store.AuditList(r.Context(), f)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, web.AuditPage(web.AuditView{Events: events, Page: page, More: more,
+		Action: q.Get("action"), From: q.Get("from"), To: q.Get("to")}))
+}

@@ -1,0 +1,529 @@
+package server_test
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/dbtest"
+	"secondment/internal/demo"
+	"secondment/internal/i18n"
+	"secondment/internal/postgres"
+	"secondment/internal/server"
+)
+
+// makeUser creates an account with the demo password in the unit with code.
+func makeUser(t *testing.T, s *setup, login, unitCode string, roles ...auth.Role) int64 {
+	t.Helper()
+	u, err := s.store.UnitGetByCode(t.Context(), unitCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := cheap.Hash(demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.store.UserCreate(t.Context(), postgres.Actor{Name: "test"}, postgres.NewUser{Login: login, Name: login,
+		UnitID: u.ID, Roles: roles, PasswordHash: hash}, s.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// expected is who may use each route: "public", "signed-in", or roles. It
+// is written out here, apart from the server's table, so a route added
+// without a decision about who may use it fails this test.
+var expected = map[string][]string{
+	"GET /":                                     {"signed-in"},
+	"POST /lang":                                {"public"},
+	"GET /signin":                               {"public"},
+	"POST /signin":                              {"public"},
+	"POST /signout":                             {"signed-in"},
+	"GET /account":                              {"signed-in"},
+	"GET /account/password":                     {"signed-in"},
+	"POST /account/password":                    {"signed-in"},
+	"GET /account/tokens":                       {"signed-in"},
+	"POST /account/tokens":                      {"signed-in"},
+	"POST /account/tokens/{tokenID}/revoke":     {"signed-in"},
+	"GET /units":                                {"borrower", "lender", "orgdept", "registrar", "sysadmin"},
+	"GET /people":                               {"borrower", "lender", "orgdept", "registrar", "sysadmin"},
+	"GET /admin/users":                          {"sysadmin"},
+	"POST /admin/users":                         {"sysadmin"},
+	"POST /admin/users/{userID}/roles":          {"sysadmin"},
+	"POST /admin/users/{userID}/disable":        {"sysadmin"},
+	"POST /admin/users/{userID}/enable":         {"sysadmin"},
+	"POST /admin/users/{userID}/reset-password": {"sysadmin"},
+	"GET /admin/units":                          {"sysadmin"},
+	"POST /admin/units":                         {"sysadmin"},
+	"GET /admin/security":                       {"secadmin"},
+	"POST /admin/security":                      {"secadmin"},
+	"GET /audit":                                {"auditor"},
+	"GET /api/v1/openapi.json":                  {"public"},
+	"GET /api/v1/units":                         {"borrower", "lender", "orgdept", "registrar", "sysadmin"},
+	"GET /api/v1/people":                        {"borrower", "lender", "orgdept", "registrar", "sysadmin"},
+	"GET /api/v1/me":                            {"signed-in"},
+}
+
+// principals act in the matrix: one demo account per role, the system
+// administrator last (its actions may disable others).
+var principals = []struct {
+	login string
+	role  auth.Role
+}{
+	{"nmg-bt-qs-rd.borrower", auth.RoleBorrower},
+	{"nmg-bt-qs-kxl.lender", auth.RoleLender},
+	{"nmg-bt-zzb.orgdept", auth.RoleOrgDept},
+	{"nmg-bt-zzb.registrar", auth.RoleRegistrar},
+	{"secadmin", auth.RoleSecAdmin},
+	{"auditor", auth.RoleAuditor},
+	{"sysadmin", auth.RoleSysAdmin},
+}
+
+// TestAuthorizationMatrix walks every registered route with an anonymous
+// caller and a user of each role, and checks each answer against the
+// expected table: a route nobody decided about fails.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	rules := server.New(server.Deps{Catalog: i18n.MustLoad()}).Rules()
+	for route, want := range expected {
+		if got, ok := rules[route]; !ok {
+			t.Errorf("%s is expected but not routed", route)
+		} else if !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+			t.Errorf("%s needs %v; expected %v", route, got, want)
+		}
+	}
+	for route := range rules {
+		if _, ok := expected[route]; !ok {
+			t.Errorf("route %s has no expectation in this test: decide who may use it", route)
+		}
+	}
+	param := regexp.MustCompile(`\{[a-zA-Z]+\}`)
+	for _, route := range slices.Sorted(maps.Keys(expected)) {
+		t.Run(route, func(t *testing.T) {
+			t.Parallel()
+			s := newSetup(t, true)
+			method, pattern, _ := strings.Cut(route, " ")
+			path := param.ReplaceAllString(pattern, "1")
+			api := strings.HasPrefix(path, "/api/")
+			want := expected[route]
+			call := func(c *client) *http.Response {
+				var res *http.Response
+				if method == http.MethodGet {
+					res, _ = c.get(path)
+				} else {
+					res, _ = c.post(path, url.Values{})
+				}
+				if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
+					res.Header.Get("X-Content-Type-Options") != "nosniff" {
+					t.Errorf("%s %s: security headers missing", method, path)
+				}
+				return res
+			}
+			deniedToAnonymous := func(res *http.Response) bool {
+				if api {
+					return res.StatusCode == http.StatusUnauthorized
+				}
+				return res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/signin?next=")
+			}
+			res := call(s.anonymous(t))
+			if want[0] == "public" {
+				if deniedToAnonymous(res) || res.StatusCode == http.StatusForbidden {
+					t.Errorf("anonymous: %d, want access", res.StatusCode)
+				}
+			} else if !deniedToAnonymous(res) {
+				t.Errorf("anonymous: %d %s, want sign-in required", res.StatusCode, res.Header.Get("Location"))
+			}
+			for _, p := range principals {
+				res := call(s.as(t, p.login))
+				allowed := want[0] == "public" || want[0] == "signed-in" || slices.Contains(want, string(p.role))
+				switch {
+				case allowed && (res.StatusCode == http.StatusForbidden || deniedToAnonymous(res)):
+					t.Errorf("%s: %d, want access", p.role, res.StatusCode)
+				case !allowed && res.StatusCode != http.StatusForbidden:
+					t.Errorf("%s: %d, want 403", p.role, res.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+func sessionCookie(t *testing.T, c *client) string {
+	t.Helper()
+	u, _ := url.Parse(c.s.srv.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "secondment_session" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// Signing in issues a new session ID, so one planted beforehand is useless;
+// signing out deletes the session at once.
+func TestSessionIDRenewedAndRevoked(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	c := s.anonymous(t)
+	c.post("/lang", url.Values{"lang": {"zh-CN"}}) // no session before sign-in …
+	c.get("/signin")
+	before := sessionCookie(t, c)
+	res, _ := c.post("/signin", url.Values{"login": {"sysadmin"}, "password": {demoPassword}})
+	after := sessionCookie(t, c)
+	if res.StatusCode != http.StatusSeeOther || after == "" || after == before {
+		t.Fatalf("sign-in: %d, session %q → %q; want a new session", res.StatusCode, before, after)
+	}
+	// A copy of the cookie (a second browser with the same session).
+	thief := s.anonymous(t)
+	u, _ := url.Parse(s.srv.URL)
+	thief.http.Jar.SetCookies(u, []*http.Cookie{{Name: "secondment_session", Value: after}})
+	if res, _ := thief.get("/account"); res.StatusCode != http.StatusOK {
+		t.Fatalf("the session cookie does not work: %d", res.StatusCode)
+	}
+	if res, _ := c.post("/signout", url.Values{}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", res.StatusCode)
+	}
+	if res, _ := thief.get("/account"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the session still works after sign-out: %d", res.StatusCode)
+	}
+	var n int
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM sessions WHERE token = $1`, after).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("session row left after sign-out: %d %v", n, err)
+	}
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	t.Parallel()
+	for _, secure := range []bool{false, true} {
+		store := dbtest.Store(t)
+		if _, err := demo.Load(t.Context(), store); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := demo.LoadUsers(t.Context(), store, cheap, demoPassword, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Hasher: cheap, SecureCookies: secure}).Handler())
+		res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).
+			PostForm(srv.URL+"/signin", url.Values{"login": {"sysadmin"}, "password": {demoPassword}})
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		var c *http.Cookie
+		for _, ck := range res.Cookies() {
+			if ck.Name == "secondment_session" {
+				c = ck
+			}
+		}
+		if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure || c.MaxAge != 0 || !c.Expires.IsZero() {
+			t.Fatalf("secure=%v: session cookie %+v", secure, c)
+		}
+	}
+}
+
+func TestSessionIdleAndAbsoluteTimeout(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	signedIn := func(c *client) bool {
+		res, _ := c.get("/account")
+		return res.StatusCode == http.StatusOK
+	}
+	// Idle: 30 minutes without a request ends the session.
+	c := s.as(t, "sysadmin")
+	s.clock.Advance(29 * time.Minute)
+	if !signedIn(c) {
+		t.Fatal("session ended before the idle timeout")
+	}
+	s.clock.Advance(30*time.Minute + time.Second)
+	if signedIn(c) {
+		t.Fatal("session survived 30 idle minutes")
+	}
+	// Absolute: kept busy, it still ends 12 hours after sign-in.
+	c = s.as(t, "sysadmin")
+	for range 12*3 - 1 {
+		s.clock.Advance(20 * time.Minute)
+		if !signedIn(c) {
+			t.Fatalf("session ended early, at %s", s.clock.Now())
+		}
+	}
+	s.clock.Advance(20*time.Minute + time.Second)
+	if signedIn(c) {
+		t.Fatal("session survived 12 hours")
+	}
+	events, _, err := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "user.sign_out"})
+	if err != nil || len(events) != 2 || events[0].Detail["reason"] != "absolute timeout" || events[1].Detail["reason"] != "idle timeout" {
+		t.Fatalf("timeouts not audited: %+v %v", events, err)
+	}
+}
+
+func TestLockoutAfterFiveFailures(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	try := func(password string) (int, string) {
+		res, body := s.anonymous(t).post("/signin", url.Values{"login": {"sysadmin"}, "password": {password}})
+		return res.StatusCode, within(doc(t, body), "form-summary")
+	}
+	for i := range 5 {
+		if code, _ := try("wrong password " + string(rune('a'+i))); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, code)
+		}
+	}
+	code, msg := try(demoPassword)
+	if code != http.StatusUnauthorized {
+		t.Fatalf("the right password worked on a locked account: %d", code)
+	}
+	_, unknown := s.anonymous(t).post("/signin", url.Values{"login": {"nobody"}, "password": {"x"}})
+	if msg != within(doc(t, unknown), "form-summary") || msg == "" {
+		t.Fatalf("a locked account is told apart from an unknown one: %q vs %q", msg, within(doc(t, unknown), "form-summary"))
+	}
+	s.clock.Advance(15*time.Minute + time.Second)
+	if code, _ := try(demoPassword); code != http.StatusSeeOther {
+		t.Fatalf("still locked after 15 minutes: %d", code)
+	}
+	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "user.locked"})
+	if len(events) != 1 || events[0].Detail["failures"] != 5.0 {
+		t.Fatalf("lock not audited once: %+v", events)
+	}
+	failed, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "user.sign_in_failed"})
+	if len(failed) != 7 {
+		t.Fatalf("%d failures audited, want 7 (5 wrong, 1 while locked, 1 unknown)", len(failed))
+	}
+}
+
+func TestSignInRateLimitPerAddress(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	codes := map[int]int{}
+	for i := range 21 {
+		// Different accounts, so no lockout is involved: only the address.
+		res, _ := s.anonymous(t).post("/signin", url.Values{"login": {"nobody" + string(rune('a'+i))}, "password": {"x"}})
+		codes[res.StatusCode]++
+	}
+	if codes[http.StatusUnauthorized] != 20 || codes[http.StatusTooManyRequests] != 1 {
+		t.Fatalf("statuses %v; want 20 refusals then 429", codes)
+	}
+	s.clock.Advance(5*time.Minute + time.Second)
+	if res, _ := s.anonymous(t).post("/signin", url.Values{"login": {"sysadmin"}, "password": {demoPassword}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the window: %d", res.StatusCode)
+	}
+}
+
+// An administrator creates an account with a one-time password; its owner
+// must replace it before anything else.
+func TestAccountLifecycle(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	admin := s.as(t, "sysadmin")
+	res, body := admin.post("/admin/users", url.Values{"login": {"li.si"}, "name": {"李四"}, "unit": {"NMG-BT-QS-RD"}, "role": {"borrower"}})
+	page := doc(t, body)
+	oneTime := within(page, "one-time-password")
+	if res.StatusCode != http.StatusOK || len(oneTime) != 16 {
+		t.Fatalf("create: %d, one-time password %q", res.StatusCode, oneTime)
+	}
+	// Separation of duties: an administrator role is held alone.
+	res, body = admin.post("/admin/users", url.Values{"login": {"wang.wu"}, "name": {"王五"}, "unit": {"NMG-BT-ZZB"}, "role": {"sysadmin", "orgdept"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(within(doc(t, body), "error-roles"), "三权分立") {
+		t.Fatalf("sysadmin+orgdept: %d %q", res.StatusCode, within(doc(t, body), "error-roles"))
+	}
+	// Bad input: every field explained, nothing saved.
+	res, body = admin.post("/admin/users", url.Values{"login": {"X"}, "name": {""}, "unit": {"NOPE"}})
+	page = doc(t, body)
+	if res.StatusCode != http.StatusUnprocessableEntity || within(page, "error-unit") == "" || within(page, "error-name") == "" || within(page, "error-roles") == "" {
+		t.Fatalf("bad input: %d", res.StatusCode)
+	}
+
+	c := s.anonymous(t)
+	res, _ = c.post("/signin", url.Values{"login": {"li.si"}, "password": {oneTime}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account/password" {
+		t.Fatalf("first sign-in goes to %q, want the password page", res.Header.Get("Location"))
+	}
+	if res, _ := c.get("/units"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account/password" {
+		t.Fatalf("before the change, /units: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	for _, bad := range []struct{ password, field string }{
+		{"short", "password"}, {"li.si-and-more-words", "password"}, {"青山区人大常委会机关好密码", "password"},
+	} {
+		res, body := c.post("/account/password", url.Values{"current": {oneTime}, "password": {bad.password}, "confirm": {bad.password}})
+		if res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, body), "error-"+bad.field) == "" {
+			t.Errorf("password %q: %d", bad.password, res.StatusCode)
+		}
+	}
+	res, _ = c.post("/account/password", url.Values{"current": {oneTime}, "password": {"correct horse battery"}, "confirm": {"correct horse battery"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change: %d", res.StatusCode)
+	}
+	if res, _ := c.get("/units"); res.StatusCode != http.StatusOK {
+		t.Fatalf("after the change, /units: %d", res.StatusCode)
+	}
+
+	// Disabling ends the account's session at once.
+	var id int64
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT id FROM app_user WHERE login = 'li.si'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := admin.post("/admin/users/"+itoa(id)+"/disable", url.Values{}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("disable: %d", res.StatusCode)
+	}
+	if res, _ := c.get("/units"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a disabled account still works: %d", res.StatusCode)
+	}
+	// Roles change, audited with before and after.
+	if res, _ := admin.post("/admin/users/"+itoa(id)+"/roles", url.Values{"role": {"lender"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("roles: %d", res.StatusCode)
+	}
+	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "user."})
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+	}
+	for _, want := range []string{"user.create", "user.sign_in", "user.password_change", "user.disable", "user.roles"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("%s not audited (have %v)", want, actions)
+		}
+	}
+	// The administrator cannot lock themselves out.
+	if res, _ := admin.post("/admin/users/"+itoa(userID(t, s, "sysadmin"))+"/disable", url.Values{}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("self-disable: %d", res.StatusCode)
+	}
+	// A reset gives a new one-time password.
+	res, body = admin.post("/admin/users/"+itoa(id)+"/reset-password", url.Values{})
+	if res.StatusCode != http.StatusOK || len(within(doc(t, body), "one-time-password")) != 16 {
+		t.Fatalf("reset: %d", res.StatusCode)
+	}
+}
+
+func userID(t *testing.T, s *setup, login string) int64 {
+	t.Helper()
+	var id int64
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT id FROM app_user WHERE login = $1`, login).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestAPITokens(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	c := s.as(t, "nmg-bt-zzb.orgdept")
+	_, body := c.post("/account/tokens", url.Values{"name": {"ledger export"}})
+	token := within(doc(t, body), "new-token")
+	if !auth.LooksLikeToken(token) {
+		t.Fatalf("no token shown: %q", token)
+	}
+	// The token is stored hashed only.
+	var stored int
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM api_token WHERE token_hash = $1`, auth.HashToken(token)).Scan(&stored); err != nil || stored != 1 {
+		t.Fatalf("token hash stored: %d %v", stored, err)
+	}
+	bearer := func(tok string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return s.anonymous(t).do(req)
+	}
+	res, body := bearer(token)
+	var me struct{ Login string }
+	if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &me) != nil || me.Login != "nmg-bt-zzb.orgdept" {
+		t.Fatalf("bearer: %d %s", res.StatusCode, body)
+	}
+	wrong := token[:len(token)-1] + "a"
+	if wrong == token {
+		wrong = token[:len(token)-1] + "b"
+	}
+	if res, _ := bearer(wrong); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong token: %d", res.StatusCode)
+	}
+	var tokenID int64
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT id FROM api_token WHERE token_hash = $1`, auth.HashToken(token)).Scan(&tokenID); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else cannot revoke it: it does not exist for them.
+	if res, _ := s.as(t, "sysadmin").post("/account/tokens/"+itoa(tokenID)+"/revoke", url.Values{}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another user's revoke: %d, want 404", res.StatusCode)
+	}
+	if res, _ := c.post("/account/tokens/"+itoa(tokenID)+"/revoke", url.Values{}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	if res, _ := bearer(token); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a revoked token: %d", res.StatusCode)
+	}
+	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "token."})
+	if len(events) != 2 {
+		t.Fatalf("token events: %+v", events)
+	}
+}
+
+func TestAuditorReadsTheTrail(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	s.as(t, "nmg-bt-qs-rd.borrower")
+	_, body := s.as(t, "auditor").get("/audit?action=user.sign_in")
+	rows := byTestID(doc(t, body), "audit-row")
+	if len(rows) < 2 {
+		t.Fatalf("auditor sees %d sign-in events", len(rows))
+	}
+	for _, r := range rows {
+		if !strings.HasPrefix(attr(r, "data-action"), "user.sign_in") {
+			t.Errorf("filter let through %s", attr(r, "data-action"))
+		}
+	}
+	if res, _ := s.as(t, "sysadmin").get("/audit"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("sysadmin reads the audit trail: %d", res.StatusCode)
+	}
+}
+
+func TestSecurityAdminSetsPolicy(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	sec := s.as(t, "secadmin")
+	form := url.Values{"lockout_threshold": {"5"}, "lockout_window_minutes": {"15"}, "lockout_minutes": {"15"},
+		"rate_limit_attempts": {"20"}, "rate_limit_minutes": {"5"}, "idle_timeout_minutes": {"10"},
+		"absolute_timeout_hours": {"12"}, "password_min_length": {"12"}, "password_max_age_days": {"90"},
+		"password_composition": {"on"}}
+	if res, _ := sec.post("/admin/security", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", res.StatusCode)
+	}
+	bad := maps.Clone(form)
+	bad["idle_timeout_minutes"] = []string{"1"}
+	bad["lockout_threshold"] = []string{"many"}
+	res, body := sec.post("/admin/security", bad)
+	page := doc(t, body)
+	if res.StatusCode != http.StatusUnprocessableEntity || within(page, "error-lockout_threshold") == "" {
+		t.Fatalf("bad settings: %d", res.StatusCode)
+	}
+	set, _ := s.store.SecuritySettings(t.Context())
+	if set.IdleTimeout != 10*time.Minute || set.LockoutThreshold != 5 {
+		t.Fatalf("refused settings changed something: %+v", set)
+	}
+	c := s.as(t, "nmg-bt-qs-rd.borrower")
+	s.clock.Advance(11 * time.Minute)
+	if res, _ := c.get("/units"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the new 10-minute idle timeout did not apply: %d", res.StatusCode)
+	}
+	// Password age: a password older than 90 days must be changed.
+	s.clock.Advance(91 * 24 * time.Hour)
+	c = s.anonymous(t)
+	if res, _ := c.post("/signin", url.Values{"login": {"nmg-bt-qs-kxl.lender"}, "password": {demoPassword}}); res.Header.Get("Location") != "/account/password" {
+		t.Fatalf("sign-in with an expired password: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, _ := c.get("/units"); res.Header.Get("Location") != "/account/password" {
+		t.Fatalf("an expired password: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}

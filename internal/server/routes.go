@@ -1,0 +1,47 @@
+package server
+
+import (
+	"github.com/go-chi/chi/v5"
+
+	"secondment/internal/auth"
+)
+
+// routes is the access policy of the service: every page and API call with
+// the rule it needs. Unit scope is checked again inside the handlers for
+// every object, where anything outside the user's scope is a 404.
+func (s *Server) routes(r chi.Router) {
+	units := append(chainRoles, auth.RoleSysAdmin)
+
+	s.handle(r, "GET", "/", signedIn, s.handleHome)
+	s.handle(r, "POST", "/lang", public, s.handleLangSet)
+	s.handle(r, "GET", "/signin", public, s.handleSignInForm)
+	s.handle(r, "POST", "/signin", public, s.handleSignIn)
+	s.handle(r, "POST", "/signout", signedIn, s.handleSignOut)
+
+	s.handle(r, "GET", "/account", signedIn, s.handleAccount)
+	s.handle(r, "GET", "/account/password", signedIn, s.handlePasswordForm)
+	s.handle(r, "POST", "/account/password", signedIn, s.handlePasswordChange)
+	s.handle(r, "GET", "/account/tokens", signedIn, s.handleTokenList)
+	s.handle(r, "POST", "/account/tokens", signedIn, s.handleTokenCreate)
+	s.handle(r, "POST", "/account/tokens/{tokenID}/revoke", signedIn, s.handleTokenRevoke)
+
+	s.handle(r, "GET", "/units", anyOf(units...), s.handleUnitList)
+	s.handle(r, "GET", "/people", anyOf(units...), s.handlePersonList)
+
+	s.handle(r, "GET", "/admin/users", anyOf(auth.RoleSysAdmin), s.handleUserList)
+	s.handle(r, "POST", "/admin/users", anyOf(auth.RoleSysAdmin), s.handleUserCreate)
+	s.handle(r, "POST", "/admin/users/{userID}/roles", anyOf(auth.RoleSysAdmin), s.handleUserRoles)
+	s.handle(r, "POST", "/admin/users/{userID}/disable", anyOf(auth.RoleSysAdmin), s.handleUserDisable)
+	s.handle(r, "POST", "/admin/users/{userID}/enable", anyOf(auth.RoleSysAdmin), s.handleUserEnable)
+	s.handle(r, "POST", "/admin/users/{userID}/reset-password", anyOf(auth.RoleSysAdmin), s.handleUserResetPassword)
+	s.handle(r, "GET", "/admin/units", anyOf(auth.RoleSysAdmin), s.handleAdminUnitList)
+	s.handle(r, "POST", "/admin/units", anyOf(auth.RoleSysAdmin), s.handleAdminUnitCreate)
+	s.handle(r, "GET", "/admin/security", anyOf(auth.RoleSecAdmin), s.handleSecurityForm)
+	s.handle(r, "POST", "/admin/security", anyOf(auth.RoleSecAdmin), s.handleSecuritySave)
+	s.handle(r, "GET", "/audit", anyOf(auth.RoleAuditor), s.handleAuditList)
+
+	s.handle(r, "GET", "/api/v1/openapi.json", public, handleOpenAPI)
+	s.handle(r, "GET", "/api/v1/units", anyOf(units...), s.handleAPIUnitList)
+	s.handle(r, "GET", "/api/v1/people", anyOf(units...), s.handleAPIPersonList)
+	s.handle(r, "GET", "/api/v1/me", signedIn, s.handleAPIMe)
+}

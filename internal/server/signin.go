@@ -1,0 +1,92 @@
+package server
+
+import (
+	"net"
+	"net/http"
+
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/web"
+)
+
+func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := userFrom(r.Context()); ok {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	f := web.NewForm()
+	f.Values["next"] = localPath(r.URL.Query().Get("next"))
+	s.render(w, r, web.SignInPage(f))
+}
+
+// handleSignIn checks the login. Every failure gets the same words, so the
+// page never tells whether an account exists or is locked.
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	f, err := readForm(w, r, "login", "password", "next")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	password := r.PostForm.Get("password") // untrimmed: spaces may be part of it
+	f.Values["password"] = ""
+	set, err := s.store.SecuritySettings(r.Context())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	u, outcome, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	switch outcome {
+	case postgres.SignInRateLimited:
+		f.Summary = secondment.Msg("auth.rate_limited")
+		w.Header().Set("Retry-After", "60")
+		s.renderStatus(w, r, http.StatusTooManyRequests, web.SignInPage(f))
+		return
+	case postgres.SignInFailed:
+		f.Summary = secondment.Msg("auth.failed")
+		s.renderStatus(w, r, http.StatusUnauthorized, web.SignInPage(f))
+		return
+	}
+	if err := s.startSession(r.Context(), u); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	next := localPath(f.Value("next"))
+	if u.MustChangePassword || u.PasswordExpired(set.PasswordMaxAgeDays, s.clock.Now()) {
+		next = "/account/password"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if err := s.store.SignOut(r.Context(), u, s.clock.Now(), "signed out"); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	// Destroy deletes the session row at once: the cookie is worthless even
+	// if copied before.
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// clientAddress is the caller's IP address, the key of the sign-in rate
+// limit. Behind a reverse proxy every caller has the proxy's address, so
+// the limit then guards the whole service (README, deployment).
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
