@@ -147,3 +147,31 @@ func (s *Store) UnitCreate(ctx context.Context, by Actor, u secondment.Unit, par
 	})
 	return id, err
 }
+
+// UnitUpdate changes a unit's name and numbers (its place in the tree and
+// its kind stay), and audits old and new.
+func (s *Store) UnitUpdate(ctx context.Context, by Actor, id int64, name string, staffing, posts, headcount *int, now time.Time) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var before secondment.Unit
+		err := tx.QueryRow(ctx, `SELECT id, code, name, level, system, branch, staffing_quota, post_quota, headcount
+			FROM unit WHERE id = $1 FOR UPDATE`, id).Scan(&before.ID, &before.Code, &before.Name, &before.Level,
+			&before.System, &before.Branch, &before.StaffingQuota, &before.PostQuota, &before.Headcount)
+		if err != nil {
+			return mapError(err, "unit")
+		}
+		after := before
+		after.Name, after.StaffingQuota, after.PostQuota, after.Headcount = name, staffing, posts, headcount
+		if err := after.Validate(); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE unit SET name = $2, staffing_quota = $3, post_quota = $4, headcount = $5, updated_at = $6
+			WHERE id = $1`, id, name, staffing, posts, headcount, now); err != nil {
+			return fmt.Errorf("update unit %s: %w", before.Code, mapError(err, "unit"))
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "unit.update",
+			ObjectType: "unit", ObjectID: id, UnitID: id, Detail: map[string]any{
+				"code":   before.Code,
+				"before": map[string]any{"name": before.Name, "staffing_quota": before.StaffingQuota, "post_quota": before.PostQuota, "headcount": before.Headcount},
+				"after":  map[string]any{"name": name, "staffing_quota": staffing, "post_quota": posts, "headcount": headcount}}})
+	})
+}

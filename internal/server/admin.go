@@ -231,21 +231,60 @@ func (s *Server) handleAdminUnitCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	u := secondment.Unit{Code: f.Value("code"), Name: f.Value("name"), Level: secondment.Level(f.Value("level")),
 		System: secondment.System(f.Value("system")), Branch: secondment.Branch(f.Value("branch"))}
-	for _, q := range []struct {
-		field string
-		dst   **int
-	}{{"staffing_quota", &u.StaffingQuota}, {"post_quota", &u.PostQuota}, {"headcount", &u.Headcount}} {
-		if v := f.Value(q.field); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				f.Errors[q.field] = secondment.Msg("error.range", "Min", 0, "Max", 1_000_000)
-				continue
-			}
-			*q.dst = &n
-		}
-	}
+	u.StaffingQuota, u.PostQuota, u.Headcount = quotas(&f)
 	if len(f.Errors) == 0 {
 		_, err = s.store.UnitCreate(r.Context(), actorOf(admin), u, f.Value("parent"), s.clock.Now())
+		if err == nil {
+			http.Redirect(w, r, "/admin/units", http.StatusSeeOther)
+			return
+		}
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	f.Summary = secondment.Msg("error.invalid")
+	s.showAdminUnits(w, r, http.StatusUnprocessableEntity, f)
+}
+
+// quotas reads the three optional numbers of a unit form; empty means the
+// quota does not apply (a region).
+func quotas(f *web.Form) (staffing, posts, headcount *int) {
+	read := func(field string) *int {
+		v := f.Value(field)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.Errors[field] = secondment.Msg("error.range", "Min", 0, "Max", 1_000_000)
+			return nil
+		}
+		return &n
+	}
+	return read("staffing_quota"), read("post_quota"), read("headcount")
+}
+
+// handleAdminUnitUpdate changes a unit's name and numbers.
+func (s *Server) handleAdminUnitUpdate(w http.ResponseWriter, r *http.Request) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	id, err := pathID(r, "unitID")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, "name", "staffing_quota", "post_quota", "headcount")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	staffing, posts, headcount := quotas(&f)
+	if len(f.Errors) == 0 {
+		err = s.store.UnitUpdate(r.Context(), actorOf(admin), id, f.Value("name"), staffing, posts, headcount, s.clock.Now())
 		if err == nil {
 			http.Redirect(w, r, "/admin/units", http.StatusSeeOther)
 			return

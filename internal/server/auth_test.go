@@ -65,6 +65,7 @@ var expected = map[string][]string{
 	"POST /admin/users/{userID}/reset-password": {"sysadmin"},
 	"GET /admin/units":                          {"sysadmin"},
 	"POST /admin/units":                         {"sysadmin"},
+	"POST /admin/units/{unitID}":                {"sysadmin"},
 	"GET /admin/security":                       {"secadmin"},
 	"POST /admin/security":                      {"secadmin"},
 	"GET /audit":                                {"auditor"},

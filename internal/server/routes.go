@@ -36,6 +36,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/admin/users/{userID}/reset-password", anyOf(auth.RoleSysAdmin), s.handleUserResetPassword)
 	s.handle(r, "GET", "/admin/units", anyOf(auth.RoleSysAdmin), s.handleAdminUnitList)
 	s.handle(r, "POST", "/admin/units", anyOf(auth.RoleSysAdmin), s.handleAdminUnitCreate)
+	s.handle(r, "POST", "/admin/units/{unitID}", anyOf(auth.RoleSysAdmin), s.handleAdminUnitUpdate)
 	s.handle(r, "GET", "/admin/security", anyOf(auth.RoleSecAdmin), s.handleSecurityForm)
 	s.handle(r, "POST", "/admin/security", anyOf(auth.RoleSecAdmin), s.handleSecuritySave)
 	s.handle(r, "GET", "/audit", anyOf(auth.RoleAuditor), s.handleAuditList)

@@ -1,0 +1,53 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"secondment/internal/postgres"
+)
+
+func TestAdminUnits(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	admin := s.as(t, "sysadmin")
+	res, _ := admin.post("/admin/units", url.Values{"code": {"NMG-BT-QS-XY"}, "name": {"兴业路街道办事处"}, "level": {"township"},
+		"system": {"general"}, "parent": {"NMG-BT-QS"}, "staffing_quota": {"20"}, "headcount": {"18"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	u, err := s.store.UnitGetByCode(t.Context(), "NMG-BT-QS-XY")
+	if err != nil || *u.StaffingQuota != 20 || u.PostQuota != nil {
+		t.Fatalf("created unit %+v, %v", u, err)
+	}
+	for name, form := range map[string]url.Values{
+		"code taken":            {"code": {"NMG-BT-QS-XY"}, "name": {"重复"}, "level": {"township"}, "system": {"general"}, "parent": {"NMG-BT-QS"}},
+		"county under township": {"code": {"BAD-1"}, "name": {"倒挂"}, "level": {"county"}, "system": {"general"}, "parent": {"NMG-BT-QS-XY"}},
+		"court as party":        {"code": {"BAD-2"}, "name": {"法院"}, "level": {"city"}, "system": {"court"}, "branch": {"party"}},
+		"bad number":            {"code": {"BAD-3"}, "name": {"某"}, "level": {"city"}, "system": {"general"}, "headcount": {"-4x"}},
+	} {
+		res, body := admin.post("/admin/units", form)
+		if res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, body), "form-summary") == "" {
+			t.Errorf("%s: %d", name, res.StatusCode)
+		}
+	}
+	if n, _, _ := s.store.UnitCount(t.Context()); n != 21 {
+		t.Fatalf("%d units after refused creates, want 21", n)
+	}
+	res, _ = admin.post("/admin/units/"+itoa(u.ID), url.Values{"name": {"兴业路街道"}, "staffing_quota": {"22"}, "headcount": {"19"}, "post_quota": {"4"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("update: %d", res.StatusCode)
+	}
+	u, _ = s.store.UnitGetByCode(t.Context(), "NMG-BT-QS-XY")
+	if u.Name != "兴业路街道" || *u.StaffingQuota != 22 || *u.PostQuota != 4 || *u.Headcount != 19 {
+		t.Fatalf("updated unit %+v", u)
+	}
+	if res, _ := admin.post("/admin/units/999999", url.Values{"name": {"某"}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("update of a missing unit: %d", res.StatusCode)
+	}
+	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "unit."})
+	if len(events) != 2 || events[0].Action != "unit.update" || events[1].Action != "unit.create" {
+		t.Fatalf("unit events %+v", events)
+	}
+}
