@@ -36,7 +36,7 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-func nullableID(id int64) *int64 {
+func nullID(id int64) *int64 {
 	if id == 0 {
 		return nil
 	}
@@ -60,7 +60,7 @@ func auditInsert(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
 	_, err = tx.Exec(ctx, `
 		INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, unit_id, detail, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.At, nullableID(e.ActorID), e.ActorName, e.Action, e.ObjectType, nullableID(e.ObjectID), nullableID(e.UnitID), b, e.RequestID)
+		e.At, nullID(e.ActorID), e.ActorName, e.Action, e.ObjectType, nullID(e.ObjectID), nullID(e.UnitID), b, e.RequestID)
 	if err != nil {
 		return fmt.Errorf("write audit event %s: %w", e.Action, err)
 	}

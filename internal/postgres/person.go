@@ -67,3 +67,16 @@ func upsertPerson(ctx context.Context, tx pgx.Tx, p secondment.Person) (inserted
 	}
 	return inserted, !inserted, nil
 }
+
+// PersonGet returns one person with the home unit's names.
+func (s *Store) PersonGet(ctx context.Context, id int64) (secondment.PersonView, error) {
+	var p secondment.PersonView
+	err := s.Pool.QueryRow(ctx, `
+		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
+		FROM person p JOIN unit u ON u.id = p.home_unit_id WHERE p.id = $1`, id).
+		Scan(&p.ID, &p.Code, &p.Name, &p.HomeUnitID, &p.Post, &p.Rank, &p.Note, &p.HomeUnitCode, &p.HomeUnitName, &p.HomeUnitLevel)
+	if err != nil {
+		return p, fmt.Errorf("get person %d: %w", id, mapError(err, "person"))
+	}
+	return p, nil
+}

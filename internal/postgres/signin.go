@@ -103,7 +103,7 @@ func scanUserHash(row pgx.Row, hash *string, lockedUntil **time.Time) (auth.User
 
 func failAttempt(ctx context.Context, tx pgx.Tx, now time.Time, address string, userID int64, why, login string) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, user_id, success) VALUES ($1, $2, $3, false)`,
-		now, address, nullableID(userID)); err != nil {
+		now, address, nullID(userID)); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: userID, ActorName: login, Action: "user.sign_in_failed",

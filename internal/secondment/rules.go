@@ -321,3 +321,34 @@ func Audit(p Policy, s Secondment, today Date) Violations {
 	}
 	return vs
 }
+
+// Usage is how much of the cumulative cap (R7) a request's renewal chain
+// uses, for the form to show while the clerk types ("已借调 92 天 / 上限
+// 184 天"). CapDays is 0 when the policy sets no chain cap.
+type Usage struct {
+	Used      int // days of the earlier terms of the chain
+	Requested int // days of this request
+	CapMonths int
+	CapDays   int // the cap counted from the chain's first day
+}
+
+// Total is the chain's days with this request.
+func (u Usage) Total() int { return u.Used + u.Requested }
+
+// UsageOf measures request s's chain as Evaluate's R7 check does.
+func UsageOf(p Policy, s Secondment, f Facts) Usage {
+	on := s.SubmittedOn
+	u := Usage{CapMonths: p.ChainCapMonths}
+	if !s.End.Before(s.Start) && !s.Start.IsZero() {
+		u.Requested = span{s.Start, s.End}.days()
+	}
+	first := s.Start
+	for _, sp := range chain(s, f, on) {
+		u.Used += sp.days()
+		first = sp.from
+	}
+	if p.ChainCapMonths > 0 && !first.IsZero() {
+		u.CapDays = DaysInclusive(first, TermLastDay(first, p.ChainCapMonths))
+	}
+	return u
+}

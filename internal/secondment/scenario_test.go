@@ -171,6 +171,12 @@ func TestS2_WuYuji_RenewedTermByTermUntilSixMonthCapRefusesNextRenewal(t *testin
 	if got := vs.Rules(); !slices.Equal(got, []sm.RuleID{sm.R7}) {
 		t.Fatalf("rules %v: %+v", got, vs)
 	}
+	// What the form shows while the clerk types: the chain's days against the cap.
+	probe := r2
+	probe.SubmittedOn = sm.D(2021, 8, 10)
+	if u := sm.UsageOf(custom, probe, *in.Facts); u.Used != 184 || u.Requested != 91 || u.Total() != 275 || u.CapDays != 184 || u.CapMonths != 6 {
+		t.Errorf("usage %+v; want 184 used + 91 requested against 184", u)
+	}
 	zh, en := render(t, vs[0].Message)
 	for _, want := range []string{"184", "91", "275", "6个月", "2021-03-01"} {
 		if !strings.Contains(zh, want) {

@@ -192,6 +192,10 @@ func Transition(s Secondment, a Actor, in Input, now time.Time) (Result, error) 
 	switch {
 	case !allowed:
 		return Result{}, &Error{Code: EConflict, Message: Msg("transition.error.invalid"), Err: ErrInvalidTransition}
+	case len(rows) == 0 && s.playedBy(a) && roleTakes(a.Role, in.Action):
+		// The actor could take this step in another state: the request
+		// moved on while they looked at it (someone acted first).
+		return Result{}, &Error{Code: EConflict, Message: Msg("transition.error.invalid"), Err: ErrInvalidTransition}
 	case len(rows) == 0 || !s.playedBy(a):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.forbidden"), Err: ErrForbidden}
 	case in.Action.deciding() && a.UserID != 0 && a.UserID == s.SubmittedBy:
@@ -203,6 +207,16 @@ func Transition(s Secondment, a Actor, in Input, now time.Time) (Result, error) 
 		return Result{}, err
 	}
 	return t.result(), nil
+}
+
+// roleTakes reports whether role r takes action in any state.
+func roleTakes(r Role, action Action) bool {
+	for _, row := range table {
+		if row.Role == r && row.Action == action {
+			return true
+		}
+	}
+	return false
 }
 
 // step is one transition under way.
