@@ -31,8 +31,10 @@ import (
 // transfer Transfer.Leadership, recorded with the application, and
 // Transfer.PostsFilled, which the schema does not record); Jurisdiction, Facts, Changed and the rest of Transfer
 // are gathered here and whatever the caller put there is ignored.
+//
+// Files (a scanned letter) are stored with the step, in its transaction.
 func (s *Store) SecondmentAct(ctx context.Context, id int64, ifVersion int, actor secondment.Actor,
-	in secondment.Input, now time.Time) (secondment.Result, error) {
+	in secondment.Input, now time.Time, files ...*Attachment) (secondment.Result, error) {
 	var res secondment.Result
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		cur, err := getSecondment(ctx, tx, id)
@@ -50,7 +52,18 @@ func (s *Store) SecondmentAct(ctx context.Context, id int64, ifVersion int, acto
 		if err != nil {
 			return err
 		}
-		return persistStep(ctx, tx, cur, ifVersion, actor, input, res, now)
+		if err := persistStep(ctx, tx, cur, ifVersion, actor, input, res, now); err != nil {
+			return err
+		}
+		for _, f := range files {
+			if f == nil {
+				continue
+			}
+			if err := insertAttachment(ctx, tx, id, actor.UserID, f, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		var pe *pgconn.PgError

@@ -25,6 +25,20 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/account/tokens", signedIn, s.handleTokenCreate)
 	s.handle(r, "POST", "/account/tokens/{tokenID}/revoke", signedIn, s.handleTokenRevoke)
 
+	chain := chainRoles
+	borrower := anyOf(auth.RoleBorrower)
+	s.handle(r, "GET", "/secondments", anyOf(chain...), s.handleSecondmentList)
+	s.handle(r, "GET", "/secondments/new", borrower, s.handleSecondmentNew)
+	s.handle(r, "POST", "/secondments", borrower, s.handleSecondmentCreate)
+	s.handle(r, "POST", "/secondments/check", borrower, s.handleSecondmentCheck)
+	s.handle(r, "GET", "/secondments/{secondmentID}", anyOf(chain...), s.handleSecondmentShow)
+	s.handle(r, "GET", "/secondments/{secondmentID}/edit", borrower, s.handleSecondmentEdit)
+	s.handle(r, "POST", "/secondments/{secondmentID}", borrower, s.handleSecondmentUpdate)
+	s.handle(r, "POST", "/secondments/{secondmentID}/actions/{action}", anyOf(chain...), s.handleSecondmentAct)
+	s.handle(r, "GET", "/secondments/{secondmentID}/print", anyOf(chain...), s.handleSecondmentPrint)
+	s.handle(r, "GET", "/secondments/{secondmentID}/attachments/{attachmentID}", anyOf(chain...), s.handleAttachment)
+	s.handle(r, "GET", "/notifications", anyOf(chain...), s.handleNotificationList)
+
 	s.handle(r, "GET", "/units", anyOf(units...), s.handleUnitList)
 	s.handle(r, "GET", "/people", anyOf(units...), s.handlePersonList)
 
@@ -45,4 +59,10 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/api/v1/units", anyOf(units...), s.handleAPIUnitList)
 	s.handle(r, "GET", "/api/v1/people", anyOf(units...), s.handleAPIPersonList)
 	s.handle(r, "GET", "/api/v1/me", signedIn, s.handleAPIMe)
+	s.handle(r, "GET", "/api/v1/secondments", anyOf(chain...), s.handleAPISecondmentList)
+	s.handle(r, "POST", "/api/v1/secondments", borrower, s.handleAPISecondmentCreate)
+	s.handle(r, "POST", "/api/v1/secondments/check", borrower, s.handleAPISecondmentCheck)
+	s.handle(r, "GET", "/api/v1/secondments/{secondmentID}", anyOf(chain...), s.handleAPISecondmentGet)
+	s.handle(r, "PATCH", "/api/v1/secondments/{secondmentID}", borrower, s.handleAPISecondmentUpdate)
+	s.handle(r, "POST", "/api/v1/secondments/{secondmentID}/actions/{action}", anyOf(chain...), s.handleAPISecondmentAct)
 }

@@ -1,0 +1,705 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/web"
+)
+
+// playsOn reports whether u, in chain role r, is a party to rec: the
+// borrowing unit's clerk always; the lending unit and the org dept once the
+// request is submitted (a draft is the borrowing unit's own).
+func playsOn(u auth.User, r secondment.Role, rec postgres.SecondmentRecord) bool {
+	switch r {
+	case secondment.RoleBorrower:
+		return rec.BorrowerID == u.UnitID
+	case secondment.RoleLender:
+		return rec.State != secondment.StateDraft && rec.LenderID == u.UnitID
+	case secondment.RoleOrgDept, secondment.RoleRegistrar:
+		return rec.OrgDeptID != 0 && rec.OrgDeptID == u.UnitID
+	}
+	return false
+}
+
+// chainRolesOn lists the chain roles in which u is a party to rec.
+func chainRolesOn(u auth.User, rec postgres.SecondmentRecord) []secondment.Role {
+	var out []secondment.Role
+	for _, role := range u.Roles {
+		if r, ok := role.Chain(); ok && playsOn(u, r, rec) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// visibleSecondment loads a request the user is a party to; any other is
+// not found, as if it did not exist.
+func (s *Server) visibleSecondment(r *http.Request, u auth.User) (postgres.SecondmentRecord, error) {
+	id, err := pathID(r, "secondmentID")
+	if err != nil {
+		return postgres.SecondmentRecord{}, err
+	}
+	rec, err := s.store.SecondmentGetRecord(r.Context(), id)
+	if err != nil {
+		return rec, err
+	}
+	if len(chainRolesOn(u, rec)) == 0 {
+		return postgres.SecondmentRecord{}, secondment.NotFound("secondment")
+	}
+	return rec, nil
+}
+
+// todoStates are the states in which each role has something to do.
+var todoStates = map[secondment.Role][]secondment.State{
+	secondment.RoleBorrower:  {secondment.StateDraft, secondment.StateSentBack, secondment.StateApproved, secondment.StateExpired, secondment.StateOverdue},
+	secondment.RoleLender:    {secondment.StateAwaitingConsent, secondment.StateReturnRecorded},
+	secondment.RoleOrgDept:   {secondment.StateAwaitingSignoff, secondment.StateTransferPending},
+	secondment.RoleRegistrar: {secondment.StateExpired, secondment.StateOverdue},
+}
+
+// listFor gathers the requests u is a party to; with todo, only those
+// waiting for u.
+func (s *Server) listFor(r *http.Request, u auth.User, todo bool) ([]postgres.SecondmentRecord, error) {
+	seen := map[int64]bool{}
+	var out []postgres.SecondmentRecord
+	for _, role := range u.Roles {
+		cr, ok := role.Chain()
+		if !ok {
+			continue
+		}
+		f := postgres.SecondmentFilter{Limit: 500}
+		switch cr {
+		case secondment.RoleBorrower:
+			f.BorrowerID = u.UnitID
+		case secondment.RoleLender:
+			f.LenderID = u.UnitID
+		default:
+			f.OrgDeptID = u.UnitID
+		}
+		if todo {
+			f.States = todoStates[cr]
+		}
+		rows, err := s.store.SecondmentList(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range rows {
+			if !seen[rec.ID] && playsOn(u, cr, rec) {
+				seen[rec.ID] = true
+				out = append(out, rec)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b postgres.SecondmentRecord) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+func (s *Server) handleSecondmentList(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	todo, err := s.listFor(r, u, true)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	v := web.SecondmentListView{Tab: web.TabTodo, Rows: todo, TodoCount: len(todo), CanCreate: u.Has(auth.RoleBorrower)}
+	if r.URL.Query().Get("tab") == string(web.TabAll) {
+		v.Tab = web.TabAll
+		if v.Rows, err = s.listFor(r, u, false); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, web.SecondmentListPage(v))
+}
+
+// nominees are the people a borrowing clerk may propose: everyone on record
+// in the jurisdiction, outside the clerk's own unit. The rules, not this
+// list, decide who may really be borrowed, and say why.
+func (s *Server) nominees(r *http.Request, u auth.User) ([]web.PersonOption, error) {
+	_, h, err := s.scopeOf(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := s.store.PolicyAll(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	root := u.UnitID
+	if j, err := h.Jurisdiction(u.UnitID, policies); err == nil {
+		root = j.Root.ID
+	}
+	in := map[int64]bool{}
+	for _, id := range h.Subtree(root) {
+		in[id] = id != u.UnitID
+	}
+	people, err := s.store.PersonList(r.Context(), postgres.PersonFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []web.PersonOption
+	for _, p := range people {
+		if in[p.HomeUnitID] {
+			out = append(out, web.PersonOption{ID: p.ID, Name: p.Name, UnitName: p.HomeUnitName, Post: p.Post})
+		}
+	}
+	return out, nil
+}
+
+var secondmentFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification", "idempotency_key", "version"}
+
+// newKey is an idempotency key for a create form: the form carries it, so a
+// double-clicked submit creates one request.
+func newKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Server) handleSecondmentNew(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	people, err := s.nominees(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f := web.NewForm()
+	f.Values["idempotency_key"] = newKey()
+	f.Values["kind"] = string(secondment.KindSecondment)
+	f.Values["purpose"] = string(secondment.PurposeKeyTask)
+	s.render(w, r, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people}))
+}
+
+// draftFrom reads a request form. Problems with the input itself (not the
+// rules) are put on f.
+func (s *Server) draftFrom(f *web.Form, u auth.User) secondment.Secondment {
+	d := secondment.Secondment{BorrowerID: u.UnitID, Kind: secondment.Kind(f.Value("kind")),
+		Alias: secondment.Alias(f.Value("alias")), Purpose: secondment.Purpose(f.Value("purpose")),
+		Task: f.Value("task"), Justification: f.Value("justification")}
+	if id, err := strconv.ParseInt(f.Value("person"), 10, 64); err == nil && id > 0 {
+		d.PersonID = id
+	} else {
+		f.Errors["person"] = secondment.Msg("secondment.error.person")
+	}
+	today := secondment.Today(s.clock)
+	for _, fd := range []struct {
+		field string
+		dst   *secondment.Date
+	}{{"start", &d.Start}, {"end", &d.End}} {
+		v := f.Value(fd.field)
+		if v == "" {
+			f.Errors[fd.field] = secondment.Msg("error.required")
+			continue
+		}
+		day, err := secondment.ParseDate(v)
+		if err != nil {
+			f.Errors[fd.field] = secondment.Msg("error.date")
+			continue
+		}
+		if day.Before(today) {
+			f.Errors[fd.field] = secondment.Msg("secondment.error.past", "Today", today.String())
+		}
+		*fd.dst = day
+	}
+	return d
+}
+
+// check judges a draft for the form's panel.
+func (s *Server) check(r *http.Request, d secondment.Secondment) *web.CheckView {
+	if d.PersonID == 0 || d.Start.IsZero() || d.End.IsZero() {
+		return nil
+	}
+	ev, err := s.store.SecondmentEvaluate(r.Context(), d, secondment.Today(s.clock), false)
+	if err != nil {
+		var de *secondment.Error
+		if errors.As(err, &de) && de.Code != secondment.EInternal {
+			return &web.CheckView{Error: de.Message}
+		}
+		s.log.Error("policy check", "err", err)
+		return &web.CheckView{Error: secondment.Msg("check.failed")}
+	}
+	return checkView(ev)
+}
+
+func checkView(ev postgres.Evaluation) *web.CheckView {
+	b := ev.Burden
+	return &web.CheckView{Jurisdiction: ev.Jurisdiction.Root.Name, OrgDept: ev.Jurisdiction.OrgDept.Name,
+		Policy: ev.Policy.Message(), Violations: ev.Violations, Usage: ev.Usage, Burden: &b, LenderName: ev.LenderName}
+}
+
+// handleSecondmentCheck answers the form's "check" button (and htmx's live
+// check): the same form, with the rules' verdict beside it. Nothing is saved.
+func (s *Server) handleSecondmentCheck(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, secondmentFields...)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	people, err := s.nominees(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d := s.draftFrom(&f, u)
+	f.Errors = map[string]secondment.Message{} // the check shows the rules, not the form's problems
+	version, _ := strconv.Atoi(f.Value("version"))
+	editID, _ := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
+	s.render(w, r, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people, Check: s.check(r, d), EditID: editID, Version: version}))
+}
+
+func (s *Server) handleSecondmentCreate(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, secondmentFields...)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d := s.draftFrom(&f, u)
+	refuse := func(err error) {
+		if err != nil && !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+		f.Summary = secondment.Msg("error.invalid")
+		people, perr := s.nominees(r, u)
+		if perr != nil {
+			s.renderError(w, r, perr)
+			return
+		}
+		s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people, Check: s.check(r, d)}))
+	}
+	if len(f.Errors) > 0 {
+		refuse(nil)
+		return
+	}
+	if err := s.checkNominee(r, u, d.PersonID); err != nil {
+		f.Errors["person"] = secondment.Msg("secondment.error.person")
+		refuse(nil)
+		return
+	}
+	created, err := s.store.SecondmentCreate(r.Context(), u.Actor(secondment.RoleBorrower), d, f.Value("idempotency_key"), s.clock.Now())
+	if err != nil {
+		refuse(err)
+		return
+	}
+	http.Redirect(w, r, "/secondments/"+strconv.FormatInt(created.ID, 10), http.StatusSeeOther)
+}
+
+// checkNominee refuses a person the clerk could not have picked: one
+// outside the jurisdiction, as if unknown.
+func (s *Server) checkNominee(r *http.Request, u auth.User, personID int64) error {
+	people, err := s.nominees(r, u)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(people, func(p web.PersonOption) bool { return p.ID == personID }) {
+		return secondment.NotFound("person")
+	}
+	return nil
+}
+
+func (s *Server) handleSecondmentEdit(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	rec, err := s.visibleSecondment(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if rec.BorrowerID != u.UnitID || (rec.State != secondment.StateDraft && rec.State != secondment.StateSentBack) {
+		s.renderError(w, r, errRoleRequired)
+		return
+	}
+	people, err := s.nominees(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f := web.NewForm()
+	for k, v := range map[string]string{"person": strconv.FormatInt(rec.PersonID, 10), "kind": string(rec.Kind),
+		"alias": string(rec.Alias), "purpose": string(rec.Purpose), "task": rec.Task, "start": rec.Start.String(),
+		"end": rec.End.String(), "justification": rec.Justification} {
+		f.Values[k] = v
+	}
+	s.render(w, r, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people, EditID: rec.ID, Version: rec.Version,
+		Check: s.check(r, rec.Secondment)}))
+}
+
+func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	rec, err := s.visibleSecondment(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, secondmentFields...)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d := s.draftFrom(&f, u)
+	version, _ := strconv.Atoi(f.Value("version"))
+	if len(f.Errors) == 0 && d.PersonID != rec.PersonID {
+		if err := s.checkNominee(r, u, d.PersonID); err != nil {
+			f.Errors["person"] = secondment.Msg("secondment.error.person")
+		}
+	}
+	if len(f.Errors) == 0 {
+		_, _, err = s.store.SecondmentUpdateDraft(r.Context(), u.Actor(secondment.RoleBorrower), rec.ID, version, d, s.clock.Now())
+		if err == nil {
+			http.Redirect(w, r, "/secondments/"+strconv.FormatInt(rec.ID, 10), http.StatusSeeOther)
+			return
+		}
+		if errors.Is(err, postgres.ErrStale) || secondment.ErrorCodeOf(err) == secondment.EConflict {
+			s.showSecondment(w, r, u, rec.ID, http.StatusConflict, web.NewForm(), secondment.Msg("error.conflict"))
+			return
+		}
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	f.Summary = secondment.Msg("error.invalid")
+	people, err := s.nominees(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people,
+		EditID: rec.ID, Version: version, Check: s.check(r, d)}))
+}
+
+func (s *Server) handleSecondmentShow(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	id, err := pathID(r, "secondmentID")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.showSecondment(w, r, u, id, http.StatusOK, web.NewForm(), secondment.Message{})
+}
+
+// showSecondment renders a request's page with status, an action's refused
+// form and a notice (e.g. "已被他人处理" after losing a race).
+func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.User, id int64, status int, f web.Form, notice secondment.Message) {
+	ctx := r.Context()
+	rec, err := s.store.SecondmentGetRecord(ctx, id)
+	if err == nil && len(chainRolesOn(u, rec)) == 0 {
+		err = secondment.NotFound("secondment")
+	}
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	v := web.SecondmentShowView{Rec: rec, Form: f, Notice: notice, Actions: actionsFor(u, rec)}
+	files, err := s.store.AttachmentList(ctx, rec.ID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	for _, a := range files {
+		v.Attachments = append(v.Attachments, web.AttachmentView{ID: a.ID, Name: a.Name, Size: a.Size, Uploaded: a.UploadedAt})
+	}
+	today := secondment.Today(s.clock)
+	if now, err := s.store.SecondmentEvaluate(ctx, rec.Secondment, today, false); err == nil {
+		v.Now = checkView(now)
+		v.Jurisdiction, v.OrgDept = now.Jurisdiction.Root.Name, now.Jurisdiction.OrgDept.Name
+	}
+	if rec.JurisdictionID != 0 {
+		if then, err := s.store.SecondmentEvaluate(ctx, rec.Secondment, rec.SubmittedOn, true); err == nil {
+			v.AtSubmit = checkView(then)
+			v.Jurisdiction, v.OrgDept = then.Jurisdiction.Root.Name, then.Jurisdiction.OrgDept.Name
+		}
+	}
+	unitOf := map[secondment.Role]string{secondment.RoleBorrower: rec.BorrowerName, secondment.RoleLender: rec.LenderName,
+		secondment.RoleOrgDept: v.OrgDept, secondment.RoleRegistrar: v.OrgDept}
+	var prev time.Time
+	for _, d := range rec.Decisions {
+		row := web.TimelineRow{Decision: d, UnitName: unitOf[d.Role]}
+		if !prev.IsZero() {
+			row.Spent = d.At.Sub(prev)
+		}
+		prev = d.At
+		v.Timeline = append(v.Timeline, row)
+	}
+	history, err := s.store.SecondmentList(ctx, postgres.SecondmentFilter{PersonID: rec.PersonID, Limit: 50})
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	for _, h := range history {
+		if h.ID != rec.ID && h.Number != "" {
+			v.History = append(v.History, h)
+		}
+	}
+	s.renderStatus(w, r, status, web.SecondmentShowPage(v))
+}
+
+// actionsFor lists what u may do on rec now, by the transition table; the
+// domain checks again when it is done. Deciding on one's own request is
+// left out, and the system's steps are the sweep's.
+func actionsFor(u auth.User, rec postgres.SecondmentRecord) []web.ActionView {
+	var out []web.ActionView
+	seen := map[secondment.Action]bool{}
+	for _, r := range chainRolesOn(u, rec) {
+		for _, a := range secondment.Allowed(rec.State, r) {
+			if seen[a] || a == secondment.ActTransfer || a == secondment.ActExpire || a == secondment.ActMarkOverdue {
+				continue
+			}
+			deciding := a == secondment.ActConsent || a == secondment.ActDecline || a == secondment.ActSendBack ||
+				a == secondment.ActApprove || a == secondment.ActReject
+			if deciding && rec.SubmittedBy == u.ID {
+				continue
+			}
+			seen[a] = true
+			v := web.ActionView{Action: a, Opinion: deciding || a == secondment.ActRecall,
+				Upload: a == secondment.ActConsent || a == secondment.ActDecline,
+				Danger: a == secondment.ActDecline || a == secondment.ActReject || a == secondment.ActWithdraw || a == secondment.ActSendBack}
+			if a == secondment.ActRecordReturn {
+				v.Date = "secondment.return_date"
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// roleFor picks the chain role in which u takes action a on rec: one that
+// the table allows and in which u is a party; failing that, any of u's
+// chain roles, so the domain gives the precise refusal.
+func roleFor(u auth.User, rec postgres.SecondmentRecord, a secondment.Action) (secondment.Role, bool) {
+	roles := chainRolesOn(u, rec)
+	for _, r := range roles {
+		if slices.Contains(secondment.Allowed(rec.State, r), a) {
+			return r, true
+		}
+	}
+	if len(roles) > 0 {
+		return roles[0], true
+	}
+	return "", false
+}
+
+// handleSecondmentAct takes one step of the chain from a page's form.
+func (s *Server) handleSecondmentAct(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	rec, err := s.visibleSecondment(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	action := secondment.Action(chi.URLParam(r, "action"))
+	if !action.Valid() {
+		s.renderError(w, r, errNotFound)
+		return
+	}
+	f, letter, err := readActionForm(w, r)
+	if err != nil {
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+		s.showSecondment(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{})
+		return
+	}
+	version, _ := strconv.Atoi(f.Value("version"))
+	in, err := s.actionInput(action, f)
+	if err != nil {
+		withErrors(&f, err)
+		s.showSecondment(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{})
+		return
+	}
+	role, _ := roleFor(u, rec, action)
+	_, err = s.store.SecondmentAct(r.Context(), rec.ID, version, u.Actor(role), in, s.clock.Now(), letter)
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/secondments/"+strconv.FormatInt(rec.ID, 10), http.StatusSeeOther)
+	case secondment.ErrorCodeOf(err) == secondment.EConflict:
+		// Someone acted first (or the page was stale): show what is there now.
+		s.showSecondment(w, r, u, rec.ID, http.StatusConflict, web.NewForm(), secondment.Msg("error.conflict"))
+	case secondment.ErrorCodeOf(err) == secondment.EInvalid:
+		withErrors(&f, err)
+		var de *secondment.Error
+		if errors.As(err, &de) && len(de.Violations) > 0 {
+			f.Summary = secondment.Msg("secondment.error.rules", "Rules", ruleList(de.Violations))
+		}
+		s.showSecondment(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{})
+	default:
+		s.renderError(w, r, err)
+	}
+}
+
+func ruleList(vs secondment.Violations) string {
+	out := ""
+	for i, id := range vs.Rules() {
+		if i > 0 {
+			out += "、"
+		}
+		out += string(id)
+	}
+	return out
+}
+
+// actionInput builds the domain's input from an action's form.
+func (s *Server) actionInput(a secondment.Action, f web.Form) (secondment.Input, error) {
+	in := secondment.Input{Action: a, Opinion: f.Value("opinion"), Handover: f.Value("handover")}
+	if a == secondment.ActRecordReturn {
+		d, err := secondment.ParseDate(f.Value("date"))
+		if err != nil {
+			return in, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
+				Fields: []secondment.FieldError{{Field: "date", Message: secondment.Msg("error.date")}}}
+		}
+		in.ReturnedOn = d
+	}
+	return in, nil
+}
+
+func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	rec, err := s.visibleSecondment(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	p, err := s.store.PersonGet(r.Context(), rec.PersonID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	v := web.PrintView{Rec: rec, Post: p.Post, Rank: p.Rank, Printed: s.clock.Now().In(secondment.Shanghai).Format("2006-01-02 15:04")}
+	if rec.OrgDeptID != 0 {
+		if ev, err := s.store.SecondmentEvaluate(r.Context(), rec.Secondment, rec.SubmittedOn, true); err == nil {
+			v.OrgDept = ev.Jurisdiction.OrgDept.Name
+		}
+	}
+	// The form prints the last word of each party: the submission, the
+	// lending unit's opinion, the org dept's decision.
+	last := map[secondment.Role]secondment.Decision{}
+	for _, d := range rec.Decisions {
+		switch d.Action {
+		case secondment.ActSubmit, secondment.ActResubmit, secondment.ActConsent, secondment.ActDecline,
+			secondment.ActApprove, secondment.ActReject:
+			last[d.Role] = d
+		}
+	}
+	for _, role := range []secondment.Role{secondment.RoleBorrower, secondment.RoleLender, secondment.RoleOrgDept} {
+		if d, ok := last[role]; ok {
+			v.Opinions = append(v.Opinions, d)
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := web.PrintPage(v).Render(r.Context(), w); err != nil {
+		s.log.Error("render", "err", err)
+	}
+}
+
+// handleAttachment sends a request's file to a party to the request. The
+// stored content type was checked at upload; the file is always offered as
+// a download, never rendered inline under the site's origin.
+func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	rec, err := s.visibleSecondment(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	id, err := pathID(r, "attachmentID")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	a, err := s.store.AttachmentGet(r.Context(), rec.ID, id)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", a.ContentType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(a.Data)
+}
+
+func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	var all []postgres.Notification
+	for _, role := range u.Roles {
+		cr, ok := role.Chain()
+		if !ok {
+			continue
+		}
+		ns, err := s.store.NotificationListFor(r.Context(), cr, u.UnitID, 100)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		var unread []int64
+		for _, n := range ns {
+			if n.ReadAt.IsZero() {
+				unread = append(unread, n.ID)
+			}
+		}
+		// Seen now: the header badge counts what has not been seen.
+		if err := s.store.NotificationMarkRead(r.Context(), cr, u.UnitID, unread, s.clock.Now()); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		all = append(all, ns...)
+	}
+	slices.SortFunc(all, func(a, b postgres.Notification) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	s.render(w, r, web.NotificationPage(web.NotificationView{Items: all}))
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/web"
+)
+
+// MaxLetterBytes bounds a scanned letter (the lending unit's written
+// opinion).
+const MaxLetterBytes = 10 << 20
+
+// letterTypes are the accepted kinds of scanned letter, as their content
+// (not their name or the browser's claim) shows them to be.
+var letterTypes = map[string]string{
+	"application/pdf": ".pdf",
+	"image/jpeg":      ".jpg",
+	"image/png":       ".png",
+}
+
+func uploadError(msg string, kv ...any) error {
+	return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
+		Fields: []secondment.FieldError{{Field: "letter", Message: secondment.Msg(msg, kv...)}}}
+}
+
+// readActionForm reads an action's form, which is multipart when it can
+// carry a letter. The letter, if any, is checked by its content and size.
+func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *postgres.Attachment, error) {
+	f := web.NewForm()
+	r.Body = http.MaxBytesReader(w, r.Body, MaxLetterBytes+maxFormBytes)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var err error
+	if ct == "multipart/form-data" {
+		err = r.ParseMultipartForm(1 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return f, nil, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
+		}
+		return f, nil, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
+	}
+	for _, k := range []string{"opinion", "version", "date", "handover"} {
+		f.Values[k] = strings.TrimSpace(r.FormValue(k))
+	}
+	if r.MultipartForm == nil || len(r.MultipartForm.File["letter"]) == 0 {
+		return f, nil, nil
+	}
+	fh := r.MultipartForm.File["letter"][0]
+	if fh.Size == 0 {
+		return f, nil, nil // an empty file input: no letter
+	}
+	if fh.Size > MaxLetterBytes {
+		return f, nil, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
+	}
+	file, err := fh.Open()
+	if err != nil {
+		return f, nil, err
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, MaxLetterBytes+1))
+	if err != nil {
+		return f, nil, err
+	}
+	a, err := checkLetter(fh.Filename, data)
+	return f, a, err
+}
+
+// checkLetter accepts a PDF, JPEG or PNG of at most MaxLetterBytes, judged
+// by its content: a renamed executable is refused whatever it is called.
+// The stored name gets the extension of the real type.
+func checkLetter(name string, data []byte) (*postgres.Attachment, error) {
+	if len(data) == 0 {
+		return nil, uploadError("upload.error.type")
+	}
+	if len(data) > MaxLetterBytes {
+		return nil, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
+	}
+	kind := sniff(data)
+	ext, ok := letterTypes[kind]
+	if !ok {
+		return nil, uploadError("upload.error.type")
+	}
+	name = filepath.Base(name)
+	if !utf8.ValidString(name) || name == "." || name == "/" || len(name) > 200 {
+		name = "letter" + ext
+	}
+	if !strings.EqualFold(filepath.Ext(name), ext) && !(ext == ".jpg" && strings.EqualFold(filepath.Ext(name), ".jpeg")) {
+		name = strings.TrimSuffix(name, filepath.Ext(name)) + ext
+	}
+	return &postgres.Attachment{Name: name, ContentType: kind, Data: data}, nil
+}
+
+// sniff tells the type of a file from its first bytes. A PDF must start
+// with its signature; http.DetectContentType knows JPEG and PNG.
+func sniff(data []byte) string {
+	if bytes.HasPrefix(data, []byte("%PDF-")) {
+		return "application/pdf"
+	}
+	return http.DetectContentType(data)
+}
