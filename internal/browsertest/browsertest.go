@@ -350,6 +350,32 @@ func (b *Browser) Fill(selector, value string) {
 	})
 }
 
+// SetValue sets a field's value directly, as a date picker would (typing
+// into <input type=date> depends on the browser's locale), and fires the
+// input and change events.
+func (b *Browser) SetValue(selector, value string) {
+	b.t.Helper()
+	b.step("set "+value+" in", selector, func(ctx context.Context) error {
+		return chromedp.Do(ctx,
+			chromedp.WaitVisible(chromedp.CSS(selector)),
+			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+				const el = document.querySelector(%s);
+				el.value = %s;
+				el.dispatchEvent(new Event("input", {bubbles: true}));
+				el.dispatchEvent(new Event("change", {bubbles: true}));
+			})()`, jsString(selector), jsString(value))),
+		)
+	})
+}
+
+// Upload puts the files at paths into a file input.
+func (b *Browser) Upload(selector string, paths ...string) {
+	b.t.Helper()
+	b.step("upload into", selector, func(ctx context.Context) error {
+		return chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS(selector), paths))
+	})
+}
+
 // Select chooses the option with value in a <select>, as a user would
 // (the page sees input and change events).
 func (b *Browser) Select(selector, value string) {
