@@ -42,6 +42,7 @@ type Viewer struct {
 	Name     string
 	UnitName string
 	Roles    []string
+	Unread   int // notifications not yet seen
 }
 
 // Has reports whether the viewer holds any of roles.

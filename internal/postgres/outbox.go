@@ -173,20 +173,22 @@ func (s *Store) notificationExists(ctx context.Context, id int64) error {
 
 // NotificationCountFor counts the unread notifications to role in unitID,
 // for the header badge.
-func (s *Store) NotificationCountFor(ctx context.Context, role secondment.Role, unitID int64) (int, error) {
+func (s *Store) NotificationCountFor(ctx context.Context, role secondment.Role, unitID, userID int64) (int, error) {
 	var n int
 	err := s.Pool.QueryRow(ctx, `
 		SELECT count(*) FROM notification_outbox
-		WHERE recipient_role = $1 AND recipient_unit_id = $2 AND read_at IS NULL`, role, unitID).Scan(&n)
+		WHERE recipient_role = $1 AND recipient_unit_id = $2 AND read_at IS NULL
+		  AND (recipient_user_id IS NULL OR recipient_user_id = $3)`, role, unitID, userID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}
 	return n, nil
 }
 
-// NotificationListFor lists the notifications to role in unitID, newest
-// first, read ones included; limit 0 lists all.
-func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, unitID int64, limit int) ([]Notification, error) {
+// NotificationListFor lists the notifications to role in unitID (those to
+// the whole role and those to userID), newest first, read ones included;
+// limit 0 lists all.
+func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, unitID, userID int64, limit int) ([]Notification, error) {
 	var lim *int
 	if limit > 0 {
 		lim = &limit
@@ -194,7 +196,8 @@ func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, u
 	rows, err := s.Pool.Query(ctx, `
 		SELECT `+notificationColumns+` FROM notification_outbox n
 		WHERE recipient_role = $1 AND recipient_unit_id = $2
-		ORDER BY created_at DESC, id DESC LIMIT $3`, role, unitID, lim)
+		  AND (recipient_user_id IS NULL OR recipient_user_id = $4)
+		ORDER BY created_at DESC, id DESC LIMIT $3`, role, unitID, lim, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -207,11 +210,12 @@ func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, u
 
 // NotificationMarkRead marks notifications to role in unitID read; ids of
 // other recipients are ignored, so a user can only clear their own badge.
-func (s *Store) NotificationMarkRead(ctx context.Context, role secondment.Role, unitID int64, ids []int64, now time.Time) error {
+func (s *Store) NotificationMarkRead(ctx context.Context, role secondment.Role, unitID, userID int64, ids []int64, now time.Time) error {
 	_, err := s.Pool.Exec(ctx, `
 		UPDATE notification_outbox SET read_at = $4
-		WHERE recipient_role = $1 AND recipient_unit_id = $2 AND id = ANY ($3) AND read_at IS NULL`,
-		role, unitID, ids, now)
+		WHERE recipient_role = $1 AND recipient_unit_id = $2 AND id = ANY ($3) AND read_at IS NULL
+		  AND (recipient_user_id IS NULL OR recipient_user_id = $5)`,
+		role, unitID, ids, now, userID)
 	if err != nil {
 		return fmt.Errorf("mark notifications read: %w", err)
 	}

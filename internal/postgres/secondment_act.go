@@ -44,6 +44,9 @@ func (s *Store) SecondmentAct(ctx context.Context, id int64, ifVersion int, acto
 		if ifVersion != 0 && ifVersion != cur.Version {
 			return versionError(id, ifVersion, cur.Version)
 		}
+		if err := checkHandler(ctx, tx, cur, actor); err != nil {
+			return err
+		}
 		input, err := gatherInput(ctx, tx, cur, in)
 		if err != nil {
 			return err

@@ -186,7 +186,7 @@ func TestNotificationBadge(t *testing.T) {
 	akks := w.unit("XJ-KS-AKKS")
 	count := func(role sm.Role, unit int64) int {
 		t.Helper()
-		n, err := w.s.NotificationCountFor(w.ctx, role, unit)
+		n, err := w.s.NotificationCountFor(w.ctx, role, unit, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,21 +198,21 @@ func TestNotificationBadge(t *testing.T) {
 	if c := count(sm.RoleBorrower, akks) + count(sm.RoleLender, w.unit("XJ-KS-JW")); c != 0 {
 		t.Errorf("other recipients see %d", c)
 	}
-	ns, err := w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 2)
+	ns, err := w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, 2)
 	if err != nil || len(ns) != 2 || ns[0].ID != ids[2] || ns[1].ID != ids[1] {
 		t.Fatalf("list %+v, %v; want the newest two", ns, err)
 	}
 	// Another unit's clerk cannot clear this badge.
-	if err := w.s.NotificationMarkRead(w.ctx, sm.RoleLender, w.unit("XJ-KS-JW"), ids, t0); err != nil {
+	if err := w.s.NotificationMarkRead(w.ctx, sm.RoleLender, w.unit("XJ-KS-JW"), 0, ids, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.s.NotificationMarkRead(w.ctx, sm.RoleLender, akks, ids[:2], t0.Add(time.Hour)); err != nil {
+	if err := w.s.NotificationMarkRead(w.ctx, sm.RoleLender, akks, 0, ids[:2], t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if c := count(sm.RoleLender, akks); c != 1 {
 		t.Errorf("badge after reading two: %d, want 1", c)
 	}
-	ns, err = w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0)
+	ns, err = w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, 0)
 	if err != nil || len(ns) != 3 || ns[2].ReadAt.IsZero() || !ns[0].ReadAt.IsZero() {
 		t.Errorf("list after reading: %+v, %v", ns, err)
 	}

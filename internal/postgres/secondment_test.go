@@ -377,7 +377,7 @@ func TestSecondmentS5KashgarChain(t *testing.T) {
 	if !slices.Equal(got, wantNotes) {
 		t.Errorf("notifications\n got %v\nwant %v", got, wantNotes)
 	}
-	if n, err := w.s.NotificationCountFor(w.ctx, sm.RoleLender, akks); err != nil || n != 3 {
+	if n, err := w.s.NotificationCountFor(w.ctx, sm.RoleLender, akks, 0); err != nil || n != 3 {
 		t.Errorf("lender badge %d, %v; want 3", n, err)
 	}
 

@@ -80,7 +80,7 @@ func toAPISecondment(u auth.User, rec postgres.SecondmentRecord) apiSecondment {
 		out.Decisions = append(out.Decisions, apiDecision{Step: string(d.Step), Action: string(d.Action),
 			Role: string(d.Role), ActorName: d.ActorName, Opinion: d.Opinion, At: d.At})
 	}
-	for _, a := range actionsFor(u, rec) {
+	for _, a := range actionsFor(u, rec, auth.User{}, false) {
 		out.AllowedActions = append(out.AllowedActions, string(a.Action))
 	}
 	return out
@@ -385,4 +385,62 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.writeSecondment(w, r, u, rec.ID, http.StatusOK)
+}
+
+// apiCoordinate runs urge, copy or hand-over from the API and answers with
+// the request.
+func (s *Server) apiCoordinate(w http.ResponseWriter, r *http.Request, do func(auth.User, postgres.SecondmentRecord, map[string]any) error) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	rec, err := s.visibleSecondment(r, u)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if len(chainRolesOn(u, rec)) == 0 {
+		s.apiFail(w, r, errRoleRequired)
+		return
+	}
+	body := map[string]any{}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes)).Decode(&body); err != nil {
+			s.apiFail(w, r, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.json"), Err: err})
+			return
+		}
+	}
+	if err := do(u, rec, body); err != nil {
+		if errors.Is(err, postgres.ErrTooSoon) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(urgeInterval/time.Second)))
+			s.apiErrorStatus(w, r, http.StatusTooManyRequests, err)
+			return
+		}
+		s.apiFail(w, r, err)
+		return
+	}
+	s.writeSecondment(w, r, u, rec.ID, http.StatusOK)
+}
+
+func (s *Server) handleAPISecondmentUrge(w http.ResponseWriter, r *http.Request) {
+	s.apiCoordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord, _ map[string]any) error {
+		return s.store.SecondmentUrge(r.Context(), u, rec.ID, urgeInterval, s.clock.Now())
+	})
+}
+
+func (s *Server) handleAPISecondmentCopy(w http.ResponseWriter, r *http.Request) {
+	s.apiCoordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord, body map[string]any) error {
+		login, _ := body["login"].(string)
+		_, err := s.store.SecondmentCopy(r.Context(), u, rec.ID, login, s.clock.Now())
+		return err
+	})
+}
+
+func (s *Server) handleAPISecondmentHandOver(w http.ResponseWriter, r *http.Request) {
+	s.apiCoordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord, body map[string]any) error {
+		to, _ := body["to_user_id"].(float64)
+		_, err := s.store.SecondmentHandOver(r.Context(), u, rec.ID, int64(to), s.clock.Now())
+		return err
+	})
 }

@@ -218,7 +218,15 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.sessions.Put(ctx, sessSeenAt, now.Unix())
 		}
 		must := u.MustChangePassword || u.PasswordExpired(set.PasswordMaxAgeDays, now)
-		next.ServeHTTP(w, r.WithContext(withUser(ctx, u, must)))
+		ctx = withUser(ctx, u, must)
+		if unread, err := s.unread(ctx, u); err != nil {
+			s.log.Warn("count notifications", "err", err)
+		} else {
+			v := web.ViewerFrom(ctx)
+			v.Unread = unread
+			ctx = web.WithViewer(ctx, v)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -257,4 +265,19 @@ func currentUser(r *http.Request) (auth.User, error) {
 		return u, errNoUser
 	}
 	return u, nil
+}
+
+// unread counts the notifications u has not seen, for the header badge.
+func (s *Server) unread(ctx context.Context, u auth.User) (int, error) {
+	n := 0
+	for _, role := range u.Roles {
+		if cr, ok := role.Chain(); ok {
+			c, err := s.store.NotificationCountFor(ctx, cr, u.UnitID, u.ID)
+			if err != nil {
+				return 0, err
+			}
+			n += c
+		}
+	}
+	return n, nil
 }

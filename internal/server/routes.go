@@ -36,6 +36,9 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/secondments/{secondmentID}", borrower, s.handleSecondmentUpdate)
 	s.handle(r, "POST", "/secondments/{secondmentID}/actions/{action}", anyOf(chain...), s.handleSecondmentAct)
 	s.handle(r, "GET", "/secondments/{secondmentID}/print", anyOf(chain...), s.handleSecondmentPrint)
+	s.handle(r, "POST", "/secondments/{secondmentID}/urge", anyOf(chain...), s.handleSecondmentUrge)
+	s.handle(r, "POST", "/secondments/{secondmentID}/cc", anyOf(chain...), s.handleSecondmentCopy)
+	s.handle(r, "POST", "/secondments/{secondmentID}/handover", anyOf(chain...), s.handleSecondmentHandOver)
 	s.handle(r, "GET", "/secondments/{secondmentID}/attachments/{attachmentID}", anyOf(chain...), s.handleAttachment)
 	s.handle(r, "GET", "/notifications", anyOf(chain...), s.handleNotificationList)
 
@@ -65,4 +68,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/api/v1/secondments/{secondmentID}", anyOf(chain...), s.handleAPISecondmentGet)
 	s.handle(r, "PATCH", "/api/v1/secondments/{secondmentID}", borrower, s.handleAPISecondmentUpdate)
 	s.handle(r, "POST", "/api/v1/secondments/{secondmentID}/actions/{action}", anyOf(chain...), s.handleAPISecondmentAct)
+	s.handle(r, "POST", "/api/v1/secondments/{secondmentID}/urge", anyOf(chain...), s.handleAPISecondmentUrge)
+	s.handle(r, "POST", "/api/v1/secondments/{secondmentID}/cc", anyOf(chain...), s.handleAPISecondmentCopy)
+	s.handle(r, "POST", "/api/v1/secondments/{secondmentID}/handover", anyOf(chain...), s.handleAPISecondmentHandOver)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -55,10 +56,18 @@ func (s *Server) visibleSecondment(r *http.Request, u auth.User) (postgres.Secon
 	if err != nil {
 		return rec, err
 	}
-	if len(chainRolesOn(u, rec)) == 0 {
-		return postgres.SecondmentRecord{}, secondment.NotFound("secondment")
+	if ok, err := s.canSee(r, u, rec); err != nil || !ok {
+		return postgres.SecondmentRecord{}, errors.Join(err, secondment.NotFound("secondment"))
 	}
 	return rec, nil
+}
+
+// canSee reports whether u may read rec: a party to it, or copied in.
+func (s *Server) canSee(r *http.Request, u auth.User, rec postgres.SecondmentRecord) (bool, error) {
+	if len(chainRolesOn(u, rec)) > 0 {
+		return true, nil
+	}
+	return s.store.SecondmentCopied(r.Context(), rec.ID, u.ID)
 }
 
 // todoStates are the states in which each role has something to do.
@@ -423,14 +432,42 @@ func (s *Server) handleSecondmentShow(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.User, id int64, status int, f web.Form, notice secondment.Message) {
 	ctx := r.Context()
 	rec, err := s.store.SecondmentGetRecord(ctx, id)
-	if err == nil && len(chainRolesOn(u, rec)) == 0 {
-		err = secondment.NotFound("secondment")
+	if err == nil {
+		if ok, cerr := s.canSee(r, u, rec); cerr != nil || !ok {
+			err = errors.Join(cerr, secondment.NotFound("secondment"))
+		}
 	}
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	v := web.SecondmentShowView{Rec: rec, Form: f, Notice: notice, Actions: actionsFor(u, rec)}
+	handler, handed, err := s.store.SecondmentHandler(ctx, rec.ID, rec.State)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	v := web.SecondmentShowView{Rec: rec, Form: f, Notice: notice, Actions: actionsFor(u, rec, handler, handed)}
+	if handed {
+		v.Handler = handler.Name
+	}
+	party := len(chainRolesOn(u, rec)) > 0
+	if pendingRole, pendingUnit, ok := pending(rec); ok && party {
+		mine := pendingUnit == u.UnitID && hasRole(u, pendingRole)
+		v.CanUrge = !mine
+		if mine && (!handed || handler.ID == u.ID) {
+			colleagues, err := s.store.UserColleagues(ctx, u.UnitID, roleOfChain(pendingRole))
+			if err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+			for _, c := range colleagues {
+				if c.ID != u.ID {
+					v.Colleagues = append(v.Colleagues, web.PersonOption{ID: c.ID, Name: c.Name, UnitName: c.UnitName})
+				}
+			}
+		}
+	}
+	v.CanCopy = party
 	files, err := s.store.AttachmentList(ctx, rec.ID)
 	if err != nil {
 		s.renderError(w, r, err)
@@ -476,11 +513,16 @@ func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.U
 
 // actionsFor lists what u may do on rec now, by the transition table; the
 // domain checks again when it is done. Deciding on one's own request is
-// left out, and the system's steps are the sweep's.
-func actionsFor(u auth.User, rec postgres.SecondmentRecord) []web.ActionView {
+// left out, the system's steps are the sweep's, and a step handed to a
+// colleague is theirs alone.
+func actionsFor(u auth.User, rec postgres.SecondmentRecord, handler auth.User, handed bool) []web.ActionView {
 	var out []web.ActionView
 	seen := map[secondment.Action]bool{}
+	pendingRole, _, _ := pending(rec)
 	for _, r := range chainRolesOn(u, rec) {
+		if handed && r == pendingRole && handler.ID != u.ID {
+			continue
+		}
 		for _, a := range secondment.Allowed(rec.State, r) {
 			if seen[a] || a == secondment.ActTransfer || a == secondment.ActExpire || a == secondment.ActMarkOverdue {
 				continue
@@ -682,7 +724,7 @@ func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) 
 		if !ok {
 			continue
 		}
-		ns, err := s.store.NotificationListFor(r.Context(), cr, u.UnitID, 100)
+		ns, err := s.store.NotificationListFor(r.Context(), cr, u.UnitID, u.ID, 100)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -694,7 +736,7 @@ func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) 
 			}
 		}
 		// Seen now: the header badge counts what has not been seen.
-		if err := s.store.NotificationMarkRead(r.Context(), cr, u.UnitID, unread, s.clock.Now()); err != nil {
+		if err := s.store.NotificationMarkRead(r.Context(), cr, u.UnitID, u.ID, unread, s.clock.Now()); err != nil {
 			s.renderError(w, r, err)
 			return
 		}
@@ -702,4 +744,96 @@ func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) 
 	}
 	slices.SortFunc(all, func(a, b postgres.Notification) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	s.render(w, r, web.NotificationPage(web.NotificationView{Items: all}))
+}
+
+// pending is whose move it is on rec (the store's rule).
+func pending(rec postgres.SecondmentRecord) (secondment.Role, int64, bool) {
+	return postgres.PendingParty(rec)
+}
+
+func hasRole(u auth.User, r secondment.Role) bool {
+	for _, role := range u.Roles {
+		if cr, ok := role.Chain(); ok && cr == r {
+			return true
+		}
+	}
+	return false
+}
+
+// roleOfChain is the account role that plays chain role r.
+func roleOfChain(r secondment.Role) auth.Role {
+	for _, role := range auth.AllRoles {
+		if cr, ok := role.Chain(); ok && cr == r {
+			return role
+		}
+	}
+	return ""
+}
+
+// urgeInterval is how often one user may urge one request.
+const urgeInterval = 24 * time.Hour
+
+func (s *Server) handleSecondmentUrge(w http.ResponseWriter, r *http.Request) {
+	s.coordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
+		return secondment.Msg("urge.done"), s.store.SecondmentUrge(r.Context(), u, rec.ID, urgeInterval, s.clock.Now())
+	})
+}
+
+func (s *Server) handleSecondmentCopy(w http.ResponseWriter, r *http.Request) {
+	s.coordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
+		to, err := s.store.SecondmentCopy(r.Context(), u, rec.ID, strings.TrimSpace(r.PostFormValue("login")), s.clock.Now())
+		return secondment.Msg("cc.done", "Name", to.Name), err
+	})
+}
+
+func (s *Server) handleSecondmentHandOver(w http.ResponseWriter, r *http.Request) {
+	s.coordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
+		to, _ := strconv.ParseInt(r.PostFormValue("to"), 10, 64)
+		got, err := s.store.SecondmentHandOver(r.Context(), u, rec.ID, to, s.clock.Now())
+		return secondment.Msg("handover.done", "Name", got.Name), err
+	})
+}
+
+// coordinate runs one of the working-together steps (urge, copy, hand
+// over) from a request's page and shows the page again with its outcome.
+func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, do func(auth.User, postgres.SecondmentRecord) (secondment.Message, error)) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	rec, err := s.visibleSecondment(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if len(chainRolesOn(u, rec)) == 0 { // copied in: read-only
+		s.renderError(w, r, errRoleRequired)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	done, err := do(u, rec)
+	f := web.NewForm()
+	switch {
+	case err == nil:
+		s.showSecondment(w, r, u, rec.ID, http.StatusOK, f, done)
+	case errors.Is(err, postgres.ErrTooSoon):
+		withErrors(&f, err)
+		var de *secondment.Error
+		if errors.As(err, &de) {
+			f.Summary = de.Message
+		}
+		s.showSecondment(w, r, u, rec.ID, http.StatusTooManyRequests, f, secondment.Message{})
+	case secondment.ErrorCodeOf(err) == secondment.EInvalid:
+		withErrors(&f, err)
+		s.showSecondment(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{})
+	case secondment.ErrorCodeOf(err) == secondment.EConflict:
+		s.showSecondment(w, r, u, rec.ID, http.StatusConflict, f, secondment.Msg("error.conflict"))
+	default:
+		s.renderError(w, r, err)
+	}
 }

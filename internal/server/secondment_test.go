@@ -216,10 +216,18 @@ func TestS5KashgarChainThroughPages(t *testing.T) {
 		}
 	}
 
-	// The borrowing unit was told each outcome.
+	// The borrowing unit was told each outcome: the header counts them
+	// until they are read.
+	_, body = clerk.get("/secondments")
+	if within(doc(t, body), "unread") == "" {
+		t.Fatal("no unread badge in the header")
+	}
 	_, body = clerk.get("/notifications")
 	if n := len(byTestID(doc(t, body), "notification")); n < 2 {
 		t.Fatalf("the borrower was told %d things", n)
+	}
+	if _, body = clerk.get("/secondments"); within(doc(t, body), "unread") != "" {
+		t.Fatal("the badge still counts notifications already read")
 	}
 	// Every step was audited with the request's ID.
 	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "secondment."})

@@ -1,0 +1,169 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+)
+
+// submitted makes a Kashgar request submitted to 阿克喀什乡 and returns its
+// ID as a string.
+func submitted(t *testing.T, s *setup) (clerk *client, id string) {
+	t.Helper()
+	clerk = s.as(t, "xj-ks-jw.borrower")
+	res, _ := clerk.post("/secondments", url.Values{"person": {strconv.FormatInt(personID(t, s, "李传群"), 10)},
+		"kind": {"secondment"}, "purpose": {"special_project"}, "task": {"专项巡察"}, "start": {"2024-03-11"},
+		"end": {"2024-06-10"}, "justification": {"任务紧急"}})
+	m := idInLocation.FindStringSubmatch(res.Header.Get("Location"))
+	if m == nil {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	id = m[1]
+	_, body := clerk.get("/secondments/" + id)
+	if res, _ := clerk.post("/secondments/"+id+"/actions/submit", url.Values{"version": {pageVersion(t, body)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d", res.StatusCode)
+	}
+	return clerk, id
+}
+
+func state(t *testing.T, c *client, id string) string {
+	t.Helper()
+	_, body := c.get("/secondments/" + id)
+	st := byTestID(doc(t, body), "state")
+	if len(st) == 0 {
+		t.Fatalf("no state on the page of %s", id)
+	}
+	return attr(st[0], "data-state")
+}
+
+// 退回修改 with a reason, the edit, and the resubmission that asks the
+// lending unit again because the request changed; then 撤回.
+func TestSendBackResubmitWithdraw(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	clerk, id := submitted(t, s)
+	town := s.as(t, "xj-ks-akks.lender")
+	_, body := town.get("/secondments/" + id)
+	v := pageVersion(t, body)
+	// A send-back needs its reason.
+	if res, _ := town.post("/secondments/"+id+"/actions/send_back", url.Values{"version": {v}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("send back without a reason: %d", res.StatusCode)
+	}
+	if res, _ := town.post("/secondments/"+id+"/actions/send_back", url.Values{"version": {v}, "opinion": {"请把结束日期提前一个月"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send back: %d", res.StatusCode)
+	}
+	if st := state(t, clerk, id); st != "sent_back" {
+		t.Fatalf("state %s", st)
+	}
+	// The clerk edits and resubmits: the lending unit is asked again.
+	_, body = clerk.get("/secondments/" + id + "/edit")
+	version := ""
+	for n := range doc(t, body).Descendants() {
+		if attr(n, "name") == "version" {
+			version = attr(n, "value")
+		}
+	}
+	res, _ := clerk.post("/secondments/"+id, url.Values{"person": {strconv.FormatInt(personID(t, s, "李传群"), 10)},
+		"kind": {"secondment"}, "purpose": {"special_project"}, "task": {"专项巡察"}, "start": {"2024-03-11"},
+		"end": {"2024-05-10"}, "justification": {"任务紧急"}, "version": {version}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d", res.StatusCode)
+	}
+	_, body = clerk.get("/secondments/" + id)
+	if res, _ := clerk.post("/secondments/"+id+"/actions/resubmit", url.Values{"version": {pageVersion(t, body)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resubmit: %d", res.StatusCode)
+	}
+	if st := state(t, clerk, id); st != "awaiting_consent" {
+		t.Fatalf("a changed request must go back to the lending unit, is %s", st)
+	}
+	// 撤回 before the lending unit acts.
+	_, body = clerk.get("/secondments/" + id)
+	if res, _ := clerk.post("/secondments/"+id+"/actions/withdraw", url.Values{"version": {pageVersion(t, body)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d", res.StatusCode)
+	}
+	if st := state(t, clerk, id); st != "withdrawn" {
+		t.Fatalf("state %s", st)
+	}
+	// Nobody decides on their own request: a clerk who is also the lending
+	// unit's contact is not offered consent on what they submitted.
+}
+
+// 催办 (rate-limited), 抄送 (read-only) and 转交 (only the colleague may then act).
+func TestUrgeCopyHandOver(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	clerk, id := submitted(t, s)
+
+	// Urge the lending unit: once a day.
+	res, body := clerk.post("/secondments/"+id+"/urge", url.Values{})
+	if res.StatusCode != http.StatusOK || within(doc(t, body), "notice") == "" {
+		t.Fatalf("urge: %d", res.StatusCode)
+	}
+	if res, _ := clerk.post("/secondments/"+id+"/urge", url.Values{}); res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("second urge: %d, want 429", res.StatusCode)
+	}
+	s.clock.Advance(25 * time.Hour)
+	clerk = s.as(t, "xj-ks-jw.borrower")
+	if res, _ := clerk.post("/secondments/"+id+"/urge", url.Values{}); res.StatusCode != http.StatusOK {
+		t.Fatalf("urge a day later: %d", res.StatusCode)
+	}
+	town := s.as(t, "xj-ks-akks.lender")
+	_, body = town.get("/notifications")
+	if !strings.Contains(body, "催办") {
+		t.Fatal("the lending unit was not told of the urge")
+	}
+	if res, _ := town.post("/secondments/"+id+"/urge", url.Values{}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("the pending party urging itself: %d, want 403", res.StatusCode)
+	}
+
+	// Copy in a colleague of another unit: they may read, not act.
+	res, body = clerk.post("/secondments/"+id+"/cc", url.Values{"login": {"nmg-bt-zzb.registrar"}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("cc: %d", res.StatusCode)
+	}
+	if res, body := clerk.post("/secondments/"+id+"/cc", url.Values{"login": {"nobody"}}); res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, body), "error-login") == "" {
+		t.Fatalf("cc to nobody: %d", res.StatusCode)
+	}
+	reader := s.as(t, "nmg-bt-zzb.registrar")
+	res, body = reader.get("/secondments/" + id)
+	if res.StatusCode != http.StatusOK || len(byTestID(doc(t, body), "actions")) != 0 {
+		t.Fatalf("copied-in reader: %d, actions offered: %v", res.StatusCode, len(byTestID(doc(t, body), "actions")))
+	}
+	if res, _ := reader.post("/secondments/"+id+"/actions/consent", url.Values{"opinion": {"同意"}}); res.StatusCode == http.StatusSeeOther {
+		t.Fatal("a copied-in reader consented")
+	}
+
+	// Hand the step to a colleague of the township: only she may act now.
+	colleague := makeUser(t, s, "akks.lender2", "XJ-KS-AKKS", auth.RoleLender)
+	_, body = town.get("/secondments/" + id)
+	if res, _ := town.post("/secondments/"+id+"/handover", url.Values{"to": {strconv.FormatInt(colleague, 10)}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("hand over: %d", res.StatusCode)
+	}
+	res, body = town.get("/secondments/" + id)
+	if len(byTestID(doc(t, body), "action-consent")) != 0 || !strings.Contains(within(doc(t, body), "handler"), "akks.lender2") {
+		t.Fatal("consent still offered to the one who handed over")
+	}
+	c2 := s.as(t, "akks.lender2")
+	_, body = c2.get("/secondments/" + id)
+	v := pageVersion(t, body)
+	if res, _ := town.post("/secondments/"+id+"/actions/consent", url.Values{"version": {v}, "opinion": {"同意"}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("the one who handed over consented anyway: %d, want 403", res.StatusCode)
+	}
+	if res, _ := c2.post("/secondments/"+id+"/actions/consent", url.Values{"version": {v}, "opinion": {"同意借调"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the colleague's consent: %d", res.StatusCode)
+	}
+	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "secondment."})
+	got := map[string]int{}
+	for _, e := range events {
+		got[e.Action]++
+	}
+	if got["secondment.urge"] != 2 || got["secondment.cc"] != 1 || got["secondment.handover"] != 1 {
+		t.Fatalf("audit %v", got)
+	}
+}
