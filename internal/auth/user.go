@@ -18,6 +18,9 @@ type User struct {
 	MustChangePassword bool
 	PasswordChangedAt  time.Time
 	Disabled           bool
+	// ActingFor are the colleagues this user stands in for today as their
+	// out-of-office proxy (代理); set per request by the server.
+	ActingFor []User
 }
 
 // Has reports whether u holds role r.

@@ -119,13 +119,14 @@ type Secondment struct {
 
 // Decision is one step taken on a request, as the approval form prints it.
 type Decision struct {
-	Step      State // the state the step was taken in
-	Action    Action
-	Role      Role
-	ActorID   int64
-	ActorName string
-	Opinion   string
-	At        time.Time
+	Step       State // the state the step was taken in
+	Action     Action
+	Role       Role
+	ActorID    int64
+	ActorName  string
+	OnBehalfOf string // the colleague a proxy acted for, "" when none
+	Opinion    string
+	At         time.Time
 }
 
 // LastDay is the day the term ends in fact: the approved end, or an earlier

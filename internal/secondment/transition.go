@@ -103,6 +103,10 @@ type Actor struct {
 	Name   string
 	Role   Role
 	UnitID int64 // the unit whose role they hold; unused for the system
+	// For is the colleague an out-of-office proxy (代理) acts for: the role
+	// and unit are theirs; the decision reads "Name for For.Name".
+	ForID   int64
+	ForName string
 }
 
 // Input is what an action brings besides the actor. Which fields an action
@@ -198,7 +202,7 @@ func Transition(s Secondment, a Actor, in Input, now time.Time) (Result, error) 
 		return Result{}, &Error{Code: EConflict, Message: Msg("transition.error.invalid"), Err: ErrInvalidTransition}
 	case len(rows) == 0 || !s.playedBy(a):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.forbidden"), Err: ErrForbidden}
-	case in.Action.deciding() && a.UserID != 0 && a.UserID == s.SubmittedBy:
+	case in.Action.deciding() && s.SubmittedBy != 0 && (a.UserID == s.SubmittedBy || a.ForID == s.SubmittedBy):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.own_request"), Err: ErrForbidden}
 	}
 
@@ -442,7 +446,7 @@ func (t *step) result() Result {
 	from := s.State
 	s.State = t.row.To
 	d := Decision{Step: from, Action: t.in.Action, Role: t.a.Role, ActorID: t.a.UserID, ActorName: t.a.Name,
-		Opinion: t.in.Opinion, At: t.now}
+		OnBehalfOf: t.a.ForName, Opinion: t.in.Opinion, At: t.now}
 	if t.a.Role != RoleSystem {
 		s.Decisions = append(slices.Clip(s.Decisions), d)
 	}

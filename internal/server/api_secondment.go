@@ -379,8 +379,7 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 	}
-	role, _ := roleFor(u, rec, action)
-	if _, err := s.store.SecondmentAct(r.Context(), rec.ID, version, u.Actor(role), in, s.clock.Now(), letter); err != nil {
+	if _, err := s.store.SecondmentAct(r.Context(), rec.ID, version, actorFor(u, rec, action), in, s.clock.Now(), letter); err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
@@ -400,7 +399,7 @@ func (s *Server) apiCoordinate(w http.ResponseWriter, r *http.Request, do func(a
 		s.apiFail(w, r, err)
 		return
 	}
-	if len(chainRolesOn(u, rec)) == 0 {
+	if len(partiesOn(u, rec)) == 0 {
 		s.apiFail(w, r, errRoleRequired)
 		return
 	}

@@ -163,6 +163,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			u, err := s.store.TokenUser(ctx, auth.HashToken(token), now)
+			if err == nil {
+				u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now))
+			}
 			if err != nil {
 				if secondment.ErrorCodeOf(err) != secondment.ENotFound {
 					s.apiError(w, r, err)
@@ -218,6 +221,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.sessions.Put(ctx, sessSeenAt, now.Unix())
 		}
 		must := u.MustChangePassword || u.PasswordExpired(set.PasswordMaxAgeDays, now)
+		if u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now)); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
 		ctx = withUser(ctx, u, must)
 		if unread, err := s.unread(ctx, u); err != nil {
 			s.log.Warn("count notifications", "err", err)

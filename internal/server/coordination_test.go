@@ -167,3 +167,59 @@ func TestUrgeCopyHandOver(t *testing.T) {
 		t.Fatalf("audit %v", got)
 	}
 }
+
+// 代理: while 冯剑 is away, the registrar of his org dept signs off for him;
+// the step reads "X（代冯剑）", and ends when he revokes it.
+func TestOutOfOfficeProxy(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	_, id := submitted(t, s)
+	town := s.as(t, "xj-ks-akks.lender")
+	_, body := town.get("/secondments/" + id)
+	if res, _ := town.post("/secondments/"+id+"/actions/consent", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("consent: %d", res.StatusCode)
+	}
+	feng := s.as(t, "xj-ks-zzb.orgdept")
+	// Only a colleague of the same unit.
+	if res, body := feng.post("/account/proxy", url.Values{"login": {"xj-ks-akks.lender"}, "starts_on": {"2024-03-01"}, "ends_on": {"2024-03-10"}}); res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, body), "error-login") == "" {
+		t.Fatalf("proxy of another unit: %d", res.StatusCode)
+	}
+	if res, _ := feng.post("/account/proxy", url.Values{"login": {"xj-ks-zzb.registrar"}, "starts_on": {"2024-03-01"}, "ends_on": {"2024-03-10"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set proxy: %d", res.StatusCode)
+	}
+	reg := s.as(t, "xj-ks-zzb.registrar")
+	_, body = reg.get("/secondments?tab=todo")
+	if !strings.Contains(body, "借调〔2024〕0001") {
+		t.Fatal("the proxy's inbox lacks the principal's pending step")
+	}
+	_, body = reg.get("/secondments/" + id)
+	if len(byTestID(doc(t, body), "action-approve")) != 1 {
+		t.Fatal("the proxy is not offered the sign-off")
+	}
+	if res, _ := reg.post("/secondments/"+id+"/actions/approve", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve as proxy: %d", res.StatusCode)
+	}
+	_, body = reg.get("/secondments/" + id)
+	if got := within(doc(t, body), "on-behalf-of"); got != "（代冯剑）" {
+		t.Fatalf("timeline reads %q", got)
+	}
+	var forName, actor string
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT actor_name, on_behalf_of FROM decision WHERE action = 'approve'`).Scan(&actor, &forName); err != nil || forName != "冯剑" || actor != "喀什市委组织部台账管理员" {
+		t.Fatalf("decision %q for %q: %v", actor, forName, err)
+	}
+	// Revoked, the registrar is a registrar again.
+	_, body = feng.get("/account/proxy")
+	rev := byTestID(doc(t, body), "proxy-revoke")
+	if len(rev) != 1 {
+		t.Fatal("no revoke button")
+	}
+	var pid int64
+	_ = s.store.Pool.QueryRow(t.Context(), `SELECT id FROM proxy`).Scan(&pid)
+	if res, _ := feng.post("/account/proxy/"+strconv.FormatInt(pid, 10)+"/revoke", url.Values{}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	_, body = s.as(t, "xj-ks-zzb.registrar").get("/secondments/" + id)
+	if len(byTestID(doc(t, body), "action-withdraw")) != 0 {
+		t.Fatal("after the revocation the registrar still acts for the org dept")
+	}
+}

@@ -24,6 +24,9 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/account/tokens", signedIn, s.handleTokenList)
 	s.handle(r, "POST", "/account/tokens", signedIn, s.handleTokenCreate)
 	s.handle(r, "POST", "/account/tokens/{tokenID}/revoke", signedIn, s.handleTokenRevoke)
+	s.handle(r, "GET", "/account/proxy", anyOf(chainRoles...), s.handleProxyList)
+	s.handle(r, "POST", "/account/proxy", anyOf(chainRoles...), s.handleProxySet)
+	s.handle(r, "POST", "/account/proxy/{proxyID}/revoke", anyOf(chainRoles...), s.handleProxyRevoke)
 
 	chain := chainRoles
 	borrower := anyOf(auth.RoleBorrower)
@@ -62,6 +65,9 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/api/v1/units", anyOf(units...), s.handleAPIUnitList)
 	s.handle(r, "GET", "/api/v1/people", anyOf(units...), s.handleAPIPersonList)
 	s.handle(r, "GET", "/api/v1/me", signedIn, s.handleAPIMe)
+	s.handle(r, "GET", "/api/v1/me/proxies", anyOf(chainRoles...), s.handleAPIProxyList)
+	s.handle(r, "POST", "/api/v1/me/proxies", anyOf(chainRoles...), s.handleAPIProxySet)
+	s.handle(r, "POST", "/api/v1/me/proxies/{proxyID}/revoke", anyOf(chainRoles...), s.handleAPIProxyRevoke)
 	s.handle(r, "GET", "/api/v1/secondments", anyOf(chain...), s.handleAPISecondmentList)
 	s.handle(r, "POST", "/api/v1/secondments", borrower, s.handleAPISecondmentCreate)
 	s.handle(r, "POST", "/api/v1/secondments/check", borrower, s.handleAPISecondmentCheck)

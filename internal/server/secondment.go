@@ -34,12 +34,37 @@ func playsOn(u auth.User, r secondment.Role, rec postgres.SecondmentRecord) bool
 	return false
 }
 
-// chainRolesOn lists the chain roles in which u is a party to rec.
-func chainRolesOn(u auth.User, rec postgres.SecondmentRecord) []secondment.Role {
-	var out []secondment.Role
+// party is a chain role in which a user takes part in a request: their
+// own, or one of a colleague they stand in for (For).
+type party struct {
+	role secondment.Role
+	for_ *auth.User
+}
+
+// actor is the domain's actor for u acting in p.
+func (p party) actor(u auth.User) secondment.Actor {
+	a := u.Actor(p.role)
+	if p.for_ != nil {
+		a.ForID, a.ForName = p.for_.ID, p.for_.Name
+	}
+	return a
+}
+
+// partiesOn lists the ways u takes part in rec: u's own chain roles first,
+// then those of the colleagues u stands in for today.
+func partiesOn(u auth.User, rec postgres.SecondmentRecord) []party {
+	var out []party
 	for _, role := range u.Roles {
 		if r, ok := role.Chain(); ok && playsOn(u, r, rec) {
-			out = append(out, r)
+			out = append(out, party{role: r})
+		}
+	}
+	for i := range u.ActingFor {
+		p := &u.ActingFor[i]
+		for _, role := range p.Roles {
+			if r, ok := role.Chain(); ok && playsOn(*p, r, rec) {
+				out = append(out, party{role: r, for_: p})
+			}
 		}
 	}
 	return out
@@ -64,7 +89,7 @@ func (s *Server) visibleSecondment(r *http.Request, u auth.User) (postgres.Secon
 
 // canSee reports whether u may read rec: a party to it, or copied in.
 func (s *Server) canSee(r *http.Request, u auth.User, rec postgres.SecondmentRecord) (bool, error) {
-	if len(chainRolesOn(u, rec)) > 0 {
+	if len(partiesOn(u, rec)) > 0 {
 		return true, nil
 	}
 	return s.store.SecondmentCopied(r.Context(), rec.ID, u.ID)
@@ -82,6 +107,20 @@ var todoStates = map[secondment.Role][]secondment.State{
 // waiting for u.
 func (s *Server) listFor(r *http.Request, u auth.User, todo bool) ([]postgres.SecondmentRecord, error) {
 	seen := map[int64]bool{}
+	var out []postgres.SecondmentRecord
+	for _, who := range append([]auth.User{u}, u.ActingFor...) {
+		rows, err := s.listOf(r, who, todo, seen)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	slices.SortFunc(out, func(a, b postgres.SecondmentRecord) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+// listOf gathers the requests u is a party to in u's own roles.
+func (s *Server) listOf(r *http.Request, u auth.User, todo bool, seen map[int64]bool) ([]postgres.SecondmentRecord, error) {
 	var out []postgres.SecondmentRecord
 	for _, role := range u.Roles {
 		cr, ok := role.Chain()
@@ -111,7 +150,6 @@ func (s *Server) listFor(r *http.Request, u auth.User, todo bool) ([]postgres.Se
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b postgres.SecondmentRecord) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
 }
 
@@ -450,7 +488,7 @@ func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.U
 	if handed {
 		v.Handler = handler.Name
 	}
-	party := len(chainRolesOn(u, rec)) > 0
+	party := len(partiesOn(u, rec)) > 0
 	if pendingRole, pendingUnit, ok := pending(rec); ok && party {
 		mine := pendingUnit == u.UnitID && hasRole(u, pendingRole)
 		v.CanUrge = !mine
@@ -519,7 +557,8 @@ func actionsFor(u auth.User, rec postgres.SecondmentRecord, handler auth.User, h
 	var out []web.ActionView
 	seen := map[secondment.Action]bool{}
 	pendingRole, _, _ := pending(rec)
-	for _, r := range chainRolesOn(u, rec) {
+	for _, p := range partiesOn(u, rec) {
+		r := p.role
 		if handed && r == pendingRole && handler.ID != u.ID {
 			continue
 		}
@@ -529,7 +568,7 @@ func actionsFor(u auth.User, rec postgres.SecondmentRecord, handler auth.User, h
 			}
 			deciding := a == secondment.ActConsent || a == secondment.ActDecline || a == secondment.ActSendBack ||
 				a == secondment.ActApprove || a == secondment.ActReject
-			if deciding && rec.SubmittedBy == u.ID {
+			if deciding && (rec.SubmittedBy == u.ID || (p.for_ != nil && rec.SubmittedBy == p.for_.ID)) {
 				continue
 			}
 			seen[a] = true
@@ -545,20 +584,20 @@ func actionsFor(u auth.User, rec postgres.SecondmentRecord, handler auth.User, h
 	return out
 }
 
-// roleFor picks the chain role in which u takes action a on rec: one that
-// the table allows and in which u is a party; failing that, any of u's
-// chain roles, so the domain gives the precise refusal.
-func roleFor(u auth.User, rec postgres.SecondmentRecord, a secondment.Action) (secondment.Role, bool) {
-	roles := chainRolesOn(u, rec)
-	for _, r := range roles {
-		if slices.Contains(secondment.Allowed(rec.State, r), a) {
-			return r, true
+// actorFor picks how u takes action a on rec: in a part the table allows
+// (u's own roles before a colleague's); failing that, u's first part, so
+// the domain gives the precise refusal.
+func actorFor(u auth.User, rec postgres.SecondmentRecord, a secondment.Action) secondment.Actor {
+	parts := partiesOn(u, rec)
+	for _, p := range parts {
+		if slices.Contains(secondment.Allowed(rec.State, p.role), a) {
+			return p.actor(u)
 		}
 	}
-	if len(roles) > 0 {
-		return roles[0], true
+	if len(parts) > 0 {
+		return parts[0].actor(u)
 	}
-	return "", false
+	return u.Actor("")
 }
 
 // handleSecondmentAct takes one step of the chain from a page's form.
@@ -594,8 +633,7 @@ func (s *Server) handleSecondmentAct(w http.ResponseWriter, r *http.Request) {
 		s.showSecondment(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{})
 		return
 	}
-	role, _ := roleFor(u, rec, action)
-	_, err = s.store.SecondmentAct(r.Context(), rec.ID, version, u.Actor(role), in, s.clock.Now(), letter)
+	_, err = s.store.SecondmentAct(r.Context(), rec.ID, version, actorFor(u, rec, action), in, s.clock.Now(), letter)
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/secondments/"+strconv.FormatInt(rec.ID, 10), http.StatusSeeOther)
@@ -807,7 +845,7 @@ func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, do func(auth
 		s.renderError(w, r, err)
 		return
 	}
-	if len(chainRolesOn(u, rec)) == 0 { // copied in: read-only
+	if len(partiesOn(u, rec)) == 0 { // copied in: read-only
 		s.renderError(w, r, errRoleRequired)
 		return
 	}

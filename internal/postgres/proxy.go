@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/auth"
+	"secondment/internal/secondment"
+)
+
+// Proxy is an out-of-office arrangement: Proxy acts for Principal from
+// StartsOn to EndsOn, both days included.
+type Proxy struct {
+	ID               int64
+	Principal, Proxy auth.User
+	StartsOn, EndsOn secondment.Date
+	CreatedAt        time.Time
+	Revoked          bool
+}
+
+// ProxySet names a colleague of the same unit to act for by while away.
+func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, to secondment.Date, now time.Time) error {
+	if to.Before(from) {
+		return fieldError("ends_on", "secondment.error.end_before_start")
+	}
+	if from.Before(secondment.DateOf(now)) {
+		return fieldError("starts_on", "proxy.error.past")
+	}
+	if secondment.DaysInclusive(from, to) > 367 {
+		return fieldError("ends_on", "proxy.error.too_long")
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		p, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+			WHERE u.login = $1 AND u.disabled_at IS NULL`, login))
+		if err != nil || p.UnitID != by.UnitID || p.ID == by.ID {
+			return fieldError("login", "proxy.error.colleague")
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO proxy (principal_id, proxy_id, starts_on, ends_on, created_at)
+			VALUES ($1, $2, $3::date, $4::date, $5) RETURNING id`, by.ID, p.ID, from.String(), to.String(), now).Scan(&id); err != nil {
+			return fmt.Errorf("set proxy: %w", mapError(err, "proxy"))
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "proxy.set",
+			ObjectType: "proxy", ObjectID: id, UnitID: by.UnitID,
+			Detail: map[string]any{"proxy": p.Login, "from": from.String(), "to": to.String()}})
+	})
+}
+
+// ProxyRevoke ends one of by's own arrangements at once.
+func (s *Store) ProxyRevoke(ctx context.Context, by auth.User, id int64, now time.Time) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE proxy SET revoked_at = $3 WHERE id = $1 AND principal_id = $2 AND revoked_at IS NULL`, id, by.ID, now)
+		if err != nil {
+			return fmt.Errorf("revoke proxy: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return secondment.NotFound("proxy")
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "proxy.revoke",
+			ObjectType: "proxy", ObjectID: id, UnitID: by.UnitID})
+	})
+}
+
+// ProxyList lists the arrangements by made or is named in, newest first.
+func (s *Store) ProxyList(ctx context.Context, userID int64) ([]Proxy, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, principal_id, proxy_id, starts_on, ends_on, created_at, revoked_at IS NOT NULL
+		FROM proxy WHERE principal_id = $1 OR proxy_id = $1 ORDER BY created_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list proxies: %w", err)
+	}
+	type row struct {
+		p                Proxy
+		principal, proxy int64
+	}
+	raw, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		var from, to time.Time
+		err := r.Scan(&x.p.ID, &x.principal, &x.proxy, &from, &to, &x.p.CreatedAt, &x.p.Revoked)
+		x.p.StartsOn, x.p.EndsOn = dateOf(from), dateOf(to)
+		return x, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list proxies: %w", err)
+	}
+	out := make([]Proxy, 0, len(raw))
+	for _, x := range raw {
+		if x.p.Principal, err = s.UserGet(ctx, x.principal); err != nil {
+			return nil, err
+		}
+		if x.p.Proxy, err = s.UserGet(ctx, x.proxy); err != nil {
+			return nil, err
+		}
+		out = append(out, x.p)
+	}
+	return out, nil
+}
+
+// ProxyPrincipals are the enabled users proxyID acts for on day.
+func (s *Store) ProxyPrincipals(ctx context.Context, proxyID int64, day secondment.Date) ([]auth.User, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT principal_id FROM proxy
+		WHERE proxy_id = $1 AND revoked_at IS NULL AND starts_on <= $2::date AND ends_on >= $2::date`, proxyID, day.String())
+	if err != nil {
+		return nil, fmt.Errorf("list principals: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list principals: %w", err)
+	}
+	var out []auth.User
+	for _, id := range ids {
+		u, err := s.UserGet(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !u.Disabled {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
