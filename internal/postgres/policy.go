@@ -26,6 +26,7 @@ type policyRules struct {
 	PersonCapMonths    int                     `json:"person_cap_months"`
 	PersonWindowMonths int                     `json:"person_window_months"`
 	CoolingOffMonths   int                     `json:"cooling_off_months"`
+	ConsentLetter      bool                    `json:"consent_letter"`
 	ReturnGraceDays    int                     `json:"return_grace_days"`
 	CleanupHoldsMajor  bool                    `json:"cleanup_holds_major"`
 	TransferInQuota    bool                    `json:"transfer_in_quota"`
@@ -46,7 +47,7 @@ func rulesOf(p secondment.Policy) policyRules {
 		PersonCapMonths: p.PersonCapMonths, PersonWindowMonths: p.PersonWindowMonths,
 		CoolingOffMonths: p.CoolingOffMonths, ReturnGraceDays: p.ReturnGraceDays,
 		CleanupHoldsMajor: p.CleanupHoldsMajor, TransferInQuota: p.TransferInQuota,
-		DualFiling: p.DualFiling, BurdenWarnBP: p.BurdenWarnBP}
+		DualFiling: p.DualFiling, BurdenWarnBP: p.BurdenWarnBP, ConsentLetter: p.ConsentLetter}
 	for _, c := range p.Citations {
 		r.Citations = append(r.Citations, citation{c.Rule, c.Quote})
 	}
@@ -61,7 +62,7 @@ func (r policyRules) policy(preset string, version int, from time.Time) secondme
 		PersonCapMonths: r.PersonCapMonths, PersonWindowMonths: r.PersonWindowMonths,
 		CoolingOffMonths: r.CoolingOffMonths, ReturnGraceDays: r.ReturnGraceDays,
 		CleanupHoldsMajor: r.CleanupHoldsMajor, TransferInQuota: r.TransferInQuota,
-		DualFiling: r.DualFiling, BurdenWarnBP: r.BurdenWarnBP}
+		DualFiling: r.DualFiling, BurdenWarnBP: r.BurdenWarnBP, ConsentLetter: r.ConsentLetter}
 	for _, c := range r.Citations {
 		p.Citations = append(p.Citations, secondment.Citation{Rule: c.Rule, Quote: c.Quote})
 	}

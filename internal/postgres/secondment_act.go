@@ -47,6 +47,10 @@ func (s *Store) SecondmentAct(ctx context.Context, id int64, ifVersion int, acto
 		if err := checkHandler(ctx, tx, cur, actor); err != nil {
 			return err
 		}
+		in.Letter = false // the domain knows only whether a letter comes with the step
+		for _, f := range files {
+			in.Letter = in.Letter || f != nil
+		}
 		input, err := gatherInput(ctx, tx, cur, in)
 		if err != nil {
 			return err

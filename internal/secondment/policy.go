@@ -115,6 +115,7 @@ type Policy struct {
 	PersonWindowMonths int
 	CoolingOffMonths   int // R7: no new secondment of a person within N months of a return
 
+	ConsentLetter     bool // R8: the lending unit's consent must carry its signed letter
 	ReturnGraceDays   int  // R10: days after the end before a secondee is overdue
 	CleanupHoldsMajor bool // R11
 	TransferInQuota   bool // R12

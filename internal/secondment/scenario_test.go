@@ -331,3 +331,31 @@ func TestExceptionCarriesJustificationAndApproverName(t *testing.T) {
 		t.Errorf("decisions %+v", res.Secondment.Decisions)
 	}
 }
+
+// A jurisdiction may demand the lending unit's signed letter with its
+// consent: without it the consent is refused on the letter field.
+func TestConsentLetterRequiredByPolicy(t *testing.T) {
+	w := newWorld(t)
+	strict := sm.Preset(sm.PresetKashgar)[1]
+	strict.ConsentLetter = true
+	policies := sm.DemoPolicies()
+	policies[sm.DemoUnit("XJ-KS").ID] = []sm.Policy{sm.Preset(sm.PresetKashgar)[0], strict}
+	j, err := w.h.Jurisdiction(sm.DemoUnit("XJ-KS-JW").ID, policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := draft(1, "李传群", "XJ-KS-JW", "XJ-KS-AKKS", sm.D(2024, 3, 11), sm.D(2024, 6, 10))
+	s.Justification = "任务紧急"
+	s = w.do(s, w.actor("XJ-KS-JW", sm.RoleBorrower, "经办人"), sm.Input{Action: sm.ActSubmit, Jurisdiction: &j,
+		Facts: facts(j, "XJ-KS-JW", "XJ-KS-AKKS")}, sm.D(2024, 3, 1))
+	town := w.actor("XJ-KS-AKKS", sm.RoleLender, "张鹏")
+	_, err = sm.Transition(s, town, sm.Input{Action: sm.ActConsent, Opinion: "同意", Jurisdiction: &j}, sm.At(sm.D(2024, 3, 2)))
+	var e *sm.Error
+	if !errors.As(err, &e) || e.Code != sm.EInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "letter" {
+		t.Fatalf("consent without the letter: %v", err)
+	}
+	res, err := sm.Transition(s, town, sm.Input{Action: sm.ActConsent, Opinion: "同意", Letter: true, Jurisdiction: &j}, sm.At(sm.D(2024, 3, 2)))
+	if err != nil || res.Secondment.State != sm.StateAwaitingSignoff {
+		t.Fatalf("consent with the letter: %v", err)
+	}
+}

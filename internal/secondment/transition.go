@@ -114,6 +114,7 @@ type Actor struct {
 type Input struct {
 	Action  Action
 	Opinion string // consent, decline, send back, reject: required; approve: required for an exception
+	Letter  bool   // consent: the signed letter is attached (required where the policy says so)
 
 	// Submit resolves the jurisdiction; later steps pass it again to find the
 	// policy version recorded at submission.
@@ -274,6 +275,17 @@ func (t *step) apply(rows []Row) error {
 			return fieldErr("opinion", "transition.error.opinion_required")
 		}
 		if in.Action == ActConsent {
+			// A policy may demand the signed letter itself, not only typed
+			// words (书面意见 as a scanned, stamped letter).
+			if in.Jurisdiction != nil {
+				p, err := t.policy()
+				if err != nil {
+					return err
+				}
+				if p.ConsentLetter && !in.Letter {
+					return fieldErr("letter", "transition.error.letter_required")
+				}
+			}
 			s.ConsentedOn = t.today
 		}
 	case ActApprove:

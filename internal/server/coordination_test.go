@@ -223,3 +223,25 @@ func TestOutOfOfficeProxy(t *testing.T) {
 		t.Fatal("after the revocation the registrar still acts for the org dept")
 	}
 }
+
+// An oversized letter is refused beside the field and changes nothing.
+func TestOversizedLetter(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	_, id := submitted(t, s)
+	town := s.as(t, "xj-ks-akks.lender")
+	_, body := town.get("/secondments/" + id)
+	big := append([]byte("%PDF-1.4\n"), make([]byte, 11<<20)...)
+	res, body := town.postMultipart("/secondments/"+id+"/actions/consent", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}}, "big.pdf", big)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "10 MB") {
+		t.Fatalf("oversized letter: %d", res.StatusCode)
+	}
+	if st := state(t, town, id); st != "awaiting_consent" {
+		t.Fatalf("state %s after a refused upload", st)
+	}
+	var n int
+	_ = s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM attachment`).Scan(&n)
+	if n != 0 {
+		t.Fatal("an oversized letter was stored")
+	}
+}
