@@ -116,50 +116,10 @@ func importPolicies(ctx context.Context, tx pgx.Tx, policies []PolicyImport) (ad
 // PolicyAll returns every jurisdiction's policy versions, keyed by the
 // jurisdiction's unit ID, oldest version first.
 func (s *Store) PolicyAll(ctx context.Context) (map[int64][]secondment.Policy, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT jurisdiction_id, version, preset, effective_from, rules
-		FROM policy ORDER BY jurisdiction_id, version`)
-	if err != nil {
-		return nil, fmt.Errorf("list policies: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64][]secondment.Policy{}
-	for rows.Next() {
-		var (
-			jid     int64
-			version int
-			preset  string
-			from    time.Time
-			rules   policyRules
-		)
-		if err := rows.Scan(&jid, &version, &preset, &from, &rules); err != nil {
-			return nil, fmt.Errorf("read policy: %w", err)
-		}
-		out[jid] = append(out[jid], rules.policy(preset, version, from))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list policies: %w", err)
-	}
-	return out, nil
+	return policiesTx(ctx, s.Pool, 0)
 }
 
 // UnitAll returns every unit, for building the domain's Hierarchy.
 func (s *Store) UnitAll(ctx context.Context) ([]secondment.Unit, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT id, code, name, level, system, branch, coalesce(parent_id, 0),
-		       staffing_quota, post_quota, headcount, note
-		FROM unit ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list units: %w", err)
-	}
-	units, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (secondment.Unit, error) {
-		var u secondment.Unit
-		err := r.Scan(&u.ID, &u.Code, &u.Name, &u.Level, &u.System, &u.Branch, &u.ParentID,
-			&u.StaffingQuota, &u.PostQuota, &u.Headcount, &u.Note)
-		return u, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list units: %w", err)
-	}
-	return units, nil
+	return unitsTx(ctx, s.Pool)
 }

@@ -417,8 +417,8 @@ func unitTx(ctx context.Context, tx pgx.Tx, id int64, lock bool) (secondment.Uni
 	return u, nil
 }
 
-// unitsTx is UnitAll inside the use case's transaction.
-func unitsTx(ctx context.Context, tx pgx.Tx) ([]secondment.Unit, error) {
+// unitsTx lists every unit, in the use case's transaction or on the pool.
+func unitsTx(ctx context.Context, tx dbtx) ([]secondment.Unit, error) {
 	rows, err := tx.Query(ctx, `SELECT `+unitColumns+` FROM unit ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list units: %w", err)
@@ -430,9 +430,9 @@ func unitsTx(ctx context.Context, tx pgx.Tx) ([]secondment.Unit, error) {
 	return units, nil
 }
 
-// policiesTx is PolicyAll inside the use case's transaction, for one
-// jurisdiction or (0) all of them.
-func policiesTx(ctx context.Context, tx pgx.Tx, jurisdictionID int64) (map[int64][]secondment.Policy, error) {
+// policiesTx lists the policy versions of one jurisdiction or (0) all of
+// them, in the use case's transaction or on the pool.
+func policiesTx(ctx context.Context, tx dbtx, jurisdictionID int64) (map[int64][]secondment.Policy, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT jurisdiction_id, version, preset, effective_from, rules
 		FROM policy WHERE $1::bigint = 0 OR jurisdiction_id = $1

@@ -143,6 +143,19 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// apiRequestOf is requestOf for the API: the error is problem+json.
+func (s *Server) apiRequestOf(w http.ResponseWriter, r *http.Request) (auth.User, postgres.SecondmentRecord, bool) {
+	u, err := currentUser(r)
+	if err == nil {
+		var rec postgres.SecondmentRecord
+		if rec, err = s.visibleSecondment(r, u); err == nil {
+			return u, rec, true
+		}
+	}
+	s.apiFail(w, r, err)
+	return u, postgres.SecondmentRecord{}, false
+}
+
 // apiDraft is the body of a create or an edit.
 type apiDraft struct {
 	PersonID      int64  `json:"person_id"`
@@ -261,14 +274,8 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleAPISecondmentGet(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.apiFail(w, r, err)
+	u, rec, ok := s.apiRequestOf(w, r)
+	if !ok {
 		return
 	}
 	s.writeSecondment(w, r, u, rec.ID, http.StatusOK)
@@ -289,14 +296,8 @@ func ifMatch(r *http.Request) (int, error) {
 }
 
 func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.apiFail(w, r, err)
+	u, rec, ok := s.apiRequestOf(w, r)
+	if !ok {
 		return
 	}
 	version, err := ifMatch(r)
@@ -334,14 +335,8 @@ type apiAction struct {
 }
 
 func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.apiFail(w, r, err)
+	u, rec, ok := s.apiRequestOf(w, r)
+	if !ok {
 		return
 	}
 	action := secondment.Action(chi.URLParam(r, "action"))
@@ -389,14 +384,8 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 // apiCoordinate runs urge, copy or hand-over from the API and answers with
 // the request.
 func (s *Server) apiCoordinate(w http.ResponseWriter, r *http.Request, do func(auth.User, postgres.SecondmentRecord, map[string]any) error) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.apiFail(w, r, err)
+	u, rec, ok := s.apiRequestOf(w, r)
+	if !ok {
 		return
 	}
 	if len(partiesOn(u, rec)) == 0 {

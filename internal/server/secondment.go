@@ -87,6 +87,20 @@ func (s *Server) visibleSecondment(r *http.Request, u auth.User) (postgres.Secon
 	return rec, nil
 }
 
+// requestOf is the signed-in user and the request of the URL, which they
+// may see; otherwise it has answered with the error page.
+func (s *Server) requestOf(w http.ResponseWriter, r *http.Request) (auth.User, postgres.SecondmentRecord, bool) {
+	u, err := currentUser(r)
+	if err == nil {
+		var rec postgres.SecondmentRecord
+		if rec, err = s.visibleSecondment(r, u); err == nil {
+			return u, rec, true
+		}
+	}
+	s.renderError(w, r, err)
+	return u, postgres.SecondmentRecord{}, false
+}
+
 // canSee reports whether u may read rec: a party to it, or copied in.
 func (s *Server) canSee(r *http.Request, u auth.User, rec postgres.SecondmentRecord) (bool, error) {
 	if len(partiesOn(u, rec)) > 0 {
@@ -374,14 +388,8 @@ func (s *Server) checkNominee(r *http.Request, u auth.User, personID int64) erro
 }
 
 func (s *Server) handleSecondmentEdit(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.renderError(w, r, err)
+	u, rec, ok := s.requestOf(w, r)
+	if !ok {
 		return
 	}
 	if rec.BorrowerID != u.UnitID || (rec.State != secondment.StateDraft && rec.State != secondment.StateSentBack) {
@@ -404,14 +412,8 @@ func (s *Server) handleSecondmentEdit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.renderError(w, r, err)
+	u, rec, ok := s.requestOf(w, r)
+	if !ok {
 		return
 	}
 	f, err := readForm(w, r, secondmentFields...)
@@ -602,14 +604,8 @@ func actorFor(u auth.User, rec postgres.SecondmentRecord, a secondment.Action) s
 
 // handleSecondmentAct takes one step of the chain from a page's form.
 func (s *Server) handleSecondmentAct(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.renderError(w, r, err)
+	u, rec, ok := s.requestOf(w, r)
+	if !ok {
 		return
 	}
 	action := secondment.Action(chi.URLParam(r, "action"))
@@ -678,14 +674,8 @@ func (s *Server) actionInput(a secondment.Action, f web.Form) (secondment.Input,
 }
 
 func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.renderError(w, r, err)
+	_, rec, ok := s.requestOf(w, r)
+	if !ok {
 		return
 	}
 	p, err := s.store.PersonGet(r.Context(), rec.PersonID)
@@ -724,14 +714,8 @@ func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
 // stored content type was checked at upload; the file is always offered as
 // a download, never rendered inline under the site's origin.
 func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.renderError(w, r, err)
+	_, rec, ok := s.requestOf(w, r)
+	if !ok {
 		return
 	}
 	id, err := pathID(r, "attachmentID")
@@ -835,14 +819,8 @@ func (s *Server) handleSecondmentHandOver(w http.ResponseWriter, r *http.Request
 // coordinate runs one of the working-together steps (urge, copy, hand
 // over) from a request's page and shows the page again with its outcome.
 func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, do func(auth.User, postgres.SecondmentRecord) (secondment.Message, error)) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	rec, err := s.visibleSecondment(r, u)
-	if err != nil {
-		s.renderError(w, r, err)
+	u, rec, ok := s.requestOf(w, r)
+	if !ok {
 		return
 	}
 	if len(partiesOn(u, rec)) == 0 { // copied in: read-only
