@@ -359,3 +359,30 @@ func TestConsentLetterRequiredByPolicy(t *testing.T) {
 		t.Fatalf("consent with the letter: %v", err)
 	}
 }
+
+// The org dept's decision is always written down, exception or not.
+func TestApproveNeedsWrittenOpinion(t *testing.T) {
+	w := newWorld(t)
+	j, err := w.h.Jurisdiction(sm.DemoUnit("XJ-KS-JW").ID, sm.DemoPolicies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kashgar's first version (2023) allowed townships: no exception here.
+	s := draft(1, "李传群", "XJ-KS-JW", "XJ-KS-AKKS", sm.D(2023, 8, 1), sm.D(2023, 10, 31))
+	in := sm.Input{Jurisdiction: &j, Facts: facts(j, "XJ-KS-JW", "XJ-KS-AKKS"), Opinion: "同意"}
+	in.Action = sm.ActSubmit
+	s = w.do(s, w.actor("XJ-KS-JW", sm.RoleBorrower, "经办人"), in, sm.D(2023, 7, 20))
+	in.Action = sm.ActConsent
+	s = w.do(s, w.actor("XJ-KS-AKKS", sm.RoleLender, "张鹏"), in, sm.D(2023, 7, 21))
+	od := w.actor("XJ-KS-ZZB", sm.RoleOrgDept, "冯剑")
+	in.Action, in.Opinion = sm.ActApprove, "  "
+	_, err = sm.Transition(s, od, in, sm.At(sm.D(2023, 7, 25)))
+	var e *sm.Error
+	if !errors.As(err, &e) || e.Code != sm.EInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "opinion" {
+		t.Fatalf("approve without an opinion: %v", err)
+	}
+	in.Opinion = "同意"
+	if res, err := sm.Transition(s, od, in, sm.At(sm.D(2023, 7, 25))); err != nil || res.Secondment.State != sm.StateApproved || res.Secondment.ExceptionApprover != "" {
+		t.Fatalf("approve: %v %+v", err, res.Secondment)
+	}
+}

@@ -289,6 +289,10 @@ func (t *step) apply(rows []Row) error {
 			s.ConsentedOn = t.today
 		}
 	case ActApprove:
+		// The org dept's decision is written down, whatever it decides.
+		if strings.TrimSpace(in.Opinion) == "" {
+			return fieldErr("opinion", "transition.error.opinion_required")
+		}
 		p, err := t.policy()
 		if err != nil {
 			return err

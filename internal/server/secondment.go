@@ -243,7 +243,15 @@ func (s *Server) handleSecondmentNew(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
+	// The search narrows the candidates by name or unit.
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if q != "" {
+		people = slices.DeleteFunc(people, func(p web.PersonOption) bool {
+			return !strings.Contains(p.Name, q) && !strings.Contains(p.UnitName, q)
+		})
+	}
 	f := web.NewForm()
+	f.Values["q"] = q
 	f.Values["idempotency_key"] = newKey()
 	f.Values["kind"] = string(secondment.KindSecondment)
 	f.Values["purpose"] = string(secondment.PurposeKeyTask)

@@ -84,6 +84,11 @@ func TestS5KashgarChainThroughPages(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, "李传群") {
 		t.Fatalf("new form: %d", res.StatusCode)
 	}
+	// Searching narrows the candidates; the clerk's own unit is never offered.
+	_, body = clerk.get("/secondments/new?q=" + url.QueryEscape("李传"))
+	if !strings.Contains(body, "李传群") || strings.Contains(body, "张鹏") {
+		t.Fatal("the search did not narrow the candidates")
+	}
 	form := url.Values{"person": {strconv.FormatInt(li, 10)}, "kind": {"secondment"}, "alias": {""},
 		"purpose": {"special_project"}, "task": {"市纪委监委专项巡察工作"}, "start": {"2024-03-11"}, "end": {"2024-06-10"},
 		"justification": {"专项巡察任务紧急，本单位力量不足，经研究拟借调一人。"}, "idempotency_key": {"k-s5"}}
