@@ -27,6 +27,7 @@ Usage:
   secondment seed demo [flags]            load the demo units, people, policies and accounts (safe to repeat)
   secondment user add --login L --name N --unit CODE --role R [--password-stdin]
                                           create an account (the first system administrator)
+  secondment sweep [--day D]              run the periodic sweep once (expiry, overdue, reminders)
   secondment version                      print the version
   secondment help [command]               show help
 
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSeed(ctx, args, getenv, stdout, stderr)
 	case "user":
 		return runUser(ctx, args, getenv, stdin, stdout, stderr)
+	case "sweep":
+		return runSweep(ctx, args, getenv, stdout, stderr)
 	case "version":
 		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
 			return &usageError{"version takes no arguments"}

@@ -413,3 +413,21 @@ func TestUserAdd(t *testing.T) {
 		t.Fatalf("refused accounts were created: %d %v", n, err)
 	}
 }
+
+// `secondment sweep` runs one sweep for a given day and says what it did.
+func TestSweepCommand(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.URL(t)
+	e := env("SECONDMENT_DATABASE_URL", dbURL)
+	out, code, stderr := runCmd(t, e, "sweep", "--day", "2024-05-01")
+	if code != 0 || !strings.Contains(out, "sweep 2024-05-01: 0 renewed, 0 expired, 0 overdue, 0 reminders") {
+		t.Fatalf("sweep: %d %s %s", code, out, stderr)
+	}
+	if _, code, stderr := runCmd(t, e, "sweep", "--day", "May 1st"); code != 2 || !strings.Contains(stderr, "YYYY-MM-DD") {
+		t.Fatalf("bad day: %d %s", code, stderr)
+	}
+	var runs int
+	if err := dbtest.Pool(t, dbURL).QueryRow(t.Context(), `SELECT count(*) FROM sweep_run WHERE origin = 'command line'`).Scan(&runs); err != nil || runs != 1 {
+		t.Fatalf("sweep runs recorded: %d %v", runs, err)
+	}
+}

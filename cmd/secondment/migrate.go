@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"secondment/internal/config"
+	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 )
 
@@ -53,7 +54,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	defer m.Close()
 	switch action {
 	case "up":
-		err = m.Up()
+		if err = m.Up(); err == nil {
+			err = jobs.Migrate(ctx, db.store.Pool)
+		}
 	case "down":
 		err = m.Down(n)
 	case "force":

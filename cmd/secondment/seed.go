@@ -12,6 +12,7 @@ import (
 	"secondment/internal/auth"
 	"secondment/internal/config"
 	"secondment/internal/demo"
+	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 )
 
@@ -33,6 +34,9 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer db.Close()
 	if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
+		return err
+	}
+	if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
 		return err
 	}
 	return loadDemo(ctx, db.store, auth.DefaultHasher, stdout)

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 
 	"secondment/internal/auth"
 	"secondment/internal/config"
 	"secondment/internal/i18n"
+	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 	"secondment/internal/server"
 )
@@ -54,6 +56,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
 			return err
 		}
+		if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
+			return err
+		}
 	} else if st, err := db.store.Schema(ctx); err != nil {
 		return err
 	} else if !st.Ready() {
@@ -64,6 +69,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := loadDemo(ctx, db.store, auth.DefaultHasher, stdout); err != nil {
 			return err
 		}
+	}
+
+	if cfg.Jobs {
+		client, err := jobs.NewClient(db.store, jobs.Config{SweepInterval: cfg.SweepInterval, Logger: log})
+		if err != nil {
+			return err
+		}
+		if err := client.Start(ctx); err != nil {
+			return fmt.Errorf("start background jobs: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := client.Stop(sctx); err != nil {
+				log.Error("stop background jobs", "err", err)
+			}
+		}()
 	}
 
 	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version,

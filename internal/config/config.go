@@ -30,6 +30,8 @@ type Config struct {
 	DBConnectTimeout time.Duration // how long to retry an unreachable database
 	Mode             string        // dev or production
 	SecureCookies    bool          // cookies only over HTTPS (always in production)
+	Jobs             bool          // run background workers in this process (serve)
+	SweepInterval    time.Duration // how often the periodic sweep runs
 }
 
 // Modes. Production refuses demo data and never prints a password; dev is
@@ -89,6 +91,11 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 			"apply database migrations at start; turn off where migrations run separately (env SECONDMENT_MIGRATE)")
 		s.BoolVar(&c.Demo, "demo", s.envBool("SECONDMENT_DEMO", false),
 			"load the demo data and accounts at start and print the accounts (dev mode only; env SECONDMENT_DEMO)")
+		s.BoolVar(&c.Jobs, "jobs", s.envBool("SECONDMENT_JOBS", true),
+			"run background jobs (the sweep) in this process; any number of replicas may (env SECONDMENT_JOBS)")
+		c.SweepInterval = s.envDuration("SECONDMENT_SWEEP_INTERVAL", 5*time.Minute)
+		s.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval,
+			"how often the periodic sweep (expiry, overdue, reminders) runs (env SECONDMENT_SWEEP_INTERVAL)")
 		s.BoolVar(&c.SecureCookies, "secure-cookies", s.envBool("SECONDMENT_SECURE_COOKIES", false),
 			"mark cookies Secure (HTTPS only); always on in production mode (env SECONDMENT_SECURE_COOKIES)")
 	}
@@ -167,6 +174,9 @@ func (s *Set) Parse(args []string) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: want dev or production", c.Mode))
+	}
+	if s.Lookup("sweep-interval") != nil && (c.SweepInterval < time.Second || c.SweepInterval > 24*time.Hour) {
+		errs = append(errs, fmt.Errorf("--sweep-interval %s: want 1s to 24h", c.SweepInterval))
 	}
 	if c.DBConnectTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--db-connect-timeout %s: must be positive", c.DBConnectTimeout))

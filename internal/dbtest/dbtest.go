@@ -30,6 +30,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver pgtestdb uses
 	"github.com/peterldowns/pgtestdb"
 
+	"secondment/internal/jobs"
 	"secondment/internal/pgcluster"
 	"secondment/internal/postgres"
 	"secondment/migrations"
@@ -167,6 +168,9 @@ func (migrator) Hash() (string, error) {
 		h.Write(b)
 		return nil
 	})
+	// River's tables come from its own migrator; its version is part of
+	// the template's identity.
+	fmt.Fprint(h, "river v0.51.2")
 	return hex.EncodeToString(h.Sum(nil))[:16], err
 }
 
@@ -176,5 +180,8 @@ func (migrator) Migrate(ctx context.Context, _ *sql.DB, c pgtestdb.Config) error
 		return err
 	}
 	defer pool.Close()
-	return postgres.Migrate(ctx, pool)
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	return jobs.Migrate(ctx, pool)
 }

@@ -37,40 +37,9 @@ func (s *Store) SecondmentAct(ctx context.Context, id int64, ifVersion int, acto
 	in secondment.Input, now time.Time, files ...*Attachment) (secondment.Result, error) {
 	var res secondment.Result
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		cur, err := getSecondment(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if ifVersion != 0 && ifVersion != cur.Version {
-			return versionError(id, ifVersion, cur.Version)
-		}
-		if err := checkHandler(ctx, tx, cur, actor); err != nil {
-			return err
-		}
-		in.Letter = false // the domain knows only whether a letter comes with the step
-		for _, f := range files {
-			in.Letter = in.Letter || f != nil
-		}
-		input, err := gatherInput(ctx, tx, cur, in)
-		if err != nil {
-			return err
-		}
-		res, err = secondment.Transition(cur.Secondment, actor, input, now)
-		if err != nil {
-			return err
-		}
-		if err := persistStep(ctx, tx, cur, ifVersion, actor, input, res, now); err != nil {
-			return err
-		}
-		for _, f := range files {
-			if f == nil {
-				continue
-			}
-			if err := insertAttachment(ctx, tx, id, actor.UserID, f, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		res, err = actTx(ctx, tx, id, ifVersion, actor, in, now, files...)
+		return err
 	})
 	if err != nil {
 		var pe *pgconn.PgError
@@ -78,6 +47,46 @@ func (s *Store) SecondmentAct(ctx context.Context, id int64, ifVersion int, acto
 			err = conflictError(fmt.Errorf("%w: %w", ErrConcurrentUpdate, err))
 		}
 		return secondment.Result{}, fmt.Errorf("%s secondment %d: %w", in.Action, id, err)
+	}
+	return res, nil
+}
+
+// actTx is SecondmentAct in the caller's transaction, for use cases that
+// take several steps at once (the sweep hands a term over to its renewal).
+func actTx(ctx context.Context, tx pgx.Tx, id int64, ifVersion int, actor secondment.Actor,
+	in secondment.Input, now time.Time, files ...*Attachment) (secondment.Result, error) {
+	cur, err := getSecondment(ctx, tx, id)
+	if err != nil {
+		return secondment.Result{}, err
+	}
+	if ifVersion != 0 && ifVersion != cur.Version {
+		return secondment.Result{}, versionError(id, ifVersion, cur.Version)
+	}
+	if err := checkHandler(ctx, tx, cur, actor); err != nil {
+		return secondment.Result{}, err
+	}
+	in.Letter = false // the domain knows only whether a letter comes with the step
+	for _, f := range files {
+		in.Letter = in.Letter || f != nil
+	}
+	input, err := gatherInput(ctx, tx, cur, in)
+	if err != nil {
+		return secondment.Result{}, err
+	}
+	res, err := secondment.Transition(cur.Secondment, actor, input, now)
+	if err != nil {
+		return secondment.Result{}, err
+	}
+	if err := persistStep(ctx, tx, cur, ifVersion, actor, input, res, now); err != nil {
+		return secondment.Result{}, err
+	}
+	for _, f := range files {
+		if f == nil {
+			continue
+		}
+		if err := insertAttachment(ctx, tx, id, actor.UserID, f, now); err != nil {
+			return secondment.Result{}, err
+		}
 	}
 	return res, nil
 }

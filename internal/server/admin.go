@@ -392,3 +392,19 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, web.AuditPage(web.AuditView{Events: events, Page: page, More: more,
 		Action: q.Get("action"), From: q.Get("from"), To: q.Get("to")}))
 }
+
+// handleJobs shows the background work: the latest sweeps with what each
+// changed, and River's latest jobs (queued, running, failed, retried).
+func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
+	jobs, err := s.store.JobList(r.Context(), 50)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	sweeps, err := s.store.SweepRuns(r.Context(), 20)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, web.JobsPage(web.JobsView{Jobs: jobs, Sweeps: sweeps}))
+}

@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"testing"
 
+	"secondment/internal/jobs"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 )
 
 func TestAdminUnits(t *testing.T) {
@@ -49,5 +51,26 @@ func TestAdminUnits(t *testing.T) {
 	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "unit."})
 	if len(events) != 2 || events[0].Action != "unit.update" || events[1].Action != "unit.create" {
 		t.Fatalf("unit events %+v", events)
+	}
+}
+
+func TestJobsPage(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	if _, err := s.store.Sweep(t.Context(), secondment.D(2024, 5, 6), s.clock.Now(), postgres.SweepOptions{Origin: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := jobs.NewClient(s.store, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Insert(t.Context(), jobs.SweepArgs{Day: "2024-05-06"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, body := s.as(t, "sysadmin").get("/admin/jobs")
+	page := doc(t, body)
+	if res.StatusCode != http.StatusOK || len(byTestID(page, "sweep-row")) != 1 || len(byTestID(page, "job-row")) != 1 ||
+		attr(byTestID(page, "job-row")[0], "data-state") != "available" {
+		t.Fatalf("jobs page: %d, %d sweeps, %d jobs", res.StatusCode, len(byTestID(page, "sweep-row")), len(byTestID(page, "job-row")))
 	}
 }

@@ -54,6 +54,13 @@ type apiSecondment struct {
 	ExceptionRules    []string      `json:"exception_rules"`
 	ExceptionApprover string        `json:"exception_approver,omitempty"`
 	StartedOn         string        `json:"started_on,omitempty"`
+	RecalledOn        string        `json:"recalled_on,omitempty"`
+	ReturnedOn        string        `json:"returned_on,omitempty"`
+	Handover          string        `json:"handover,omitempty"`
+	ReturnConfirmedOn string        `json:"return_confirmed_on,omitempty"`
+	RenewalID         int64         `json:"renewal_id,omitempty"`
+	TransferMethod    string        `json:"transfer_method,omitempty"`
+	TransferLeader    bool          `json:"transfer_leadership,omitempty"`
 	Decisions         []apiDecision `json:"decisions,omitempty"`
 	AllowedActions    []string      `json:"allowed_actions"`
 }
@@ -72,7 +79,9 @@ func toAPISecondment(u auth.User, rec postgres.SecondmentRecord) apiSecondment {
 		Lender: apiParty{rec.LenderID, rec.LenderName}, Start: rec.Start.String(), End: rec.End.String(),
 		PreviousID: rec.PreviousID, Justification: rec.Justification, SubmittedOn: dateString(rec.SubmittedOn),
 		PolicyVersion: rec.PolicyVersion, ExceptionRules: []string{}, ExceptionApprover: rec.ExceptionApprover,
-		StartedOn: dateString(rec.StartedOn), AllowedActions: []string{}}
+		StartedOn: dateString(rec.StartedOn), RecalledOn: dateString(rec.RecalledOn), ReturnedOn: dateString(rec.ReturnedOn),
+		Handover: rec.Handover, ReturnConfirmedOn: dateString(rec.ReturnConfirmedOn), RenewalID: rec.RenewalID,
+		TransferMethod: string(rec.TransferMethod), TransferLeader: rec.TransferLeadership, AllowedActions: []string{}}
 	for _, r := range rec.ExceptionRules {
 		out.ExceptionRules = append(out.ExceptionRules, string(r))
 	}
@@ -156,9 +165,11 @@ func (s *Server) apiRequestOf(w http.ResponseWriter, r *http.Request) (auth.User
 	return u, postgres.SecondmentRecord{}, false
 }
 
-// apiDraft is the body of a create or an edit.
+// apiDraft is the body of a create or an edit. PreviousID makes the
+// request a renewal of that term (R6); an edit without it keeps the link.
 type apiDraft struct {
 	PersonID      int64  `json:"person_id"`
+	PreviousID    *int64 `json:"previous_id"`
 	Kind          string `json:"kind"`
 	Alias         string `json:"alias"`
 	Purpose       string `json:"purpose"`
@@ -168,16 +179,26 @@ type apiDraft struct {
 	Justification string `json:"justification"`
 }
 
-// draft converts the body, with the same checks as the form.
-func (s *Server) apiDraftOf(w http.ResponseWriter, r *http.Request, u auth.User) (secondment.Secondment, error) {
+// apiDraftOf converts the body, with the same checks as the form; a
+// renewal is checked as the form checks it. previous is the term an edit
+// renews already, kept when the body does not say.
+func (s *Server) apiDraftOf(w http.ResponseWriter, r *http.Request, u auth.User, previous int64) (secondment.Secondment, error) {
 	var body apiDraft
 	if err := readJSON(w, r, &body); err != nil {
 		return secondment.Secondment{}, err
 	}
+	if body.PreviousID != nil {
+		previous = *body.PreviousID
+	}
 	f := formOf(map[string]string{"person": strconv.FormatInt(body.PersonID, 10), "kind": body.Kind, "alias": body.Alias,
 		"purpose": body.Purpose, "task": strings.TrimSpace(body.Task), "start": body.Start, "end": body.End,
-		"justification": strings.TrimSpace(body.Justification)})
+		"justification": strings.TrimSpace(body.Justification), "previous_id": strconv.FormatInt(previous, 10)})
 	d := s.draftFrom(&f, u)
+	if len(f.Errors) == 0 {
+		if err := s.checkRenewal(r, u, d, &f); err != nil {
+			return d, err
+		}
+	}
 	if len(f.Errors) > 0 {
 		return d, formError(f)
 	}
@@ -226,7 +247,7 @@ func (s *Server) handleAPISecondmentCreate(w http.ResponseWriter, r *http.Reques
 		s.apiFail(w, r, err)
 		return
 	}
-	d, err := s.apiDraftOf(w, r, u)
+	d, err := s.apiDraftOf(w, r, u, 0)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -249,7 +270,7 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 		s.apiFail(w, r, err)
 		return
 	}
-	d, err := s.apiDraftOf(w, r, u)
+	d, err := s.apiDraftOf(w, r, u, 0)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -305,7 +326,7 @@ func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Reques
 		s.apiFail(w, r, err)
 		return
 	}
-	d, err := s.apiDraftOf(w, r, u)
+	d, err := s.apiDraftOf(w, r, u, rec.PreviousID)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -323,12 +344,18 @@ func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Reques
 	s.writeSecondment(w, r, u, rec.ID, http.StatusOK)
 }
 
-// apiAction is the body of an action call.
+// apiAction is the body of an action call. A transfer-in (R12) names its
+// method, whether it fills a leadership post and how many leadership posts
+// the borrowing unit has filled now; the org dept's approval of it says the
+// posts filled again.
 type apiAction struct {
-	Opinion    string `json:"opinion"`
-	ReturnedOn string `json:"returned_on"`
-	Handover   string `json:"handover"`
-	Letter     *struct {
+	Opinion        string `json:"opinion"`
+	ReturnedOn     string `json:"returned_on"`
+	Handover       string `json:"handover"`
+	TransferMethod string `json:"transfer_method"`
+	Leadership     bool   `json:"leadership"`
+	PostsFilled    *int   `json:"posts_filled"`
+	Letter         *struct {
 		Name    string `json:"name"`
 		Content string `json:"content_base64"`
 	} `json:"letter"`
@@ -356,8 +383,12 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 	}
-	in, err := s.actionInput(action, formOf(map[string]string{"opinion": strings.TrimSpace(body.Opinion),
-		"date": body.ReturnedOn, "handover": strings.TrimSpace(body.Handover)}))
+	fields := map[string]string{"opinion": strings.TrimSpace(body.Opinion), "date": body.ReturnedOn,
+		"handover": strings.TrimSpace(body.Handover), "transfer_method": body.TransferMethod, "leadership": strconv.FormatBool(body.Leadership)}
+	if body.PostsFilled != nil {
+		fields["posts_filled"] = strconv.Itoa(*body.PostsFilled)
+	}
+	in, err := s.actionInput(action, formOf(fields))
 	if err != nil {
 		s.apiFail(w, r, err)
 		return

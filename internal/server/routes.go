@@ -36,6 +36,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/secondments/check", borrower, s.handleSecondmentCheck)
 	s.handle(r, "GET", "/secondments/{secondmentID}", anyOf(chain...), s.handleSecondmentShow)
 	s.handle(r, "GET", "/secondments/{secondmentID}/edit", borrower, s.handleSecondmentEdit)
+	s.handle(r, "GET", "/secondments/{secondmentID}/renew", borrower, s.handleSecondmentRenew)
 	s.handle(r, "POST", "/secondments/{secondmentID}", borrower, s.handleSecondmentUpdate)
 	s.handle(r, "POST", "/secondments/{secondmentID}/actions/{action}", anyOf(chain...), s.handleSecondmentAct)
 	s.handle(r, "GET", "/secondments/{secondmentID}/print", anyOf(chain...), s.handleSecondmentPrint)
@@ -59,6 +60,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/admin/units/{unitID}", anyOf(auth.RoleSysAdmin), s.handleAdminUnitUpdate)
 	s.handle(r, "GET", "/admin/security", anyOf(auth.RoleSecAdmin), s.handleSecurityForm)
 	s.handle(r, "POST", "/admin/security", anyOf(auth.RoleSecAdmin), s.handleSecuritySave)
+	s.handle(r, "GET", "/admin/jobs", anyOf(auth.RoleSysAdmin), s.handleJobs)
 	s.handle(r, "GET", "/audit", anyOf(auth.RoleAuditor), s.handleAuditList)
 
 	s.handle(r, "GET", "/api/v1/openapi.json", public, handleOpenAPI)

@@ -222,7 +222,7 @@ func (s *Server) nominees(r *http.Request, u auth.User) ([]web.PersonOption, err
 	return out, nil
 }
 
-var secondmentFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification", "idempotency_key", "version"}
+var secondmentFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification", "idempotency_key", "version", "previous_id"}
 
 // newKey is an idempotency key for a create form: the form carries it, so a
 // double-clicked submit creates one request.
@@ -268,6 +268,13 @@ func (s *Server) draftFrom(f *web.Form, u auth.User) secondment.Secondment {
 		d.PersonID = id
 	} else {
 		f.Errors["person"] = secondment.Msg("secondment.error.person")
+	}
+	if v := f.Value("previous_id"); v != "" && v != "0" {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
+			d.PreviousID = id
+		} else {
+			f.Errors["previous_id"] = secondment.Msg("term.error.previous_unit")
+		}
 	}
 	today := secondment.Today(s.clock)
 	for _, fd := range []struct {
@@ -337,7 +344,9 @@ func (s *Server) handleSecondmentCheck(w http.ResponseWriter, r *http.Request) {
 	f.Errors = map[string]secondment.Message{} // the check shows the rules, not the form's problems
 	version, _ := strconv.Atoi(f.Value("version"))
 	editID, _ := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
-	s.render(w, r, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people, Check: s.check(r, d), EditID: editID, Version: version}))
+	v := web.SecondmentFormView{Form: f, People: people, Check: s.check(r, d), EditID: editID, Version: version}
+	s.renewalContext(r, u, &v)
+	s.render(w, r, web.SecondmentFormPage(v))
 }
 
 func (s *Server) handleSecondmentCreate(w http.ResponseWriter, r *http.Request) {
@@ -363,7 +372,9 @@ func (s *Server) handleSecondmentCreate(w http.ResponseWriter, r *http.Request) 
 			s.renderError(w, r, perr)
 			return
 		}
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people, Check: s.check(r, d)}))
+		v := web.SecondmentFormView{Form: f, People: people, Check: s.check(r, d)}
+		s.renewalContext(r, u, &v)
+		s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentFormPage(v))
 	}
 	if len(f.Errors) > 0 {
 		refuse(nil)
@@ -371,6 +382,14 @@ func (s *Server) handleSecondmentCreate(w http.ResponseWriter, r *http.Request) 
 	}
 	if err := s.checkNominee(r, u, d.PersonID); err != nil {
 		f.Errors["person"] = secondment.Msg("secondment.error.person")
+		refuse(nil)
+		return
+	}
+	if err := s.checkRenewal(r, u, d, &f); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if len(f.Errors) > 0 {
 		refuse(nil)
 		return
 	}
@@ -415,8 +434,12 @@ func (s *Server) handleSecondmentEdit(w http.ResponseWriter, r *http.Request) {
 		"end": rec.End.String(), "justification": rec.Justification} {
 		f.Values[k] = v
 	}
-	s.render(w, r, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people, EditID: rec.ID, Version: rec.Version,
-		Check: s.check(r, rec.Secondment)}))
+	if rec.PreviousID != 0 {
+		f.Values["previous_id"] = strconv.FormatInt(rec.PreviousID, 10)
+	}
+	v := web.SecondmentFormView{Form: f, People: people, EditID: rec.ID, Version: rec.Version, Check: s.check(r, rec.Secondment)}
+	s.renewalContext(r, u, &v)
+	s.render(w, r, web.SecondmentFormPage(v))
 }
 
 func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) {
@@ -434,6 +457,12 @@ func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) 
 	if len(f.Errors) == 0 && d.PersonID != rec.PersonID {
 		if err := s.checkNominee(r, u, d.PersonID); err != nil {
 			f.Errors["person"] = secondment.Msg("secondment.error.person")
+		}
+	}
+	if len(f.Errors) == 0 {
+		if err := s.checkRenewal(r, u, d, &f); err != nil {
+			s.renderError(w, r, err)
+			return
 		}
 	}
 	if len(f.Errors) == 0 {
@@ -457,8 +486,9 @@ func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) 
 		s.renderError(w, r, err)
 		return
 	}
-	s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentFormPage(web.SecondmentFormView{Form: f, People: people,
-		EditID: rec.ID, Version: version, Check: s.check(r, d)}))
+	v := web.SecondmentFormView{Form: f, People: people, EditID: rec.ID, Version: version, Check: s.check(r, d)}
+	s.renewalContext(r, u, &v)
+	s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentFormPage(v))
 }
 
 func (s *Server) handleSecondmentShow(w http.ResponseWriter, r *http.Request) {
@@ -478,6 +508,13 @@ func (s *Server) handleSecondmentShow(w http.ResponseWriter, r *http.Request) {
 // showSecondment renders a request's page with status, an action's refused
 // form and a notice (e.g. "已被他人处理" after losing a race).
 func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.User, id int64, status int, f web.Form, notice secondment.Message) {
+	s.showRefused(w, r, u, id, status, f, notice, nil)
+}
+
+// showRefused is showSecondment with the rules that refused an action
+// (R12 on a transfer-in, R11 on a recall), each explained.
+func (s *Server) showRefused(w http.ResponseWriter, r *http.Request, u auth.User, id int64, status int, f web.Form,
+	notice secondment.Message, refused secondment.Violations) {
 	ctx := r.Context()
 	rec, err := s.store.SecondmentGetRecord(ctx, id)
 	if err == nil {
@@ -494,7 +531,7 @@ func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.U
 		s.renderError(w, r, err)
 		return
 	}
-	v := web.SecondmentShowView{Rec: rec, Form: f, Notice: notice, Actions: actionsFor(u, rec, handler, handed)}
+	v := web.SecondmentShowView{Rec: rec, Form: f, Notice: notice, Actions: actionsFor(u, rec, handler, handed), Refused: refused}
 	if handed {
 		v.Handler = handler.Name
 	}
@@ -556,6 +593,10 @@ func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.U
 			v.History = append(v.History, h)
 		}
 	}
+	if err := s.termContext(r, u, rec, history, &v); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	s.renderStatus(w, r, status, web.SecondmentShowPage(v))
 }
 
@@ -573,7 +614,7 @@ func actionsFor(u auth.User, rec postgres.SecondmentRecord, handler auth.User, h
 			continue
 		}
 		for _, a := range secondment.Allowed(rec.State, r) {
-			if seen[a] || a == secondment.ActTransfer || a == secondment.ActExpire || a == secondment.ActMarkOverdue {
+			if seen[a] || a == secondment.ActExpire || a == secondment.ActMarkOverdue {
 				continue
 			}
 			deciding := a == secondment.ActConsent || a == secondment.ActDecline || a == secondment.ActSendBack ||
@@ -582,9 +623,11 @@ func actionsFor(u auth.User, rec postgres.SecondmentRecord, handler auth.User, h
 				continue
 			}
 			seen[a] = true
-			v := web.ActionView{Action: a, Opinion: deciding || a == secondment.ActRecall,
-				Upload: a == secondment.ActConsent || a == secondment.ActDecline,
-				Danger: a == secondment.ActDecline || a == secondment.ActReject || a == secondment.ActWithdraw || a == secondment.ActSendBack}
+			v := web.ActionView{Action: a, Opinion: deciding || a == secondment.ActRecall || a == secondment.ActTransfer,
+				Transfer:    a == secondment.ActTransfer,
+				PostsFilled: a == secondment.ActApprove && rec.State == secondment.StateTransferPending && rec.TransferLeadership,
+				Upload:      a == secondment.ActConsent || a == secondment.ActDecline,
+				Danger:      a == secondment.ActDecline || a == secondment.ActReject || a == secondment.ActWithdraw || a == secondment.ActSendBack}
 			if a == secondment.ActRecordReturn {
 				v.Date = "secondment.return_date"
 			}
@@ -630,6 +673,9 @@ func (s *Server) handleSecondmentAct(w http.ResponseWriter, r *http.Request) {
 		s.showSecondment(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{})
 		return
 	}
+	for _, k := range []string{"transfer_method", "leadership", "posts_filled"} {
+		f.Values[k] = strings.TrimSpace(r.FormValue(k))
+	}
 	version, _ := strconv.Atoi(f.Value("version"))
 	in, err := s.actionInput(action, f)
 	if err != nil {
@@ -647,10 +693,12 @@ func (s *Server) handleSecondmentAct(w http.ResponseWriter, r *http.Request) {
 	case secondment.ErrorCodeOf(err) == secondment.EInvalid:
 		withErrors(&f, err)
 		var de *secondment.Error
+		var refused secondment.Violations
 		if errors.As(err, &de) && len(de.Violations) > 0 {
 			f.Summary = secondment.Msg("secondment.error.rules", "Rules", ruleList(de.Violations))
+			refused = de.Violations
 		}
-		s.showSecondment(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{})
+		s.showRefused(w, r, u, rec.ID, http.StatusUnprocessableEntity, f, secondment.Message{}, refused)
 	default:
 		s.renderError(w, r, err)
 	}
@@ -667,7 +715,12 @@ func ruleList(vs secondment.Violations) string {
 	return out
 }
 
-// actionInput builds the domain's input from an action's form.
+// actionInput builds the domain's input from an action's form: the
+// opinion; for a return its date and handover; for a transfer-in (R12) the
+// method, whether it fills a leadership post and how many leadership posts
+// are filled now (the schema does not record that number, so whoever
+// applies or decides says it); for the org dept's decision on a
+// transfer-in, the posts filled now again.
 func (s *Server) actionInput(a secondment.Action, f web.Form) (secondment.Input, error) {
 	in := secondment.Input{Action: a, Opinion: f.Value("opinion"), Handover: f.Value("handover")}
 	if a == secondment.ActRecordReturn {
@@ -678,8 +731,32 @@ func (s *Server) actionInput(a secondment.Action, f web.Form) (secondment.Input,
 		}
 		in.ReturnedOn = d
 	}
+	if a == secondment.ActTransfer || a == secondment.ActApprove {
+		filled := 0
+		if v := f.Value("posts_filled"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > maxPostsFilled {
+				return in, fieldErr("posts_filled", "term.error.posts_filled")
+			}
+			filled = n
+		}
+		in.Transfer = &secondment.TransferFacts{PostsFilled: filled}
+	}
+	if a == secondment.ActTransfer {
+		in.TransferMethod = secondment.TransferMethod(f.Value("transfer_method"))
+		switch f.Value("leadership") {
+		case "", "0", "false", "off":
+		case "1", "true", "on":
+			in.Transfer.Leadership = true
+		default:
+			return in, fieldErr("leadership", "term.error.leadership")
+		}
+	}
 	return in, nil
 }
+
+// maxPostsFilled bounds the leadership posts a unit may say it has filled.
+const maxPostsFilled = 1000
 
 func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
 	_, rec, ok := s.requestOf(w, r)
@@ -692,6 +769,11 @@ func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := web.PrintView{Rec: rec, Post: p.Post, Rank: p.Rank, Printed: s.clock.Now().In(secondment.Shanghai).Format("2006-01-02 15:04")}
+	if rec.PreviousID != 0 {
+		if prev, err := s.store.SecondmentGetRecord(r.Context(), rec.PreviousID); err == nil {
+			v.PreviousNumber = prev.Number
+		}
+	}
 	if rec.OrgDeptID != 0 {
 		if ev, err := s.store.SecondmentEvaluate(r.Context(), rec.Secondment, rec.SubmittedOn, true); err == nil {
 			v.OrgDept = ev.Jurisdiction.OrgDept.Name
@@ -701,6 +783,12 @@ func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
 	// lending unit's opinion, the org dept's decision.
 	last := map[secondment.Role]secondment.Decision{}
 	for _, d := range rec.Decisions {
+		// A transfer-in is a later procedure: its steps print apart, not
+		// over the approval of the secondment.
+		if d.Action == secondment.ActTransfer || d.Step == secondment.StateTransferPending {
+			v.Transfer = append(v.Transfer, d)
+			continue
+		}
 		switch d.Action {
 		case secondment.ActSubmit, secondment.ActResubmit, secondment.ActConsent, secondment.ActDecline,
 			secondment.ActApprove, secondment.ActReject:
@@ -860,4 +948,174 @@ func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, do func(auth
 	default:
 		s.renderError(w, r, err)
 	}
+}
+
+// Terms: renewal (R6, R7), return and transfer-in (R12) around a running
+// secondment.
+
+// renewable reports whether u may apply to renew rec today: the borrowing
+// unit's clerk, on a term that is approved or running and has not ended
+// (R6 judges the same at submission).
+func renewable(u auth.User, rec postgres.SecondmentRecord, today secondment.Date) bool {
+	return u.Has(auth.RoleBorrower) && rec.BorrowerID == u.UnitID &&
+		(rec.State == secondment.StateActive || rec.State == secondment.StateApproved) && !today.After(rec.End)
+}
+
+// liveRenewal reports whether a renewal still stands: anything but refused
+// or withdrawn. A term has at most one at a time.
+func liveRenewal(rec postgres.SecondmentRecord) bool {
+	switch rec.State {
+	case secondment.StateDeclined, secondment.StateRejected, secondment.StateWithdrawn:
+		return false
+	}
+	return true
+}
+
+// renewalsOf lists the renewals filed on rec, oldest first, out of the
+// person's requests.
+func renewalsOf(rec postgres.SecondmentRecord, history []postgres.SecondmentRecord) []postgres.SecondmentRecord {
+	var out []postgres.SecondmentRecord
+	for _, h := range history {
+		if h.PreviousID == rec.ID {
+			out = append(out, h)
+		}
+	}
+	slices.SortFunc(out, func(a, b postgres.SecondmentRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
+}
+
+// personRequests lists every request of rec's person, for the renewals.
+func (s *Server) personRequests(r *http.Request, rec postgres.SecondmentRecord) ([]postgres.SecondmentRecord, error) {
+	return s.store.SecondmentList(r.Context(), postgres.SecondmentFilter{PersonID: rec.PersonID})
+}
+
+// handleSecondmentRenew is the renewal form (续借): a new request prefilled
+// from the term, starting the day after it ends, linked to it. It runs the
+// whole chain again (R6); the live check counts the chain against the
+// cumulative cap (R7). A term with a renewal under way leads to it.
+func (s *Server) handleSecondmentRenew(w http.ResponseWriter, r *http.Request) {
+	u, rec, ok := s.requestOf(w, r)
+	if !ok {
+		return
+	}
+	if !renewable(u, rec, secondment.Today(s.clock)) {
+		s.showSecondment(w, r, u, rec.ID, http.StatusConflict, web.NewForm(), secondment.Msg("term.renew.unavailable"))
+		return
+	}
+	all, err := s.personRequests(r, rec)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	for _, rn := range renewalsOf(rec, all) {
+		if liveRenewal(rn) {
+			http.Redirect(w, r, "/secondments/"+strconv.FormatInt(rn.ID, 10), http.StatusSeeOther)
+			return
+		}
+	}
+	people, err := s.nominees(r, u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f := web.NewForm()
+	for k, v := range map[string]string{"person": strconv.FormatInt(rec.PersonID, 10), "kind": string(rec.Kind),
+		"alias": string(rec.Alias), "purpose": string(rec.Purpose), "task": rec.Task, "start": rec.End.AddDays(1).String(),
+		"justification": rec.Justification, "previous_id": strconv.FormatInt(rec.ID, 10), "idempotency_key": newKey()} {
+		f.Values[k] = v
+	}
+	v := web.SecondmentFormView{Form: f, People: people}
+	s.renewalContext(r, u, &v)
+	s.render(w, r, web.SecondmentFormPage(v))
+}
+
+// renewalContext completes a request form whose previous_id names a term of
+// the clerk's unit: the term it renews, and the person fixed to theirs.
+func (s *Server) renewalContext(r *http.Request, u auth.User, v *web.SecondmentFormView) {
+	id, err := strconv.ParseInt(v.Form.Value("previous_id"), 10, 64)
+	if err != nil || id <= 0 {
+		return
+	}
+	prev, err := s.store.SecondmentGetRecord(r.Context(), id)
+	if err != nil || prev.BorrowerID != u.UnitID {
+		return
+	}
+	v.Renewal = &web.RenewalView{ID: prev.ID, Number: prev.Number, Start: prev.Start, End: prev.End, Next: prev.End.AddDays(1)}
+	v.People = slices.DeleteFunc(v.People, func(p web.PersonOption) bool { return p.ID != prev.PersonID })
+}
+
+// checkRenewal puts on f what is wrong with d as a renewal before the rules
+// judge it: a term unknown or not the clerk's unit's, one not approved or
+// running or already over, another person, a start other than the day after
+// the term. R6 and R7 are the rules' own, at submission.
+func (s *Server) checkRenewal(r *http.Request, u auth.User, d secondment.Secondment, f *web.Form) error {
+	if d.PreviousID == 0 {
+		return nil
+	}
+	prev, err := s.store.SecondmentGetRecord(r.Context(), d.PreviousID)
+	if secondment.ErrorCodeOf(err) == secondment.ENotFound || (err == nil && prev.BorrowerID != u.UnitID) {
+		f.Errors["previous_id"] = secondment.Msg("term.error.previous_unit")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	today := secondment.Today(s.clock)
+	switch {
+	case prev.State != secondment.StateActive && prev.State != secondment.StateApproved:
+		f.Errors["previous_id"] = secondment.Msg("term.error.previous_state", "Number", prev.Number)
+	case today.After(prev.End):
+		f.Errors["previous_id"] = secondment.Msg("term.error.previous_ended", "Number", prev.Number, "End", prev.End.String())
+	}
+	if d.PersonID != prev.PersonID {
+		f.Errors["person"] = secondment.Msg("term.error.previous_person", "Person", prev.PersonName)
+	}
+	if want := prev.End.AddDays(1); !d.Start.IsZero() && d.Start != want {
+		f.Errors["start"] = secondment.Msg("term.error.renewal_start", "Expected", want.String())
+	}
+	return nil
+}
+
+// termContext adds to a request's page what links it to other terms (the
+// term it renews, its renewals, the renewal link) and, around a
+// transfer-in, the units' numbers.
+func (s *Server) termContext(r *http.Request, u auth.User, rec postgres.SecondmentRecord, history []postgres.SecondmentRecord,
+	v *web.SecondmentShowView) error {
+	ctx := r.Context()
+	if rec.PreviousID != 0 {
+		prev, err := s.store.SecondmentGetRecord(ctx, rec.PreviousID)
+		if err != nil {
+			return err
+		}
+		v.Previous = &prev
+	}
+	mine := u.Has(auth.RoleBorrower) && rec.BorrowerID == u.UnitID
+	live := false
+	for _, rn := range renewalsOf(rec, history) {
+		live = live || liveRenewal(rn)
+		if rn.Number != "" || mine { // a draft is the borrowing unit's own
+			v.Renewals = append(v.Renewals, rn)
+		}
+	}
+	v.CanRenew = !live && renewable(u, rec, secondment.Today(s.clock))
+
+	switch rec.State {
+	case secondment.StateActive, secondment.StateTransferPending, secondment.StateTransferred:
+	default:
+		return nil
+	}
+	units, err := s.store.UnitAll(ctx)
+	if err != nil {
+		return err
+	}
+	for _, un := range units {
+		n := &web.UnitNumbers{Name: un.Name, StaffingQuota: un.StaffingQuota, PostQuota: un.PostQuota, Headcount: un.Headcount}
+		switch un.ID {
+		case rec.BorrowerID:
+			v.BorrowerUnit = n
+		case rec.LenderID:
+			v.LenderUnit = n
+		}
+	}
+	return nil
 }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"secondment/internal/config"
+	"secondment/internal/jobs"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// runSweep runs one sweep now, for cron-style operation and for catching
+// up a given day by hand. The running service sweeps by itself.
+func runSweep(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	set := newSet("sweep", "secondment sweep [--day YYYY-MM-DD] [flags]", config.Options{}, getenv, stdout)
+	dayFlag := set.String("day", "", "the day to sweep for (default: today in Asia/Shanghai)")
+	cfg, pos, err := parse(set, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{fmt.Sprintf("sweep takes no arguments, got %q", pos[0])}
+	}
+	now := time.Now()
+	day := secondment.DateOf(now)
+	if *dayFlag != "" {
+		if day, err = secondment.ParseDate(*dayFlag); err != nil {
+			return &usageError{fmt.Sprintf("--day %q: want YYYY-MM-DD", *dayFlag)}
+		}
+	}
+	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
+		return err
+	}
+	if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
+		return err
+	}
+	res, err := db.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: "command line"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep %s: %d renewed, %d expired, %d overdue, %d reminders\n",
+		day, res.Renewed, res.Expired, res.Overdue, res.Reminders)
+	return nil
+}

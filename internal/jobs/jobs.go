@@ -1,0 +1,119 @@
+// Package jobs is the background work of the service on River, a job queue
+// in PostgreSQL: any number of replicas run workers, the leader alone
+// schedules the periodic sweep, and each job runs once. There is no
+// in-process timer that two replicas would both fire.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// Migrate creates or upgrades River's own tables (river_job, river_leader,
+// …) with River's migrator. They live beside the service's schema, which
+// golang-migrate keeps in schema_migrations; River records its own version
+// in river_migration.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return nil
+}
+
+// Config tunes the background work.
+type Config struct {
+	SweepInterval time.Duration // how often the periodic sweep runs (default 5 min)
+	Workers       int           // jobs this replica runs at once (default 2)
+	Clock         secondment.Clock
+	Logger        *slog.Logger
+}
+
+// SweepArgs is the sweep job. Day is the day to sweep for, "" for today by
+// the clock (a catch-up sweep for a given day is possible from the command
+// line).
+type SweepArgs struct {
+	Day string `json:"day,omitempty"`
+}
+
+// Kind names the job in River's table.
+func (SweepArgs) Kind() string { return "sweep" }
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	store *postgres.Store
+	clock secondment.Clock
+	log   *slog.Logger
+}
+
+func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
+	now := w.clock.Now()
+	day := secondment.DateOf(now)
+	if job.Args.Day != "" {
+		d, err := secondment.ParseDate(job.Args.Day)
+		if err != nil {
+			return river.JobCancel(fmt.Errorf("sweep day %q: %w", job.Args.Day, err))
+		}
+		day = d
+	}
+	res, err := w.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: fmt.Sprintf("job %d", job.ID)})
+	if err != nil {
+		return fmt.Errorf("sweep %s: %w", day, err)
+	}
+	w.log.Info("sweep", "day", day.String(), "renewed", res.Renewed, "expired", res.Expired,
+		"overdue", res.Overdue, "reminders", res.Reminders)
+	return nil
+}
+
+// NewClient builds the River client with the service's workers and the
+// periodic sweep. Start it with Start and stop it with Stop.
+func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 5 * time.Minute
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.Clock == nil {
+		c.Clock = secondment.SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger}); err != nil {
+		return nil, fmt.Errorf("register sweep worker: %w", err)
+	}
+	interval := c.SweepInterval
+	client, err := river.NewClient(riverpgxv5.New(store.Pool), &river.Config{
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.Workers}},
+		Workers: workers,
+		Logger:  c.Logger,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(interval),
+				func() (river.JobArgs, *river.InsertOpts) {
+					// One sweep per interval, whatever the number of replicas.
+					return SweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+				},
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return client, nil
+}

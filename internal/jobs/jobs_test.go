@@ -1,0 +1,149 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"secondment/internal/dbtest"
+	"secondment/internal/demo"
+	"secondment/internal/jobs"
+	"secondment/internal/postgres"
+	sm "secondment/internal/secondment"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// at is 10:00 in Shanghai on day d.
+func at(d sm.Date) time.Time { return d.Start().Add(10 * time.Hour) }
+
+// running makes n Kashgar secondments of new people of 阿克喀什乡, each
+// through the whole chain and started, all ending 31 October 2023.
+func running(t *testing.T, s *postgres.Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := demo.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	unit := func(code string) int64 {
+		u, err := s.UnitGetByCode(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
+	jw, akks, zzb := unit("XJ-KS-JW"), unit("XJ-KS-AKKS"), unit("XJ-KS-ZZB")
+	clerk := sm.Actor{UserID: 1, Name: "经办人", Role: sm.RoleBorrower, UnitID: jw}
+	town := sm.Actor{UserID: 2, Name: "张鹏", Role: sm.RoleLender, UnitID: akks}
+	od := sm.Actor{UserID: 3, Name: "冯剑", Role: sm.RoleOrgDept, UnitID: zzb}
+	start, end := sm.D(2023, 8, 1), sm.D(2023, 10, 31)
+	for i := range n {
+		code := fmt.Sprintf("XJ-KS-AKKS-J%02d", i)
+		if _, err := s.Import(ctx, postgres.Import{People: []postgres.PersonImport{{HomeUnitCode: "XJ-KS-AKKS",
+			Person: sm.Person{Code: code, Name: fmt.Sprintf("人员%02d", i)}}}}); err != nil {
+			t.Fatal(err)
+		}
+		var person int64
+		if err := s.Pool.QueryRow(ctx, `SELECT id FROM person WHERE code = $1`, code).Scan(&person); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.SecondmentCreate(ctx, clerk, sm.Secondment{Kind: sm.KindSecondment, Purpose: sm.PurposeKeyTask,
+			Task: "专项工作", PersonID: person, BorrowerID: jw, Start: start, End: end}, "", at(sm.D(2023, 7, 10)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			a  sm.Actor
+			in sm.Input
+			on sm.Date
+		}{
+			{clerk, sm.Input{Action: sm.ActSubmit}, sm.D(2023, 7, 10)},
+			{town, sm.Input{Action: sm.ActConsent, Opinion: "同意"}, sm.D(2023, 7, 12)},
+			{od, sm.Input{Action: sm.ActApprove, Opinion: "同意"}, sm.D(2023, 7, 15)},
+			{clerk, sm.Input{Action: sm.ActStart}, start},
+		} {
+			if _, err := s.SecondmentAct(ctx, d.ID, 0, step.a, step.in, at(step.on)); err != nil {
+				t.Fatalf("%s: %v", step.in.Action, err)
+			}
+		}
+	}
+}
+
+// Two workers (two River clients, as two replicas would run) sweep the same
+// day at once: every expiry, overdue entry and notification happens
+// exactly once.
+func TestTwoWorkersSweepExactlyOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := dbtest.Store(t)
+	const n = 12
+	running(t, store, n)
+
+	clock := sm.FixedClock{T: at(sm.D(2023, 11, 1))}
+	var clients []interface {
+		Start(context.Context) error
+		Stop(context.Context) error
+	}
+	for range 2 {
+		c, err := jobs.NewClient(store, jobs.Config{SweepInterval: time.Hour, Workers: 2, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two sweeps for the day besides the periodic one, so the clients
+		// have work at the same moment.
+		for range 2 {
+			if _, err := c.Insert(ctx, jobs.SweepArgs{Day: "2023-11-01"}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, c := range clients {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_ = c.Stop(sctx)
+			cancel()
+		}
+	}()
+	count := func(q string) int {
+		var x int
+		if err := store.Pool.QueryRow(ctx, q).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for count(`SELECT count(*) FROM river_job WHERE kind = 'sweep' AND state = 'completed'`) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sweeps did not finish: %d completed", count(`SELECT count(*) FROM river_job WHERE kind = 'sweep' AND state = 'completed'`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM audit_event WHERE action = 'secondment.expire'`:       n,
+		`SELECT count(*) FROM audit_event WHERE action = 'secondment.mark_overdue'`: n,
+		`SELECT count(*) FROM ledger_entry WHERE rule = 'R10'`:                      n,
+		`SELECT count(*) FROM secondment WHERE state = 'overdue'`:                   n,
+		`SELECT coalesce(sum((message_data->>'Count')::int), 0) FROM notification_outbox
+			WHERE message_id = 'notify.digest.overdue' AND recipient_role = 'borrower'`: n,
+	} {
+		if got := count(q); got != want {
+			t.Errorf("%s = %d, want %d", q, got, want)
+		}
+	}
+	// Each person was named in the borrower's overdue digests once.
+	if dup := count(`SELECT count(*) FROM (SELECT object_id FROM audit_event WHERE action = 'secondment.mark_overdue'
+		GROUP BY object_id HAVING count(*) > 1) d`); dup != 0 {
+		t.Errorf("requests marked overdue twice")
+	}
+	if runs := count(`SELECT count(*) FROM sweep_run`); runs < 4 {
+		t.Errorf("%d sweeps recorded, want at least 4", runs)
+	}
+}

@@ -1,0 +1,214 @@
+package postgres_test
+
+import (
+	"fmt"
+	"testing"
+
+	"secondment/internal/postgres"
+	sm "secondment/internal/secondment"
+)
+
+// activeTerm runs a Kashgar request of person through the whole chain (in
+// 2023, under Kashgar's first version: townships allowed, 3-month terms,
+// 6 months over a chain) and starts it on its first day.
+func (w smWorld) activeTerm(person string, start, end sm.Date, previous int64) sm.Secondment {
+	w.t.Helper()
+	clerk := w.actor("XJ-KS-JW", sm.RoleBorrower, "纪委监委经办人")
+	d := w.draft(person, "XJ-KS-JW", start, end)
+	d.PreviousID = previous
+	s := w.create(clerk, d, start.AddDays(-20))
+	w.act(s.ID, clerk, sm.Input{Action: sm.ActSubmit}, start.AddDays(-20))
+	w.act(s.ID, w.actor("XJ-KS-AKKS", sm.RoleLender, "张鹏"), sm.Input{Action: sm.ActConsent, Opinion: "同意"}, start.AddDays(-18))
+	w.act(s.ID, w.actor("XJ-KS-ZZB", sm.RoleOrgDept, "冯剑"), sm.Input{Action: sm.ActApprove, Opinion: "同意"}, start.AddDays(-15))
+	if previous == 0 {
+		w.act(s.ID, clerk, sm.Input{Action: sm.ActStart}, start)
+	}
+	return w.record(s.ID).Secondment
+}
+
+func (w smWorld) sweep(day sm.Date) postgres.SweepResult {
+	w.t.Helper()
+	res, err := w.s.Sweep(w.ctx, day, smAt(day), postgres.SweepOptions{BatchSize: 7})
+	if err != nil {
+		w.t.Fatalf("sweep %s: %v", day, err)
+	}
+	return res
+}
+
+// Expiry comes the day after the last day (a term ending 31 October is
+// still running on the 31st), and with Kashgar's grace of 0 days the
+// person is overdue from then on: the ledger gets an R10 entry. A second
+// sweep the same day changes nothing.
+func TestSweepExpiresTheDayAfterTheLastDay(t *testing.T) {
+	t.Parallel()
+	w := newSMWorld(t, 0)
+	s := w.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31), 0)
+
+	if r := w.sweep(sm.D(2023, 10, 31)); r.Expired+r.Overdue != 0 {
+		t.Fatalf("on the last day: %+v", r)
+	}
+	if st := w.record(s.ID).State; st != sm.StateActive {
+		t.Fatalf("on the last day the term is %s", st)
+	}
+	r := w.sweep(sm.D(2023, 11, 1))
+	if r.Expired != 1 || r.Overdue != 1 {
+		t.Fatalf("the day after: %+v", r)
+	}
+	rec := w.record(s.ID)
+	if rec.State != sm.StateOverdue || rec.Version != 7 {
+		t.Fatalf("after the sweep: %s v%d", rec.State, rec.Version)
+	}
+	if n := w.count(`SELECT count(*) FROM ledger_entry WHERE secondment_id = $1 AND rule = 'R10' AND opened_on = '2023-11-01'`, s.ID); n != 1 {
+		t.Fatalf("ledger entries: %d", n)
+	}
+	if n := w.count(`SELECT count(*) FROM audit_event WHERE object_id = $1 AND action IN ('secondment.expire', 'secondment.mark_overdue')`, s.ID); n != 2 {
+		t.Fatalf("audit events: %d", n)
+	}
+	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE secondment_id = $1 AND message_id IN ('notify.digest.expired', 'notify.digest.overdue')
+		AND message_data->>'Names' = '李传群'`, s.ID); n == 0 {
+		t.Fatal("nobody was told")
+	}
+	before := w.count(`SELECT count(*) FROM audit_event`)
+	if r := w.sweep(sm.D(2023, 11, 1)); r.Renewed+r.Expired+r.Overdue+r.Reminders != 0 {
+		t.Fatalf("second sweep the same day: %+v", r)
+	}
+	if after := w.count(`SELECT count(*) FROM audit_event`); after != before {
+		t.Fatalf("the second sweep wrote %d audit events", after-before)
+	}
+	if n := w.count(`SELECT count(*) FROM sweep_run`); n != 3 {
+		t.Fatalf("%d sweeps recorded", n)
+	}
+}
+
+// Month ends: a term of 3 months from 30 November 2023 ends on 29 February
+// 2024 (a leap year), and expires on 1 March, not before.
+func TestSweepMonthEnd(t *testing.T) {
+	t.Parallel()
+	w := newSMWorld(t, 0)
+	s := w.activeTerm("李传群", sm.D(2023, 11, 30), sm.TermLastDay(sm.D(2023, 11, 30), 3), 0)
+	if s.End != sm.D(2024, 2, 29) {
+		t.Fatalf("end %s", s.End)
+	}
+	if r := w.sweep(sm.D(2024, 2, 29)); r.Expired != 0 {
+		t.Fatalf("expired on its last day: %+v", r)
+	}
+	if r := w.sweep(sm.D(2024, 3, 1)); r.Expired != 1 {
+		t.Fatalf("not expired the day after: %+v", r)
+	}
+}
+
+// Each reminder is sent once, on its day or when a missed day is caught up;
+// a late sweep sends only the most urgent one.
+func TestSweepRemindersOnce(t *testing.T) {
+	t.Parallel()
+	w := newSMWorld(t, 0)
+	s := w.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31), 0)
+	reminders := func() int {
+		return w.count(`SELECT count(*) FROM notification_outbox WHERE secondment_id = $1 AND message_id = 'notify.reminder.before'`, s.ID)
+	}
+	for day, want := range map[string]int{"2023-10-15": 0} {
+		d, _ := sm.ParseDate(day)
+		w.sweep(d)
+		if reminders() != want {
+			t.Fatalf("%s: %d reminders", day, reminders())
+		}
+	}
+	if r := w.sweep(sm.D(2023, 10, 16)); r.Reminders != 1 || reminders() != 2 { // borrower and lender
+		t.Fatalf("15 days before: %+v, %d notifications", r, reminders())
+	}
+	if r := w.sweep(sm.D(2023, 10, 16)); r.Reminders != 0 {
+		t.Fatalf("again the same day: %+v", r)
+	}
+	if r := w.sweep(sm.D(2023, 10, 20)); r.Reminders != 0 {
+		t.Fatalf("a later day before the next: %+v", r)
+	}
+	if r := w.sweep(sm.D(2023, 10, 29)); r.Reminders != 1 || reminders() != 4 {
+		t.Fatalf("3 days before (caught up on the 29th): %+v", r)
+	}
+	if r := w.sweep(sm.D(2023, 10, 30)); r.Reminders != 0 {
+		t.Fatalf("after the last reminder: %+v", r)
+	}
+
+	// Catch-up after a gap: a sweep first run 2 days before the end sends
+	// the 3-day reminder alone; the 15-day one is never sent late.
+	w2 := newSMWorld(t, 0)
+	s2 := w2.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31), 0)
+	if r := w2.sweep(sm.D(2023, 10, 29)); r.Reminders != 1 {
+		t.Fatalf("late first sweep: %+v", r)
+	}
+	if r := w2.sweep(sm.D(2023, 10, 30)); r.Reminders != 0 {
+		t.Fatalf("the covered 15-day reminder was sent late: %+v", r)
+	}
+	if n := w2.count(`SELECT count(*) FROM reminder_sent WHERE secondment_id = $1`, s2.ID); n != 2 {
+		t.Fatalf("%d reminder records, want both kinds", n)
+	}
+	// And days missed entirely are caught up: nothing ran until well after
+	// the end, and the term is expired and overdue at once.
+	if r := w2.sweep(sm.D(2023, 11, 20)); r.Expired != 1 || r.Overdue != 1 {
+		t.Fatalf("catch-up after a gap: %+v", r)
+	}
+}
+
+// An approved renewal takes over when the term ends; one still pending
+// does not keep the person seconded.
+func TestSweepHandsOverToTheApprovedRenewal(t *testing.T) {
+	t.Parallel()
+	w := newSMWorld(t, 0)
+	t1 := w.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31), 0)
+	r1 := w.activeTerm("李传群", sm.D(2023, 11, 1), sm.D(2024, 1, 31), t1.ID) // approved, not started
+	if st := w.record(r1.ID).State; st != sm.StateApproved {
+		t.Fatalf("renewal %s", st)
+	}
+	if r := w.sweep(sm.D(2023, 11, 1)); r.Renewed != 1 || r.Expired != 0 {
+		t.Fatalf("hand-over: %+v", r)
+	}
+	if a, b := w.record(t1.ID), w.record(r1.ID); a.State != sm.StateRenewed || a.RenewalID != r1.ID || b.State != sm.StateActive || b.StartedOn != sm.D(2023, 11, 1) {
+		t.Fatalf("after hand-over: %s (renewal %d), %s from %s", a.State, a.RenewalID, b.State, b.StartedOn)
+	}
+	if r := w.sweep(sm.D(2023, 11, 1)); r.Renewed != 0 {
+		t.Fatalf("second sweep: %+v", r)
+	}
+
+	// A renewal still under review at the end: the term expires.
+	w2 := newSMWorld(t, 0)
+	t2 := w2.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31), 0)
+	clerk := w2.actor("XJ-KS-JW", sm.RoleBorrower, "纪委监委经办人")
+	d := w2.draft("李传群", "XJ-KS-JW", sm.D(2023, 11, 1), sm.D(2024, 1, 31))
+	d.PreviousID = t2.ID
+	pending := w2.create(clerk, d, sm.D(2023, 10, 20))
+	w2.act(pending.ID, clerk, sm.Input{Action: sm.ActSubmit}, sm.D(2023, 10, 20))
+	if r := w2.sweep(sm.D(2023, 11, 1)); r.Renewed != 0 || r.Expired != 1 {
+		t.Fatalf("with a pending renewal: %+v", r)
+	}
+}
+
+// Many due rows in small batches: each changes once.
+func TestSweepBatches(t *testing.T) {
+	t.Parallel()
+	w := newSMWorld(t, 0)
+	var ids []int64
+	for i := range 20 {
+		name := fmt.Sprintf("测试人员%02d", i)
+		if _, err := w.s.Import(w.ctx, postgres.Import{People: []postgres.PersonImport{{HomeUnitCode: "XJ-KS-AKKS",
+			Person: sm.Person{Code: fmt.Sprintf("XJ-KS-AKKS-T%02d", i), Name: name}}}}); err != nil {
+			t.Fatal(err)
+		}
+		w.people[name] = int64(w.count(`SELECT id FROM person WHERE name = $1`, name))
+		ids = append(ids, w.activeTerm(name, sm.D(2023, 8, 1), sm.D(2023, 10, 31), 0).ID)
+	}
+	if r := w.sweep(sm.D(2023, 11, 1)); r.Expired != 20 || r.Overdue != 20 {
+		t.Fatalf("batches: %+v", r)
+	}
+	if n := w.count(`SELECT count(*) FROM audit_event WHERE action = 'secondment.expire'`); n != 20 {
+		t.Fatalf("%d expire events", n)
+	}
+	// Notifications come as digests per recipient and batch (of 7 here),
+	// together naming all 20 people once.
+	if n := w.count(`SELECT coalesce(sum((message_data->>'Count')::int), 0) FROM notification_outbox
+		WHERE message_id = 'notify.digest.expired' AND recipient_role = 'borrower'`); n != 20 {
+		t.Fatalf("digests count %d people, want 20", n)
+	}
+	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE message_id = 'notify.digest.expired' AND recipient_role = 'borrower'`); n != 3 {
+		t.Fatalf("%d digests for the borrower, want 3 (batches of 7)", n)
+	}
+}
