@@ -32,6 +32,7 @@ type Config struct {
 	SecureCookies    bool          // cookies only over HTTPS (always in production)
 	Jobs             bool          // run background workers in this process (serve)
 	SweepInterval    time.Duration // how often the periodic sweep runs
+	EscalateAfter    int           // working days a review step may wait before it is flagged (0: never)
 }
 
 // Modes. Production refuses demo data and never prints a password; dev is
@@ -96,6 +97,9 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 		c.SweepInterval = s.envDuration("SECONDMENT_SWEEP_INTERVAL", 5*time.Minute)
 		s.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval,
 			"how often the periodic sweep (expiry, overdue, reminders) runs (env SECONDMENT_SWEEP_INTERVAL)")
+		c.EscalateAfter = s.envInt("SECONDMENT_ESCALATE_AFTER", 5)
+		s.IntVar(&c.EscalateAfter, "escalate-after", c.EscalateAfter,
+			"working days a review step may wait before the supervising org dept is told; 0: never (env SECONDMENT_ESCALATE_AFTER)")
 		s.BoolVar(&c.SecureCookies, "secure-cookies", s.envBool("SECONDMENT_SECURE_COOKIES", false),
 			"mark cookies Secure (HTTPS only); always on in production mode (env SECONDMENT_SECURE_COOKIES)")
 	}
@@ -120,6 +124,19 @@ func (s *Set) envBool(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+func (s *Set) envInt(name string, def int) int {
+	v := s.env(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("%s=%q: want a whole number", name, v))
+		return def
+	}
+	return n
 }
 
 func (s *Set) envDuration(name string, def time.Duration) time.Duration {
@@ -174,6 +191,9 @@ func (s *Set) Parse(args []string) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: want dev or production", c.Mode))
+	}
+	if s.Lookup("escalate-after") != nil && (c.EscalateAfter < 0 || c.EscalateAfter > 60) {
+		errs = append(errs, fmt.Errorf("--escalate-after %d: want 0 to 60 working days", c.EscalateAfter))
 	}
 	if s.Lookup("sweep-interval") != nil && (c.SweepInterval < time.Second || c.SweepInterval > 24*time.Hour) {
 		errs = append(errs, fmt.Errorf("--sweep-interval %s: want 1s to 24h", c.SweepInterval))

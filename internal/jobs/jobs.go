@@ -39,6 +39,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 type Config struct {
 	SweepInterval time.Duration // how often the periodic sweep runs (default 5 min)
 	Workers       int           // jobs this replica runs at once (default 2)
+	EscalateAfter int           // working days before a waiting step is flagged; 0: never
 	Clock         secondment.Clock
 	Logger        *slog.Logger
 }
@@ -55,9 +56,10 @@ func (SweepArgs) Kind() string { return "sweep" }
 
 type sweepWorker struct {
 	river.WorkerDefaults[SweepArgs]
-	store *postgres.Store
-	clock secondment.Clock
-	log   *slog.Logger
+	store    *postgres.Store
+	clock    secondment.Clock
+	log      *slog.Logger
+	escalate int
 }
 
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
@@ -70,12 +72,12 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 		}
 		day = d
 	}
-	res, err := w.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: fmt.Sprintf("job %d", job.ID)})
+	res, err := w.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: fmt.Sprintf("job %d", job.ID), EscalateAfter: w.escalate})
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", day, err)
 	}
 	w.log.Info("sweep", "day", day.String(), "renewed", res.Renewed, "expired", res.Expired,
-		"overdue", res.Overdue, "reminders", res.Reminders)
+		"overdue", res.Overdue, "reminders", res.Reminders, "escalated", res.Escalated)
 	return nil
 }
 
@@ -95,7 +97,11 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger}); err != nil {
+	escalate := c.EscalateAfter
+	if escalate == 0 {
+		escalate = -1 // SweepOptions: negative is never
+	}
+	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger, escalate: escalate}); err != nil {
 		return nil, fmt.Errorf("register sweep worker: %w", err)
 	}
 	interval := c.SweepInterval

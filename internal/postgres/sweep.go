@@ -16,13 +16,18 @@ import (
 type SweepOptions struct {
 	BatchSize    int   // rows per transaction (default 5000: under 0.3 s of locks, see docs/terms.md)
 	ReminderDays []int // default secondment.DefaultReminderDays
-	Origin       string
+	// EscalateAfter is the working days a review step may wait before it
+	// is flagged to the supervising org dept (default
+	// secondment.DefaultEscalateAfter; negative: never).
+	EscalateAfter int
+	Origin        string
 }
 
 // SweepResult counts what a sweep changed.
 type SweepResult struct {
 	Day                                  secondment.Date
 	Renewed, Expired, Overdue, Reminders int
+	Escalated                            int
 	// LongestBatch is the longest any batch transaction held its row
 	// locks: what other writers of those rows may have waited.
 	LongestBatch time.Duration
@@ -66,9 +71,15 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	if res.Reminders, err = s.sweepReminders(ctx, today, now, o); err != nil {
 		return res, err
 	}
-	_, err = s.Pool.Exec(ctx, `INSERT INTO sweep_run (day, started_at, finished_at, renewed, expired, overdue, reminders, origin)
-		VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8)`, today.String(), now, now.Add(time.Since(wall)),
-		res.Renewed, res.Expired, res.Overdue, res.Reminders, o.Origin)
+	if o.EscalateAfter == 0 {
+		o.EscalateAfter = secondment.DefaultEscalateAfter
+	}
+	if res.Escalated, err = s.sweepEscalations(ctx, today, now, o.EscalateAfter); err != nil {
+		return res, err
+	}
+	_, err = s.Pool.Exec(ctx, `INSERT INTO sweep_run (day, started_at, finished_at, renewed, expired, overdue, reminders, escalated, origin)
+		VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9)`, today.String(), now, now.Add(time.Since(wall)),
+		res.Renewed, res.Expired, res.Overdue, res.Reminders, res.Escalated, o.Origin)
 	if err != nil {
 		return res, fmt.Errorf("record sweep: %w", err)
 	}
@@ -441,18 +452,119 @@ func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now t
 	}
 }
 
+// sweepEscalations flags review steps that have waited more than after
+// working days to the supervising org dept, once per request and step.
+func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now time.Time, after int) (int, error) {
+	if after < 0 {
+		return 0, nil
+	}
+	units, err := unitsTx(ctx, s.Pool)
+	if err != nil {
+		return 0, err
+	}
+	h, err := secondment.NewHierarchy(units)
+	if err != nil {
+		return 0, fmt.Errorf("unit hierarchy: %w", err)
+	}
+	// The step started with the request's last decision (the submission,
+	// the consent); anything waiting fewer days than "after" in calendar
+	// days cannot be due and is not read.
+	rows, err := s.Pool.Query(ctx, secondmentSelect+`
+		WHERE s.state IN ('awaiting_consent', 'awaiting_signoff')
+		  AND NOT EXISTS (SELECT 1 FROM escalation e WHERE e.secondment_id = s.id AND e.step = s.state)
+		  AND (SELECT max(d.at) FROM decision d WHERE d.secondment_id = s.id) < $1
+		ORDER BY s.id`, today.AddDays(-after).Start())
+	if err != nil {
+		return 0, fmt.Errorf("find waiting steps: %w", err)
+	}
+	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SecondmentRecord, error) { return scanSecondment(r) })
+	if err != nil {
+		return 0, fmt.Errorf("find waiting steps: %w", err)
+	}
+	n := 0
+	for _, rec := range recs {
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			var last time.Time
+			if err := tx.QueryRow(ctx, `SELECT max(at) FROM decision WHERE secondment_id = $1`, rec.ID).Scan(&last); err != nil {
+				return fmt.Errorf("last step: %w", err)
+			}
+			lastDay := secondment.DateOf(last)
+			if !secondment.EscalationDue(lastDay, today, after) {
+				return errSkip
+			}
+			sup, ok := h.Supervisor(rec.Secondment)
+			var supID *int64
+			if ok {
+				supID = &sup.ID
+			}
+			waited := secondment.WorkingDaysAfter(lastDay, today)
+			tag, err := tx.Exec(ctx, `INSERT INTO escalation (secondment_id, step, flagged_on, supervisor_id, waited_days)
+				VALUES ($1, $2, $3::date, $4, $5) ON CONFLICT DO NOTHING`, rec.ID, rec.State, today.String(), supID, waited)
+			if err != nil {
+				return fmt.Errorf("flag: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				return errSkip // another worker flagged it
+			}
+			if ok {
+				m := secondment.Msg("notify.escalated", "Number", rec.Number, "Person", rec.PersonName,
+					"Step", string(rec.State), "Days", waited)
+				if err := notifyUser(ctx, tx, secondment.RoleOrgDept, sup.ID, 0, rec.ID, m, now); err != nil {
+					return err
+				}
+			}
+			return auditInsert(ctx, tx, AuditEvent{At: now, ActorName: "system", Action: "secondment.escalate",
+				ObjectType: "secondment", ObjectID: rec.ID, UnitID: rec.BorrowerID,
+				Detail: map[string]any{"step": rec.State, "waited_working_days": waited, "supervisor": supID}})
+		})
+		switch {
+		case err == nil:
+			n++
+		case err == errSkip:
+		default:
+			return n, fmt.Errorf("escalate secondment %d: %w", rec.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// SecondmentEscalatedTo lists the requests whose waiting step was flagged to
+// the org dept unitID and that still wait at that step.
+func (s *Store) SecondmentEscalatedTo(ctx context.Context, unitID int64) ([]SecondmentRecord, error) {
+	rows, err := s.Pool.Query(ctx, secondmentSelect+`
+		JOIN escalation e ON e.secondment_id = s.id AND e.step = s.state
+		WHERE e.supervisor_id = $1 ORDER BY s.created_at DESC, s.id DESC`, unitID)
+	if err != nil {
+		return nil, fmt.Errorf("escalated requests: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SecondmentRecord, error) { return scanSecondment(r) })
+}
+
+// SecondmentEscalated reports whether rec's waiting step was flagged to
+// the org dept unitID.
+func (s *Store) SecondmentEscalated(ctx context.Context, id, unitID int64) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM escalation e JOIN secondment s ON s.id = e.secondment_id
+		WHERE e.secondment_id = $1 AND e.supervisor_id = $2 AND e.step = s.state)`, id, unitID).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("escalation: %w", err)
+	}
+	return ok, nil
+}
+
 // SweepRun is one recorded sweep.
 type SweepRun struct {
 	ID                                   int64
 	Day                                  secondment.Date
 	StartedAt, FinishedAt                time.Time
 	Renewed, Expired, Overdue, Reminders int
+	Escalated                            int
 	Origin                               string
 }
 
 // SweepRuns lists the latest sweeps, newest first.
 func (s *Store) SweepRuns(ctx context.Context, limit int) ([]SweepRun, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, day, started_at, finished_at, renewed, expired, overdue, reminders, origin
+	rows, err := s.Pool.Query(ctx, `SELECT id, day, started_at, finished_at, renewed, expired, overdue, reminders, escalated, origin
 		FROM sweep_run ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list sweeps: %w", err)
@@ -460,7 +572,7 @@ func (s *Store) SweepRuns(ctx context.Context, limit int) ([]SweepRun, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SweepRun, error) {
 		var x SweepRun
 		var day time.Time
-		err := r.Scan(&x.ID, &day, &x.StartedAt, &x.FinishedAt, &x.Renewed, &x.Expired, &x.Overdue, &x.Reminders, &x.Origin)
+		err := r.Scan(&x.ID, &day, &x.StartedAt, &x.FinishedAt, &x.Renewed, &x.Expired, &x.Overdue, &x.Reminders, &x.Escalated, &x.Origin)
 		x.Day = dateOf(day)
 		return x, err
 	})

@@ -10,6 +10,7 @@ import (
 
 	"secondment/internal/auth"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 )
 
 // submitted makes a Kashgar request submitted to 阿克喀什乡 and returns its
@@ -243,5 +244,60 @@ func TestOversizedLetter(t *testing.T) {
 	_ = s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM attachment`).Scan(&n)
 	if n != 0 {
 		t.Fatal("an oversized letter was stored")
+	}
+}
+
+// A sign-off left waiting more than 5 working days is flagged to the org
+// dept above, which finds it in its inbox and may urge it, not decide it.
+func TestEscalationToTheSupervisingOrgDept(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, time.Date(2024, time.May, 6, 9, 0, 0, 0, secondment.Shanghai)) // a Monday
+	clerk := s.as(t, "nmg-bt-qs-rd.borrower")
+	res, _ := clerk.post("/secondments", url.Values{"person": {strconv.FormatInt(personID(t, s, "赵宇"), 10)},
+		"kind": {"secondment"}, "purpose": {"key_task"}, "task": {"换届选举筹备"}, "start": {"2024-06-03"}, "end": {"2024-08-31"}})
+	id := idInLocation.FindStringSubmatch(res.Header.Get("Location"))[1]
+	_, body := clerk.get("/secondments/" + id)
+	if res, _ := clerk.post("/secondments/"+id+"/actions/submit", url.Values{"version": {pageVersion(t, body)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d", res.StatusCode)
+	}
+	city := s.as(t, "nmg-bt-zzb.lender")
+	_, body = city.get("/secondments/" + id)
+	if res, _ := city.post("/secondments/"+id+"/actions/consent", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("consent: %d", res.StatusCode)
+	}
+	// 青山区委组织部 does nothing. Friday 10 May is 4 working days on, Tuesday 14 May six.
+	sweep := func(d secondment.Date) postgres.SweepResult {
+		r, err := s.store.Sweep(t.Context(), d, d.Start().Add(9*time.Hour), postgres.SweepOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := sweep(secondment.D(2024, 5, 10)); r.Escalated != 0 {
+		t.Fatalf("flagged early: %+v", r)
+	}
+	if r := sweep(secondment.D(2024, 5, 14)); r.Escalated != 1 {
+		t.Fatalf("not flagged after 6 working days: %+v", r)
+	}
+	if r := sweep(secondment.D(2024, 5, 15)); r.Escalated != 0 {
+		t.Fatalf("flagged twice: %+v", r)
+	}
+	s.clock.Advance(9 * 24 * time.Hour)
+	sup := s.as(t, "nmg-bt-zzb.orgdept")
+	_, body = sup.get("/secondments?tab=todo")
+	if !strings.Contains(body, "借调〔2024〕0001") {
+		t.Fatal("the flagged request is not in the supervising org dept's inbox")
+	}
+	res, body = sup.get("/secondments/" + id)
+	page := doc(t, body)
+	if res.StatusCode != http.StatusOK || len(byTestID(page, "supervised")) != 1 || len(byTestID(page, "action-approve")) != 0 {
+		t.Fatalf("supervisor's view: %d, actions offered %d", res.StatusCode, len(byTestID(page, "action-approve")))
+	}
+	if res, _ := sup.post("/secondments/"+id+"/urge", url.Values{}); res.StatusCode != http.StatusOK {
+		t.Fatalf("supervisor's urge: %d", res.StatusCode)
+	}
+	// Another city's org dept still cannot see it.
+	if res, _ := s.as(t, "sd-wh-zzb.orgdept").get("/secondments/" + id); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another city: %d", res.StatusCode)
 	}
 }

@@ -106,7 +106,19 @@ func (s *Server) canSee(r *http.Request, u auth.User, rec postgres.SecondmentRec
 	if len(partiesOn(u, rec)) > 0 {
 		return true, nil
 	}
+	if ok, err := s.supervises(r, u, rec); ok || err != nil {
+		return ok, err
+	}
 	return s.store.SecondmentCopied(r.Context(), rec.ID, u.ID)
+}
+
+// supervises reports whether rec's waiting step was flagged to u's org
+// dept, which may then read it and urge it on.
+func (s *Server) supervises(r *http.Request, u auth.User, rec postgres.SecondmentRecord) (bool, error) {
+	if !u.Has(auth.RoleOrgDept) {
+		return false, nil
+	}
+	return s.store.SecondmentEscalated(r.Context(), rec.ID, u.UnitID)
 }
 
 // todoStates are the states in which each role has something to do.
@@ -161,6 +173,19 @@ func (s *Server) listOf(r *http.Request, u auth.User, todo bool, seen map[int64]
 			if !seen[rec.ID] && playsOn(u, cr, rec) {
 				seen[rec.ID] = true
 				out = append(out, rec)
+			}
+		}
+		if cr == secondment.RoleOrgDept {
+			// Steps left waiting below, flagged to this org dept to follow up.
+			flagged, err := s.store.SecondmentEscalatedTo(r.Context(), u.UnitID)
+			if err != nil {
+				return nil, err
+			}
+			for _, rec := range flagged {
+				if !seen[rec.ID] {
+					seen[rec.ID] = true
+					out = append(out, rec)
+				}
 			}
 		}
 	}
@@ -536,6 +561,12 @@ func (s *Server) showRefused(w http.ResponseWriter, r *http.Request, u auth.User
 		v.Handler = handler.Name
 	}
 	party := len(partiesOn(u, rec)) > 0
+	if supervising, err := s.supervises(r, u, rec); err != nil {
+		s.renderError(w, r, err)
+		return
+	} else if supervising {
+		v.CanUrge, v.Supervised = true, true
+	}
 	if pendingRole, pendingUnit, ok := pending(rec); ok && party {
 		mine := pendingUnit == u.UnitID && hasRole(u, pendingRole)
 		v.CanUrge = !mine
@@ -892,20 +923,20 @@ func roleOfChain(r secondment.Role) auth.Role {
 const urgeInterval = 24 * time.Hour
 
 func (s *Server) handleSecondmentUrge(w http.ResponseWriter, r *http.Request) {
-	s.coordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
+	s.coordinate(w, r, true, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
 		return secondment.Msg("urge.done"), s.store.SecondmentUrge(r.Context(), u, rec.ID, urgeInterval, s.clock.Now())
 	})
 }
 
 func (s *Server) handleSecondmentCopy(w http.ResponseWriter, r *http.Request) {
-	s.coordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
+	s.coordinate(w, r, false, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
 		to, err := s.store.SecondmentCopy(r.Context(), u, rec.ID, strings.TrimSpace(r.PostFormValue("login")), s.clock.Now())
 		return secondment.Msg("cc.done", "Name", to.Name), err
 	})
 }
 
 func (s *Server) handleSecondmentHandOver(w http.ResponseWriter, r *http.Request) {
-	s.coordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
+	s.coordinate(w, r, false, func(u auth.User, rec postgres.SecondmentRecord) (secondment.Message, error) {
 		to, _ := strconv.ParseInt(r.PostFormValue("to"), 10, 64)
 		got, err := s.store.SecondmentHandOver(r.Context(), u, rec.ID, to, s.clock.Now())
 		return secondment.Msg("handover.done", "Name", got.Name), err
@@ -914,12 +945,13 @@ func (s *Server) handleSecondmentHandOver(w http.ResponseWriter, r *http.Request
 
 // coordinate runs one of the working-together steps (urge, copy, hand
 // over) from a request's page and shows the page again with its outcome.
-func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, do func(auth.User, postgres.SecondmentRecord) (secondment.Message, error)) {
+// urging is also open to a supervising org dept the step was flagged to.
+func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, urging bool, do func(auth.User, postgres.SecondmentRecord) (secondment.Message, error)) {
 	u, rec, ok := s.requestOf(w, r)
 	if !ok {
 		return
 	}
-	if len(partiesOn(u, rec)) == 0 { // copied in: read-only
+	if len(partiesOn(u, rec)) == 0 && !urging { // copied in or supervising: read-only
 		s.renderError(w, r, errRoleRequired)
 		return
 	}

@@ -293,16 +293,10 @@ func TestS2RenewalChainStopsAtTheCap(t *testing.T) {
 		t.Fatalf("the renewal's form: %q", got)
 	}
 
-	// The sweep's work: term 1 ends, renewal 1 takes over.
+	// The sweep of 1 August: term 1 has ended, renewal 1 takes over.
 	moveTo(t, s, time.Date(2024, time.August, 1, 0, 30, 0, 0, secondment.Shanghai))
-	sys := secondment.Actor{Role: secondment.RoleSystem}
-	id1, _ := strconv.ParseInt(t1, 10, 64)
-	idr1, _ := strconv.ParseInt(r1, 10, 64)
-	if _, err := s.store.SecondmentAct(t.Context(), id1, 0, sys, secondment.Input{Action: secondment.ActSucceed, RenewalID: idr1}, s.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.store.SecondmentAct(t.Context(), idr1, 0, sys, secondment.Input{Action: secondment.ActStart}, s.clock.Now()); err != nil {
-		t.Fatal(err)
+	if r, err := s.store.Sweep(t.Context(), secondment.D(2024, 8, 1), s.clock.Now(), postgres.SweepOptions{}); err != nil || r.Renewed != 1 {
+		t.Fatalf("the sweep's hand-over: %+v %v", r, err)
 	}
 	clerk = s.as(t, p.borrower)
 	_, body = clerk.get("/secondments/" + t1)

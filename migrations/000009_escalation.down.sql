@@ -1,0 +1,2 @@
+ALTER TABLE sweep_run DROP COLUMN escalated;
+DROP TABLE escalation;
