@@ -82,6 +82,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		// Every bad value is reported, one line each, in one run.
 		{[]string{"serve", "--log-level", "loud", "--addr", "nonsense", "--log-format", "xml"}, env(), 1,
 			[]string{"--log-level \"loud\"", "--addr \"nonsense\"", "--log-format \"xml\""}},
+		{[]string{"serve", "--remind-days", "15,soon", "--escalate-after", "-2", "--sweep-interval", "1ms"}, env(), 1,
+			[]string{"--remind-days", "--escalate-after -2", "--sweep-interval 1ms"}},
 		{[]string{"serve"}, env("SECONDMENT_MIGRATE", "maybe", "SECONDMENT_DB_CONNECT_TIMEOUT", "soon"), 1,
 			[]string{"SECONDMENT_MIGRATE=\"maybe\"", "SECONDMENT_DB_CONNECT_TIMEOUT=\"soon\""}},
 		{[]string{"serve", "--database-url", "postgres://u:secret@host:notaport/db"}, env(), 1, []string{"malformed database URL"}},

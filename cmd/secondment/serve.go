@@ -72,7 +72,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	if cfg.Jobs {
-		client, err := jobs.NewClient(db.store, jobs.Config{SweepInterval: cfg.SweepInterval, EscalateAfter: cfg.EscalateAfter, Logger: log})
+		client, err := jobs.NewClient(db.store, jobs.Config{SweepInterval: cfg.SweepInterval, EscalateAfter: cfg.EscalateAfter,
+			ReminderDays: cfg.RemindDays, Logger: log})
 		if err != nil {
 			return err
 		}

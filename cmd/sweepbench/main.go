@@ -116,8 +116,9 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("the sweep expired %d with %d audit events, want %d", res.Expired, events, *n)
 	}
 	fmt.Printf("baseline batched UPDATE: %s (longest batch %s)\n", base.Round(time.Millisecond), baseLock.Round(time.Millisecond))
-	fmt.Printf("sweep: %s for %d expired, %d audit events, %d notifications (longest batch %s)\n",
-		sweep.Round(time.Millisecond), res.Expired, events, notes, res.LongestBatch.Round(time.Millisecond))
+	fmt.Printf("sweep: %s for %d expired, %d audit events, %d notifications (longest batch %s, number %d; %d of %d batches over 0.5 s)\n",
+		sweep.Round(time.Millisecond), res.Expired, events, notes, res.LongestBatch.Round(time.Millisecond), res.SlowestBatch,
+		res.SlowBatches, res.Batches)
 	fmt.Printf("ratio sweep/baseline: %.2f\n", float64(sweep)/float64(base))
 	return nil
 }

@@ -33,6 +33,7 @@ type Config struct {
 	Jobs             bool          // run background workers in this process (serve)
 	SweepInterval    time.Duration // how often the periodic sweep runs
 	EscalateAfter    int           // working days a review step may wait before it is flagged (0: never)
+	RemindDays       []int         // days before a term's end on which it is reminded
 }
 
 // Modes. Production refuses demo data and never prints a password; dev is
@@ -51,10 +52,11 @@ const (
 // Set is a flag set bound to a Config, for one subcommand.
 type Set struct {
 	*flag.FlagSet
-	cfg      *Config
-	logLevel string
-	env      func(string) string
-	errs     []error
+	cfg        *Config
+	logLevel   string
+	remindDays string
+	env        func(string) string
+	errs       []error
 }
 
 // Options choose which flags a subcommand has.
@@ -97,6 +99,8 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 		c.SweepInterval = s.envDuration("SECONDMENT_SWEEP_INTERVAL", 5*time.Minute)
 		s.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval,
 			"how often the periodic sweep (expiry, overdue, reminders) runs (env SECONDMENT_SWEEP_INTERVAL)")
+		s.StringVar(&s.remindDays, "remind-days", orDefault(getenv("SECONDMENT_REMIND_DAYS"), "15,3"),
+			"days before a term's end on which the units are reminded, comma-separated (env SECONDMENT_REMIND_DAYS)")
 		c.EscalateAfter = s.envInt("SECONDMENT_ESCALATE_AFTER", 5)
 		s.IntVar(&c.EscalateAfter, "escalate-after", c.EscalateAfter,
 			"working days a review step may wait before the supervising org dept is told; 0: never (env SECONDMENT_ESCALATE_AFTER)")
@@ -191,6 +195,18 @@ func (s *Set) Parse(args []string) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: want dev or production", c.Mode))
+	}
+	if s.Lookup("remind-days") != nil {
+		c.RemindDays = nil
+		for _, f := range strings.Split(s.remindDays, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 90 {
+				errs = append(errs, fmt.Errorf("--remind-days %q: want days from 1 to 90, comma-separated", s.remindDays))
+				c.RemindDays = nil
+				break
+			}
+			c.RemindDays = append(c.RemindDays, n)
+		}
 	}
 	if s.Lookup("escalate-after") != nil && (c.EscalateAfter < 0 || c.EscalateAfter > 60) {
 		errs = append(errs, fmt.Errorf("--escalate-after %d: want 0 to 60 working days", c.EscalateAfter))

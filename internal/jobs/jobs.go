@@ -40,6 +40,7 @@ type Config struct {
 	SweepInterval time.Duration // how often the periodic sweep runs (default 5 min)
 	Workers       int           // jobs this replica runs at once (default 2)
 	EscalateAfter int           // working days before a waiting step is flagged; 0: never
+	ReminderDays  []int         // days before the end to remind; nil: secondment.DefaultReminderDays
 	Clock         secondment.Clock
 	Logger        *slog.Logger
 }
@@ -60,6 +61,7 @@ type sweepWorker struct {
 	clock    secondment.Clock
 	log      *slog.Logger
 	escalate int
+	remind   []int
 }
 
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
@@ -72,7 +74,8 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 		}
 		day = d
 	}
-	res, err := w.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: fmt.Sprintf("job %d", job.ID), EscalateAfter: w.escalate})
+	res, err := w.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: fmt.Sprintf("job %d", job.ID),
+		EscalateAfter: w.escalate, ReminderDays: w.remind})
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", day, err)
 	}
@@ -101,7 +104,7 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 	if escalate == 0 {
 		escalate = -1 // SweepOptions: negative is never
 	}
-	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger, escalate: escalate}); err != nil {
+	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger, escalate: escalate, remind: c.ReminderDays}); err != nil {
 		return nil, fmt.Errorf("register sweep worker: %w", err)
 	}
 	interval := c.SweepInterval

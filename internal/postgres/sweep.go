@@ -31,6 +31,10 @@ type SweepResult struct {
 	// LongestBatch is the longest any batch transaction held its row
 	// locks: what other writers of those rows may have waited.
 	LongestBatch time.Duration
+	// Batches and SlowBatches count the batch transactions, and those that
+	// held their locks over half a second.
+	Batches, SlowBatches int
+	SlowestBatch         int // 1-based number of the longest batch
 }
 
 // Sweep brings every term up to date for day today (Asia/Shanghai) and
@@ -62,10 +66,10 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	if res.Renewed, err = s.sweepRenewals(ctx, today, now); err != nil {
 		return res, err
 	}
-	if res.Expired, err = s.sweepStep(ctx, secondment.StateActive, secondment.ActExpire, today, now, o.BatchSize, &res.LongestBatch); err != nil {
+	if res.Expired, err = s.sweepStep(ctx, secondment.StateActive, secondment.ActExpire, today, now, o.BatchSize, &res); err != nil {
 		return res, err
 	}
-	if res.Overdue, err = s.sweepStep(ctx, secondment.StateExpired, secondment.ActMarkOverdue, today, now, o.BatchSize, &res.LongestBatch); err != nil {
+	if res.Overdue, err = s.sweepStep(ctx, secondment.StateExpired, secondment.ActMarkOverdue, today, now, o.BatchSize, &res); err != nil {
 		return res, err
 	}
 	if res.Reminders, err = s.sweepReminders(ctx, today, now, o); err != nil {
@@ -140,7 +144,7 @@ var errSkip = fmt.Errorf("skip")
 // domain says is due, in batches of locked rows. Rows the domain refuses
 // (not due yet, e.g. within the grace period) are passed over.
 func (s *Store) sweepStep(ctx context.Context, from secondment.State, action secondment.Action, today secondment.Date,
-	now time.Time, batch int, longest *time.Duration) (int, error) {
+	now time.Time, batch int, res *SweepResult) (int, error) {
 	policies, err := policiesTx(ctx, s.Pool, 0)
 	if err != nil {
 		return 0, err
@@ -161,7 +165,18 @@ func (s *Store) sweepStep(ctx context.Context, from secondment.State, action sec
 		if err != nil {
 			return total, err
 		}
-		*longest = max(*longest, time.Since(t))
+		// Only a batch that locked rows can have kept another writer
+		// waiting; the last, empty look holds no lock.
+		if last != 0 {
+			took := time.Since(t)
+			res.Batches++
+			if took > res.LongestBatch {
+				res.LongestBatch, res.SlowestBatch = took, res.Batches
+			}
+			if took > 500*time.Millisecond {
+				res.SlowBatches++
+			}
+		}
 		total += n
 		if last == 0 {
 			return total, nil
@@ -180,6 +195,11 @@ func (s *Store) sweepBatch(ctx context.Context, from secondment.State, action se
 		// none (the transaction stays atomic). So it need not wait for the
 		// WAL flush at each commit.
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("sweep batch: %w", err)
+		}
+		// A batch query's cost estimate on a large table crosses the JIT
+		// threshold; compiling it takes longer than running it.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
 			return fmt.Errorf("sweep batch: %w", err)
 		}
 		rows, err := tx.Query(ctx, secondmentSelect+` WHERE `+sweepCond(action)+` ORDER BY s.id LIMIT $4 FOR UPDATE OF s SKIP LOCKED`,

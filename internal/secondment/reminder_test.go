@@ -46,3 +46,25 @@ func TestRemindersDue(t *testing.T) {
 		t.Errorf("only running terms are reminded: %v", got)
 	}
 }
+
+// The form's rolling-window figure counts as R7's window check does.
+func TestUsageOverTheRollingWindow(t *testing.T) {
+	p := Policy{PersonCapMonths: 6, PersonWindowMonths: 12}
+	earlier := Secondment{ID: 1, PersonID: 7, BorrowerID: 2, Kind: KindSecondment, State: StateReturned,
+		Start: D(2023, 9, 1), End: D(2023, 11, 30), ReturnedOn: D(2023, 11, 30)}
+	s := Secondment{ID: 2, PersonID: 7, BorrowerID: 3, Kind: KindSecondment, Start: D(2024, 3, 1), End: D(2024, 5, 31),
+		SubmittedOn: D(2024, 2, 20)}
+	u := UsageOf(p, s, Facts{History: []Secondment{earlier}})
+	if u.WindowUsed != 91 || u.Requested != 92 || u.WindowMonths != 12 || u.WindowCapMonths != 6 || u.WindowCapDays != 182 {
+		t.Fatalf("usage %+v", u)
+	}
+	if u.CapDays != 0 {
+		t.Fatalf("no chain cap set, got %d", u.CapDays)
+	}
+	// Evaluate agrees: 91 + 92 = 183 days exceed the 182 days of 6 months
+	// from 1 September, so R7 refuses.
+	vs := Evaluate(p, s, Facts{History: []Secondment{earlier}})
+	if len(vs) == 0 || vs[0].Rule != R7 {
+		t.Fatalf("window check: %+v", vs)
+	}
+}

@@ -330,6 +330,11 @@ type Usage struct {
 	Requested int // days of this request
 	CapMonths int
 	CapDays   int // the cap counted from the chain's first day
+
+	// Over the person's rolling window (PersonCapMonths within
+	// PersonWindowMonths), any borrowing unit: zero when the policy sets
+	// no window.
+	WindowMonths, WindowUsed, WindowCapMonths, WindowCapDays int
 }
 
 // Total is the chain's days with this request.
@@ -349,6 +354,26 @@ func UsageOf(p Policy, s Secondment, f Facts) Usage {
 	}
 	if p.ChainCapMonths > 0 && !first.IsZero() {
 		u.CapDays = DaysInclusive(first, TermLastDay(first, p.ChainCapMonths))
+	}
+	if p.PersonCapMonths > 0 && !s.Start.IsZero() && !s.End.Before(s.Start) {
+		// As cumulative's window check counts it.
+		win := span{s.End.AddMonths(-p.PersonWindowMonths).AddDays(1), s.End}
+		from := later(s.Start, win.from)
+		wfirst := from
+		for _, h := range f.History {
+			if !counted(h, s) {
+				continue
+			}
+			sp := term(h, on)
+			sp.from, sp.to = later(sp.from, win.from), earlier(sp.to, win.to)
+			if sp.to.Before(sp.from) {
+				continue
+			}
+			u.WindowUsed += sp.days()
+			wfirst = earlier(wfirst, sp.from)
+		}
+		u.WindowMonths, u.WindowCapMonths = p.PersonWindowMonths, p.PersonCapMonths
+		u.WindowCapDays = DaysInclusive(wfirst, TermLastDay(wfirst, p.PersonCapMonths))
 	}
 	return u
 }

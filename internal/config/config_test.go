@@ -1,0 +1,42 @@
+package config_test
+
+import (
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"secondment/internal/config"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaultsAndPrecedence(t *testing.T) {
+	c, err := config.NewSet("serve", config.Options{HTTP: true}, env(), io.Discard).Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != config.DefaultAddr || c.DataDir != config.DefaultDataDir || !c.Migrate || c.Demo || !c.Jobs ||
+		c.SweepInterval != 5*time.Minute || c.EscalateAfter != 5 || !slices.Equal(c.RemindDays, []int{15, 3}) ||
+		c.Mode != config.ModeDev || c.SecureCookies {
+		t.Fatalf("defaults %+v", c)
+	}
+	// The environment over the defaults, flags over the environment;
+	// SECONDMENT_DATABASE_URL over DATABASE_URL.
+	c, err = config.NewSet("serve", config.Options{HTTP: true},
+		env("DATABASE_URL", "postgres://a@h/d", "SECONDMENT_DATABASE_URL", "postgres://b@h/d", "SECONDMENT_REMIND_DAYS", "30",
+			"SECONDMENT_MODE", "production", "SECONDMENT_ADDR", ":9000"), io.Discard).
+		Parse([]string{"--remind-days", "7, 1", "--addr", ":9100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://b@h/d" || !slices.Equal(c.RemindDays, []int{7, 1}) || c.Addr != ":9100" || !c.SecureCookies {
+		t.Fatalf("precedence %+v", c)
+	}
+}
