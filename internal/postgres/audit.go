@@ -77,7 +77,8 @@ type AuditFilter struct {
 	Offset  int
 }
 
-// AuditList returns events newest first, and whether more follow.
+// AuditList returns events newest first (in the order they were written),
+// and whether more follow.
 func (s *Store) AuditList(ctx context.Context, f AuditFilter) ([]AuditEvent, bool, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -97,7 +98,7 @@ func (s *Store) AuditList(ctx context.Context, f AuditFilter) ([]AuditEvent, boo
 		  AND ($2 = 0 OR actor_user_id = $2)
 		  AND ($3::timestamptz IS NULL OR at >= $3)
 		  AND ($4::timestamptz IS NULL OR at < $4)
-		ORDER BY at DESC, id DESC
+		ORDER BY id DESC
 		LIMIT $5 OFFSET $6`, f.Action, f.ActorID, from, to, f.Limit+1, f.Offset)
 	if err != nil {
 		return nil, false, fmt.Errorf("list audit events: %w", err)

@@ -270,8 +270,6 @@ func SweepExplain(ctx context.Context, s *Store, today secondment.Date, batch in
 type batchWrite struct {
 	ids                        []int64
 	states                     []string
-	auditIDs, auditUnits       []int64
-	auditVersions              []int32
 	from, to                   string
 	rules                      []byte
 	digests                    map[digestKey]*digest
@@ -300,17 +298,15 @@ func (w *batchWrite) add(rec SecondmentRecord, out secondment.Result, action sec
 	w.action = "secondment." + string(action)
 	w.ids = append(w.ids, rec.ID)
 	w.states = append(w.states, string(out.Secondment.State))
-	// One action from one state: the detail differs per row only in the
-	// version, so the rest is sent once per batch.
+	// One action from one state: the audit detail differs per row only in
+	// the version, which the update returns; the rest is sent once.
 	rules := make([]string, len(out.Event.Rules))
 	for i, r := range out.Event.Rules {
 		rules[i] = string(r)
 	}
 	w.from, w.to = string(out.Event.From), string(out.Event.To)
 	w.rules, _ = json.Marshal(rules)
-	w.auditIDs = append(w.auditIDs, rec.ID)
-	w.auditUnits = append(w.auditUnits, rec.BorrowerID)
-	w.auditVersions = append(w.auditVersions, int32(rec.Version+1))
+
 	if w.digests == nil {
 		w.digests = map[digestKey]*digest{}
 	}
@@ -342,18 +338,18 @@ func (w *batchWrite) write(ctx context.Context, tx pgx.Tx, now time.Time, today 
 	if len(w.ids) == 0 {
 		return nil
 	}
+	// The state changes and their audit events in one statement: the
+	// events are written from the rows the update returns.
 	if _, err := tx.Exec(ctx, `
-		UPDATE secondment s SET state = u.state, version = s.version + 1, updated_at = $3
-		FROM unnest($1::bigint[], $2::text[]) AS u(id, state) WHERE s.id = u.id`, w.ids, w.states, now); err != nil {
-		return fmt.Errorf("sweep update: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `
+		WITH u AS (
+			UPDATE secondment s SET state = u.state, version = s.version + 1, updated_at = $3
+			FROM unnest($1::bigint[], $2::text[]) AS u(id, state) WHERE s.id = u.id
+			RETURNING s.id, s.borrower_id, s.version)
 		INSERT INTO audit_event (at, actor_name, action, object_type, object_id, unit_id, detail, request_id)
-		SELECT $1, 'system', $2, 'secondment', a.id, a.unit,
-		       jsonb_build_object('from', $6::text, 'to', $7::text, 'rules', $8::jsonb, 'version', a.version), ''
-		FROM unnest($3::bigint[], $4::bigint[], $5::int[]) AS a(id, unit, version)`,
-		now, w.action, w.auditIDs, w.auditUnits, w.auditVersions, w.from, w.to, w.rules); err != nil {
-		return fmt.Errorf("sweep audit: %w", err)
+		SELECT $3, 'system', $4, 'secondment', u.id, u.borrower_id,
+		       jsonb_build_object('from', $5::text, 'to', $6::text, 'rules', $7::jsonb, 'version', u.version), ''
+		FROM u`, w.ids, w.states, now, w.action, w.from, w.to, w.rules); err != nil {
+		return fmt.Errorf("sweep update and audit: %w", err)
 	}
 	for _, k := range w.order {
 		d := w.digests[k]

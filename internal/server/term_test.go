@@ -701,3 +701,56 @@ func TestReturnThroughTheAPI(t *testing.T) {
 		t.Fatalf("confirm return: %d %v", res.StatusCode, done)
 	}
 }
+
+// R11, Kashgar's clean-up: the org dept recalls secondees early (清退),
+// except those on a major project, who stay until their term ends; then
+// the sweep ends the term, and they return after the handover.
+func TestCleanUpHoldsMajorProjectsUntilTermEnd(t *testing.T) {
+	t.Parallel()
+	s := newTermSetup(t, kashgar)
+	start := func(person, purpose string) string {
+		id := create(t, s.as(t, kashgarParties.borrower), url.Values{"person": {strconv.FormatInt(personID(t, s, person), 10)},
+			"kind": {"secondment"}, "purpose": {purpose}, "task": {"专项巡察"}, "start": {"2024-03-11"},
+			"end": {"2024-06-10"}, "justification": {"任务紧急，本单位力量不足。"}})
+		approve(t, s, kashgarParties, id)
+		return id
+	}
+	major, special := start("李传群", "major_project"), start("张鹏", "special_project")
+	moveTo(t, s, time.Date(2024, time.March, 11, 9, 0, 0, 0, secondment.Shanghai))
+	mustAct(t, s.as(t, kashgarParties.borrower), major, "start", nil)
+	mustAct(t, s.as(t, kashgarParties.borrower), special, "start", nil)
+
+	moveTo(t, s, time.Date(2024, time.April, 15, 9, 0, 0, 0, secondment.Shanghai))
+	od := s.as(t, kashgarParties.orgdept)
+	mustAct(t, od, special, "recall", url.Values{"opinion": {"清理整治，限期返回原单位"}})
+
+	if st := stateOf(t, pageOf(t, od, special)); st != "expired" {
+		t.Fatalf("the recalled secondee: %s, want expired (to return)", st)
+	}
+	res, body := act(t, od, major, "recall", url.Values{"opinion": {"清理整治"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "R11") {
+		t.Fatalf("recall of a major-project secondee: %d", res.StatusCode)
+	}
+	if st := stateOf(t, pageOf(t, od, major)); st != "active" {
+		t.Fatalf("the major-project secondee: %s, want still active", st)
+	}
+	// At the term's end the sweep ends it; the return follows the handover.
+	moveTo(t, s, time.Date(2024, time.June, 11, 9, 0, 0, 0, secondment.Shanghai))
+	if r, err := s.store.Sweep(t.Context(), secondment.D(2024, 6, 11), s.clock.Now(), postgres.SweepOptions{}); err != nil || r.Expired != 1 {
+		t.Fatalf("sweep at the end: %+v %v", r, err)
+	}
+	mustAct(t, s.as(t, kashgarParties.borrower), major, "record_return", url.Values{"date": {"2024-06-11"}, "handover": {"案件材料已移交专案组"}})
+	mustAct(t, s.as(t, kashgarParties.lender), major, "confirm_return", nil)
+	if st := stateOf(t, pageOf(t, s.as(t, kashgarParties.orgdept), major)); st != "returned" {
+		t.Fatalf("after the return: %s", st)
+	}
+}
+
+func pageOf(t *testing.T, c *client, id string) *html.Node {
+	t.Helper()
+	res, body := c.get("/secondments/" + id)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("page of %s: %d %s", id, res.StatusCode, res.Header.Get("Location"))
+	}
+	return doc(t, body)
+}

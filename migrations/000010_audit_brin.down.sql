@@ -1,0 +1,2 @@
+DROP INDEX audit_event_at_brin;
+CREATE INDEX audit_event_at_idx ON audit_event (at);
