@@ -116,7 +116,9 @@ func (s *Store) SecondmentCopy(ctx context.Context, by auth.User, id int64, logi
 			}
 		}
 		if role == "" {
-			return fieldError("login", "cc.error.role")
+			// The same words as for an unknown name: the answer must not
+			// tell which accounts exist.
+			return fieldError("login", "cc.error.unknown")
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO secondment_cc (secondment_id, user_id, added_by, added_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT DO NOTHING`, id, to.ID, by.ID, now)

@@ -141,14 +141,15 @@ func getSecondment(ctx context.Context, q dbtx, id int64) (SecondmentRecord, err
 		return r, fmt.Errorf("get secondment %d: %w", id, mapError(err, "secondment"))
 	}
 	rows, err := q.Query(ctx, `
-		SELECT step, action, role, coalesce(actor_user_id, 0), actor_name, on_behalf_of, opinion, at
+		SELECT step, action, role, coalesce(actor_user_id, 0), actor_name, on_behalf_of,
+		       coalesce(on_behalf_of_user_id, 0), opinion, at
 		FROM decision WHERE secondment_id = $1 ORDER BY at, id`, id)
 	if err != nil {
 		return r, fmt.Errorf("list decisions of secondment %d: %w", id, err)
 	}
 	r.Decisions, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (secondment.Decision, error) {
 		var d secondment.Decision
-		err := row.Scan(&d.Step, &d.Action, &d.Role, &d.ActorID, &d.ActorName, &d.OnBehalfOf, &d.Opinion, &d.At)
+		err := row.Scan(&d.Step, &d.Action, &d.Role, &d.ActorID, &d.ActorName, &d.OnBehalfOf, &d.ForID, &d.Opinion, &d.At)
 		return d, err
 	})
 	if err != nil {

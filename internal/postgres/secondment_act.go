@@ -267,9 +267,10 @@ func persistStep(ctx context.Context, tx pgx.Tx, cur SecondmentRecord, ifVersion
 	if actor.Role != secondment.RoleSystem {
 		d := res.Event.Decision
 		err := tx.QueryRow(ctx, `
-			INSERT INTO decision (secondment_id, step, action, role, actor_user_id, actor_name, on_behalf_of, opinion, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			id, d.Step, d.Action, d.Role, nullID(d.ActorID), d.ActorName, d.OnBehalfOf, d.Opinion, d.At).Scan(&decisionID)
+			INSERT INTO decision (secondment_id, step, action, role, actor_user_id, actor_name, on_behalf_of,
+			                      on_behalf_of_user_id, opinion, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			id, d.Step, d.Action, d.Role, nullID(d.ActorID), d.ActorName, d.OnBehalfOf, nullID(d.ForID), d.Opinion, d.At).Scan(&decisionID)
 		if err != nil {
 			return fmt.Errorf("record decision: %w", mapError(err, "decision"))
 		}

@@ -125,8 +125,27 @@ type Decision struct {
 	ActorID    int64
 	ActorName  string
 	OnBehalfOf string // the colleague a proxy acted for, "" when none
+	ForID      int64  // and their user ID, 0 when none
 	Opinion    string
 	At         time.Time
+}
+
+// FiledBy reports whether user id filed s: submitted or resubmitted it,
+// in person or as someone's proxy, or was the colleague a proxy filed it
+// for. Such a user decides no step of it.
+func (s Secondment) FiledBy(id int64) bool {
+	if id == 0 {
+		return false
+	}
+	if s.SubmittedBy == id {
+		return true
+	}
+	for _, d := range s.Decisions {
+		if (d.Action == ActSubmit || d.Action == ActResubmit) && (d.ActorID == id || d.ForID == id) {
+			return true
+		}
+	}
+	return false
 }
 
 // LastDay is the day the term ends in fact: the approved end, or an earlier

@@ -203,7 +203,7 @@ func Transition(s Secondment, a Actor, in Input, now time.Time) (Result, error) 
 		return Result{}, &Error{Code: EConflict, Message: Msg("transition.error.invalid"), Err: ErrInvalidTransition}
 	case len(rows) == 0 || !s.playedBy(a):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.forbidden"), Err: ErrForbidden}
-	case in.Action.deciding() && s.SubmittedBy != 0 && (a.UserID == s.SubmittedBy || a.ForID == s.SubmittedBy):
+	case in.Action.deciding() && (s.FiledBy(a.UserID) || s.FiledBy(a.ForID)):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.own_request"), Err: ErrForbidden}
 	}
 
@@ -462,7 +462,7 @@ func (t *step) result() Result {
 	from := s.State
 	s.State = t.row.To
 	d := Decision{Step: from, Action: t.in.Action, Role: t.a.Role, ActorID: t.a.UserID, ActorName: t.a.Name,
-		OnBehalfOf: t.a.ForName, Opinion: t.in.Opinion, At: t.now}
+		OnBehalfOf: t.a.ForName, ForID: t.a.ForID, Opinion: t.in.Opinion, At: t.now}
 	if t.a.Role != RoleSystem {
 		s.Decisions = append(slices.Clip(s.Decisions), d)
 	}

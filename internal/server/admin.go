@@ -77,6 +77,8 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := auth.ValidateRoles(roles); err != nil {
 		withErrors(&f, err)
+	} else if slices.ContainsFunc(roles, auth.Role.Admin) {
+		f.Errors["roles"] = secondment.Msg("admin.error.admin_by_cli")
 	}
 	if len(f.Errors) > 0 {
 		f.Summary = secondment.Msg("error.invalid")
@@ -135,6 +137,10 @@ func (s *Server) handleUserRoles(w http.ResponseWriter, r *http.Request) {
 		s.refuseUsers(w, r, "admin.error.self")
 		return
 	}
+	if adminAccount(target) || slices.ContainsFunc(roles, auth.Role.Admin) {
+		s.refuseUsers(w, r, "admin.error.admin_by_cli")
+		return
+	}
 	if err := s.store.UserSetRoles(r.Context(), actorOf(admin), target.ID, roles, s.clock.Now()); err != nil {
 		f := web.NewForm()
 		if !withErrors(&f, err) {
@@ -146,6 +152,13 @@ func (s *Server) handleUserRoles(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 }
+
+// adminAccount reports whether u holds an administrator role. The three
+// administrators' accounts are managed only from the server's command line
+// (secondment user add): the system administrator can neither create,
+// reset, disable nor re-role the auditor or the security administrator, so
+// the separation of duties holds against them too.
+func adminAccount(u auth.User) bool { return slices.ContainsFunc(u.Roles, auth.Role.Admin) }
 
 func (s *Server) refuseUsers(w http.ResponseWriter, r *http.Request, msg string) {
 	f := web.NewForm()
@@ -166,6 +179,10 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 	}
 	if target.ID == admin.ID {
 		s.refuseUsers(w, r, "admin.error.self")
+		return
+	}
+	if adminAccount(target) {
+		s.refuseUsers(w, r, "admin.error.admin_by_cli")
 		return
 	}
 	if err := s.store.UserSetDisabled(r.Context(), actorOf(admin), target.ID, disabled, s.clock.Now()); err != nil {
@@ -189,6 +206,10 @@ func (s *Server) handleUserResetPassword(w http.ResponseWriter, r *http.Request)
 	target, err := s.targetUser(r)
 	if err != nil {
 		s.renderError(w, r, err)
+		return
+	}
+	if adminAccount(target) {
+		s.refuseUsers(w, r, "admin.error.admin_by_cli")
 		return
 	}
 	password := auth.GeneratePassword()

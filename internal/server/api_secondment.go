@@ -414,14 +414,18 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 
 // apiCoordinate runs urge, copy or hand-over from the API and answers with
 // the request.
-func (s *Server) apiCoordinate(w http.ResponseWriter, r *http.Request, do func(auth.User, postgres.SecondmentRecord, map[string]any) error) {
+func (s *Server) apiCoordinate(w http.ResponseWriter, r *http.Request, urging bool, do func(auth.User, postgres.SecondmentRecord, map[string]any) error) {
 	u, rec, ok := s.apiRequestOf(w, r)
 	if !ok {
 		return
 	}
 	if len(partiesOn(u, rec)) == 0 {
-		s.apiFail(w, r, errRoleRequired)
-		return
+		// Copied in: read-only. Supervising (escalated to): may urge.
+		supervising, err := s.supervises(r, u, rec)
+		if err != nil || !urging || !supervising {
+			s.apiFail(w, r, errors.Join(err, errRoleRequired))
+			return
+		}
 	}
 	body := map[string]any{}
 	if r.ContentLength != 0 {
@@ -443,13 +447,13 @@ func (s *Server) apiCoordinate(w http.ResponseWriter, r *http.Request, do func(a
 }
 
 func (s *Server) handleAPISecondmentUrge(w http.ResponseWriter, r *http.Request) {
-	s.apiCoordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord, _ map[string]any) error {
+	s.apiCoordinate(w, r, true, func(u auth.User, rec postgres.SecondmentRecord, _ map[string]any) error {
 		return s.store.SecondmentUrge(r.Context(), u, rec.ID, urgeInterval, s.clock.Now())
 	})
 }
 
 func (s *Server) handleAPISecondmentCopy(w http.ResponseWriter, r *http.Request) {
-	s.apiCoordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord, body map[string]any) error {
+	s.apiCoordinate(w, r, false, func(u auth.User, rec postgres.SecondmentRecord, body map[string]any) error {
 		login, _ := body["login"].(string)
 		_, err := s.store.SecondmentCopy(r.Context(), u, rec.ID, login, s.clock.Now())
 		return err
@@ -457,7 +461,7 @@ func (s *Server) handleAPISecondmentCopy(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleAPISecondmentHandOver(w http.ResponseWriter, r *http.Request) {
-	s.apiCoordinate(w, r, func(u auth.User, rec postgres.SecondmentRecord, body map[string]any) error {
+	s.apiCoordinate(w, r, false, func(u auth.User, rec postgres.SecondmentRecord, body map[string]any) error {
 		to, _ := body["to_user_id"].(float64)
 		_, err := s.store.SecondmentHandOver(r.Context(), u, rec.ID, int64(to), s.clock.Now())
 		return err

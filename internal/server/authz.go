@@ -166,6 +166,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			if err == nil {
 				u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now))
 			}
+			var set auth.Settings
+			if err == nil {
+				set, err = s.store.SecuritySettings(ctx)
+			}
 			if err != nil {
 				if secondment.ErrorCodeOf(err) != secondment.ENotFound {
 					s.apiError(w, r, err)
@@ -175,7 +179,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				s.apiErrorStatus(w, r, http.StatusUnauthorized, errSignInRequired)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(withUser(ctx, u, false)))
+			// A token works for its owner only while the owner could work:
+			// not while a one-time or expired password waits to be replaced.
+			must := u.MustChangePassword || u.PasswordExpired(set.PasswordMaxAgeDays, now)
+			next.ServeHTTP(w, r.WithContext(withUser(ctx, u, must)))
 			return
 		}
 
@@ -200,6 +207,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			why = "idle timeout"
 		case secondment.ErrorCodeOf(err) == secondment.ENotFound, err == nil && u.Disabled:
 			why = "account disabled"
+		case err == nil && authAt.Unix() < u.PasswordChangedAt.Unix():
+			// The password changed after this sign-in (a reset, or a
+			// change in another browser): every older session ends.
+			why = "password changed"
 		case err != nil:
 			s.renderError(w, r, err)
 			return

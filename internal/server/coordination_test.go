@@ -301,3 +301,46 @@ func TestEscalationToTheSupervisingOrgDept(t *testing.T) {
 		t.Fatalf("another city: %d", res.StatusCode)
 	}
 }
+
+// Whoever filed a request decides none of its steps, also not through a
+// proxy: a reviewer who resubmitted it as the clerk's proxy cannot then
+// sign it off.
+func TestNoSelfDecisionThroughAProxy(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	clerk := s.as(t, "xj-ks-zzb.borrower") // 喀什市委组织部 borrows; it signs off its own (no region above)
+	res, _ := clerk.post("/secondments", url.Values{"person": {strconv.FormatInt(personID(t, s, "李传群"), 10)},
+		"kind": {"secondment"}, "purpose": {"special_project"}, "task": {"专项工作"}, "start": {"2024-03-11"},
+		"end": {"2024-06-10"}, "justification": {"任务紧急"}})
+	id := idInLocation.FindStringSubmatch(res.Header.Get("Location"))[1]
+	_, body := clerk.get("/secondments/" + id)
+	clerk.post("/secondments/"+id+"/actions/submit", url.Values{"version": {pageVersion(t, body)}})
+	town := s.as(t, "xj-ks-akks.lender")
+	_, body = town.get("/secondments/" + id)
+	town.post("/secondments/"+id+"/actions/consent", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}})
+	feng := s.as(t, "xj-ks-zzb.orgdept")
+	_, body = feng.get("/secondments/" + id)
+	if res, _ := feng.post("/secondments/"+id+"/actions/send_back", url.Values{"version": {pageVersion(t, body)}, "opinion": {"请补充说明"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send back: %d", res.StatusCode)
+	}
+	if res, _ := clerk.post("/account/proxy", url.Values{"login": {"xj-ks-zzb.orgdept"}, "starts_on": {"2024-03-01"}, "ends_on": {"2024-03-05"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("proxy: %d", res.StatusCode)
+	}
+	feng = s.as(t, "xj-ks-zzb.orgdept")
+	_, body = feng.get("/secondments/" + id)
+	if res, _ := feng.post("/secondments/"+id+"/actions/resubmit", url.Values{"version": {pageVersion(t, body)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resubmit as the clerk's proxy: %d", res.StatusCode)
+	}
+	_, body = feng.get("/secondments/" + id)
+	if len(byTestID(doc(t, body), "action-approve")) != 0 {
+		t.Fatal("the sign-off is offered to the one who resubmitted it")
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	rec, err := s.store.SecondmentGetRecord(t.Context(), n)
+	if err != nil || rec.State != secondment.StateAwaitingSignoff {
+		t.Fatalf("after the resubmission: %s %v", rec.State, err)
+	}
+	if res, _ := feng.post("/secondments/"+id+"/actions/approve", url.Values{"version": {strconv.Itoa(rec.Version)}, "opinion": {"同意"}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("approve after resubmitting as proxy: %d, want 403", res.StatusCode)
+	}
+}

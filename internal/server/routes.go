@@ -45,6 +45,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/secondments/{secondmentID}/handover", anyOf(chain...), s.handleSecondmentHandOver)
 	s.handle(r, "GET", "/secondments/{secondmentID}/attachments/{attachmentID}", anyOf(chain...), s.handleAttachment)
 	s.handle(r, "GET", "/notifications", anyOf(chain...), s.handleNotificationList)
+	s.handle(r, "POST", "/notifications/read", anyOf(chain...), s.handleNotificationsRead)
 
 	s.handle(r, "GET", "/units", anyOf(units...), s.handleUnitList)
 	s.handle(r, "GET", "/people", anyOf(units...), s.handlePersonList)
@@ -70,6 +71,8 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/api/v1/me/proxies", anyOf(chainRoles...), s.handleAPIProxyList)
 	s.handle(r, "POST", "/api/v1/me/proxies", anyOf(chainRoles...), s.handleAPIProxySet)
 	s.handle(r, "POST", "/api/v1/me/proxies/{proxyID}/revoke", anyOf(chainRoles...), s.handleAPIProxyRevoke)
+	s.handle(r, "GET", "/api/v1/notifications", anyOf(chain...), s.handleAPINotificationList)
+	s.handle(r, "POST", "/api/v1/notifications/read", anyOf(chain...), s.handleAPINotificationsRead)
 	s.handle(r, "GET", "/api/v1/secondments", anyOf(chain...), s.handleAPISecondmentList)
 	s.handle(r, "POST", "/api/v1/secondments", borrower, s.handleAPISecondmentCreate)
 	s.handle(r, "POST", "/api/v1/secondments/check", borrower, s.handleAPISecondmentCheck)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -99,6 +100,18 @@ func (s *Server) requestOf(w http.ResponseWriter, r *http.Request) (auth.User, p
 	}
 	s.renderError(w, r, err)
 	return u, postgres.SecondmentRecord{}, false
+}
+
+// partyRequestOf is requestOf for what only the request's parties get —
+// the signed letter, the approval form: for anyone else (copied in,
+// supervising) it does not exist.
+func (s *Server) partyRequestOf(w http.ResponseWriter, r *http.Request) (postgres.SecondmentRecord, bool) {
+	u, rec, ok := s.requestOf(w, r)
+	if ok && len(partiesOn(u, rec)) == 0 {
+		s.renderError(w, r, secondment.NotFound("secondment"))
+		return rec, false
+	}
+	return rec, ok
 }
 
 // canSee reports whether u may read rec: a party to it, or copied in.
@@ -367,6 +380,12 @@ func (s *Server) handleSecondmentCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	d := s.draftFrom(&f, u)
 	f.Errors = map[string]secondment.Message{} // the check shows the rules, not the form's problems
+	if d.PersonID != 0 && s.checkNominee(r, u, d.PersonID) != nil {
+		// Someone the clerk could not pick: judged as if unknown, so the
+		// check tells nothing about people outside the jurisdiction.
+		f.Errors["person"] = secondment.Msg("secondment.error.person")
+		d.PersonID = 0
+	}
 	version, _ := strconv.Atoi(f.Value("version"))
 	editID, _ := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
 	v := web.SecondmentFormView{Form: f, People: people, Check: s.check(r, d), EditID: editID, Version: version}
@@ -407,6 +426,7 @@ func (s *Server) handleSecondmentCreate(w http.ResponseWriter, r *http.Request) 
 	}
 	if err := s.checkNominee(r, u, d.PersonID); err != nil {
 		f.Errors["person"] = secondment.Msg("secondment.error.person")
+		d.PersonID = 0 // not judged: the check says nothing of people outside the jurisdiction
 		refuse(nil)
 		return
 	}
@@ -482,6 +502,7 @@ func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) 
 	if len(f.Errors) == 0 && d.PersonID != rec.PersonID {
 		if err := s.checkNominee(r, u, d.PersonID); err != nil {
 			f.Errors["person"] = secondment.Msg("secondment.error.person")
+			d.PersonID = 0 // not judged, as on creation
 		}
 	}
 	if len(f.Errors) == 0 {
@@ -583,11 +604,13 @@ func (s *Server) showRefused(w http.ResponseWriter, r *http.Request, u auth.User
 			}
 		}
 	}
-	v.CanCopy = party
-	files, err := s.store.AttachmentList(ctx, rec.ID)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
+	v.CanCopy, v.Party = party, party
+	var files []postgres.Attachment
+	if len(partiesOn(u, rec)) > 0 {
+		if files, err = s.store.AttachmentList(ctx, rec.ID); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
 	}
 	for _, a := range files {
 		v.Attachments = append(v.Attachments, web.AttachmentView{ID: a.ID, Name: a.Name, Size: a.Size, Uploaded: a.UploadedAt})
@@ -650,7 +673,7 @@ func actionsFor(u auth.User, rec postgres.SecondmentRecord, handler auth.User, h
 			}
 			deciding := a == secondment.ActConsent || a == secondment.ActDecline || a == secondment.ActSendBack ||
 				a == secondment.ActApprove || a == secondment.ActReject
-			if deciding && (rec.SubmittedBy == u.ID || (p.for_ != nil && rec.SubmittedBy == p.for_.ID)) {
+			if deciding && (rec.FiledBy(u.ID) || (p.for_ != nil && rec.FiledBy(p.for_.ID))) {
 				continue
 			}
 			seen[a] = true
@@ -790,7 +813,7 @@ func (s *Server) actionInput(a secondment.Action, f web.Form) (secondment.Input,
 const maxPostsFilled = 1000
 
 func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
-	_, rec, ok := s.requestOf(w, r)
+	rec, ok := s.partyRequestOf(w, r)
 	if !ok {
 		return
 	}
@@ -841,7 +864,7 @@ func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
 // stored content type was checked at upload; the file is always offered as
 // a download, never rendered inline under the site's origin.
 func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request) {
-	_, rec, ok := s.requestOf(w, r)
+	rec, ok := s.partyRequestOf(w, r)
 	if !ok {
 		return
 	}
@@ -867,32 +890,57 @@ func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) 
 		s.renderError(w, r, err)
 		return
 	}
+	all, err := s.notificationsOf(r.Context(), u, 100)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, web.NotificationPage(web.NotificationView{Items: all}))
+}
+
+// notificationsOf is what u was told in each of their chain roles, newest
+// first (limit per role; 0: all).
+func (s *Server) notificationsOf(ctx context.Context, u auth.User, limit int) ([]postgres.Notification, error) {
 	var all []postgres.Notification
 	for _, role := range u.Roles {
 		cr, ok := role.Chain()
 		if !ok {
 			continue
 		}
-		ns, err := s.store.NotificationListFor(r.Context(), cr, u.UnitID, u.ID, 100)
+		ns, err := s.store.NotificationListFor(ctx, cr, u.UnitID, u.ID, limit)
 		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		var unread []int64
-		for _, n := range ns {
-			if n.ReadAt.IsZero() {
-				unread = append(unread, n.ID)
-			}
-		}
-		// Seen now: the header badge counts what has not been seen.
-		if err := s.store.NotificationMarkRead(r.Context(), cr, u.UnitID, u.ID, unread, s.clock.Now()); err != nil {
-			s.renderError(w, r, err)
-			return
+			return nil, err
 		}
 		all = append(all, ns...)
 	}
 	slices.SortFunc(all, func(a, b postgres.Notification) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	s.render(w, r, web.NotificationPage(web.NotificationView{Items: all}))
+	return all, nil
+}
+
+// markAllRead marks everything u was told as read; it returns how many.
+func (s *Server) markAllRead(ctx context.Context, u auth.User) (int, error) {
+	n := 0
+	for _, role := range u.Roles {
+		cr, ok := role.Chain()
+		if !ok {
+			continue
+		}
+		ns, err := s.store.NotificationListFor(ctx, cr, u.UnitID, u.ID, 0)
+		if err != nil {
+			return n, err
+		}
+		var unread []int64
+		for _, x := range ns {
+			if x.ReadAt.IsZero() {
+				unread = append(unread, x.ID)
+			}
+		}
+		if err := s.store.NotificationMarkRead(ctx, cr, u.UnitID, u.ID, unread, s.clock.Now()); err != nil {
+			return n, err
+		}
+		n += len(unread)
+	}
+	return n, nil
 }
 
 // pending is whose move it is on rec (the store's rule).
@@ -951,9 +999,13 @@ func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, urging bool,
 	if !ok {
 		return
 	}
-	if len(partiesOn(u, rec)) == 0 && !urging { // copied in or supervising: read-only
-		s.renderError(w, r, errRoleRequired)
-		return
+	if len(partiesOn(u, rec)) == 0 {
+		// Copied in: read-only. Supervising (escalated to): may urge.
+		supervising, err := s.supervises(r, u, rec)
+		if err != nil || !urging || !supervising {
+			s.renderError(w, r, errors.Join(err, errRoleRequired))
+			return
+		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
@@ -1150,4 +1202,19 @@ func (s *Server) termContext(r *http.Request, u auth.User, rec postgres.Secondme
 		}
 	}
 	return nil
+}
+
+// handleNotificationsRead marks the user's notifications read (the header
+// badge counts the unread ones). A POST: reading the list changes nothing.
+func (s *Server) handleNotificationsRead(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := s.markAllRead(r.Context(), u); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/notifications", http.StatusSeeOther)
 }

@@ -231,8 +231,14 @@ func TestS5KashgarChainThroughPages(t *testing.T) {
 	if n := len(byTestID(doc(t, body), "notification")); n < 2 {
 		t.Fatalf("the borrower was told %d things", n)
 	}
+	if _, body = clerk.get("/secondments"); within(doc(t, body), "unread") == "" {
+		t.Fatal("looking at the list marked the notifications read")
+	}
+	if res, _ := clerk.post("/notifications/read", url.Values{}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mark read: %d", res.StatusCode)
+	}
 	if _, body = clerk.get("/secondments"); within(doc(t, body), "unread") != "" {
-		t.Fatal("the badge still counts notifications already read")
+		t.Fatal("the badge still counts notifications marked read")
 	}
 	// Every step was audited with the request's ID.
 	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "secondment."})
@@ -392,6 +398,25 @@ func TestS5ThroughTheAPI(t *testing.T) {
 	res, ok := call(od, "POST", path+"/actions/approve", "", map[string]any{"opinion": "同意"})
 	if res.StatusCode != 200 || ok["state"] != "approved" || ok["exception_approver"] != "冯剑" {
 		t.Fatalf("approve: %d %v", res.StatusCode, ok)
+	}
+	// The clerk was told of the consent and the approval; listing changes
+	// nothing, POST …/read clears them.
+	res, ns := call(clerk, "GET", "/api/v1/notifications", "", nil)
+	items, _ := ns["notifications"].([]any)
+	if res.StatusCode != 200 || len(items) < 2 || ns["unread"] != float64(len(items)) {
+		t.Fatalf("notifications: %d %v", res.StatusCode, ns)
+	}
+	if first := items[0].(map[string]any); first["secondment_id"] != created["id"] || first["text"] == "" || first["read"] != false {
+		t.Fatalf("newest notification: %v", first)
+	}
+	if _, again := call(clerk, "GET", "/api/v1/notifications", "", nil); again["unread"] != ns["unread"] {
+		t.Fatalf("listing marked notifications read: %v", again)
+	}
+	if res, m := call(clerk, "POST", "/api/v1/notifications/read", "", nil); res.StatusCode != 200 || m["marked_read"] != ns["unread"] {
+		t.Fatalf("mark read: %d %v", res.StatusCode, m)
+	}
+	if _, after := call(clerk, "GET", "/api/v1/notifications", "", nil); after["unread"] != float64(0) {
+		t.Fatalf("still unread after marking: %v", after)
 	}
 	// Unknown fields are refused.
 	if res, _ := call(clerk, "POST", "/api/v1/secondments", "", map[string]any{"person_id": 1, "salary": 3}); res.StatusCode != http.StatusUnprocessableEntity {

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"secondment/internal/i18n"
+)
+
+type apiNotification struct {
+	ID           int64     `json:"id"`
+	Role         string    `json:"role"`
+	SecondmentID int64     `json:"secondment_id,omitempty"`
+	Kind         string    `json:"kind"`
+	Text         string    `json:"text"`
+	CreatedAt    time.Time `json:"created_at"`
+	Read         bool      `json:"read"`
+}
+
+// handleAPINotificationList lists what the caller was told, newest first.
+// Like the page, reading changes nothing; POST …/read marks them read.
+func (s *Server) handleAPINotificationList(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	all, err := s.notificationsOf(r.Context(), u, 100)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	en := s.catalog.Localizer(i18n.English)
+	out := make([]apiNotification, 0, len(all))
+	unread := 0
+	for _, n := range all {
+		if n.ReadAt.IsZero() {
+			unread++
+		}
+		out = append(out, apiNotification{ID: n.ID, Role: string(n.Role), SecondmentID: n.SecondmentID,
+			Kind: n.Message.ID, Text: en.Message(n.Message), CreatedAt: n.CreatedAt, Read: !n.ReadAt.IsZero()})
+	}
+	writeJSON(w, map[string]any{"unread": unread, "notifications": out})
+}
+
+func (s *Server) handleAPINotificationsRead(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	n, err := s.markAllRead(r.Context(), u)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, map[string]any{"marked_read": n})
+}
