@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,22 @@ func run(ctx context.Context) error {
 	batch := flag.Int("batch", 5000, "rows per transaction, for the baseline and the sweep")
 	explain := flag.Bool("explain", false, "print the plan of one sweep batch's query before running")
 	dbURL := flag.String("database-url", os.Getenv("SECONDMENT_DATABASE_URL"), "PostgreSQL URL; empty: a private cluster")
+	// The private cluster's settings: a sweep of a million rows rewrites
+	// gigabytes, so the defaults' 1 GB of WAL between checkpoints would
+	// checkpoint several times in one run, and after each checkpoint the
+	// first change to every page logs the whole page; compressing those
+	// images and a larger WAL buffer keep one batch from waiting on them
+	// (docs/terms.md, runs H-J). --set adds or overrides one.
+	settings := map[string]string{"shared_buffers": "512MB", "max_wal_size": "4GB",
+		"wal_compression": "lz4", "wal_buffers": "64MB"}
+	flag.Func("set", "server setting for the private cluster, name=value (repeatable)", func(v string) error {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("want name=value, got %q", v)
+		}
+		settings[name] = value
+		return nil
+	})
 	flag.Parse()
 
 	url := *dbURL
@@ -59,7 +76,7 @@ func run(ctx context.Context) error {
 			return err
 		}
 		cl, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(dir, "pg"),
-			Settings: map[string]string{"shared_buffers": "512MB", "max_wal_size": "4GB"}})
+			Settings: settings})
 		if err != nil {
 			return err
 		}
