@@ -275,6 +275,12 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 		s.apiFail(w, r, err)
 		return
 	}
+	// Judging someone the clerk could not nominate would tell them how the
+	// rules see a person outside their jurisdiction.
+	if err := s.checkNominee(r, u, d.PersonID); err != nil {
+		s.apiFail(w, r, fieldErr("person", "secondment.error.person"))
+		return
+	}
 	ev, err := s.store.SecondmentEvaluate(r.Context(), d, secondment.Today(s.clock), false)
 	if err != nil {
 		s.apiFail(w, r, err)

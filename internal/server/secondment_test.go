@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -351,6 +352,13 @@ func TestS5ThroughTheAPI(t *testing.T) {
 	res, chk := call(clerk, "POST", "/api/v1/secondments/check", "", draft)
 	if res.StatusCode != 200 || chk["needs_exception"] != true || chk["org_dept"] != "喀什市委组织部" {
 		t.Fatalf("check: %d %v", res.StatusCode, chk)
+	}
+	// A person outside the clerk's jurisdiction is refused, not judged.
+	outside := maps.Clone(draft)
+	outside["person_id"] = personID(t, s, "芦长丽")
+	if res, p := call(clerk, "POST", "/api/v1/secondments/check", "", outside); res.StatusCode != http.StatusUnprocessableEntity ||
+		p["errors"] == nil || p["violations"] != nil {
+		t.Fatalf("check of a person outside the jurisdiction: %d %v", res.StatusCode, p)
 	}
 	req := func() (*http.Response, map[string]any) {
 		b, _ := json.Marshal(draft)
