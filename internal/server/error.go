@@ -15,6 +15,9 @@ import (
 var (
 	errNotFound = secondment.NotFound("page")
 	errMethod   = &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.method")}
+	// errCrossOrigin is a POST from another site's page: the browser said so
+	// (Sec-Fetch-Site or Origin), so it is refused before any handler runs.
+	errCrossOrigin = &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg("error.cross_origin")}
 )
 
 // status maps a domain error code to its HTTP status, in one place.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -95,4 +96,21 @@ func (s *Server) localize(next http.Handler) http.Handler {
 		ctx := i18n.WithLocalizer(r.Context(), s.catalog.Localizer(lang))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// sameOrigin refuses cross-site POSTs (Go's Sec-Fetch-Site/Origin check);
+// same-origin forms and API clients, which send neither header, pass. It
+// runs inside the logging, header and language middleware so that a
+// refusal is logged, carries the security headers and is in the user's
+// language.
+func (s *Server) sameOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			s.apiError(w, r, errCrossOrigin)
+			return
+		}
+		s.renderError(w, r, errCrossOrigin)
+	}))
+	return cop.Handler(next)
 }

@@ -84,15 +84,25 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
 	c := s.as(t, "sysadmin")
+	var res *http.Response
+	var body string
 	post := func(site string) int {
 		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/admin/users/1/disable", strings.NewReader(""))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", site)
-		res, _ := c.do(req)
+		res, body = c.do(req)
 		return res.StatusCode
 	}
 	if code := post("cross-site"); code != http.StatusForbidden {
 		t.Fatalf("cross-site POST = %d; want 403", code)
+	}
+	// The refusal is a page like any other: the security headers, and a
+	// message from the catalog in the user's language.
+	if res.Header.Get("Content-Security-Policy") == "" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("the refusal lacks the security headers: %v", res.Header)
+	}
+	if !strings.Contains(body, "已被拒绝") {
+		t.Errorf("the refusal is not the catalog's message: %s", body)
 	}
 	var disabled bool
 	if err := s.store.Pool.QueryRow(t.Context(), `SELECT disabled_at IS NOT NULL FROM app_user WHERE id = 1`).Scan(&disabled); err != nil || disabled {
