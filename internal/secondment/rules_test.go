@@ -284,3 +284,29 @@ func TestBurdenOf(t *testing.T) {
 		t.Errorf("percent %s", percent(1739))
 	}
 }
+
+// R6's apply-by: a renewal filed later than the policy's days before the
+// current term ends is refused, naming the deadline; on the deadline it is not.
+func TestR6RenewalFiledTooLate(t *testing.T) {
+	pol := latest(PresetNational)
+	pol.RenewalApplyByDays = 15
+	p := baseProbe()
+	p.f.History = []Secondment{p.running(9, StateActive, D(2024, 1, 1), D(2024, 3, 31), 0)}
+	p.s.PreviousID, p.s.Start, p.s.End = 9, D(2024, 4, 1), D(2024, 5, 31)
+
+	p.s.SubmittedOn = D(2024, 3, 17) // one day after 31 March − 15 days
+	vs := Evaluate(pol, p.s, p.f)
+	if len(vs) != 1 || vs[0].Rule != R6 || vs[0].Message.ID != "policy.r6.late" ||
+		vs[0].Message.Data["Deadline"] != "2024-03-16" || vs[0].Message.Data["Days"] != 15 {
+		t.Fatalf("late renewal: %+v", vs)
+	}
+	p.s.SubmittedOn = D(2024, 3, 16)
+	if vs := Evaluate(pol, p.s, p.f); len(vs) != 0 {
+		t.Fatalf("renewal on the deadline: %+v", vs)
+	}
+	pol.RenewalApplyByDays = 0 // off
+	p.s.SubmittedOn = D(2024, 3, 30)
+	if vs := Evaluate(pol, p.s, p.f); len(vs) != 0 {
+		t.Fatalf("no apply-by, filed the day before the end: %+v", vs)
+	}
+}
