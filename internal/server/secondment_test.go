@@ -202,6 +202,13 @@ func TestS5KashgarChainThroughPages(t *testing.T) {
 		!strings.Contains(within(page, "print-opinion-orgdept"), "冯剑") || !strings.Contains(within(page, "print-opinion-orgdept"), "2024年3月1日") {
 		t.Fatalf("print: %q / %q / %q", within(page, "print-number"), within(page, "print-opinion-lender"), within(page, "print-opinion-orgdept"))
 	}
+	// In English the dates and punctuation are English too.
+	clerk.lang = "en"
+	_, body = clerk.get("/secondments/" + id + "/print")
+	clerk.lang = ""
+	if got := within(doc(t, body), "print-opinion-orgdept"); !strings.Contains(got, "1 March 2024") || strings.Contains(got, "年") || strings.Contains(got, "：") {
+		t.Fatalf("English print: %q", got)
+	}
 
 	// The letter downloads for the parties, as a download of its real type.
 	var attID int64
