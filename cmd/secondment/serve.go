@@ -72,8 +72,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	if cfg.Jobs {
-		client, err := jobs.NewClient(db.store, jobs.Config{SweepInterval: cfg.SweepInterval, EscalateAfter: cfg.EscalateAfter,
-			ReminderDays: cfg.RemindDays, Logger: log})
+		jc := jobs.Config{SweepInterval: cfg.SweepInterval, EscalateAfter: cfg.EscalateAfter,
+			ReminderDays: cfg.RemindDays, Logger: log}
+		if cfg.NotifyWebhook != "" {
+			jc.Channel = jobs.Webhook{URL: cfg.NotifyWebhook}
+		}
+		client, err := jobs.NewClient(db.store, jc)
 		if err != nil {
 			return err
 		}

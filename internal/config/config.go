@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ type Config struct {
 	SweepInterval    time.Duration // how often the periodic sweep runs
 	EscalateAfter    int           // working days a review step may wait before it is flagged (0: never)
 	RemindDays       []int         // days before a term's end on which it is reminded
+	NotifyWebhook    string        // URL each notification is also posted to; "": the inbox only
 }
 
 // Modes. Production refuses demo data and never prints a password; dev is
@@ -104,6 +106,8 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 		c.EscalateAfter = s.envInt("SECONDMENT_ESCALATE_AFTER", 5)
 		s.IntVar(&c.EscalateAfter, "escalate-after", c.EscalateAfter,
 			"working days a review step may wait before the supervising org dept is told; 0: never (env SECONDMENT_ESCALATE_AFTER)")
+		s.StringVar(&c.NotifyWebhook, "notify-webhook", getenv("SECONDMENT_NOTIFY_WEBHOOK"),
+			"also post every notification as JSON to this http(s) URL, retrying until it gets through (env SECONDMENT_NOTIFY_WEBHOOK)")
 		s.BoolVar(&c.SecureCookies, "secure-cookies", s.envBool("SECONDMENT_SECURE_COOKIES", false),
 			"mark cookies Secure (HTTPS only); always on in production mode (env SECONDMENT_SECURE_COOKIES)")
 	}
@@ -206,6 +210,11 @@ func (s *Set) Parse(args []string) (Config, error) {
 				break
 			}
 			c.RemindDays = append(c.RemindDays, n)
+		}
+	}
+	if c.NotifyWebhook != "" {
+		if u, err := url.Parse(c.NotifyWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--notify-webhook %q: want an http:// or https:// URL", c.NotifyWebhook))
 		}
 	}
 	if s.Lookup("escalate-after") != nil && (c.EscalateAfter < 0 || c.EscalateAfter > 60) {

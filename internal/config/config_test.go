@@ -3,6 +3,7 @@ package config_test
 import (
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +39,23 @@ func TestDefaultsAndPrecedence(t *testing.T) {
 	}
 	if c.DatabaseURL != "postgres://b@h/d" || !slices.Equal(c.RemindDays, []int{7, 1}) || c.Addr != ":9100" || !c.SecureCookies {
 		t.Fatalf("precedence %+v", c)
+	}
+}
+
+// The webhook must be an http(s) URL; the environment sets it too.
+func TestNotifyWebhook(t *testing.T) {
+	parse := func(e func(string) string, args ...string) (config.Config, error) {
+		return config.NewSet("serve", config.Options{HTTP: true}, e, io.Discard).Parse(args)
+	}
+	if c, err := parse(env()); err != nil || c.NotifyWebhook != "" {
+		t.Fatalf("default: %q %v", c.NotifyWebhook, err)
+	}
+	if c, err := parse(env("SECONDMENT_NOTIFY_WEBHOOK", "https://gw.example/hook")); err != nil || c.NotifyWebhook != "https://gw.example/hook" {
+		t.Fatalf("from the environment: %q %v", c.NotifyWebhook, err)
+	}
+	for _, bad := range []string{"gw.example/hook", "ftp://gw.example/", "http://"} {
+		if _, err := parse(env(), "--notify-webhook", bad); err == nil || !strings.Contains(err.Error(), "--notify-webhook") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
 	}
 }

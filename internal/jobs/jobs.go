@@ -41,6 +41,8 @@ type Config struct {
 	Workers       int           // jobs this replica runs at once (default 2)
 	EscalateAfter int           // working days before a waiting step is flagged; 0: never
 	ReminderDays  []int         // days before the end to remind; nil: secondment.DefaultReminderDays
+	Channel       Channel       // where notifications go beyond the inbox; nil: nowhere
+	DeliverEvery  time.Duration // how often due notifications are sent (default 1 min)
 	Clock         secondment.Clock
 	Logger        *slog.Logger
 }
@@ -107,19 +109,33 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger, escalate: escalate, remind: c.ReminderDays}); err != nil {
 		return nil, fmt.Errorf("register sweep worker: %w", err)
 	}
+	periodic := []*river.PeriodicJob{}
+	if c.Channel != nil {
+		if err := river.AddWorkerSafely(workers, &deliverWorker{store: store, channel: c.Channel, clock: c.Clock}); err != nil {
+			return nil, fmt.Errorf("register delivery worker: %w", err)
+		}
+		every := c.DeliverEvery
+		if every <= 0 {
+			every = time.Minute
+		}
+		every = max(every, time.Second) // River's least unique period
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return DeliverArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+			}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	interval := c.SweepInterval
 	client, err := river.NewClient(riverpgxv5.New(store.Pool), &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.Workers}},
 		Workers: workers,
 		Logger:  c.Logger,
-		PeriodicJobs: []*river.PeriodicJob{
+		PeriodicJobs: append(periodic,
 			river.NewPeriodicJob(river.PeriodicInterval(interval),
 				func() (river.JobArgs, *river.InsertOpts) {
 					// One sweep per interval, whatever the number of replicas.
 					return SweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
 				},
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		},
+				&river.PeriodicJobOpts{RunOnStart: true})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
