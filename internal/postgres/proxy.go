@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,9 +39,17 @@ func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, 
 		if err != nil || p.UnitID != by.UnitID || p.ID == by.ID {
 			return fieldError("login", "proxy.error.colleague")
 		}
+		// The same live arrangement again (a double click, a retried API
+		// call) is already in force: nothing to insert or audit.
 		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO proxy (principal_id, proxy_id, starts_on, ends_on, created_at)
-			VALUES ($1, $2, $3::date, $4::date, $5) RETURNING id`, by.ID, p.ID, from.String(), to.String(), now).Scan(&id); err != nil {
+		err = tx.QueryRow(ctx, `INSERT INTO proxy (principal_id, proxy_id, starts_on, ends_on, created_at)
+			VALUES ($1, $2, $3::date, $4::date, $5)
+			ON CONFLICT (principal_id, proxy_id, starts_on, ends_on) WHERE revoked_at IS NULL DO NOTHING
+			RETURNING id`, by.ID, p.ID, from.String(), to.String(), now).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("set proxy: %w", mapError(err, "proxy"))
 		}
 		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "proxy.set",

@@ -185,8 +185,16 @@ func TestOutOfOfficeProxy(t *testing.T) {
 	if res, body := feng.post("/account/proxy", url.Values{"login": {"xj-ks-akks.lender"}, "starts_on": {"2024-03-01"}, "ends_on": {"2024-03-10"}}); res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, body), "error-login") == "" {
 		t.Fatalf("proxy of another unit: %d", res.StatusCode)
 	}
-	if res, _ := feng.post("/account/proxy", url.Values{"login": {"xj-ks-zzb.registrar"}, "starts_on": {"2024-03-01"}, "ends_on": {"2024-03-10"}}); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("set proxy: %d", res.StatusCode)
+	// Sent twice (a double click): one arrangement, one audit event.
+	for range 2 {
+		if res, _ := feng.post("/account/proxy", url.Values{"login": {"xj-ks-zzb.registrar"}, "starts_on": {"2024-03-01"}, "ends_on": {"2024-03-10"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("set proxy: %d", res.StatusCode)
+		}
+	}
+	var arrangements, setEvents int
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM proxy WHERE revoked_at IS NULL),
+		(SELECT count(*) FROM audit_event WHERE action = 'proxy.set')`).Scan(&arrangements, &setEvents); err != nil || arrangements != 1 || setEvents != 1 {
+		t.Fatalf("a repeated proxy: %d arrangements, %d events, %v", arrangements, setEvents, err)
 	}
 	reg := s.as(t, "xj-ks-zzb.registrar")
 	_, body = reg.get("/secondments?tab=todo")

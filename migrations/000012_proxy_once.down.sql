@@ -1,0 +1,1 @@
+DROP INDEX proxy_live_once;
