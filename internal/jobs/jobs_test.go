@@ -71,17 +71,14 @@ func running(t *testing.T, s *postgres.Store, n int) {
 	}
 }
 
-// Two workers (two River clients, as two replicas would run) sweep the same
-// day at once: every expiry, overdue entry and notification happens
-// exactly once.
-func TestTwoWorkersSweepExactlyOnce(t *testing.T) {
-	t.Parallel()
+// sweepTwice runs two River clients (as two replicas would) against store
+// with the clock at now, each given two more sweeps of now's day besides
+// its periodic one, and waits for the four extra sweeps to finish.
+func sweepTwice(t *testing.T, store *postgres.Store, now time.Time) {
+	t.Helper()
 	ctx := context.Background()
-	store := dbtest.Store(t)
-	const n = 12
-	running(t, store, n)
-
-	clock := sm.FixedClock{T: at(sm.D(2023, 11, 1))}
+	clock := sm.FixedClock{T: now}
+	day := sm.DateOf(now).String()
 	var clients []interface {
 		Start(context.Context) error
 		Stop(context.Context) error
@@ -94,7 +91,7 @@ func TestTwoWorkersSweepExactlyOnce(t *testing.T) {
 		// Two sweeps for the day besides the periodic one, so the clients
 		// have work at the same moment.
 		for range 2 {
-			if _, err := c.Insert(ctx, jobs.SweepArgs{Day: "2023-11-01"}, nil); err != nil {
+			if _, err := c.Insert(ctx, jobs.SweepArgs{Day: day}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -112,20 +109,43 @@ func TestTwoWorkersSweepExactlyOnce(t *testing.T) {
 			cancel()
 		}
 	}()
-	count := func(q string) int {
+	completed := func() int {
 		var x int
-		if err := store.Pool.QueryRow(ctx, q).Scan(&x); err != nil {
+		if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'sweep' AND state = 'completed'`).Scan(&x); err != nil {
 			t.Fatal(err)
 		}
 		return x
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for count(`SELECT count(*) FROM river_job WHERE kind = 'sweep' AND state = 'completed'`) < 4 {
+	for completed() < 4 {
 		if time.Now().After(deadline) {
-			t.Fatalf("sweeps did not finish: %d completed", count(`SELECT count(*) FROM river_job WHERE kind = 'sweep' AND state = 'completed'`))
+			t.Fatalf("sweeps did not finish: %d completed", completed())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func counter(t *testing.T, store *postgres.Store) func(q string) int {
+	return func(q string) int {
+		t.Helper()
+		var x int
+		if err := store.Pool.QueryRow(context.Background(), q).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+}
+
+// Two workers (two River clients, as two replicas would run) sweep the same
+// day at once: every expiry, overdue entry and notification happens
+// exactly once.
+func TestTwoWorkersSweepExactlyOnce(t *testing.T) {
+	t.Parallel()
+	store := dbtest.Store(t)
+	const n = 12
+	running(t, store, n)
+	sweepTwice(t, store, at(sm.D(2023, 11, 1)))
+	count := counter(t, store)
 	for q, want := range map[string]int{
 		`SELECT count(*) FROM audit_event WHERE action = 'secondment.expire'`:       n,
 		`SELECT count(*) FROM audit_event WHERE action = 'secondment.mark_overdue'`: n,
@@ -145,5 +165,27 @@ func TestTwoWorkersSweepExactlyOnce(t *testing.T) {
 	}
 	if runs := count(`SELECT count(*) FROM sweep_run`); runs < 4 {
 		t.Errorf("%d sweeps recorded, want at least 4", runs)
+	}
+}
+
+// Two workers sweeping on the day of the 15-day reminder at once: each
+// term is reminded once, and the borrower's digests name each person once.
+func TestTwoWorkersRemindExactlyOnce(t *testing.T) {
+	t.Parallel()
+	store := dbtest.Store(t)
+	const n = 12
+	running(t, store, n)
+	sweepTwice(t, store, at(sm.D(2023, 10, 16))) // 15 days before 31 October
+	count := counter(t, store)
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM reminder_sent WHERE kind = 'before_15'`: n,
+		`SELECT count(*) FROM reminder_sent`:                          n,
+		`SELECT coalesce(sum(coalesce((message_data->>'Count')::int, 1)), 0) FROM notification_outbox
+			WHERE message_id IN ('notify.digest.reminder.before', 'notify.reminder.before') AND recipient_role = 'borrower'`: n,
+		`SELECT count(*) FROM secondment WHERE state = 'active'`: n,
+	} {
+		if got := count(q); got != want {
+			t.Errorf("%s = %d, want %d", q, got, want)
+		}
 	}
 }
