@@ -212,3 +212,37 @@ func TestSweepBatches(t *testing.T) {
 		t.Fatalf("%d digests for the borrower, want 3 (batches of 7)", n)
 	}
 }
+
+// The policy's grace period and renewal apply-by reach the sweep: with 3
+// days' grace the person is overdue only from the 4th day after the end,
+// and the borrower is reminded once, on the apply-by day, to renew in time.
+func TestSweepGraceAndApplyBy(t *testing.T) {
+	t.Parallel()
+	w := newSMWorld(t, 0)
+	s := w.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31), 0)
+	if _, err := w.s.Pool.Exec(w.ctx, `UPDATE policy SET rules = rules || '{"return_grace_days": 3, "renewal_apply_by_days": 20}'
+		WHERE id = (SELECT policy_id FROM secondment WHERE id = $1)`, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	applyBy := func() int {
+		return w.count(`SELECT count(*) FROM notification_outbox WHERE secondment_id = $1 AND message_id = 'notify.reminder.apply_by'`, s.ID)
+	}
+	w.sweep(sm.D(2023, 10, 10))
+	if n := applyBy(); n != 0 {
+		t.Fatalf("apply-by reminder before the day: %d", n)
+	}
+	w.sweep(sm.D(2023, 10, 11)) // 31 October − 20 days
+	w.sweep(sm.D(2023, 10, 12))
+	if n := applyBy(); n != 1 {
+		t.Fatalf("apply-by reminders: %d, want 1 (borrower, once)", n)
+	}
+	if r := w.sweep(sm.D(2023, 11, 1)); r.Expired != 1 || r.Overdue != 0 {
+		t.Fatalf("the day after the end: %+v", r)
+	}
+	if r := w.sweep(sm.D(2023, 11, 3)); r.Overdue != 0 { // the grace's last day
+		t.Fatalf("within the grace: %+v", r)
+	}
+	if r := w.sweep(sm.D(2023, 11, 4)); r.Overdue != 1 || w.record(s.ID).State != sm.StateOverdue {
+		t.Fatalf("after the grace: %+v", r)
+	}
+}
