@@ -24,12 +24,17 @@ type apiParty struct {
 }
 
 type apiDecision struct {
-	Step      string    `json:"step"`
-	Action    string    `json:"action"`
-	Role      string    `json:"role"`
-	ActorName string    `json:"actor_name"`
-	Opinion   string    `json:"opinion"`
-	At        time.Time `json:"at"`
+	Step      string `json:"step"`
+	Action    string `json:"action"`
+	Role      string `json:"role"`
+	ActorName string `json:"actor_name"`
+	// OnBehalfOf is the colleague a proxy acted for (the page's "X（代Y）").
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Opinion    string    `json:"opinion"`
+	At         time.Time `json:"at"`
+	// SpentSeconds is how long the request waited for this step since the
+	// previous one (absent on the first).
+	SpentSeconds int64 `json:"spent_seconds,omitempty"`
 }
 
 // apiSecondment is a request as the API shows it.
@@ -85,9 +90,15 @@ func toAPISecondment(u auth.User, rec postgres.SecondmentRecord) apiSecondment {
 	for _, r := range rec.ExceptionRules {
 		out.ExceptionRules = append(out.ExceptionRules, string(r))
 	}
+	var prev time.Time
 	for _, d := range rec.Decisions {
-		out.Decisions = append(out.Decisions, apiDecision{Step: string(d.Step), Action: string(d.Action),
-			Role: string(d.Role), ActorName: d.ActorName, Opinion: d.Opinion, At: d.At})
+		ad := apiDecision{Step: string(d.Step), Action: string(d.Action), Role: string(d.Role),
+			ActorName: d.ActorName, OnBehalfOf: d.OnBehalfOf, Opinion: d.Opinion, At: d.At}
+		if !prev.IsZero() {
+			ad.SpentSeconds = int64(d.At.Sub(prev) / time.Second)
+		}
+		prev = d.At
+		out.Decisions = append(out.Decisions, ad)
 	}
 	for _, a := range actionsFor(u, rec, auth.User{}, false) {
 		out.AllowedActions = append(out.AllowedActions, string(a.Action))

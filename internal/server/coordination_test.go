@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -207,6 +208,18 @@ func TestOutOfOfficeProxy(t *testing.T) {
 	}
 	if res, _ := reg.post("/secondments/"+id+"/actions/approve", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve as proxy: %d", res.StatusCode)
+	}
+	// The API's timeline names the principal too.
+	_, raw := reg.get("/api/v1/secondments/" + id)
+	var got struct {
+		Decisions []struct {
+			Action     string `json:"action"`
+			OnBehalfOf string `json:"on_behalf_of"`
+		} `json:"decisions"`
+	}
+	if err := json.Unmarshal([]byte(raw), &got); err != nil || len(got.Decisions) == 0 ||
+		got.Decisions[len(got.Decisions)-1].Action != "approve" || got.Decisions[len(got.Decisions)-1].OnBehalfOf != "冯剑" {
+		t.Fatalf("API decisions: %v %s", err, raw)
 	}
 	_, body = reg.get("/secondments/" + id)
 	if got := within(doc(t, body), "on-behalf-of"); got != "（代冯剑）" {

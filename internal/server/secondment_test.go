@@ -410,9 +410,14 @@ func TestS5ThroughTheAPI(t *testing.T) {
 	if res, p := call(od, "POST", path+"/actions/approve", "", map[string]any{}); res.StatusCode != http.StatusUnprocessableEntity || p["errors"] == nil {
 		t.Fatalf("approve without opinion: %d %v", res.StatusCode, p)
 	}
+	s.clock.Advance(2 * time.Hour) // the org dept takes two hours
 	res, ok := call(od, "POST", path+"/actions/approve", "", map[string]any{"opinion": "同意"})
 	if res.StatusCode != 200 || ok["state"] != "approved" || ok["exception_approver"] != "冯剑" {
 		t.Fatalf("approve: %d %v", res.StatusCode, ok)
+	}
+	// The timeline says how long each step waited.
+	if ds, _ := ok["decisions"].([]any); len(ds) == 0 || ds[len(ds)-1].(map[string]any)["spent_seconds"] != float64(7200) {
+		t.Fatalf("decisions: %v", ok["decisions"])
 	}
 	// The clerk was told of the consent and the approval; listing changes
 	// nothing, POST …/read clears them.
