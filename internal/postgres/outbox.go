@@ -208,16 +208,17 @@ func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, u
 	return out, nil
 }
 
-// NotificationMarkRead marks notifications to role in unitID read; ids of
-// other recipients are ignored, so a user can only clear their own badge.
-func (s *Store) NotificationMarkRead(ctx context.Context, role secondment.Role, unitID, userID int64, ids []int64, now time.Time) error {
-	_, err := s.Pool.Exec(ctx, `
-		UPDATE notification_outbox SET read_at = $4
-		WHERE recipient_role = $1 AND recipient_unit_id = $2 AND id = ANY ($3) AND read_at IS NULL
-		  AND (recipient_user_id IS NULL OR recipient_user_id = $5)`,
-		role, unitID, ids, now, userID)
+// NotificationMarkAllRead marks everything told to role in unitID (to the
+// whole role or to userID) read, in one statement; it returns how many. A
+// user can only clear their own badge: the recipient is the filter.
+func (s *Store) NotificationMarkAllRead(ctx context.Context, role secondment.Role, unitID, userID int64, now time.Time) (int, error) {
+	tag, err := s.Pool.Exec(ctx, `
+		UPDATE notification_outbox SET read_at = $3
+		WHERE recipient_role = $1 AND recipient_unit_id = $2 AND read_at IS NULL AND created_at <= $3
+		  AND (recipient_user_id IS NULL OR recipient_user_id = $4)`,
+		role, unitID, now, userID)
 	if err != nil {
-		return fmt.Errorf("mark notifications read: %w", err)
+		return 0, fmt.Errorf("mark notifications read: %w", err)
 	}
-	return nil
+	return int(tag.RowsAffected()), nil
 }

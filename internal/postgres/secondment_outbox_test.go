@@ -203,17 +203,23 @@ func TestNotificationBadge(t *testing.T) {
 		t.Fatalf("list %+v, %v; want the newest two", ns, err)
 	}
 	// Another unit's clerk cannot clear this badge.
-	if err := w.s.NotificationMarkRead(w.ctx, sm.RoleLender, w.unit("XJ-KS-JW"), 0, ids, t0); err != nil {
-		t.Fatal(err)
+	if n, err := w.s.NotificationMarkAllRead(w.ctx, sm.RoleLender, w.unit("XJ-KS-JW"), 0, t0.Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("another unit marked %d, %v", n, err)
 	}
-	if err := w.s.NotificationMarkRead(w.ctx, sm.RoleLender, akks, 0, ids[:2], t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	if c := count(sm.RoleLender, akks); c != 3 {
+		t.Errorf("badge after another unit's marking: %d, want 3", c)
 	}
-	if c := count(sm.RoleLender, akks); c != 1 {
-		t.Errorf("badge after reading two: %d, want 1", c)
+	if n, err := w.s.NotificationMarkAllRead(w.ctx, sm.RoleLender, akks, 0, t0.Add(time.Hour)); err != nil || n != 3 {
+		t.Fatalf("marked %d, %v; want 3", n, err)
+	}
+	if c := count(sm.RoleLender, akks); c != 0 {
+		t.Errorf("badge after reading: %d, want 0", c)
+	}
+	if n, err := w.s.NotificationMarkAllRead(w.ctx, sm.RoleLender, akks, 0, t0.Add(2*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("marked again: %d, %v", n, err)
 	}
 	ns, err = w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, 0)
-	if err != nil || len(ns) != 3 || ns[2].ReadAt.IsZero() || !ns[0].ReadAt.IsZero() {
+	if err != nil || len(ns) != 3 || ns[0].ReadAt.IsZero() || ns[2].ReadAt.IsZero() {
 		t.Errorf("list after reading: %+v, %v", ns, err)
 	}
 }

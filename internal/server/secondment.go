@@ -919,28 +919,19 @@ func (s *Server) notificationsOf(ctx context.Context, u auth.User, limit int) ([
 
 // markAllRead marks everything u was told as read; it returns how many.
 func (s *Server) markAllRead(ctx context.Context, u auth.User) (int, error) {
-	n := 0
+	total := 0
 	for _, role := range u.Roles {
 		cr, ok := role.Chain()
 		if !ok {
 			continue
 		}
-		ns, err := s.store.NotificationListFor(ctx, cr, u.UnitID, u.ID, 0)
+		n, err := s.store.NotificationMarkAllRead(ctx, cr, u.UnitID, u.ID, s.clock.Now())
 		if err != nil {
-			return n, err
+			return total, err
 		}
-		var unread []int64
-		for _, x := range ns {
-			if x.ReadAt.IsZero() {
-				unread = append(unread, x.ID)
-			}
-		}
-		if err := s.store.NotificationMarkRead(ctx, cr, u.UnitID, u.ID, unread, s.clock.Now()); err != nil {
-			return n, err
-		}
-		n += len(unread)
+		total += n
 	}
-	return n, nil
+	return total, nil
 }
 
 // pending is whose move it is on rec (the store's rule).
