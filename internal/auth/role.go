@@ -73,3 +73,14 @@ func ValidateRoles(roles []Role) error {
 	}
 	return nil
 }
+
+// SortRoles turns stored role names into roles in AllRoles order.
+func SortRoles(names []string) []Role {
+	var out []Role
+	for _, r := range AllRoles {
+		if slices.Contains(names, string(r)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -5,7 +5,29 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
+	"time"
+
+	"secondment/internal/secondment"
 )
+
+// Token is a personal API token as its owner sees it (never the secret).
+type Token struct {
+	ID         int64
+	Name       string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Proxy is an out-of-office arrangement: Proxy acts for Principal from
+// StartsOn to EndsOn, both days included.
+type Proxy struct {
+	ID               int64
+	Principal, Proxy User
+	StartsOn, EndsOn secondment.Date
+	CreatedAt        time.Time
+	Revoked          bool
+}
 
 // TokenPrefix starts every personal API token, so a leaked one is easy to
 // recognise (and to scan for).
@@ -30,4 +52,12 @@ func HashToken(token string) []byte {
 // LooksLikeToken reports whether s has the shape of one of our tokens.
 func LooksLikeToken(s string) bool {
 	return strings.HasPrefix(s, TokenPrefix) && len(s) == len(TokenPrefix)+52
+}
+
+// NewKey is a random key, e.g. the idempotency key a create form carries so
+// that a double-clicked submit creates one request.
+func NewKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }

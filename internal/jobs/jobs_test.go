@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"secondment/internal/approval"
+	"secondment/internal/auth"
 	"secondment/internal/dbtest"
 	"secondment/internal/demo"
 	"secondment/internal/jobs"
@@ -27,17 +29,23 @@ func running(t *testing.T, s *postgres.Store, n int) {
 	if _, err := demo.Load(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	unit := func(code string) int64 {
-		u, err := s.UnitGetByCode(ctx, code)
+	if _, err := demo.LoadUsers(ctx, s, auth.Hasher{Params: auth.CheapParams}, "Demo-Password-2026", at(sm.D(2023, 7, 1))); err != nil {
+		t.Fatal(err)
+	}
+	user := func(login string) auth.User {
+		var id int64
+		if err := s.Pool.QueryRow(ctx, `SELECT id FROM app_user WHERE login = $1`, login).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.UserGet(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return u.ID
+		return u
 	}
-	jw, akks, zzb := unit("XJ-KS-JW"), unit("XJ-KS-AKKS"), unit("XJ-KS-ZZB")
-	clerk := sm.Actor{UserID: 1, Name: "经办人", Role: sm.RoleBorrower, UnitID: jw}
-	town := sm.Actor{UserID: 2, Name: "张鹏", Role: sm.RoleLender, UnitID: akks}
-	od := sm.Actor{UserID: 3, Name: "冯剑", Role: sm.RoleOrgDept, UnitID: zzb}
+	clerk, town, od := user("xj-ks-jw.borrower"), user("xj-ks-akks.lender"), user("xj-ks-zzb.orgdept")
+	clock := &stepClock{}
+	app := approval.New(s, clock)
 	start, end := sm.D(2023, 8, 1), sm.D(2023, 10, 31)
 	for i := range n {
 		code := fmt.Sprintf("XJ-KS-AKKS-J%02d", i)
@@ -49,27 +57,34 @@ func running(t *testing.T, s *postgres.Store, n int) {
 		if err := s.Pool.QueryRow(ctx, `SELECT id FROM person WHERE code = $1`, code).Scan(&person); err != nil {
 			t.Fatal(err)
 		}
-		d, err := s.SecondmentCreate(ctx, clerk, sm.Secondment{Kind: sm.KindSecondment, Purpose: sm.PurposeKeyTask,
-			Task: "专项工作", PersonID: person, BorrowerID: jw, Start: start, End: end}, "", at(sm.D(2023, 7, 10)))
+		clock.t = at(sm.D(2023, 7, 10))
+		d, err := app.Create(ctx, clerk, approval.DraftInput{Kind: string(sm.KindSecondment), Purpose: string(sm.PurposeKeyTask),
+			Task: "专项工作", PersonID: person, Start: start.String(), End: end.String(), Justification: "专项工作急需"}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, step := range []struct {
-			a  sm.Actor
-			in sm.Input
+			a  auth.User
+			in approval.ActInput
 			on sm.Date
 		}{
-			{clerk, sm.Input{Action: sm.ActSubmit}, sm.D(2023, 7, 10)},
-			{town, sm.Input{Action: sm.ActConsent, Opinion: "同意"}, sm.D(2023, 7, 12)},
-			{od, sm.Input{Action: sm.ActApprove, Opinion: "同意"}, sm.D(2023, 7, 15)},
-			{clerk, sm.Input{Action: sm.ActStart}, start},
+			{clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2023, 7, 10)},
+			{town, approval.ActInput{Action: sm.ActConsent, Opinion: "同意"}, sm.D(2023, 7, 12)},
+			{od, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"}, sm.D(2023, 7, 15)},
+			{clerk, approval.ActInput{Action: sm.ActStart}, start},
 		} {
-			if _, err := s.SecondmentAct(ctx, d.ID, 0, step.a, step.in, at(step.on)); err != nil {
+			clock.t = at(step.on)
+			if _, err := app.Act(ctx, step.a, d.ID, step.in); err != nil {
 				t.Fatalf("%s: %v", step.in.Action, err)
 			}
 		}
 	}
 }
+
+// stepClock is the clock the setup moves from step to step.
+type stepClock struct{ t time.Time }
+
+func (c *stepClock) Now() time.Time { return c.t }
 
 // sweepTwice runs two River clients (as two replicas would) against store
 // with the clock at now, each given two more sweeps of now's day besides

@@ -21,12 +21,12 @@ type Attachment struct {
 }
 
 // insertAttachment stores a file of the step just taken, in its transaction.
-func insertAttachment(ctx context.Context, tx pgx.Tx, secondmentID, userID int64, a *Attachment, now time.Time) error {
+func insertAttachment(ctx context.Context, q dbtx, secondmentID, decisionID, userID int64, a *Attachment, now time.Time) error {
 	sum := sha256.Sum256(a.Data)
-	_, err := tx.Exec(ctx, `
+	_, err := q.Exec(ctx, `
 		INSERT INTO attachment (secondment_id, decision_id, name, content_type, size, data, sha256, uploaded_by, uploaded_at)
-		VALUES ($1, (SELECT max(id) FROM decision WHERE secondment_id = $1), $2, $3, $4, $5, $6, $7, $8)`,
-		secondmentID, a.Name, a.ContentType, len(a.Data), a.Data, sum[:], nullID(userID), now)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		secondmentID, nullID(decisionID), a.Name, a.ContentType, len(a.Data), a.Data, sum[:], nullID(userID), now)
 	if err != nil {
 		return fmt.Errorf("store attachment %s: %w", a.Name, mapError(err, "attachment"))
 	}

@@ -13,24 +13,13 @@ import (
 	"secondment/internal/secondment"
 )
 
-// PendingParty is who must act on a request now: the role and the unit
-// whose move it is; ok is false when nothing waits for anyone.
-func PendingParty(rec SecondmentRecord) (role secondment.Role, unitID int64, ok bool) {
-	switch rec.State {
-	case secondment.StateAwaitingConsent, secondment.StateReturnRecorded:
-		return secondment.RoleLender, rec.LenderID, true
-	case secondment.StateAwaitingSignoff, secondment.StateTransferPending:
-		return secondment.RoleOrgDept, rec.OrgDeptID, true
-	case secondment.StateSentBack, secondment.StateApproved:
-		return secondment.RoleBorrower, rec.BorrowerID, true
-	}
-	return "", 0, false
+// Notify queues a notification to the holders of role in unitID, or to
+// userID alone (0: all of them), about request secondmentID (0: none).
+func (t *Tx) Notify(ctx context.Context, role secondment.Role, unitID, userID, secondmentID int64, m secondment.Message, now time.Time) error {
+	return notifyUser(ctx, t.q, role, unitID, userID, secondmentID, m, now)
 }
 
-// ErrTooSoon is a repeated urge within the interval.
-var ErrTooSoon = errors.New("urged too recently")
-
-func notifyUser(ctx context.Context, tx pgx.Tx, role secondment.Role, unitID, userID, secondmentID int64, m secondment.Message, now time.Time) error {
+func notifyUser(ctx context.Context, q dbtx, role secondment.Role, unitID, userID, secondmentID int64, m secondment.Message, now time.Time) error {
 	data := []byte("{}")
 	if m.Data != nil {
 		var err error
@@ -38,7 +27,7 @@ func notifyUser(ctx context.Context, tx pgx.Tx, role secondment.Role, unitID, us
 			return fmt.Errorf("encode notification: %w", err)
 		}
 	}
-	_, err := tx.Exec(ctx, `
+	_, err := q.Exec(ctx, `
 		INSERT INTO notification_outbox (recipient_role, recipient_unit_id, recipient_user_id, secondment_id,
 		                                 message_id, message_data, created_at, next_attempt_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, role, unitID, nullID(userID), nullID(secondmentID), m.ID, data, now)
@@ -48,169 +37,78 @@ func notifyUser(ctx context.Context, tx pgx.Tx, role secondment.Role, unitID, us
 	return nil
 }
 
-// SecondmentUrge reminds whoever must act on a request (催办). One user may
-// urge one request once per interval; more is ErrTooSoon, inside EConflict.
-func (s *Store) SecondmentUrge(ctx context.Context, by auth.User, id int64, interval time.Duration, now time.Time) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		rec, err := getSecondment(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		role, unit, ok := PendingParty(rec)
-		if !ok || unit == 0 {
-			return conflictError(fmt.Errorf("secondment %d in %s waits for nobody", id, rec.State))
-		}
-		if unit == by.UnitID && hasChainRole(by, role) {
-			return forbiddenError(fmt.Errorf("%s would urge their own step", by.Login))
-		}
-		// Lock the urger's row so two simultaneous urges count as two.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM app_user WHERE id = $1 FOR UPDATE`, by.ID); err != nil {
-			return fmt.Errorf("lock user: %w", err)
-		}
-		var recent bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM secondment_urge
-			WHERE secondment_id = $1 AND user_id = $2 AND at > $3)`, id, by.ID, now.Add(-interval)).Scan(&recent); err != nil {
-			return fmt.Errorf("check urges: %w", err)
-		}
-		if recent {
-			return &secondment.Error{Code: secondment.EConflict, Message: secondment.Msg("urge.error.too_soon",
-				"Hours", int(interval/time.Hour)), Err: ErrTooSoon}
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO secondment_urge (secondment_id, user_id, step, at) VALUES ($1, $2, $3, $4)`,
-			id, by.ID, rec.State, now); err != nil {
-			return fmt.Errorf("record urge: %w", err)
-		}
-		var handler int64
-		_ = tx.QueryRow(ctx, `SELECT user_id FROM secondment_handler WHERE secondment_id = $1 AND step = $2`, id, rec.State).Scan(&handler)
-		m := secondment.Msg("notify.urge", "Actor", by.Name, "Unit", by.UnitName, "Number", rec.Number, "Person", rec.PersonName)
-		if err := notifyUser(ctx, tx, role, unit, handler, id, m, now); err != nil {
-			return err
-		}
-		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "secondment.urge",
-			ObjectType: "secondment", ObjectID: id, UnitID: rec.BorrowerID,
-			Detail: map[string]any{"state": rec.State, "to_role": role, "to_unit": unit}})
-	})
-}
+// Audit writes e in the transaction, so it commits with its change.
+func (t *Tx) Audit(ctx context.Context, e AuditEvent) error { return auditInsert(ctx, t.q, e) }
 
-// SecondmentCopy copies a user in on a request, read-only (抄送).
-func (s *Store) SecondmentCopy(ctx context.Context, by auth.User, id int64, login string, now time.Time) (auth.User, error) {
-	var to auth.User
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rec, err := getSecondment(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		to, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
-			WHERE u.login = $1 AND u.disabled_at IS NULL`, login))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fieldError("login", "cc.error.unknown")
-		}
-		if err != nil {
-			return fmt.Errorf("look up %s: %w", login, err)
-		}
-		var role secondment.Role
-		for _, r := range to.Roles {
-			if cr, ok := r.Chain(); ok {
-				role = cr
-				break
-			}
-		}
-		if role == "" {
-			// The same words as for an unknown name: the answer must not
-			// tell which accounts exist.
-			return fieldError("login", "cc.error.unknown")
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO secondment_cc (secondment_id, user_id, added_by, added_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, id, to.ID, by.ID, now)
-		if err != nil {
-			return fmt.Errorf("copy in: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return nil // already copied in: nothing to do, nothing to say again
-		}
-		m := secondment.Msg("notify.cc", "Actor", by.Name, "Number", rec.Number, "Person", rec.PersonName)
-		if err := notifyUser(ctx, tx, role, to.UnitID, to.ID, id, m, now); err != nil {
-			return err
-		}
-		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "secondment.cc",
-			ObjectType: "secondment", ObjectID: id, UnitID: rec.BorrowerID, Detail: map[string]any{"to": to.Login}})
-	})
-	return to, err
-}
-
-// SecondmentCopied reports whether the user was copied in on a request.
-func (s *Store) SecondmentCopied(ctx context.Context, id, userID int64) (bool, error) {
-	var ok bool
-	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM secondment_cc WHERE secondment_id = $1 AND user_id = $2)`, id, userID).Scan(&ok)
+// UrgedSince reports whether userID urged request id after since. It locks
+// the user's row first, so two simultaneous urges by one user count as two.
+func (t *Tx) UrgedSince(ctx context.Context, id, userID int64, since time.Time) (bool, error) {
+	if _, err := t.q.Exec(ctx, `SELECT 1 FROM app_user WHERE id = $1 FOR UPDATE`, userID); err != nil {
+		return false, fmt.Errorf("lock user %d: %w", userID, err)
+	}
+	var recent bool
+	err := t.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM secondment_urge
+		WHERE secondment_id = $1 AND user_id = $2 AND at > $3)`, id, userID, since).Scan(&recent)
 	if err != nil {
-		return false, fmt.Errorf("check copy: %w", err)
+		return false, fmt.Errorf("check urges: %w", err)
 	}
-	return ok, nil
+	return recent, nil
 }
 
-// SecondmentHandOver hands the pending step of a request to a colleague of
-// the same unit holding the same role (转交). From then on only they take
-// that step. by must be a party to the step.
-func (s *Store) SecondmentHandOver(ctx context.Context, by auth.User, id int64, toUserID int64, now time.Time) (auth.User, error) {
-	var to auth.User
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rec, err := getSecondment(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		role, unit, ok := PendingParty(rec)
-		if !ok || unit != by.UnitID || !hasChainRole(by, role) {
-			return forbiddenError(fmt.Errorf("%s may not hand over step %s of secondment %d", by.Login, rec.State, id))
-		}
-		var handler int64
-		_ = tx.QueryRow(ctx, `SELECT user_id FROM secondment_handler WHERE secondment_id = $1 AND step = $2`, id, rec.State).Scan(&handler)
-		if handler != 0 && handler != by.ID {
-			return forbiddenError(fmt.Errorf("step %s of secondment %d is handled by user %d", rec.State, id, handler))
-		}
-		to, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
-			WHERE u.id = $1 AND u.disabled_at IS NULL`, toUserID))
-		if err != nil || to.UnitID != unit || !hasChainRole(to, role) || to.ID == by.ID {
-			return fieldError("to", "handover.error.colleague")
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO secondment_handler (secondment_id, step, user_id, assigned_by, assigned_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (secondment_id, step) DO UPDATE SET user_id = EXCLUDED.user_id, assigned_by = EXCLUDED.assigned_by,
-				assigned_at = EXCLUDED.assigned_at`, id, rec.State, to.ID, by.ID, now); err != nil {
-			return fmt.Errorf("hand over: %w", err)
-		}
-		m := secondment.Msg("notify.handover", "Actor", by.Name, "Number", rec.Number, "Person", rec.PersonName)
-		if err := notifyUser(ctx, tx, role, unit, to.ID, id, m, now); err != nil {
-			return err
-		}
-		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "secondment.handover",
-			ObjectType: "secondment", ObjectID: id, UnitID: rec.BorrowerID,
-			Detail: map[string]any{"step": rec.State, "to": to.Login}})
-	})
-	return to, err
+// UrgeRecord records that userID urged step of request id.
+func (t *Tx) UrgeRecord(ctx context.Context, id, userID int64, step secondment.State, now time.Time) error {
+	if _, err := t.q.Exec(ctx, `INSERT INTO secondment_urge (secondment_id, user_id, step, at) VALUES ($1, $2, $3, $4)`,
+		id, userID, step, now); err != nil {
+		return fmt.Errorf("record urge: %w", err)
+	}
+	return nil
 }
 
-func hasChainRole(u auth.User, r secondment.Role) bool {
-	for _, role := range u.Roles {
-		if cr, ok := role.Chain(); ok && cr == r {
-			return true
-		}
-	}
-	return false
+// UserByLogin returns the enabled account with login; any other is
+// ENotFound.
+func (t *Tx) UserByLogin(ctx context.Context, login string) (auth.User, error) {
+	u, err := scanUser(t.q.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+		WHERE u.login = $1 AND u.disabled_at IS NULL`, login))
+	return u, mapError(err, "user")
 }
 
-// SecondmentHandler is the user a request's current step was handed to, if
-// any.
-func (s *Store) SecondmentHandler(ctx context.Context, id int64, step secondment.State) (auth.User, bool, error) {
-	var userID int64
-	err := s.Pool.QueryRow(ctx, `SELECT user_id FROM secondment_handler WHERE secondment_id = $1 AND step = $2`, id, step).Scan(&userID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.User{}, false, nil
-	}
+// UserGet returns the enabled account id; any other is ENotFound.
+func (t *Tx) UserGet(ctx context.Context, id int64) (auth.User, error) {
+	u, err := scanUser(t.q.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+		WHERE u.id = $1 AND u.disabled_at IS NULL`, id))
+	return u, mapError(err, "user")
+}
+
+// CopyIn copies userID in on request id, read-only (抄送); it reports
+// false when they were already.
+func (t *Tx) CopyIn(ctx context.Context, id, userID, by int64, now time.Time) (bool, error) {
+	tag, err := t.q.Exec(ctx, `INSERT INTO secondment_cc (secondment_id, user_id, added_by, added_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, id, userID, by, now)
 	if err != nil {
-		return auth.User{}, false, fmt.Errorf("read handler: %w", err)
+		return false, fmt.Errorf("copy in: %w", err)
 	}
-	u, err := s.UserGet(ctx, userID)
-	return u, err == nil, err
+	return tag.RowsAffected() == 1, nil
+}
+
+// HandlerSet hands step of request id to userID (转交), bumping the
+// request's version when it is still version: a hand-over changes who may
+// act, so a page read before it is stale, and a step racing it loses.
+func (t *Tx) HandlerSet(ctx context.Context, id int64, version int, step secondment.State, userID, by int64, now time.Time) error {
+	tag, err := t.q.Exec(ctx, `UPDATE secondment SET version = version + 1, updated_at = $3 WHERE id = $1 AND version = $2`,
+		id, version, now)
+	if err != nil {
+		return fmt.Errorf("hand over: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrVersion
+	}
+	if _, err := t.q.Exec(ctx, `
+		INSERT INTO secondment_handler (secondment_id, step, user_id, assigned_by, assigned_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (secondment_id, step) DO UPDATE SET user_id = EXCLUDED.user_id, assigned_by = EXCLUDED.assigned_by,
+			assigned_at = EXCLUDED.assigned_at`, id, step, userID, by, now); err != nil {
+		return fmt.Errorf("hand over: %w", err)
+	}
+	return nil
 }
 
 // UserColleagues lists the enabled users of unitID holding role.
@@ -225,24 +123,5 @@ func (s *Store) UserColleagues(ctx context.Context, unitID int64, role auth.Role
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
 }
 
-// checkHandler refuses the pending step to anyone but the colleague it was
-// handed to; the other parties' steps (a borrower's withdrawal) are not
-// affected.
-func checkHandler(ctx context.Context, tx pgx.Tx, rec SecondmentRecord, actor secondment.Actor) error {
-	if role, _, ok := PendingParty(rec); !ok || actor.Role != role {
-		return nil
-	}
-	var handler int64
-	err := tx.QueryRow(ctx, `SELECT user_id FROM secondment_handler WHERE secondment_id = $1 AND step = $2`, rec.ID, rec.State).Scan(&handler)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read handler: %w", err)
-	}
-	if handler != actor.UserID {
-		return &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg("handover.error.not_yours"),
-			Err: fmt.Errorf("%w: step handed to user %d", secondment.ErrForbidden, handler)}
-	}
-	return nil
-}
+// isNoRows reports whether err is a query that found nothing.
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

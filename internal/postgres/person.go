@@ -25,6 +25,11 @@ func (s *Store) PersonList(ctx context.Context, f PersonFilter) ([]secondment.Pe
 	if err != nil {
 		return nil, fmt.Errorf("list people: %w", err)
 	}
+	return collectPeople(rows)
+}
+
+// collectPeople reads the rows of a person query joined with the home unit.
+func collectPeople(rows pgx.Rows) ([]secondment.PersonView, error) {
 	people, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (secondment.PersonView, error) {
 		var p secondment.PersonView
 		err := r.Scan(&p.ID, &p.Code, &p.Name, &p.HomeUnitID, &p.Post, &p.Rank, &p.Note,

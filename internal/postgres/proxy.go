@@ -12,16 +12,6 @@ import (
 	"secondment/internal/secondment"
 )
 
-// Proxy is an out-of-office arrangement: Proxy acts for Principal from
-// StartsOn to EndsOn, both days included.
-type Proxy struct {
-	ID               int64
-	Principal, Proxy auth.User
-	StartsOn, EndsOn secondment.Date
-	CreatedAt        time.Time
-	Revoked          bool
-}
-
 // ProxySet names a colleague of the same unit to act for by while away.
 func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, to secondment.Date, now time.Time) error {
 	if to.Before(from) {
@@ -74,14 +64,14 @@ func (s *Store) ProxyRevoke(ctx context.Context, by auth.User, id int64, now tim
 }
 
 // ProxyList lists the arrangements by made or is named in, newest first.
-func (s *Store) ProxyList(ctx context.Context, userID int64) ([]Proxy, error) {
+func (s *Store) ProxyList(ctx context.Context, userID int64) ([]auth.Proxy, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, principal_id, proxy_id, starts_on, ends_on, created_at, revoked_at IS NOT NULL
 		FROM proxy WHERE principal_id = $1 OR proxy_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list proxies: %w", err)
 	}
 	type row struct {
-		p                Proxy
+		p                auth.Proxy
 		principal, proxy int64
 	}
 	raw, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
@@ -94,7 +84,7 @@ func (s *Store) ProxyList(ctx context.Context, userID int64) ([]Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list proxies: %w", err)
 	}
-	out := make([]Proxy, 0, len(raw))
+	out := make([]auth.Proxy, 0, len(raw))
 	for _, x := range raw {
 		if x.p.Principal, err = s.UserGet(ctx, x.principal); err != nil {
 			return nil, err
@@ -109,24 +99,12 @@ func (s *Store) ProxyList(ctx context.Context, userID int64) ([]Proxy, error) {
 
 // ProxyPrincipals are the enabled users proxyID acts for on day.
 func (s *Store) ProxyPrincipals(ctx context.Context, proxyID int64, day secondment.Date) ([]auth.User, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT principal_id FROM proxy
-		WHERE proxy_id = $1 AND revoked_at IS NULL AND starts_on <= $2::date AND ends_on >= $2::date`, proxyID, day.String())
+	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+		WHERE u.disabled_at IS NULL AND u.id IN (SELECT principal_id FROM proxy
+			WHERE proxy_id = $1 AND revoked_at IS NULL AND starts_on <= $2::date AND ends_on >= $2::date)
+		ORDER BY u.id`, proxyID, day.String())
 	if err != nil {
 		return nil, fmt.Errorf("list principals: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("list principals: %w", err)
-	}
-	var out []auth.User
-	for _, id := range ids {
-		u, err := s.UserGet(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if !u.Disabled {
-			out = append(out, u)
-		}
-	}
-	return out, nil
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
 }

@@ -251,3 +251,29 @@ func TestPoliciesRoundTrip(t *testing.T) {
 		t.Fatalf("policy of an unknown unit: %v", err)
 	}
 }
+
+// The index R14's count reads holds exactly the rows of people away
+// (secondment.State.Away), so the count reads nothing else.
+func TestAwayIndexMirrorsDomain(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t, dbtest.URL(t))
+	var def string
+	if err := pool.QueryRow(context.Background(), `SELECT indexdef FROM pg_indexes WHERE indexname = 'secondment_away_idx'`).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`'([a-z_]*)'::text`).FindAllStringSubmatch(def, -1) {
+		got = append(got, m[1])
+	}
+	slices.Sort(got)
+	var want []string
+	for _, st := range secondment.AllStates {
+		if st.Away() {
+			want = append(want, string(st))
+		}
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("secondment_away_idx covers %v; the domain's away states are %v", got, want)
+	}
+}

@@ -121,11 +121,10 @@ func (s *Store) sweepRenewals(ctx context.Context, today secondment.Date, now ti
 			if st != string(secondment.StateActive) {
 				return errSkip
 			}
-			if _, err := actTx(ctx, tx, p[0], 0, system, secondment.Input{Action: secondment.ActSucceed, RenewalID: p[1]}, now); err != nil {
+			if err := systemStep(ctx, tx, p[0], system, secondment.Input{Action: secondment.ActSucceed, RenewalID: p[1]}, now); err != nil {
 				return err
 			}
-			_, err := actTx(ctx, tx, p[1], 0, system, secondment.Input{Action: secondment.ActStart}, now)
-			return err
+			return systemStep(ctx, tx, p[1], system, secondment.Input{Action: secondment.ActStart}, now)
 		})
 		switch {
 		case err == nil:
@@ -139,6 +138,34 @@ func (s *Store) sweepRenewals(ctx context.Context, today secondment.Date, now ti
 }
 
 var errSkip = fmt.Errorf("skip")
+
+// systemStep takes one of the system's steps on request id in tx: those
+// need no jurisdiction (a hand-over to the renewal, the renewal's start).
+func systemStep(ctx context.Context, tx pgx.Tx, id int64, system secondment.Actor, in secondment.Input, now time.Time) error {
+	cur, err := secondmentGet(ctx, tx, id, true)
+	if err != nil {
+		return err
+	}
+	res, err := secondment.Transition(cur.Secondment, system, in, now)
+	if err != nil {
+		return err
+	}
+	_, _, err = (&Tx{q: tx}).SecondmentStep(ctx, Step{From: cur, To: res.Secondment, Actor: system, Action: in.Action,
+		Event: res.Event, Notify: res.Notifications, Now: now,
+		Detail: map[string]any{"from": res.Event.From, "to": res.Event.To, "rules": ruleStrings(res.Event.Rules),
+			"event": map[string]any{"id": res.Event.Message.ID, "data": res.Event.Message.Data}}})
+	return err
+}
+
+// policyVersion picks version v out of a jurisdiction's versions.
+func policyVersion(versions []secondment.Policy, v int) (secondment.Policy, error) {
+	for _, p := range versions {
+		if p.Version == v {
+			return p, nil
+		}
+	}
+	return secondment.Policy{}, fmt.Errorf("policy version %d: %w", v, secondment.NotFound("policy"))
+}
 
 // sweepStep applies a system action to every row in state from that the
 // domain says is due, in batches of locked rows. Rows the domain refuses
@@ -207,7 +234,7 @@ func (s *Store) sweepBatch(ctx context.Context, from secondment.State, action se
 		if err != nil {
 			return fmt.Errorf("select due rows: %w", err)
 		}
-		recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SecondmentRecord, error) { return scanSecondment(r) })
+		recs, err := collectSecondments(rows, nil)
 		if err != nil {
 			return fmt.Errorf("select due rows: %w", err)
 		}
@@ -406,7 +433,7 @@ func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now t
 			if err != nil {
 				return fmt.Errorf("select terms near their end: %w", err)
 			}
-			recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SecondmentRecord, error) { return scanSecondment(r) })
+			recs, err := collectSecondments(rows, nil)
 			if err != nil {
 				return fmt.Errorf("select terms near their end: %w", err)
 			}
@@ -493,7 +520,7 @@ func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now
 	if err != nil {
 		return 0, fmt.Errorf("find waiting steps: %w", err)
 	}
-	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SecondmentRecord, error) { return scanSecondment(r) })
+	recs, err := collectSecondments(rows, nil)
 	if err != nil {
 		return 0, fmt.Errorf("find waiting steps: %w", err)
 	}
@@ -553,7 +580,7 @@ func (s *Store) SecondmentEscalatedTo(ctx context.Context, unitID int64) ([]Seco
 	if err != nil {
 		return nil, fmt.Errorf("escalated requests: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SecondmentRecord, error) { return scanSecondment(r) })
+	return collectSecondments(rows, nil)
 }
 
 // SecondmentEscalated reports whether rec's waiting step was flagged to

@@ -8,16 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"secondment/internal/auth"
+	"secondment/internal/secondment"
 )
-
-// Token is a personal API token as its owner sees it (never the secret).
-type Token struct {
-	ID         int64
-	Name       string
-	CreatedAt  time.Time
-	LastUsedAt *time.Time
-	RevokedAt  *time.Time
-}
 
 // TokenCreate stores the hash of a new token of u, and audits it.
 func (s *Store) TokenCreate(ctx context.Context, u auth.User, name string, hash []byte, now time.Time) (int64, error) {
@@ -35,14 +27,14 @@ func (s *Store) TokenCreate(ctx context.Context, u auth.User, name string, hash 
 }
 
 // TokenList lists u's tokens, newest first.
-func (s *Store) TokenList(ctx context.Context, userID int64) ([]Token, error) {
+func (s *Store) TokenList(ctx context.Context, userID int64) ([]auth.Token, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_token
 		WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) {
-		var t Token
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Token, error) {
+		var t auth.Token
 		err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.LastUsedAt, &t.RevokedAt)
 		return t, err
 	})
@@ -63,17 +55,51 @@ func (s *Store) TokenRevoke(ctx context.Context, u auth.User, tokenID int64, now
 	})
 }
 
-// TokenUser returns the enabled account a live token belongs to, and notes
-// the token's use.
-func (s *Store) TokenUser(ctx context.Context, hash []byte, now time.Time) (auth.User, error) {
-	var userID int64
+// TokenAuth is what authenticating an API call needs, read in one
+// statement: the token's enabled owner, when the token was last used, the
+// password policy's maximum age, and whether the owner stands in for
+// anyone today.
+type TokenAuth struct {
+	TokenID            int64
+	LastUsedAt         time.Time // zero if never
+	User               auth.User
+	PasswordMaxAgeDays int
+	ActsForSomeone     bool
+}
+
+// TokenUser authenticates a token by its hash on day today; an unknown,
+// revoked or disabled one is ENotFound. It writes nothing: see TokenTouch.
+func (s *Store) TokenUser(ctx context.Context, hash []byte, today secondment.Date) (TokenAuth, error) {
+	var a TokenAuth
+	var last *time.Time
+	var roles []string
+	u := &a.User
 	err := s.Pool.QueryRow(ctx, `
-		UPDATE api_token t SET last_used_at = $2
-		FROM app_user u
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.id = t.user_id AND u.disabled_at IS NULL
-		RETURNING t.user_id`, hash, now).Scan(&userID)
+		SELECT t.id, t.last_used_at, u.id, u.login, u.name, u.unit_id, un.name, u.must_change_password,
+		       u.password_changed_at,
+		       coalesce((SELECT array_agg(r.role::text) FROM user_role r WHERE r.user_id = u.id), '{}'),
+		       (SELECT password_max_age_days FROM security_setting WHERE id = 1),
+		       EXISTS (SELECT 1 FROM proxy p WHERE p.proxy_id = u.id AND p.revoked_at IS NULL
+		               AND p.starts_on <= $2::date AND p.ends_on >= $2::date)
+		FROM api_token t JOIN app_user u ON u.id = t.user_id JOIN unit un ON un.id = u.unit_id
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL`, hash, today.String()).
+		Scan(&a.TokenID, &last, &u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
+			&u.PasswordChangedAt, &roles, &a.PasswordMaxAgeDays, &a.ActsForSomeone)
 	if err != nil {
-		return auth.User{}, mapError(err, "token")
+		return a, mapError(err, "token")
 	}
-	return s.UserGet(ctx, userID)
+	if last != nil {
+		a.LastUsedAt = *last
+	}
+	u.Roles = auth.SortRoles(roles)
+	return a, nil
+}
+
+// TokenTouch records a token's use. Callers do it at most once a minute
+// per token, so an API call does not write a row every time.
+func (s *Store) TokenTouch(ctx context.Context, tokenID int64, now time.Time) error {
+	if _, err := s.Pool.Exec(ctx, `UPDATE api_token SET last_used_at = $2 WHERE id = $1`, tokenID, now); err != nil {
+		return fmt.Errorf("note token use: %w", err)
+	}
+	return nil
 }

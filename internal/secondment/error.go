@@ -3,6 +3,7 @@ package secondment
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrorCode is the small set of error kinds the rest of the program maps to
@@ -15,6 +16,12 @@ const (
 	EForbidden ErrorCode = "forbidden"
 	EInvalid   ErrorCode = "invalid"
 	EInternal  ErrorCode = "internal"
+	// EStale: the caller named the version it read (If-Match, a form's
+	// hidden version) and the request has changed since.
+	EStale ErrorCode = "stale"
+	// ETooSoon: the same thing again before its interval (urging twice a
+	// day). RetryAfter on the Error says when it may be repeated.
+	ETooSoon ErrorCode = "too_soon"
 )
 
 // Message is user-facing text by reference: an ID in the message catalog plus
@@ -51,7 +58,8 @@ type Error struct {
 	// Violations are the rules a request breaks (EInvalid from a
 	// transition that the policy refuses), each with its own message.
 	Violations Violations
-	Err        error // cause, for logs only; never shown to a user
+	RetryAfter time.Duration // ETooSoon: how long until it may be repeated
+	Err        error         // cause, for logs only; never shown to a user
 }
 
 func (e *Error) Error() string {

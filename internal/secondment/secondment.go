@@ -92,8 +92,10 @@ type Secondment struct {
 	// Names for messages; the store fills them, the rules never read them.
 	PersonName, BorrowerName, LenderName string
 
-	// Set at submission and never changed afterwards: the jurisdiction, its
-	// approving org dept and the policy version the request is judged by.
+	// Set at submission and never changed afterwards: the request number
+	// (借调〔2024〕0001), the jurisdiction, its approving org dept and the
+	// policy version the request is judged by.
+	Number         string
 	JurisdictionID int64
 	OrgDeptID      int64
 	PolicyVersion  int
@@ -113,6 +115,12 @@ type Secondment struct {
 	ReturnConfirmedOn Date
 	RenewalID         int64 // the approved renewal that took over
 	TransferMethod    TransferMethod
+	// TransferLeadership: the transfer-in applied for fills a leadership
+	// post, so R12 weighs the post quota too.
+	TransferLeadership bool
+	// ChangedSinceSentBack: edited after a send-back, so a resubmission
+	// asks the lending unit again.
+	ChangedSinceSentBack bool
 
 	Decisions []Decision
 }

@@ -115,9 +115,9 @@ var AllActions = []Action{ActSubmit, ActResubmit, ActWithdraw, ActConsent, ActDe
 func (a Action) Valid() bool      { return slices.Contains(AllActions, a) }
 func (a Action) Message() Message { return Msg("action." + string(a)) }
 
-// deciding actions are judgements on someone else's request: their author
-// may not take them.
-func (a Action) deciding() bool {
+// Deciding reports whether a is a judgement on someone else's request: its
+// author may not take it.
+func (a Action) Deciding() bool {
 	switch a {
 	case ActConsent, ActDecline, ActSendBack, ActApprove, ActReject:
 		return true

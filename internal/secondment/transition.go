@@ -203,7 +203,7 @@ func Transition(s Secondment, a Actor, in Input, now time.Time) (Result, error) 
 		return Result{}, &Error{Code: EConflict, Message: Msg("transition.error.invalid"), Err: ErrInvalidTransition}
 	case len(rows) == 0 || !s.playedBy(a):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.forbidden"), Err: ErrForbidden}
-	case in.Action.deciding() && (s.FiledBy(a.UserID) || s.FiledBy(a.ForID)):
+	case in.Action.Deciding() && (s.FiledBy(a.UserID) || s.FiledBy(a.ForID)):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.own_request"), Err: ErrForbidden}
 	}
 
@@ -383,6 +383,9 @@ func (t *step) apply(rows []Row) error {
 			return err
 		}
 		s.TransferMethod = in.TransferMethod
+		if in.Transfer != nil {
+			s.TransferLeadership = in.Transfer.Leadership // recorded with the application (R12's post quota)
+		}
 		return t.transferIn(p, false)
 	}
 	return nil

@@ -51,7 +51,8 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	if ok, err := auth.Verify(current, hash); err != nil {
+	var ok bool
+	if err := s.withHashSlot(ctx, func() (err error) { ok, err = auth.Verify(current, hash); return err }); err != nil {
 		s.renderError(w, r, err)
 		return
 	} else if !ok {
@@ -79,8 +80,8 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		refuse("confirm", "account.error.password_confirm")
 		return
 	}
-	newHash, err := s.hasher.Hash(next)
-	if err != nil {
+	var newHash string
+	if err := s.withHashSlot(ctx, func() (err error) { newHash, err = s.hasher.Hash(next); return err }); err != nil {
 		s.renderError(w, r, err)
 		return
 	}

@@ -86,8 +86,8 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := auth.GeneratePassword()
-	hash, err := s.hasher.Hash(password)
-	if err != nil {
+	var hash string
+	if err := s.withHashSlot(r.Context(), func() (err error) { hash, err = s.hasher.Hash(password); return err }); err != nil {
 		s.renderError(w, r, err)
 		return
 	}
@@ -213,8 +213,8 @@ func (s *Server) handleUserResetPassword(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	password := auth.GeneratePassword()
-	hash, err := s.hasher.Hash(password)
-	if err != nil {
+	var hash string
+	if err := s.withHashSlot(r.Context(), func() (err error) { hash, err = s.hasher.Hash(password); return err }); err != nil {
 		s.renderError(w, r, err)
 		return
 	}
@@ -410,7 +410,12 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, web.AuditPage(web.AuditView{Events: events, Page: page, More: more,
+	rows := make([]web.AuditRow, len(events))
+	for i, e := range events {
+		rows[i] = web.AuditRow{At: e.At, ActorName: e.ActorName, Action: e.Action, ObjectType: e.ObjectType,
+			ObjectID: e.ObjectID, Detail: e.Detail, RequestID: e.RequestID}
+	}
+	s.render(w, r, web.AuditPage(web.AuditView{Events: rows, Page: page, More: more,
 		Action: q.Get("action"), From: q.Get("from"), To: q.Get("to")}))
 }
 
@@ -427,5 +432,15 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, web.JobsPage(web.JobsView{Jobs: jobs, Sweeps: sweeps}))
+	v := web.JobsView{}
+	for _, j := range jobs {
+		v.Jobs = append(v.Jobs, web.JobRow{ID: j.ID, Kind: j.Kind, State: j.State, Attempt: j.Attempt,
+			MaxAttempts: j.MaxAttempts, CreatedAt: j.CreatedAt, LastError: j.LastError})
+	}
+	for _, x := range sweeps {
+		v.Sweeps = append(v.Sweeps, web.SweepRow{Day: x.Day, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt,
+			Renewed: x.Renewed, Expired: x.Expired, Overdue: x.Overdue, Reminders: x.Reminders, Escalated: x.Escalated,
+			Origin: x.Origin})
+	}
+	s.render(w, r, web.JobsPage(v))
 }

@@ -22,23 +22,23 @@ type apiNotification struct {
 func (s *Server) handleAPINotificationList(w http.ResponseWriter, r *http.Request) {
 	u, err := currentUser(r)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	all, err := s.notificationsOf(r.Context(), u, 100)
+	all, err := s.app.Notifications(r.Context(), u, 100)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	en := s.catalog.Localizer(i18n.English)
 	out := make([]apiNotification, 0, len(all))
 	unread := 0
 	for _, n := range all {
-		if n.ReadAt.IsZero() {
+		if !n.Read {
 			unread++
 		}
 		out = append(out, apiNotification{ID: n.ID, Role: string(n.Role), SecondmentID: n.SecondmentID,
-			Kind: n.Message.ID, Text: en.Message(n.Message), CreatedAt: n.CreatedAt, Read: !n.ReadAt.IsZero()})
+			Kind: n.Message.ID, Text: en.Message(n.Message), CreatedAt: n.CreatedAt, Read: n.Read})
 	}
 	writeJSON(w, map[string]any{"unread": unread, "notifications": out})
 }
@@ -46,12 +46,12 @@ func (s *Server) handleAPINotificationList(w http.ResponseWriter, r *http.Reques
 func (s *Server) handleAPINotificationsRead(w http.ResponseWriter, r *http.Request) {
 	u, err := currentUser(r)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	n, err := s.markAllRead(r.Context(), u)
+	n, err := s.app.MarkAllRead(r.Context(), u)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, map[string]any{"marked_read": n})

@@ -78,7 +78,7 @@ func (s *Server) guard(ru rule, api bool, h http.HandlerFunc) http.HandlerFunc {
 		if !ok {
 			if api {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="secondment"`)
-				s.apiErrorStatus(w, r, http.StatusUnauthorized, errSignInRequired)
+				s.failStatus(w, r, http.StatusUnauthorized, errSignInRequired)
 				return
 			}
 			next := r.URL.RequestURI()
@@ -159,29 +159,19 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok || !auth.LooksLikeToken(token) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="secondment", error="invalid_token"`)
-				s.apiErrorStatus(w, r, http.StatusUnauthorized, errSignInRequired)
+				s.failStatus(w, r, http.StatusUnauthorized, errSignInRequired)
 				return
 			}
-			u, err := s.store.TokenUser(ctx, auth.HashToken(token), now)
-			if err == nil {
-				u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now))
-			}
-			var set auth.Settings
-			if err == nil {
-				set, err = s.store.SecuritySettings(ctx)
-			}
+			u, must, err := s.tokenUser(ctx, token, now)
 			if err != nil {
 				if secondment.ErrorCodeOf(err) != secondment.ENotFound {
-					s.apiError(w, r, err)
+					s.fail(w, r, err)
 					return
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="secondment", error="invalid_token"`)
-				s.apiErrorStatus(w, r, http.StatusUnauthorized, errSignInRequired)
+				s.failStatus(w, r, http.StatusUnauthorized, errSignInRequired)
 				return
 			}
-			// A token works for its owner only while the owner could work:
-			// not while a one-time or expired password waits to be replaced.
-			must := u.MustChangePassword || u.PasswordExpired(set.PasswordMaxAgeDays, now)
 			next.ServeHTTP(w, r.WithContext(withUser(ctx, u, must)))
 			return
 		}
@@ -248,6 +238,34 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// tokenUseResolution is how stale a token's "last used" may get before it
+// is written again: an API call then writes nothing of its own.
+const tokenUseResolution = time.Minute
+
+// tokenUser is the owner of an API token, in one statement (with the
+// colleagues they stand in for only when there are any), and whether they
+// must change their password first: a token works for its owner only while
+// the owner could work, not while a one-time or expired password waits to
+// be replaced.
+func (s *Server) tokenUser(ctx context.Context, token string, now time.Time) (auth.User, bool, error) {
+	a, err := s.store.TokenUser(ctx, auth.HashToken(token), secondment.DateOf(now))
+	if err != nil {
+		return auth.User{}, false, err
+	}
+	u := a.User
+	if a.ActsForSomeone {
+		if u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now)); err != nil {
+			return u, false, err
+		}
+	}
+	if now.Sub(a.LastUsedAt) >= tokenUseResolution {
+		if err := s.store.TokenTouch(ctx, a.TokenID, now); err != nil {
+			return u, false, err
+		}
+	}
+	return u, u.MustChangePassword || u.PasswordExpired(a.PasswordMaxAgeDays, now), nil
+}
+
 // startSession signs u in on this browser: a new session ID (so a token
 // planted before sign-in is worthless), and the clock's time.
 func (s *Server) startSession(ctx context.Context, u auth.User) error {
@@ -261,13 +279,10 @@ func (s *Server) startSession(ctx context.Context, u auth.User) error {
 	return nil
 }
 
-// scopeOf is the set of units the signed-in user may see.
+// scopeOf is the set of units the signed-in user may see, with the unit
+// tree it was cut from.
 func (s *Server) scopeOf(ctx context.Context, u auth.User) (auth.Scope, *secondment.Hierarchy, error) {
-	units, err := s.store.UnitAll(ctx)
-	if err != nil {
-		return auth.Scope{}, nil, err
-	}
-	h, err := secondment.NewHierarchy(units)
+	h, _, err := s.app.Hierarchy(ctx)
 	if err != nil {
 		return auth.Scope{}, nil, err
 	}
@@ -286,16 +301,4 @@ func currentUser(r *http.Request) (auth.User, error) {
 }
 
 // unread counts the notifications u has not seen, for the header badge.
-func (s *Server) unread(ctx context.Context, u auth.User) (int, error) {
-	n := 0
-	for _, role := range u.Roles {
-		if cr, ok := role.Chain(); ok {
-			c, err := s.store.NotificationCountFor(ctx, cr, u.UnitID, u.ID)
-			if err != nil {
-				return 0, err
-			}
-			n += c
-		}
-	}
-	return n, nil
-}
+func (s *Server) unread(ctx context.Context, u auth.User) (int, error) { return s.app.Unread(ctx, u) }

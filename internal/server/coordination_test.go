@@ -357,7 +357,7 @@ func TestNoSelfDecisionThroughAProxy(t *testing.T) {
 		t.Fatal("the sign-off is offered to the one who resubmitted it")
 	}
 	n, _ := strconv.ParseInt(id, 10, 64)
-	rec, err := s.store.SecondmentGetRecord(t.Context(), n)
+	rec, err := s.store.SecondmentGet(t.Context(), n)
 	if err != nil || rec.State != secondment.StateAwaitingSignoff {
 		t.Fatalf("after the resubmission: %s %v", rec.State, err)
 	}

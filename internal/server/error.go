@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -20,8 +22,13 @@ var (
 	errCrossOrigin = &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg("error.cross_origin")}
 )
 
-// status maps a domain error code to its HTTP status, in one place.
-func status(err error) int {
+// isAPI reports whether r is a JSON API call.
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+// status maps an error to its HTTP status, in one place. A stale version is
+// 412 on the API, whose callers name it in If-Match; a page's form carries
+// it in a hidden field, and there it is a conflict like any other (409).
+func status(err error, api bool) int {
 	if errors.Is(err, errMethod) {
 		return http.StatusMethodNotAllowed
 	}
@@ -30,6 +37,13 @@ func status(err error) int {
 		return http.StatusNotFound
 	case secondment.EConflict:
 		return http.StatusConflict
+	case secondment.EStale:
+		if api {
+			return http.StatusPreconditionFailed
+		}
+		return http.StatusConflict
+	case secondment.ETooSoon:
+		return http.StatusTooManyRequests
 	case secondment.EForbidden:
 		return http.StatusForbidden
 	case secondment.EInvalid:
@@ -54,12 +68,26 @@ func userMessage(r *http.Request, err error) (title, msg string) {
 		i18n.T(ctx, "error.internal", "RequestID", middleware.GetReqID(ctx))
 }
 
-// renderError shows err as a page; internal errors are logged with the
-// request ID that the page quotes.
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	code := status(err)
+// fail is the one error responder of pages and API: problem+json with
+// every field and rule named on the API, the error page elsewhere. Internal
+// errors are logged with the request ID that the answer quotes.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failStatus(w, r, status(err, isAPI(r)), err)
+}
+
+// failStatus is fail with the status chosen by the caller (401 has no
+// domain error code of its own).
+func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, code int, err error) {
 	if code >= 500 {
 		s.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
+	}
+	var de *secondment.Error
+	if errors.As(err, &de) && de.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(de.RetryAfter.Seconds())))
+	}
+	if isAPI(r) {
+		s.writeProblem(w, r, code, err)
+		return
 	}
 	title, msg := userMessage(r, err)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -67,37 +95,70 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	_ = web.ErrorPage(web.ErrorView{Title: title, Message: msg}).Render(r.Context(), w)
 }
 
-// problem is an RFC 9457 problem document; the API always answers in
-// English.
+// renderError and apiError are fail, named for the callers that know
+// which skin they answer in.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) }
+func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error)    { s.fail(w, r, err) }
+
+// problem is an RFC 9457 problem document, plus the fields at fault and the
+// rules broken; the API always answers in English.
 type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    map[string]string `json:"errors,omitempty"`
+	Rules     []apiViolation    `json:"rules,omitempty"`
 }
 
-// apiError writes err as application/problem+json.
-func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
-	s.apiErrorStatus(w, r, status(err), err)
+// apiViolation is one rule a request breaks.
+type apiViolation struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
 }
 
-// apiErrorStatus is apiError with the status chosen by the caller (401,
-// 412, 429 have no domain error code of their own).
-func (s *Server) apiErrorStatus(w http.ResponseWriter, r *http.Request, code int, err error) {
-	if code >= 500 {
-		s.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, code int, err error) {
+	en := s.catalog.Localizer(i18n.English)
+	_, msg := userMessage(r.WithContext(i18n.WithLocalizer(r.Context(), en)), err)
+	p := problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: msg,
+		RequestID: middleware.GetReqID(r.Context())}
+	var de *secondment.Error
+	if errors.As(err, &de) && code < 500 {
+		for _, f := range de.Fields {
+			if p.Errors == nil {
+				p.Errors = map[string]string{}
+			}
+			p.Errors[f.Field] = en.Message(f.Message)
+		}
+		p.Rules = violations(en, de.Violations)
 	}
-	en := r.WithContext(i18n.WithLocalizer(r.Context(), s.catalog.Localizer(i18n.English)))
-	_, msg := userMessage(en, err)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: http.StatusText(code), Status: code,
-		Detail: msg, RequestID: middleware.GetReqID(r.Context())})
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func violations(en *i18n.Localizer, vs secondment.Violations) []apiViolation {
+	var out []apiViolation
+	for _, v := range vs {
+		out = append(out, apiViolation{Rule: string(v.Rule), Severity: string(v.Severity), Message: en.Message(v.Message)})
+	}
+	return out
 }
 
 // writeJSON writes v with status 200.
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// showable reports whether a page shows err beside the form that caused it
+// (the user can act on it) rather than on the error page.
+func showable(err error) bool {
+	switch secondment.ErrorCodeOf(err) {
+	case secondment.EInvalid, secondment.EConflict, secondment.EStale, secondment.ETooSoon:
+		return true
+	}
+	return false
 }

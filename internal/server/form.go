@@ -42,25 +42,6 @@ func withErrors(f *web.Form, err error) bool {
 	return true
 }
 
-// formOf makes a form from values, for API calls that share the pages'
-// checks.
-func formOf(values map[string]string) web.Form {
-	f := web.NewForm()
-	for k, v := range values {
-		f.Values[k] = v
-	}
-	return f
-}
-
-// formError turns the problems put on a form into an invalid-input error.
-func formError(f web.Form) error {
-	e := &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid")}
-	for field, m := range f.Errors {
-		e.Fields = append(e.Fields, secondment.FieldError{Field: field, Message: m})
-	}
-	return e
-}
-
 // fieldErr is an invalid-input error on one field.
 func fieldErr(field, msg string) error {
 	return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),

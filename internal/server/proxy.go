@@ -26,21 +26,25 @@ func (s *Server) handleProxyList(w http.ResponseWriter, r *http.Request) {
 	s.showProxies(w, r, http.StatusOK, web.NewForm())
 }
 
-// readProxy reads the colleague and the dates of an arrangement.
-func readProxy(f *web.Form) (login string, from, to secondment.Date) {
-	login = strings.TrimSpace(f.Value("login"))
+// proxyDates reads the dates of an arrangement, as a page's form or an API
+// call brings them; a bad one is a field error.
+func proxyDates(startsOn, endsOn string) (from, to secondment.Date, err error) {
+	e := &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid")}
 	for _, d := range []struct {
-		field string
-		dst   *secondment.Date
-	}{{"starts_on", &from}, {"ends_on", &to}} {
-		v, err := secondment.ParseDate(f.Value(d.field))
-		if err != nil {
-			f.Errors[d.field] = secondment.Msg("error.date")
+		field, v string
+		dst      *secondment.Date
+	}{{"starts_on", startsOn, &from}, {"ends_on", endsOn, &to}} {
+		v, perr := secondment.ParseDate(strings.TrimSpace(d.v))
+		if perr != nil {
+			e.Fields = append(e.Fields, secondment.FieldError{Field: d.field, Message: secondment.Msg("error.date")})
 			continue
 		}
 		*d.dst = v
 	}
-	return login, from, to
+	if len(e.Fields) > 0 {
+		return from, to, e
+	}
+	return from, to, nil
 }
 
 // handleProxySet names a colleague to act for the user while away.
@@ -55,17 +59,17 @@ func (s *Server) handleProxySet(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	login, from, to := readProxy(&f)
-	if len(f.Errors) == 0 {
-		err = s.store.ProxySet(r.Context(), u, login, from, to, s.clock.Now())
-		if err == nil {
-			http.Redirect(w, r, "/account/proxy", http.StatusSeeOther)
-			return
-		}
-		if !withErrors(&f, err) {
-			s.renderError(w, r, err)
-			return
-		}
+	from, to, err := proxyDates(f.Value("starts_on"), f.Value("ends_on"))
+	if err == nil {
+		err = s.store.ProxySet(r.Context(), u, strings.TrimSpace(f.Value("login")), from, to, s.clock.Now())
+	}
+	if err == nil {
+		http.Redirect(w, r, "/account/proxy", http.StatusSeeOther)
+		return
+	}
+	if !withErrors(&f, err) {
+		s.renderError(w, r, err)
+		return
 	}
 	f.Summary = secondment.Msg("error.invalid")
 	s.showProxies(w, r, http.StatusUnprocessableEntity, f)
@@ -102,7 +106,7 @@ type apiProxy struct {
 func (s *Server) writeProxies(w http.ResponseWriter, r *http.Request, userID int64) {
 	list, err := s.store.ProxyList(r.Context(), userID)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := make([]apiProxy, 0, len(list))
@@ -116,7 +120,7 @@ func (s *Server) writeProxies(w http.ResponseWriter, r *http.Request, userID int
 func (s *Server) handleAPIProxyList(w http.ResponseWriter, r *http.Request) {
 	u, err := currentUser(r)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.writeProxies(w, r, u.ID)
@@ -125,7 +129,7 @@ func (s *Server) handleAPIProxyList(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAPIProxySet(w http.ResponseWriter, r *http.Request) {
 	u, err := currentUser(r)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	var body struct {
@@ -134,17 +138,16 @@ func (s *Server) handleAPIProxySet(w http.ResponseWriter, r *http.Request) {
 		EndsOn   string `json:"ends_on"`
 	}
 	if err := readJSON(w, r, &body); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	f := formOf(map[string]string{"login": body.Login, "starts_on": body.StartsOn, "ends_on": body.EndsOn})
-	login, from, to := readProxy(&f)
-	if len(f.Errors) > 0 {
-		s.apiFail(w, r, formError(f))
+	from, to, err := proxyDates(body.StartsOn, body.EndsOn)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	if err := s.store.ProxySet(r.Context(), u, login, from, to, s.clock.Now()); err != nil {
-		s.apiFail(w, r, err)
+	if err := s.store.ProxySet(r.Context(), u, strings.TrimSpace(body.Login), from, to, s.clock.Now()); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.writeProxies(w, r, u.ID)
@@ -153,16 +156,16 @@ func (s *Server) handleAPIProxySet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAPIProxyRevoke(w http.ResponseWriter, r *http.Request) {
 	u, err := currentUser(r)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	id, err := pathID(r, "proxyID")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.store.ProxyRevoke(r.Context(), u, id, s.clock.Now()); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.writeProxies(w, r, u.ID)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"secondment/internal/approval"
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
@@ -27,11 +29,13 @@ import (
 // Server holds what handlers need. It keeps no request state: any number
 // of replicas can run behind a load balancer.
 type Server struct {
+	app      *approval.Service
 	store    *postgres.Store
 	catalog  *i18n.Catalog
 	log      *slog.Logger
 	clock    secondment.Clock
 	hasher   auth.Hasher
+	hashing  *auth.Slots // at most this many password hashes at once
 	sessions *scs.SessionManager
 	rules    map[string]rule
 	version  string
@@ -48,6 +52,9 @@ type Deps struct {
 	// service over HTTPS (behind a TLS-terminating proxy, too).
 	SecureCookies bool
 	Version       string
+	// HashSlots bounds the password hashes running at once (argon2id's
+	// memory); 0: one per CPU the Go runtime uses (GOMAXPROCS).
+	HashSlots int
 }
 
 // New builds a server.
@@ -60,6 +67,9 @@ func New(d Deps) *Server {
 	}
 	if d.Hasher.Params == nil {
 		d.Hasher = auth.DefaultHasher
+	}
+	if d.HashSlots <= 0 {
+		d.HashSlots = runtime.GOMAXPROCS(0)
 	}
 	sm := scs.New()
 	if d.Store != nil {
@@ -77,9 +87,30 @@ func New(d Deps) *Server {
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Secure = d.SecureCookies
 	sm.Cookie.Persist = false
-	return &Server{store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
-		sessions: sm, rules: map[string]rule{}, version: d.Version}
+	return &Server{app: approval.New(d.Store, d.Clock), store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
+		hashing: auth.NewSlots(d.HashSlots), sessions: sm, rules: map[string]rule{}, version: d.Version}
 }
+
+// hashWait is how long a password check queues for a hashing slot before
+// the caller is asked to come back.
+const hashWait = 15 * time.Second
+
+// withHashSlot runs fn, which hashes or verifies a password, in one of the
+// bounded hashing slots.
+func (s *Server) withHashSlot(ctx context.Context, fn func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, hashWait)
+	defer cancel()
+	release, err := s.hashing.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn()
+}
+
+// HashPeak is the most password hashes that ran at once (for tests and
+// operators: it never exceeds the slots).
+func (s *Server) HashPeak() int { return s.hashing.Peak() }
 
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler {

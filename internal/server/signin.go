@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 
+	"secondment/internal/auth"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/web"
@@ -34,7 +35,18 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	u, outcome, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now())
+	var u auth.User
+	var outcome postgres.SignInOutcome
+	err = s.withHashSlot(r.Context(), func() (err error) {
+		u, outcome, err = s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now())
+		return err
+	})
+	if secondment.ErrorCodeOf(err) == secondment.ETooSoon {
+		f.Summary = secondment.Msg("auth.busy")
+		w.Header().Set("Retry-After", "5")
+		s.renderStatus(w, r, http.StatusServiceUnavailable, web.SignInPage(f))
+		return
+	}
 	if err != nil {
 		s.renderError(w, r, err)
 		return

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"secondment/internal/postgres"
+	"secondment/internal/approval"
 	"secondment/internal/secondment"
 	"secondment/web"
 )
@@ -34,7 +34,7 @@ func uploadError(msg string, kv ...any) error {
 
 // readActionForm reads an action's form, which is multipart when it can
 // carry a letter. The letter, if any, is checked by its content and size.
-func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *postgres.Attachment, error) {
+func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval.File, error) {
 	f := web.NewForm()
 	r.Body = http.MaxBytesReader(w, r.Body, MaxLetterBytes+maxFormBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -80,7 +80,7 @@ func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *postgres
 // checkLetter accepts a PDF, JPEG or PNG of at most MaxLetterBytes, judged
 // by its content: a renamed executable is refused whatever it is called.
 // The stored name gets the extension of the real type.
-func checkLetter(name string, data []byte) (*postgres.Attachment, error) {
+func checkLetter(name string, data []byte) (*approval.File, error) {
 	if len(data) == 0 {
 		return nil, uploadError("upload.error.type")
 	}
@@ -99,7 +99,7 @@ func checkLetter(name string, data []byte) (*postgres.Attachment, error) {
 	if !strings.EqualFold(filepath.Ext(name), ext) && !(ext == ".jpg" && strings.EqualFold(filepath.Ext(name), ".jpeg")) {
 		name = strings.TrimSuffix(name, filepath.Ext(name)) + ext
 	}
-	return &postgres.Attachment{Name: name, ContentType: kind, Data: data}, nil
+	return &approval.File{Name: name, ContentType: kind, Data: data}, nil
 }
 
 // sniff tells the type of a file from its first bytes. A PDF must start

@@ -1,4 +1,4 @@
-package postgres_test
+package approval_test
 
 import (
 	"errors"
@@ -6,47 +6,17 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"secondment/internal/approval"
+	"secondment/internal/auth"
 	"secondment/internal/postgres"
 	sm "secondment/internal/secondment"
 )
 
-// manyConns serialises the tests that open many connections at once, so
-// that together they stay within the test server's max_connections (100).
-// Call it before newSMWorld: the pool closes before the lock is released.
-var manyConns sync.Mutex
-
-func holdManyConns(t *testing.T) {
-	manyConns.Lock()
-	t.Cleanup(manyConns.Unlock)
-}
-
-// warm opens n connections of the pool at once, so that the goroutines of a
-// race do not queue behind connection set-up.
-func warm(t *testing.T, w smWorld, n int) {
-	t.Helper()
-	var conns []*pgxpool.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Release()
-		}
-	}()
-	for range n {
-		c, err := w.s.Pool.Acquire(w.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
-}
-
 // Fifty lending-unit clerks decide one request at the same moment, on
 // separate connections: exactly one decision is taken, the other 49 are
-// refused as conflicts, and only the winner's rows exist. The clerks carry
-// the version their form showed (the HTTP layer's If-Match), or none.
+// refused, and only the winner's rows exist. The clerks carry the version
+// their form showed (the HTTP layer's If-Match), or none.
 func TestSecondmentActFiftyConcurrentDecisions(t *testing.T) {
 	t.Parallel()
 	for _, ifVersion := range []int{2, 0} {
@@ -59,27 +29,37 @@ func TestSecondmentActFiftyConcurrentDecisions(t *testing.T) {
 
 func raceFifty(t *testing.T, ifVersion int) {
 	const n = 50
-	w := newSMWorld(t, n+4)
+	w := newWorld(t, n+4)
 	s := w.s5Submitted() // awaiting consent, version 2
-	warm(t, w, n)
-	akks := w.unit("XJ-KS-AKKS")
 	actions := []sm.Action{sm.ActConsent, sm.ActDecline, sm.ActSendBack}
+	// Who is told of each outcome (besides the lending unit, told of the
+	// submission): the org dept and the borrower of a consent, the
+	// borrower of a refusal or a send-back.
+	told := map[sm.Action]int{sm.ActConsent: 2, sm.ActDecline: 1, sm.ActSendBack: 1}
+	clerks := make([]auth.User, n)
+	for i := range clerks {
+		clerks[i] = w.actor("XJ-KS-AKKS", sm.RoleLender, fmt.Sprintf("借出单位经办人%02d", i))
+	}
+	warm(t, w, n)
 
 	type outcome struct {
-		action sm.Action
-		res    sm.Result
-		err    error
+		user    auth.User
+		in      approval.ActInput
+		res     approval.Request
+		err     error
+		winning bool
 	}
 	out := make([]outcome, n)
+	w.on(sm.D(2024, 3, 2))
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
-		a := sm.Actor{UserID: 10_000 + int64(i), Name: fmt.Sprintf("借出单位经办人%02d", i), Role: sm.RoleLender, UnitID: akks}
-		in := sm.Input{Action: actions[i%len(actions)], Opinion: fmt.Sprintf("意见%02d", i)}
+		u := clerks[i]
+		in := approval.ActInput{Action: actions[i%len(actions)], IfVersion: ifVersion, Opinion: fmt.Sprintf("意见%02d", i)}
 		wg.Go(func() {
 			<-start
-			res, err := w.s.SecondmentAct(w.ctx, s.ID, ifVersion, a, in, smAt(sm.D(2024, 3, 2)))
-			out[i] = outcome{in.Action, res, err}
+			res, err := w.svc.Act(w.ctx, u, s.ID, in)
+			out[i] = outcome{user: u, in: in, res: res, err: err}
 		})
 	}
 	close(start)
@@ -89,7 +69,7 @@ func raceFifty(t *testing.T, ifVersion int) {
 	for i := range out {
 		if out[i].err == nil {
 			if winner != nil {
-				t.Fatalf("two winners: %s and %s", winner.action, out[i].action)
+				t.Fatalf("two winners: %s and %s", winner.in.Action, out[i].in.Action)
 			}
 			winner = &out[i]
 		}
@@ -99,16 +79,16 @@ func raceFifty(t *testing.T, ifVersion int) {
 	}
 	tally := map[string]int{}
 	for i, o := range out {
-		switch {
+		switch code := sm.ErrorCodeOf(o.err); {
 		case o.err == nil:
-		case sm.ErrorCodeOf(o.err) != sm.EConflict:
-			// Every loser is told someone else acted first, even a
+		case code == sm.EStale && errors.Is(o.err, approval.ErrStale):
+			tally["stale"]++ // ifVersion: read the old version and lost at the write, or read the new one
+		case code != sm.EConflict:
+			// Every other loser is told someone else acted first, even a
 			// send-back read after the consent won (the domain answers a
 			// step the request moved past with a conflict).
-			t.Errorf("loser %d (%s): %v; want a conflict", i, o.action, o.err)
-		case errors.Is(o.err, postgres.ErrStale):
-			tally["stale"]++ // ifVersion: read the old version and lost at the write, or read the new one
-		case errors.Is(o.err, postgres.ErrConcurrentUpdate):
+			t.Errorf("loser %d (%s): %v; want a conflict", i, o.in.Action, o.err)
+		case errors.Is(o.err, approval.ErrConcurrentUpdate):
 			tally["lost at the guarded update"]++
 		case errors.Is(o.err, sm.ErrInvalidTransition):
 			tally["action gone when read"]++
@@ -116,18 +96,21 @@ func raceFifty(t *testing.T, ifVersion int) {
 			t.Errorf("loser %d: unexpected conflict %v", i, o.err)
 		}
 	}
-	t.Logf("winner %s; losers %v", winner.action, tally)
+	t.Logf("winner %s; losers %v", winner.in.Action, tally)
 	if ifVersion != 0 && tally["stale"] != n-1 {
 		t.Errorf("with If-Match every loser must be stale: %v", tally)
 	}
+	if ifVersion == 0 && tally["stale"] != 0 {
+		t.Errorf("without If-Match no loser may be stale: %v", tally)
+	}
 
 	r := w.record(s.ID)
-	if r.Version != 3 || r.State != winner.res.Secondment.State {
-		t.Errorf("stored version %d state %s; winner %s", r.Version, r.State, winner.res.Secondment.State)
+	if r.Version != 3 || winner.res.Version != 3 || r.State != winner.res.State {
+		t.Errorf("stored version %d state %s; winner v%d %s", r.Version, r.State, winner.res.Version, winner.res.State)
 	}
-	if len(r.Decisions) != 2 || r.Decisions[1].Step != sm.StateAwaitingConsent || r.Decisions[1].Action != winner.action ||
-		r.Decisions[1].Opinion != winner.res.Event.Opinion {
-		t.Errorf("decisions %+v", r.Decisions)
+	if len(r.Decisions) != 2 || r.Decisions[1].Step != sm.StateAwaitingConsent || r.Decisions[1].Action != winner.in.Action ||
+		r.Decisions[1].ActorID != winner.user.ID || r.Decisions[1].Opinion != winner.in.Opinion {
+		t.Errorf("decisions %+v; winner %s by %s", r.Decisions, winner.in.Action, winner.user.Name)
 	}
 	if n := w.count(`SELECT count(*) FROM decision WHERE secondment_id = $1 AND step = 'awaiting_consent'`, s.ID); n != 1 {
 		t.Errorf("%d decisions for the step, want 1", n)
@@ -136,24 +119,13 @@ func raceFifty(t *testing.T, ifVersion int) {
 		AND action IN ('secondment.consent', 'secondment.decline', 'secondment.send_back')`, s.ID); n != 1 {
 		t.Errorf("%d audit events for the step, want 1", n)
 	}
-	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE secondment_id = $1`, s.ID); n != 1+len(winner.res.Notifications) {
-		t.Errorf("%d notifications, want 1 + %d", n, len(winner.res.Notifications))
+	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE secondment_id = $1`, s.ID); n != 1+told[winner.in.Action] {
+		t.Errorf("%d notifications, want 1 + %d", n, told[winner.in.Action])
 	}
-}
-
-// waitForLockWait polls until a backend of the test database waits for a
-// lock.
-func waitForLockWait(t *testing.T, w smWorld) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if w.count(`SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE secondment_id = $1 AND message_id = $2`,
+		s.ID, "notify."+string(r.State)); n != told[winner.in.Action] {
+		t.Errorf("%d notifications of the winner's step, want %d", n, told[winner.in.Action])
 	}
-	t.Fatal("no backend ever waited for the lock")
 }
 
 // The guarded UPDATE itself detects a change made between the step's read
@@ -161,15 +133,16 @@ func waitForLockWait(t *testing.T, w smWorld) {
 // the step is under way, and commits after the step read the old version.
 func TestSecondmentActLosesRaceAtGuardedUpdate(t *testing.T) {
 	t.Parallel()
-	w := newSMWorld(t, 8)
+	w := newWorld(t, 8)
 	_, lender, _ := w.kashgar()
 	for _, c := range []struct {
 		name      string
 		ifVersion int
+		code      sm.ErrorCode
 		want      error
 	}{
-		{"unchecked", 0, postgres.ErrConcurrentUpdate},
-		{"if-match", 2, postgres.ErrStale},
+		{"unchecked", 0, sm.EConflict, approval.ErrConcurrentUpdate},
+		{"if-match", 2, sm.EStale, approval.ErrStale},
 	} {
 		s := w.s5Submitted() // version 2
 		other, err := w.s.Pool.Begin(w.ctx)
@@ -179,10 +152,10 @@ func TestSecondmentActLosesRaceAtGuardedUpdate(t *testing.T) {
 		if _, err := other.Exec(w.ctx, `UPDATE secondment SET version = version + 1 WHERE id = $1`, s.ID); err != nil {
 			t.Fatal(err)
 		}
+		w.on(sm.D(2024, 3, 2))
 		errc := make(chan error, 1)
 		go func() {
-			_, err := w.s.SecondmentAct(w.ctx, s.ID, c.ifVersion, lender, sm.Input{Action: sm.ActConsent, Opinion: "同意"},
-				smAt(sm.D(2024, 3, 2)))
+			_, err := w.svc.Act(w.ctx, lender, s.ID, approval.ActInput{Action: sm.ActConsent, IfVersion: c.ifVersion, Opinion: "同意"})
 			errc <- err
 		}()
 		waitForLockWait(t, w) // the step read version 2 and now waits at its UPDATE
@@ -190,8 +163,8 @@ func TestSecondmentActLosesRaceAtGuardedUpdate(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = <-errc
-		if sm.ErrorCodeOf(err) != sm.EConflict || !errors.Is(err, c.want) {
-			t.Fatalf("%s: %v; want a conflict wrapping %v", c.name, err, c.want)
+		if sm.ErrorCodeOf(err) != c.code || !errors.Is(err, c.want) {
+			t.Fatalf("%s: %v; want %s wrapping %v", c.name, err, c.code, c.want)
 		}
 		w.nothingWritten(s.ID, 3, 1, 2, 1) // the other transaction's version; the submission's rows only
 	}
@@ -203,22 +176,23 @@ func TestSecondmentNumbersConcurrentSubmits(t *testing.T) {
 	t.Parallel()
 	const n = 12
 	holdManyConns(t)
-	w := newSMWorld(t, n+4)
+	w := newWorld(t, n+4)
 	clerk, _, _ := w.kashgar()
 	ids := make([]int64, n)
 	for i := range ids {
-		d := w.draft("李传群", "XJ-KS-JW", sm.D(2024, 3, 11), sm.D(2024, 6, 10))
+		d := w.draft("李传群", sm.D(2024, 3, 11), sm.D(2024, 6, 10))
 		d.Task, d.Justification = fmt.Sprintf("专项任务%02d", i), "急需"
 		ids[i] = w.create(clerk, d, sm.D(2024, 2, 28)).ID
 	}
 	warm(t, w, n)
 	errs := make([]error, n)
+	w.on(sm.D(2024, 3, 1))
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = w.s.SecondmentAct(w.ctx, id, 0, clerk, sm.Input{Action: sm.ActSubmit}, smAt(sm.D(2024, 3, 1)))
+			_, errs[i] = w.svc.Act(w.ctx, clerk, id, approval.ActInput{Action: sm.ActSubmit})
 		})
 	}
 	close(start)
@@ -240,19 +214,19 @@ func TestSecondmentNumbersConcurrentSubmits(t *testing.T) {
 	// Another jurisdiction starts at 0001 too: the number is unique per
 	// jurisdiction (000004), not globally.
 	bt := w.actor("NMG-BT-JY-ZZB", sm.RoleBorrower, "九原区委组织部经办人")
-	d := w.draft("武俞吉", "NMG-BT-JY-ZZB", sm.D(2024, 3, 11), sm.D(2024, 6, 10))
-	d.Purpose, d.Justification = sm.PurposeSpecialProject, "换届考察急需"
+	d := w.draft("武俞吉", sm.D(2024, 3, 11), sm.D(2024, 6, 10))
+	d.Purpose, d.Justification = string(sm.PurposeSpecialProject), "换届考察急需"
 	b := w.create(bt, d, sm.D(2024, 2, 28))
-	w.act(b.ID, bt, sm.Input{Action: sm.ActSubmit}, sm.D(2024, 3, 1))
+	w.act(b.ID, bt, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 1))
 	if r := w.record(b.ID); r.Number != "借调〔2024〕0001" || r.JurisdictionID != w.unit("NMG-BT") ||
 		r.OrgDeptID != w.unit("NMG-BT-ZZB") {
 		t.Errorf("Baotou's first request: %+v", r)
 	}
 	// A new year counts from 0001.
-	d = w.draft("李传群", "XJ-KS-JW", sm.D(2025, 1, 10), sm.D(2025, 4, 9))
+	d = w.draft("李传群", sm.D(2025, 1, 10), sm.D(2025, 4, 9))
 	d.Justification = "急需"
 	c := w.create(clerk, d, sm.D(2025, 1, 2))
-	w.act(c.ID, clerk, sm.Input{Action: sm.ActSubmit}, sm.D(2025, 1, 3))
+	w.act(c.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2025, 1, 3))
 	if r := w.record(c.ID); r.Number != "借调〔2025〕0001" {
 		t.Errorf("first number of 2025: %s", r.Number)
 	}

@@ -1,0 +1,244 @@
+package approval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// File is a scanned letter that comes with a step, already checked by its
+// content (the server's upload rules).
+type File struct {
+	Name, ContentType string
+	Data              []byte
+}
+
+// ActInput is one step as a page's form or an API call brings it.
+type ActInput struct {
+	Action    secondment.Action
+	IfVersion int // the version the caller read; 0: don't check
+	Opinion   string
+	// Return: the day the person went back (required) and the handover.
+	ReturnedOn, Handover string
+	// Transfer-in (R12): method and whether it fills a leadership post;
+	// the leadership posts the borrowing unit has filled now, which the
+	// schema does not record, for the application and the decision
+	// (-1: not a number).
+	TransferMethod string
+	Leadership     bool
+	PostsFilled    int
+	Letter         *File
+}
+
+// maxPostsFilled bounds the leadership posts a unit may say it has filled.
+const maxPostsFilled = 1000
+
+// input turns the caller's input into the domain's, checking its own
+// fields; the domain judges the rest.
+func (in ActInput) input(today secondment.Date) (secondment.Input, error) {
+	out := secondment.Input{Action: in.Action, Opinion: strings.TrimSpace(in.Opinion),
+		Handover: strings.TrimSpace(in.Handover), TransferMethod: secondment.TransferMethod(in.TransferMethod)}
+	if in.Action == secondment.ActRecordReturn {
+		d, err := secondment.ParseDate(strings.TrimSpace(in.ReturnedOn))
+		if err != nil {
+			return out, fieldError("date", "error.date")
+		}
+		out.ReturnedOn = d
+	}
+	if in.Action == secondment.ActTransfer || in.Action == secondment.ActApprove {
+		if in.PostsFilled < 0 || in.PostsFilled > maxPostsFilled {
+			return out, fieldError("posts_filled", "term.error.posts_filled")
+		}
+		out.Transfer = &secondment.TransferFacts{PostsFilled: in.PostsFilled, Leadership: in.Leadership}
+	}
+	return out, nil
+}
+
+// Get is request id as u sees it; a request u may not see is not found.
+func (s *Service) Get(ctx context.Context, u auth.User, id int64) (Request, error) {
+	l, err := s.store.SecondmentLoad(ctx, id, u.ID)
+	if err != nil {
+		return Request{}, err
+	}
+	r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
+	if !ok {
+		return Request{}, secondment.NotFound("secondment")
+	}
+	return r, nil
+}
+
+// Act takes one step on request id for u, in one transaction: it loads the
+// request with what decides who may act (parties, hand-over), gathers what
+// the rules weigh from the cached catalog and a few indexed reads, lets the
+// domain decide, and writes the step, its decision, audit event and
+// notifications in one statement guarded by the version read. It returns
+// the request as it is now, from the step's own result.
+//
+// Errors: the domain's (EInvalid with violations or field errors,
+// EForbidden, EConflict for a step the state no longer allows); EStale
+// wrapping ErrStale when in.IfVersion is not the stored version (also when
+// it changed between the read and the write); EConflict wrapping
+// ErrConcurrentUpdate when no version was named and another transaction won.
+// On any error nothing is written.
+func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (Request, error) {
+	if !in.Action.Valid() {
+		return Request{}, secondment.NotFound("action")
+	}
+	now := s.clock.Now()
+	var out Request
+	err := s.store.InTx(ctx, func(tx *postgres.Tx) error {
+		l, err := tx.SecondmentLoad(ctx, id, u.ID)
+		if err != nil {
+			return err
+		}
+		cur, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
+		if !ok {
+			return secondment.NotFound("secondment")
+		}
+		if in.IfVersion != 0 && in.IfVersion != l.Version {
+			return versionError(id, in.IfVersion)
+		}
+		actor := actorFor(u, cur.Secondment, cur.Parties, in.Action)
+		if role, _, ok := cur.Pending(); ok && actor.Role == role && cur.Handler.UserID != 0 && cur.Handler.UserID != actor.UserID {
+			return forbidden("handover.error.not_yours", fmt.Errorf("step handed to user %d", cur.Handler.UserID))
+		}
+		din, err := in.input(secondment.DateOf(now))
+		if err != nil {
+			return err
+		}
+		din.Letter = in.Letter != nil
+		cat, err := s.catalog(ctx, l.CatalogVersion)
+		if err != nil {
+			return err
+		}
+		if err := s.gather(ctx, tx, cat, l.SecondmentRecord, &din); err != nil {
+			return err
+		}
+		res, err := secondment.Transition(l.Secondment, actor, din, now)
+		if err != nil {
+			return err
+		}
+		step := postgres.Step{From: l.SecondmentRecord, To: res.Secondment, Actor: actor, Action: in.Action,
+			Event: res.Event, Notify: res.Notifications, Home: res.NewHomeUnit, Now: now,
+			Signoff: in.Action == secondment.ActApprove && l.State == secondment.StateAwaitingSignoff,
+			Submit:  in.Action == secondment.ActSubmit, Detail: auditDetail(res)}
+		if step.Submit {
+			n, err := tx.NextNumber(ctx, res.Secondment.JurisdictionID, res.Secondment.SubmittedOn.Year)
+			if err != nil {
+				return err
+			}
+			step.To.Number = postgres.FormatNumber(res.Secondment.SubmittedOn.Year, n)
+			step.Detail["number"], step.Detail["policy_version"] = step.To.Number, step.To.PolicyVersion
+		}
+		if in.Letter != nil {
+			step.Files = []*postgres.Attachment{{Name: in.Letter.Name, ContentType: in.Letter.ContentType, Data: in.Letter.Data}}
+		}
+		version, _, err := tx.SecondmentStep(ctx, step)
+		if errors.Is(err, postgres.ErrVersion) {
+			return versionError(id, in.IfVersion)
+		}
+		if err != nil {
+			return err
+		}
+		rec := l.SecondmentRecord
+		rec.Secondment, rec.Version, rec.UpdatedAt = step.To, version, now
+		out, _ = inContext(u, rec, l.Handlers, l.Copied, l.EscalatedTo)
+		return nil
+	})
+	if err != nil {
+		return Request{}, fmt.Errorf("%s secondment %d: %w", in.Action, id, err)
+	}
+	return out, nil
+}
+
+// auditDetail is what the audit trail records of a step besides its
+// version and decision (the store adds those).
+func auditDetail(res secondment.Result) map[string]any {
+	d := map[string]any{"from": res.Event.From, "to": res.Event.To, "rules": ruleStrings(res.Event.Rules),
+		"event": map[string]any{"id": res.Event.Message.ID, "data": res.Event.Message.Data}}
+	if len(res.Violations) > 0 {
+		var vs []map[string]string
+		for _, v := range res.Violations {
+			vs = append(vs, map[string]string{"rule": string(v.Rule), "severity": string(v.Severity)})
+		}
+		d["violations"] = vs
+	}
+	if res.NewHomeUnit != 0 {
+		d["new_home_unit"] = res.NewHomeUnit
+	}
+	return d
+}
+
+func ruleStrings(rules []secondment.RuleID) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// gather completes the domain's input with what the rules weigh: the
+// jurisdiction (resolved at submission, recorded afterwards), the facts of
+// the rules for a submission or a sign-off, and the quota facts of a
+// transfer-in, read with the units locked.
+func (s *Service) gather(ctx context.Context, tx *postgres.Tx, cat *snapshot, cur postgres.SecondmentRecord, in *secondment.Input) error {
+	caller := in.Transfer
+	in.Jurisdiction, in.Facts, in.Transfer = nil, nil, nil
+	in.Changed = cur.ChangedSinceSentBack
+	switch {
+	case cur.State == secondment.StateDraft && in.Action == secondment.ActSubmit:
+		j, err := cat.h.Jurisdiction(cur.BorrowerID, cat.policies)
+		if err != nil {
+			return err
+		}
+		in.Jurisdiction = &j
+	default:
+		in.Jurisdiction = cat.recorded(cur.Secondment)
+	}
+	switch in.Action {
+	case secondment.ActSubmit, secondment.ActResubmit, secondment.ActApprove:
+		if cur.State == secondment.StateTransferPending || in.Jurisdiction == nil {
+			break
+		}
+		history, away, err := tx.Facts(ctx, cur.PersonID, cur.ID, cur.LenderID)
+		if err != nil {
+			return err
+		}
+		f := factsOf(cat, cur.Secondment, in.Jurisdiction.Root.Name, history, away)
+		in.Facts = &f
+	}
+	apply := in.Action == secondment.ActTransfer && cur.State == secondment.StateActive
+	decide := in.Action == secondment.ActApprove && cur.State == secondment.StateTransferPending
+	if apply || decide {
+		t := secondment.TransferFacts{Leadership: cur.TransferLeadership}
+		if caller != nil {
+			t.PostsFilled = caller.PostsFilled
+			if apply {
+				t.Leadership = caller.Leadership
+			}
+		}
+		var err error
+		t.Borrower, t.Pending, t.PendingLeadership, err = tx.TransferCounts(ctx, cur.ID, cur.BorrowerID, cur.LenderID, decide)
+		if err != nil {
+			return err
+		}
+		in.Transfer = &t
+	}
+	return nil
+}
+
+// factsOf assembles the rules' facts from the catalog and the person's
+// other requests.
+func factsOf(cat *snapshot, s secondment.Secondment, jurisdiction string, history []postgres.SecondmentRecord, away int) secondment.Facts {
+	f := secondment.Facts{Jurisdiction: jurisdiction, Borrower: cat.unit(s.BorrowerID), Lender: cat.unit(s.LenderID),
+		LenderAway: away}
+	for _, h := range history {
+		f.History = append(f.History, h.Secondment)
+	}
+	return f
+}

@@ -1,0 +1,81 @@
+package approval
+
+import (
+	"context"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// Evaluation is a request judged by the rules: where, by which policy
+// version, what the rules say, how much of the cumulative cap its chain
+// uses, and the lending unit's load.
+type Evaluation struct {
+	Jurisdiction, OrgDept string
+	Policy                secondment.Policy
+	Violations            secondment.Violations
+	Usage                 secondment.Usage
+	Burden                secondment.Burden
+	LenderName            string
+}
+
+// evaluate judges req as if submitted on day (today for a form being
+// filled in), or with recorded as it was judged at its submission: in the
+// jurisdiction and by the policy version it recorded, on its submission
+// day. history and away are the facts (Store.Facts).
+func evaluate(cat *snapshot, req secondment.Secondment, day secondment.Date, recorded bool,
+	history []postgres.SecondmentRecord, away int) (Evaluation, error) {
+	var ev Evaluation
+	var j secondment.Jurisdiction
+	if recorded && req.JurisdictionID != 0 {
+		j = *cat.recorded(req)
+		p, err := cat.policyOf(req)
+		if err != nil {
+			return ev, err
+		}
+		ev.Policy = p
+	} else {
+		var err error
+		if j, err = cat.h.Jurisdiction(req.BorrowerID, cat.policies); err != nil {
+			return ev, err
+		}
+		if ev.Policy, err = j.PolicyOn(day); err != nil {
+			return ev, err
+		}
+		req.SubmittedOn = day
+	}
+	f := factsOf(cat, req, j.Root.Name, history, away)
+	ev.Jurisdiction, ev.OrgDept = j.Root.Name, j.OrgDept.Name
+	ev.Violations = secondment.Evaluate(ev.Policy, req, f)
+	ev.Usage = secondment.UsageOf(ev.Policy, req, f)
+	ev.Burden = secondment.BurdenOf(ev.Policy, f.Lender, f.LenderAway+1)
+	ev.LenderName = f.Lender.Name
+	return ev, nil
+}
+
+// Check judges the form of a request being filled in by u, as if submitted
+// today, without saving anything: the live check beside the form. A form
+// the rules cannot judge yet (no person, no dates) is EInvalid with its
+// fields; a person the clerk could not pick is judged as unknown.
+func (s *Service) Check(ctx context.Context, u auth.User, in DraftInput) (Evaluation, error) {
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	prev, err := s.previous(ctx, in.PreviousID)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	d, err := s.draft(ctx, u, cat, in, prev)
+	if err != nil && (d.PersonID == 0 || d.Start.IsZero() || d.End.IsZero()) {
+		return Evaluation{}, err
+	}
+	// The rules, not the form's other problems (a task still empty), are
+	// what the check shows.
+	history, away, err := s.store.Facts(ctx, d.PersonID, 0, d.LenderID)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	return evaluate(cat, d, secondment.Today(s.clock), false, history, away)
+}

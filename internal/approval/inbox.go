@@ -1,0 +1,132 @@
+package approval
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// Tab is one of the inbox's lists.
+type Tab string
+
+const (
+	TabTodo Tab = "todo" // waiting for the user (待办)
+	TabAll  Tab = "all"  // every request the user takes part in
+)
+
+// PageSize is how many requests one page of an inbox holds.
+const PageSize = 50
+
+// TodoCountMax caps the to-do count a badge shows ("999+").
+const TodoCountMax = 1000
+
+// Inbox is one page of a user's requests, newest first.
+type Inbox struct {
+	Tab       Tab
+	Rows      []Request
+	Next      string // the cursor of the next page; "" on the last
+	TodoCount int    // up to TodoCountMax
+}
+
+// inboxQuery is the parties of u (their own chain roles and those of the
+// colleagues they stand in for) and, for an org dept, the waiting steps
+// flagged to it.
+func inboxQuery(u auth.User, todo bool) postgres.InboxQuery {
+	var q postgres.InboxQuery
+	if todo {
+		q.States = map[secondment.Role][]secondment.State{}
+	}
+	seen := map[postgres.InboxParty]bool{}
+	for _, who := range append([]auth.User{u}, u.ActingFor...) {
+		for _, role := range who.Roles {
+			r, ok := role.Chain()
+			if !ok {
+				continue
+			}
+			p := postgres.InboxParty{Role: r, UnitID: who.UnitID}
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			q.Parties = append(q.Parties, p)
+			if todo {
+				q.States[r] = secondment.TodoStates(r)
+			}
+			if r == secondment.RoleOrgDept {
+				q.Supervisors = append(q.Supervisors, who.UnitID)
+			}
+		}
+	}
+	return q
+}
+
+// Inbox lists one page of tab for u after cursor ("" for the first page).
+func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string) (Inbox, error) {
+	if tab != TabAll {
+		tab = TabTodo
+	}
+	after, err := parseCursor(cursor)
+	if err != nil {
+		return Inbox{}, err
+	}
+	out := Inbox{Tab: tab}
+	q := inboxQuery(u, tab == TabTodo)
+	q.After, q.Limit = after, PageSize+1
+	rows, err := s.store.SecondmentInbox(ctx, q, u.ID)
+	if err != nil {
+		return out, err
+	}
+	if len(rows) > PageSize {
+		rows = rows[:PageSize]
+		last := rows[PageSize-1]
+		out.Next = formatCursor(postgres.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	for _, l := range rows {
+		if r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
+			out.Rows = append(out.Rows, r)
+		}
+	}
+	if out.TodoCount, err = s.store.SecondmentInboxCount(ctx, inboxQuery(u, true), TodoCountMax); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// A cursor is "unixnano-id": opaque to the user, checked on the way in.
+func formatCursor(c postgres.Cursor) string {
+	return strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + "-" + strconv.FormatInt(c.ID, 10)
+}
+
+func parseCursor(s string) (postgres.Cursor, error) {
+	if s == "" {
+		return postgres.Cursor{}, nil
+	}
+	ns, id, ok := strings.Cut(s, "-")
+	n, err1 := strconv.ParseInt(ns, 10, 64)
+	i, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || i <= 0 {
+		return postgres.Cursor{}, fieldError("after", "error.cursor")
+	}
+	return postgres.Cursor{CreatedAt: time.Unix(0, n), ID: i}, nil
+}
+
+// Unread counts the notifications u has not read, for the header badge.
+func (s *Service) Unread(ctx context.Context, u auth.User) (int, error) {
+	n := 0
+	for _, role := range u.Roles {
+		if cr, ok := role.Chain(); ok {
+			c, err := s.store.NotificationCountFor(ctx, cr, u.UnitID, u.ID)
+			if err != nil {
+				return 0, fmt.Errorf("count notifications: %w", err)
+			}
+			n += c
+		}
+	}
+	return n, nil
+}

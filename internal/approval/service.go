@@ -1,0 +1,149 @@
+// Package approval holds the use cases of the approval chain: a request in
+// context — who may see it and act on it, each role's inbox, the people a
+// clerk may nominate, renewals — and the commands (create, update, check,
+// act, urge, copy, hand over, renew, return, transfer-in). Each command runs
+// its visibility read and its write in one transaction and returns what the
+// response needs, so nothing is read twice. Pages and the JSON API are two
+// skins over these functions: they decode into the same inputs and get the
+// same answers.
+package approval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// Service runs the use cases. It keeps no request state: the catalog it
+// caches is checked against the database's catalog version on every load,
+// so any number of replicas stay right.
+type Service struct {
+	store *postgres.Store
+	clock secondment.Clock
+
+	mu  sync.Mutex
+	cat *snapshot
+}
+
+// New builds the use cases over store with clock as "now" (the system clock
+// if nil).
+func New(store *postgres.Store, clock secondment.Clock) *Service {
+	if clock == nil {
+		clock = secondment.SystemClock{}
+	}
+	return &Service{store: store, clock: clock}
+}
+
+// Sentinel causes of the conflicts a command returns, for errors.Is.
+var (
+	// ErrStale: the caller named the version it read and the request has
+	// changed since (EStale).
+	ErrStale = errors.New("stale version")
+	// ErrConcurrentUpdate: another transaction changed the request between
+	// this one's read and its guarded write (EConflict).
+	ErrConcurrentUpdate = errors.New("concurrent update")
+)
+
+// versionError is the error for a request found at another version than
+// the caller's (ifVersion, 0 when they named none).
+func versionError(id int64, ifVersion int) error {
+	if ifVersion != 0 {
+		return &secondment.Error{Code: secondment.EStale, Message: secondment.Msg("error.conflict"),
+			Err: fmt.Errorf("secondment %d: not at version %d: %w", id, ifVersion, ErrStale)}
+	}
+	return &secondment.Error{Code: secondment.EConflict, Message: secondment.Msg("error.conflict"),
+		Err: fmt.Errorf("secondment %d changed meanwhile: %w", id, ErrConcurrentUpdate)}
+}
+
+func forbidden(msg string, cause error) error {
+	return &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg(msg),
+		Err: fmt.Errorf("%w: %w", secondment.ErrForbidden, cause)}
+}
+
+func fieldError(field, msg string, kv ...any) *secondment.Error {
+	return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
+		Fields: []secondment.FieldError{{Field: field, Message: secondment.Msg(msg, kv...)}}}
+}
+
+// snapshot is the catalog as one process holds it: units indexed in their
+// hierarchy, and every jurisdiction's policy versions. It is immutable.
+type snapshot struct {
+	version  int64
+	h        *secondment.Hierarchy
+	policies map[int64][]secondment.Policy
+}
+
+// catalog returns the catalog at version or newer (0: whatever is
+// current), reloading it when the cached one is older.
+func (s *Service) catalog(ctx context.Context, version int64) (*snapshot, error) {
+	if version == 0 {
+		v, err := s.store.CatalogVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		version = v
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock() // one reload at a time; the others wait for it
+	if s.cat != nil && s.cat.version >= version {
+		return s.cat, nil
+	}
+	c, err := s.store.CatalogLoad(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h, err := secondment.NewHierarchy(c.Units)
+	if err != nil {
+		return nil, fmt.Errorf("unit hierarchy: %w", err)
+	}
+	s.cat = &snapshot{version: c.Version, h: h, policies: c.Policies}
+	return s.cat, nil
+}
+
+// Hierarchy is the current unit tree, for scope questions outside a
+// request (which units a user sees).
+func (s *Service) Hierarchy(ctx context.Context) (*secondment.Hierarchy, map[int64][]secondment.Policy, error) {
+	c, err := s.catalog(ctx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.h, c.policies, nil
+}
+
+// Scope is the set of units u may see.
+func (s *Service) Scope(ctx context.Context, u auth.User) (auth.Scope, error) {
+	c, err := s.catalog(ctx, 0)
+	if err != nil {
+		return auth.Scope{}, err
+	}
+	return auth.ScopeOf(u, c.h), nil
+}
+
+// unit is a unit of the snapshot; a missing one is the zero unit.
+func (c *snapshot) unit(id int64) secondment.Unit { u, _ := c.h.Unit(id); return u }
+
+// recorded is the jurisdiction a submitted request recorded, whatever the
+// hierarchy says today, with its policy versions.
+func (c *snapshot) recorded(s secondment.Secondment) *secondment.Jurisdiction {
+	if s.JurisdictionID == 0 {
+		return nil
+	}
+	return &secondment.Jurisdiction{Root: c.unit(s.JurisdictionID), OrgDept: c.unit(s.OrgDeptID),
+		Policies: c.policies[s.JurisdictionID]}
+}
+
+// policyOf is the version a submitted request is judged by.
+func (c *snapshot) policyOf(s secondment.Secondment) (secondment.Policy, error) {
+	for _, p := range c.policies[s.JurisdictionID] {
+		if p.Version == s.PolicyVersion {
+			return p, nil
+		}
+	}
+	return secondment.Policy{}, fmt.Errorf("policy version %d of jurisdiction %d: %w", s.PolicyVersion, s.JurisdictionID,
+		secondment.NotFound("policy"))
+}

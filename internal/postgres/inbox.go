@@ -1,0 +1,149 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/secondment"
+)
+
+// InboxParty is one way a user takes part in requests: a chain role in a
+// unit (their own, or a colleague's they stand in for).
+type InboxParty struct {
+	Role   secondment.Role
+	UnitID int64
+}
+
+// Cursor is where a page of an inbox ends: the (created_at, id) of its
+// last row; the next page starts after it.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// InboxQuery is one page of the requests of some parties, newest first.
+type InboxQuery struct {
+	Parties []InboxParty
+	// States, per role, keeps only the requests in those states (the to-do
+	// list); nil lists every state.
+	States map[secondment.Role][]secondment.State
+	// Supervisors are the org depts whose flagged waiting steps are listed
+	// too.
+	Supervisors []int64
+	After       Cursor // zero: the first page
+	Limit       int
+}
+
+// column is the request column that ties a role to its unit.
+func column(r secondment.Role) string {
+	switch r {
+	case secondment.RoleBorrower:
+		return "borrower_id"
+	case secondment.RoleLender:
+		return "lender_id"
+	}
+	return "org_dept_id"
+}
+
+// inboxBranches builds one bounded index scan per party and state, so that
+// a page reads at most limit rows per branch whatever a party's history:
+// each branch is an index range in (created_at, id) order (migration
+// 000013). It returns the UNION ALL of their IDs and the arguments.
+func inboxBranches(q InboxQuery, limit int) (string, []any) {
+	var parts []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	after := ""
+	if q.After.ID != 0 {
+		after = ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
+	}
+	lim := arg(limit)
+	for _, p := range q.Parties {
+		col := column(p.Role)
+		unit := arg(p.UnitID)
+		where := `s.` + col + ` = ` + unit + `::bigint`
+		if p.Role == secondment.RoleLender {
+			where += ` AND s.state <> 'draft'` // a draft is the borrowing unit's own
+		}
+		if q.States == nil {
+			parts = append(parts, `(SELECT s.id, s.created_at FROM secondment s WHERE `+where+after+
+				` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
+			continue
+		}
+		for _, st := range q.States[p.Role] {
+			parts = append(parts, `(SELECT s.id, s.created_at FROM secondment s WHERE `+where+` AND s.state = `+
+				arg(string(st))+`::text`+after+` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
+		}
+	}
+	for _, sup := range q.Supervisors {
+		parts = append(parts, `(SELECT s.id, s.created_at FROM escalation e JOIN secondment s
+			ON s.id = e.secondment_id AND s.state = e.step WHERE e.supervisor_id = `+arg(sup)+`::bigint`+after+
+			` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
+	}
+	return strings.Join(parts, " UNION ALL "), args
+}
+
+// SecondmentInbox returns one page of q, newest first, each request once,
+// loaded as SecondmentLoad loads one for viewerID (decisions and handlers
+// included, so each row's actions are those its page offers).
+func (s *Store) SecondmentInbox(ctx context.Context, q InboxQuery, viewerID int64) ([]Loaded, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	branches, args := inboxBranches(q, q.Limit)
+	if branches == "" {
+		return nil, nil
+	}
+	args = append(args, viewerID, q.Limit)
+	sql := strings.Replace(loadSQL, "c.user_id = $2", "c.user_id = $"+strconv.Itoa(len(args)-1), 1)
+	sql = strings.Replace(sql, "WHERE s.id = $1", "WHERE s.id IN (SELECT id FROM ("+branches+") b)", 1)
+	rows, err := s.Pool.Query(ctx, sql+` ORDER BY s.created_at DESC, s.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	raw, err := pgx.CollectRows(rows, pgx.RowToStructByName[loadedRow])
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	out := make([]Loaded, len(raw))
+	for i, r := range raw {
+		out[i] = Loaded{SecondmentRecord: r.withDecisions.record(), Handlers: r.Handlers, Copied: r.Copied,
+			EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}
+	}
+	return out, nil
+}
+
+// SecondmentInboxCount counts the requests of q, up to max (a badge says
+// "999+", it never counts a province's history).
+func (s *Store) SecondmentInboxCount(ctx context.Context, q InboxQuery, max int) (int, error) {
+	q.After = Cursor{}
+	branches, args := inboxBranches(q, max)
+	if branches == "" {
+		return 0, nil
+	}
+	var n int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(DISTINCT id) FROM (`+branches+`) b`, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count inbox: %w", err)
+	}
+	return min(n, max), nil
+}
+
+// PersonSearch lists up to limit people whose home unit is one of units
+// (but not exclude), whose name or unit name contains q, by name.
+func (s *Store) PersonSearch(ctx context.Context, units []int64, exclude int64, q string, limit int) ([]secondment.PersonView, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
+		FROM person p JOIN unit u ON u.id = p.home_unit_id
+		WHERE p.home_unit_id = ANY ($1) AND p.home_unit_id <> $2
+		  AND ($3 = '' OR strpos(p.name, $3) > 0 OR strpos(u.name, $3) > 0)
+		ORDER BY u.code, p.code LIMIT $4`, units, exclude, q, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search people: %w", err)
+	}
+	return collectPeople(rows)
+}

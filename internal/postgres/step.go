@@ -1,0 +1,302 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/secondment"
+)
+
+// Handler is the colleague a step of a request was handed to (转交).
+type Handler struct {
+	Step   secondment.State `json:"step"`
+	UserID int64            `json:"user_id"`
+	Name   string           `json:"name"`
+}
+
+// Loaded is a request as a use case loads it to show it or act on it, in
+// one statement: the request with its decisions, who its steps were handed
+// to, whether the viewer was copied in, which org dept its waiting step was
+// flagged to, and the catalog version (units and policies) in force.
+type Loaded struct {
+	SecondmentRecord
+	Handlers       []Handler
+	Copied         bool  // the viewer was copied in (抄送)
+	EscalatedTo    int64 // the org dept the waiting step was flagged to, 0 if none
+	CatalogVersion int64
+}
+
+type loadedRow struct {
+	withDecisions
+	Handlers       []Handler `db:"handlers"`
+	Copied         bool      `db:"copied"`
+	EscalatedTo    int64     `db:"escalated_to"`
+	CatalogVersion int64     `db:"catalog_version"`
+}
+
+const loadSQL = `SELECT ` + secondmentColumns + `, ` + decisionsJSON + ` AS decisions,
+       coalesce((SELECT json_agg(json_build_object('step', h.step, 'user_id', h.user_id, 'name', hu.name))
+                 FROM secondment_handler h JOIN app_user hu ON hu.id = h.user_id
+                 WHERE h.secondment_id = s.id), '[]') AS handlers,
+       EXISTS (SELECT 1 FROM secondment_cc c WHERE c.secondment_id = s.id AND c.user_id = $2) AS copied,
+       coalesce((SELECT e.supervisor_id FROM escalation e WHERE e.secondment_id = s.id AND e.step = s.state), 0) AS escalated_to,
+       (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version` + secondmentFrom + `
+WHERE s.id = $1`
+
+// SecondmentLoad loads request id as viewerID sees it (see Loaded).
+func (t *Tx) SecondmentLoad(ctx context.Context, id, viewerID int64) (Loaded, error) {
+	return secondmentLoad(ctx, t.q, id, viewerID)
+}
+
+// SecondmentLoad is Tx.SecondmentLoad outside a transaction (one statement
+// reads one snapshot).
+func (s *Store) SecondmentLoad(ctx context.Context, id, viewerID int64) (Loaded, error) {
+	return secondmentLoad(ctx, s.Pool, id, viewerID)
+}
+
+func secondmentLoad(ctx context.Context, q dbtx, id, viewerID int64) (Loaded, error) {
+	rows, _ := q.Query(ctx, loadSQL, id, viewerID)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[loadedRow])
+	if err != nil {
+		return Loaded{}, fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment"))
+	}
+	return Loaded{SecondmentRecord: r.withDecisions.record(), Handlers: r.Handlers, Copied: r.Copied,
+		EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}, nil
+}
+
+// Facts reads, in one round trip, what the rules weigh besides the units:
+// the person's other requests (R6, R7) and how many other people of the
+// lending unit are away now (R14, from the index of people away).
+func (t *Tx) Facts(ctx context.Context, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
+	return facts(ctx, t.q, personID, excludeID, lenderID)
+}
+
+// Facts is Tx.Facts outside a transaction, for the live check of a form.
+func (s *Store) Facts(ctx context.Context, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
+	return facts(ctx, s.Pool, personID, excludeID, lenderID)
+}
+
+func facts(ctx context.Context, q dbtx, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
+	b := &pgx.Batch{}
+	b.Queue(secondmentSelect+` WHERE s.person_id = $1 AND s.id <> $2 ORDER BY s.start_date, s.id`, personID, excludeID)
+	// People, not requests: a person away on one term and renewed by
+	// another counts once, and the request's own person is not counted.
+	b.Queue(`SELECT count(DISTINCT person_id) FROM secondment
+		WHERE lender_id = $1 AND state = ANY ($2) AND person_id <> $3`,
+		lenderID, statesWhere(secondment.State.Away), personID)
+	br := q.SendBatch(ctx, b)
+	defer br.Close()
+	history, err := collectSecondments(br.Query())
+	if err != nil {
+		return nil, 0, fmt.Errorf("history of person %d: %w", personID, err)
+	}
+	var away int
+	if err := br.QueryRow().Scan(&away); err != nil {
+		return nil, 0, fmt.Errorf("count people away from unit %d: %w", lenderID, err)
+	}
+	return history, away, br.Close()
+}
+
+// TransferCounts locks the borrowing unit (and, completing, the lending
+// unit, in ID order) and reads them with the transfers into the borrowing
+// unit under way, for R12. The lock (FOR NO KEY UPDATE, which lets others
+// keep referencing the units) makes two transfers into one unit be judged
+// one after the other, so they cannot both take its last post.
+func (t *Tx) TransferCounts(ctx context.Context, id, borrowerID, lenderID int64, complete bool) (
+	borrower secondment.Unit, pending, pendingLeadership int, err error) {
+	ids := []int64{borrowerID}
+	if complete {
+		ids = []int64{min(borrowerID, lenderID), max(borrowerID, lenderID)}
+	}
+	for _, uid := range ids {
+		u, err := scanOneUnit(t.q.Query(ctx, `SELECT `+unitColumns+` FROM unit WHERE id = $1 FOR NO KEY UPDATE`, uid))
+		if err != nil {
+			return borrower, 0, 0, fmt.Errorf("lock unit %d: %w", uid, mapError(err, "unit"))
+		}
+		if uid == borrowerID {
+			borrower = u
+		}
+	}
+	err = t.q.QueryRow(ctx, `
+		SELECT count(*), count(*) FILTER (WHERE transfer_leadership) FROM secondment
+		WHERE borrower_id = $1 AND state = 'transfer_pending' AND id <> $2`, borrowerID, id).Scan(&pending, &pendingLeadership)
+	if err != nil {
+		return borrower, 0, 0, fmt.Errorf("count pending transfers into unit %d: %w", borrowerID, err)
+	}
+	return borrower, pending, pendingLeadership, nil
+}
+
+// NextNumber gives the next request number of a jurisdiction and year. The
+// counter row stays locked until the transaction ends, so concurrent
+// submissions get distinct numbers, and one that rolls back returns its
+// number.
+func (t *Tx) NextNumber(ctx context.Context, jurisdictionID int64, year int) (int, error) {
+	var n int
+	err := t.q.QueryRow(ctx, `
+		INSERT INTO secondment_number_counter (jurisdiction_id, year, last_value) VALUES ($1, $2, 1)
+		ON CONFLICT (jurisdiction_id, year) DO UPDATE SET last_value = secondment_number_counter.last_value + 1
+		RETURNING last_value`, jurisdictionID, year).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("number for jurisdiction %d, %d: %w", jurisdictionID, year, err)
+	}
+	return n, nil
+}
+
+// Step is one transition the domain accepted, as it is written.
+type Step struct {
+	From    SecondmentRecord      // the request as read (its version guards the write)
+	To      secondment.Secondment // the request after the step
+	Actor   secondment.Actor
+	Action  secondment.Action
+	Event   secondment.Event
+	Notify  []secondment.Notification
+	Signoff bool  // the decision is the request's sign-off
+	Submit  bool  // the submission: the policy version becomes the request's
+	Home    int64 // a completed transfer-in: the person's new home unit
+	Detail  map[string]any
+	Files   []*Attachment
+	Now     time.Time
+}
+
+// stepSQL writes a step in one statement: its decision, the guarded update
+// (WHERE version = the version read), its audit event and its
+// notifications. When the update finds another version it returns no row
+// and the caller rolls the transaction back, decision included.
+const stepSQL = `
+WITH d AS (
+    INSERT INTO decision (secondment_id, step, action, role, actor_user_id, actor_name, on_behalf_of,
+                          on_behalf_of_user_id, opinion, at)
+    SELECT $1, $29, $30, $31, $32, $33, $34, $35, $36, $26 WHERE $28::boolean
+    RETURNING id
+), u AS (
+    UPDATE secondment SET
+        state = $3, number = coalesce($4, number),
+        policy_id = CASE WHEN $5::boolean THEN (SELECT id FROM policy WHERE jurisdiction_id = $6 AND version = $27)
+                         ELSE policy_id END,
+        jurisdiction_id = $6, org_dept_id = $7, submitted_on = $8, submitted_by = $9,
+        consented_on = $10, approved_on = $11,
+        signoff_decision_id = CASE WHEN $11::date IS NULL THEN NULL
+                                   WHEN $12::boolean THEN (SELECT id FROM d) ELSE signoff_decision_id END,
+        exception_rules = $13, exception_approver = $14, started_on = $15,
+        filed_by_borrower = $16, filed_by_lender = $17, recalled_on = $18, returned_on = $19,
+        handover = $20, return_confirmed_on = $21, renewal_id = $22, transfer_method = $23,
+        transfer_leadership = $24, closed_at = $25, changed_since_sent_back = false,
+        version = version + 1, updated_at = $26
+    WHERE id = $1 AND version = $2
+    RETURNING version, borrower_id
+), a AS (
+    INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, unit_id, detail, request_id)
+    SELECT $26, $32, $33, $37, 'secondment', $1, u.borrower_id,
+           $38::jsonb || jsonb_build_object('version', u.version) ||
+               coalesce((SELECT jsonb_build_object('decision_id', id) FROM d), '{}'),
+           $39
+    FROM u
+), n AS (
+    INSERT INTO notification_outbox (recipient_role, recipient_unit_id, secondment_id, message_id, message_data,
+                                     created_at, next_attempt_at)
+    SELECT x.role, x.unit, $1, x.message, x.data::jsonb, $26, $26
+    FROM u, unnest($40::text[], $41::bigint[], $42::text[], $43::text[]) AS x(role, unit, message, data)
+)
+SELECT u.version, coalesce((SELECT id FROM d), 0) FROM u`
+
+// SecondmentStep writes st and returns the request's new version and the
+// decision's ID (0 for the system's steps). A request changed since it was
+// read is ErrVersion, and nothing is written.
+func (t *Tx) SecondmentStep(ctx context.Context, st Step) (version int, decisionID int64, err error) {
+	ns, id := st.To, st.From.ID
+	var number *string
+	if st.Submit {
+		number = &ns.Number
+	}
+	var closedAt *time.Time
+	if ns.State.Terminal() {
+		closedAt = &st.Now
+	}
+	var method *string
+	if ns.TransferMethod != "" {
+		m := string(ns.TransferMethod)
+		method = &m
+	}
+	exceptions := ruleStrings(ns.ExceptionRules)
+	d := st.Event.Decision
+	actorID, actorName := actorOf(st.Actor)
+	detail, err := json.Marshal(st.Detail)
+	if err != nil {
+		return 0, 0, fmt.Errorf("encode audit detail: %w", err)
+	}
+	var roles, messages, data []string
+	var units []int64
+	for _, n := range st.Notify {
+		b, err := json.Marshal(n.Message.Data)
+		if err != nil || n.Message.Data == nil {
+			b = []byte("{}")
+		}
+		roles, units = append(roles, string(n.Role)), append(units, n.UnitID)
+		messages, data = append(messages, n.Message.ID), append(data, string(b))
+	}
+	err = t.q.QueryRow(ctx, stepSQL,
+		id, st.From.Version, ns.State, number, st.Submit,
+		nullID(ns.JurisdictionID), nullID(ns.OrgDeptID), dateArg(ns.SubmittedOn), nullID(ns.SubmittedBy),
+		dateArg(ns.ConsentedOn), dateArg(ns.ApprovedOn), st.Signoff,
+		exceptions, ns.ExceptionApprover, dateArg(ns.StartedOn),
+		dateArg(ns.FiledByBorrower), dateArg(ns.FiledByLender), dateArg(ns.RecalledOn), dateArg(ns.ReturnedOn),
+		ns.Handover, dateArg(ns.ReturnConfirmedOn), nullID(ns.RenewalID), method,
+		ns.TransferLeadership, closedAt, st.Now, ns.PolicyVersion,
+		st.Actor.Role != secondment.RoleSystem, // $28: whether the step is a decision on record
+		d.Step, d.Action, d.Role, nullID(actorID), actorName, d.OnBehalfOf, nullID(d.ForID), d.Opinion,
+		"secondment."+string(st.Action), string(detail), requestID(ctx),
+		roles, units, messages, data).Scan(&version, &decisionID)
+	if err == pgx.ErrNoRows {
+		return 0, 0, ErrVersion
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("write %s of secondment %d: %w", st.Action, id, mapError(err, "secondment"))
+	}
+	if st.Home != 0 {
+		if err := moveHome(ctx, t.q, ns, st.Home, st.Now); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, f := range st.Files {
+		if f == nil {
+			continue
+		}
+		if err := insertAttachment(ctx, t.q, id, decisionID, actorID, f, st.Now); err != nil {
+			return 0, 0, err
+		}
+	}
+	return version, decisionID, nil
+}
+
+func ruleStrings(rules []secondment.RuleID) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// FormatNumber is the request number 借调〔2024〕0001.
+func FormatNumber(year, n int) string { return fmt.Sprintf("借调〔%04d〕%04d", year, n) }
+
+// moveHome completes a transfer-in (R12): the person now belongs to the
+// borrowing unit, which gains one on its headcount while the lending unit
+// loses one and so gains a vacancy. A unit without a recorded headcount
+// keeps none.
+func moveHome(ctx context.Context, q dbtx, s secondment.Secondment, home int64, now time.Time) error {
+	if _, err := q.Exec(ctx, `UPDATE person SET home_unit_id = $2, updated_at = $3 WHERE id = $1`,
+		s.PersonID, home, now); err != nil {
+		return fmt.Errorf("move person %d to unit %d: %w", s.PersonID, home, mapError(err, "person"))
+	}
+	_, err := q.Exec(ctx, `
+		UPDATE unit SET headcount = headcount + CASE WHEN id = $1 THEN 1 ELSE -1 END, updated_at = $3
+		WHERE id IN ($1, $2)`, home, s.LenderID, now)
+	if err != nil {
+		return fmt.Errorf("headcounts of units %d and %d: %w", home, s.LenderID, mapError(err, "unit"))
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"secondment/internal/approval"
+	"secondment/internal/secondment"
+	"secondment/web"
+)
+
+// Pages and the API decode into the same use-case inputs (approval's
+// DraftInput and ActInput): the page from its form's strings, the API from
+// JSON. What the input means is the use case's to judge, once.
+
+// draftFields are the request form's fields.
+var draftFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification",
+	"idempotency_key", "version", "previous_id", "q"}
+
+// draftOfForm reads a request form. A person or term that is not a number
+// is no choice at all, which the use case reports on its field.
+func draftOfForm(f web.Form) approval.DraftInput {
+	person, _ := strconv.ParseInt(f.Value("person"), 10, 64)
+	previous, err := strconv.ParseInt(f.Value("previous_id"), 10, 64)
+	if err != nil && f.Value("previous_id") != "" {
+		previous = -1
+	}
+	return approval.DraftInput{PersonID: person, PreviousID: previous, Kind: f.Value("kind"), Alias: f.Value("alias"),
+		Purpose: f.Value("purpose"), Task: f.Value("task"), Start: f.Value("start"), End: f.Value("end"),
+		Justification: f.Value("justification")}
+}
+
+// formOfDraft is a request form filled with in, for the edit and renewal
+// forms.
+func formOfDraft(in approval.DraftInput) web.Form {
+	f := web.NewForm()
+	for k, v := range map[string]string{"kind": in.Kind, "alias": in.Alias, "purpose": in.Purpose, "task": in.Task,
+		"start": in.Start, "end": in.End, "justification": in.Justification} {
+		f.Values[k] = v
+	}
+	if in.PersonID > 0 {
+		f.Values["person"] = strconv.FormatInt(in.PersonID, 10)
+	}
+	if in.PreviousID > 0 {
+		f.Values["previous_id"] = strconv.FormatInt(in.PreviousID, 10)
+	}
+	return f
+}
+
+// apiDraft is the body of a create, an edit or a check. PreviousID makes
+// the request a renewal of that term (R6); an edit without it keeps the
+// link.
+type apiDraft struct {
+	PersonID      int64  `json:"person_id"`
+	PreviousID    *int64 `json:"previous_id"`
+	Kind          string `json:"kind"`
+	Alias         string `json:"alias"`
+	Purpose       string `json:"purpose"`
+	Task          string `json:"task"`
+	Start         string `json:"start"`
+	End           string `json:"end"`
+	Justification string `json:"justification"`
+}
+
+func (b apiDraft) input() approval.DraftInput {
+	in := approval.DraftInput{PersonID: b.PersonID, Kind: b.Kind, Alias: b.Alias, Purpose: b.Purpose, Task: b.Task,
+		Start: b.Start, End: b.End, Justification: b.Justification}
+	if b.PreviousID != nil {
+		in.PreviousID = *b.PreviousID
+	}
+	return in
+}
+
+// actOfForm reads an action's form (multipart when it carries a letter)
+// into the use case's input, with the form kept to show again.
+func actOfForm(w http.ResponseWriter, r *http.Request, action secondment.Action) (approval.ActInput, web.Form, error) {
+	f, letter, err := readActionForm(w, r)
+	in := approval.ActInput{Action: action}
+	if err != nil {
+		return in, f, err
+	}
+	for _, k := range []string{"transfer_method", "leadership", "posts_filled"} {
+		f.Values[k] = strings.TrimSpace(r.FormValue(k))
+	}
+	in.IfVersion, _ = strconv.Atoi(f.Value("version"))
+	in.Opinion, in.Handover, in.ReturnedOn = f.Value("opinion"), f.Value("handover"), f.Value("date")
+	in.TransferMethod = f.Value("transfer_method")
+	switch f.Value("leadership") {
+	case "", "0", "false", "off":
+	case "1", "true", "on":
+		in.Leadership = true
+	default:
+		return in, f, fieldErr("leadership", "term.error.leadership")
+	}
+	if v := f.Value("posts_filled"); v != "" {
+		if in.PostsFilled, err = strconv.Atoi(v); err != nil {
+			in.PostsFilled = -1
+		}
+	}
+	in.Letter = letter
+	return in, f, nil
+}
+
+// apiAction is the body of an action call. A transfer-in (R12) names its
+// method, whether it fills a leadership post and how many leadership posts
+// the borrowing unit has filled now; the org dept's approval of it says the
+// posts filled again.
+type apiAction struct {
+	Opinion        string `json:"opinion"`
+	ReturnedOn     string `json:"returned_on"`
+	Handover       string `json:"handover"`
+	TransferMethod string `json:"transfer_method"`
+	Leadership     bool   `json:"leadership"`
+	PostsFilled    *int   `json:"posts_filled"`
+	Letter         *struct {
+		Name    string `json:"name"`
+		Content string `json:"content_base64"`
+	} `json:"letter"`
+}
+
+func (b apiAction) input(action secondment.Action, ifVersion int) (approval.ActInput, error) {
+	in := approval.ActInput{Action: action, IfVersion: ifVersion, Opinion: b.Opinion, ReturnedOn: b.ReturnedOn,
+		Handover: b.Handover, TransferMethod: b.TransferMethod, Leadership: b.Leadership}
+	if b.PostsFilled != nil {
+		in.PostsFilled = *b.PostsFilled
+	}
+	if b.Letter != nil {
+		data, err := base64.StdEncoding.DecodeString(b.Letter.Content)
+		if err != nil {
+			return in, uploadError("upload.error.type")
+		}
+		if in.Letter, err = checkLetter(b.Letter.Name, data); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// readJSON decodes a request body, refusing unknown fields and excess.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxLetterBytes*2))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.json"), Err: err}
+	}
+	return nil
+}
+
+// ifMatch reads the version an If-Match header names; 0 when absent.
+func ifMatch(r *http.Request) (int, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" {
+		return 0, nil
+	}
+	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
+	v, err := strconv.Atoi(h)
+	if err != nil || v < 1 {
+		return 0, fieldErr("if_match", "error.if_match")
+	}
+	return v, nil
+}

@@ -1,0 +1,83 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/dbtest"
+	"secondment/internal/demo"
+	"secondment/internal/i18n"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/internal/server"
+)
+
+// Twenty people sign in at the same moment with real argon2id hashes (64
+// MiB each): at most HashSlots hashes run at once, the rest queue, and
+// every one of them gets in. Without the bound the peak would be the
+// number of callers.
+func TestSimultaneousSignInsAreBounded(t *testing.T) {
+	t.Parallel()
+	const people, slots = 20, 2
+	store := dbtest.Store(t)
+	ctx := t.Context()
+	if _, err := demo.Load(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	unit, err := store.UnitGetByCode(ctx, "NMG-BT-ZZB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "Real-Cost-Password-2026"
+	hash, err := auth.DefaultHasher.Hash(password) // the production parameters, once
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range people {
+		login := fmt.Sprintf("signer%02d", i)
+		if _, err := store.UserCreate(ctx, postgres.Actor{Name: "test"}, postgres.NewUser{Login: login, Name: login,
+			UnitID: unit.ID, Roles: []auth.Role{auth.RoleOrgDept}, PasswordHash: hash}, testNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: &clock{t: testNow},
+		Hasher: auth.DefaultHasher, HashSlots: slots, Version: "test"})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+
+	codes := make([]int, people)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range people {
+		wg.Go(func() {
+			<-start
+			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			res, err := c.PostForm(hs.URL+"/signin", url.Values{"login": {fmt.Sprintf("signer%02d", i)}, "password": {password}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			codes[i] = res.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusSeeOther {
+			t.Errorf("sign-in %d: %d, want 303", i, c)
+		}
+	}
+	if p := srv.HashPeak(); p != slots {
+		t.Errorf("at most %d hashes ran at once; want the bound %d reached and never passed", p, slots)
+	}
+}
+
+// testNow is a working morning in Shanghai.
+var testNow = time.Date(2024, time.May, 6, 9, 0, 0, 0, secondment.Shanghai)

@@ -1,0 +1,310 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"secondment/internal/approval"
+	"secondment/internal/auth"
+	"secondment/internal/i18n"
+	"secondment/internal/secondment"
+)
+
+// The request API: the same use cases as the pages, in JSON.
+
+// apiParty is a person or unit named in a request.
+type apiParty struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+type apiDecision struct {
+	Step      string `json:"step"`
+	Action    string `json:"action"`
+	Role      string `json:"role"`
+	ActorName string `json:"actor_name"`
+	// OnBehalfOf is the colleague a proxy acted for (the page's "X（代Y）").
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Opinion    string    `json:"opinion"`
+	At         time.Time `json:"at"`
+	// SpentSeconds is how long the request waited for this step since the
+	// previous one (absent on the first).
+	SpentSeconds int64 `json:"spent_seconds,omitempty"`
+}
+
+// apiSecondment is a request as the API shows it.
+type apiSecondment struct {
+	ID                int64         `json:"id"`
+	Number            string        `json:"number,omitempty"`
+	State             string        `json:"state"`
+	Version           int           `json:"version"`
+	Kind              string        `json:"kind"`
+	Alias             string        `json:"alias,omitempty"`
+	Purpose           string        `json:"purpose"`
+	Task              string        `json:"task"`
+	Person            apiParty      `json:"person"`
+	Borrower          apiParty      `json:"borrower"`
+	Lender            apiParty      `json:"lender"`
+	Start             string        `json:"start"`
+	End               string        `json:"end"`
+	PreviousID        int64         `json:"previous_id,omitempty"`
+	Justification     string        `json:"justification,omitempty"`
+	SubmittedOn       string        `json:"submitted_on,omitempty"`
+	PolicyVersion     int           `json:"policy_version,omitempty"`
+	ExceptionRules    []string      `json:"exception_rules"`
+	ExceptionApprover string        `json:"exception_approver,omitempty"`
+	StartedOn         string        `json:"started_on,omitempty"`
+	RecalledOn        string        `json:"recalled_on,omitempty"`
+	ReturnedOn        string        `json:"returned_on,omitempty"`
+	Handover          string        `json:"handover,omitempty"`
+	ReturnConfirmedOn string        `json:"return_confirmed_on,omitempty"`
+	RenewalID         int64         `json:"renewal_id,omitempty"`
+	TransferMethod    string        `json:"transfer_method,omitempty"`
+	TransferLeader    bool          `json:"transfer_leadership,omitempty"`
+	HandledBy         string        `json:"handled_by,omitempty"`
+	Decisions         []apiDecision `json:"decisions,omitempty"`
+	AllowedActions    []string      `json:"allowed_actions"`
+}
+
+func dateString(d secondment.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+func toAPISecondment(r approval.Request) apiSecondment {
+	out := apiSecondment{ID: r.ID, Number: r.Number, State: string(r.State), Version: r.Version,
+		Kind: string(r.Kind), Alias: string(r.Alias), Purpose: string(r.Purpose), Task: r.Task,
+		Person: apiParty{r.PersonID, r.PersonName}, Borrower: apiParty{r.BorrowerID, r.BorrowerName},
+		Lender: apiParty{r.LenderID, r.LenderName}, Start: r.Start.String(), End: r.End.String(),
+		PreviousID: r.PreviousID, Justification: r.Justification, SubmittedOn: dateString(r.SubmittedOn),
+		PolicyVersion: r.PolicyVersion, ExceptionRules: []string{}, ExceptionApprover: r.ExceptionApprover,
+		StartedOn: dateString(r.StartedOn), RecalledOn: dateString(r.RecalledOn), ReturnedOn: dateString(r.ReturnedOn),
+		Handover: r.Handover, ReturnConfirmedOn: dateString(r.ReturnConfirmedOn), RenewalID: r.RenewalID,
+		TransferMethod: string(r.TransferMethod), TransferLeader: r.TransferLeadership, HandledBy: r.Handler.Name,
+		AllowedActions: []string{}}
+	for _, rule := range r.ExceptionRules {
+		out.ExceptionRules = append(out.ExceptionRules, string(rule))
+	}
+	var prev time.Time
+	for _, d := range r.Decisions {
+		ad := apiDecision{Step: string(d.Step), Action: string(d.Action), Role: string(d.Role),
+			ActorName: d.ActorName, OnBehalfOf: d.OnBehalfOf, Opinion: d.Opinion, At: d.At}
+		if !prev.IsZero() {
+			ad.SpentSeconds = int64(d.At.Sub(prev) / time.Second)
+		}
+		prev = d.At
+		out.Decisions = append(out.Decisions, ad)
+	}
+	for _, a := range r.Actions {
+		out.AllowedActions = append(out.AllowedActions, string(a))
+	}
+	return out
+}
+
+// writeSecondment answers with a request, its version as the ETag.
+func writeSecondment(w http.ResponseWriter, r approval.Request, code int) {
+	w.Header().Set("ETag", `"`+strconv.Itoa(r.Version)+`"`)
+	w.Header().Set("Content-Type", "application/json")
+	if code == http.StatusCreated {
+		w.Header().Set("Location", "/api/v1/secondments/"+strconv.FormatInt(r.ID, 10))
+	}
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(toAPISecondment(r))
+}
+
+// handleAPISecondmentList lists one page of the caller's requests (all of
+// them, or with ?tab=todo those waiting for the caller); ?after= is the
+// cursor the previous page returned as "next".
+func (s *Server) handleAPISecondmentList(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tab := approval.TabAll
+	if r.URL.Query().Get("tab") == string(approval.TabTodo) {
+		tab = approval.TabTodo
+	}
+	in, err := s.app.Inbox(r.Context(), u, tab, r.URL.Query().Get("after"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]apiSecondment, 0, len(in.Rows))
+	for _, req := range in.Rows {
+		out = append(out, toAPISecondment(req))
+	}
+	body := map[string]any{"secondments": out, "todo_count": in.TodoCount}
+	if in.Next != "" {
+		body["next"] = in.Next
+	}
+	writeJSON(w, body)
+}
+
+// handleAPISecondmentCreate saves a draft. An Idempotency-Key header makes
+// a retried call return the draft the first one made.
+func (s *Server) handleAPISecondmentCreate(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var body apiDraft
+	if err := readJSON(w, r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := s.app.Create(r.Context(), u, body.input(), r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSecondment(w, req, http.StatusCreated)
+}
+
+func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var body apiDraft
+	if err := readJSON(w, r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ev, err := s.app.Check(r.Context(), u, body.input())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	en := s.catalog.Localizer(i18n.English)
+	vs := violations(en, ev.Violations)
+	if vs == nil {
+		vs = []apiViolation{}
+	}
+	writeJSON(w, map[string]any{"jurisdiction": ev.Jurisdiction, "org_dept": ev.OrgDept,
+		"policy": en.Message(ev.Policy.Message()), "blocked": ev.Violations.Blocked(),
+		"needs_exception": ev.Violations.NeedsException(), "violations": vs,
+		"usage": map[string]int{"used_days": ev.Usage.Used, "requested_days": ev.Usage.Requested,
+			"cap_days": ev.Usage.CapDays, "cap_months": ev.Usage.CapMonths}})
+}
+
+func (s *Server) handleAPISecondmentGet(w http.ResponseWriter, r *http.Request) {
+	u, id, ok := s.userAndID(w, r)
+	if !ok {
+		return
+	}
+	req, err := s.app.Get(r.Context(), u, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSecondment(w, req, http.StatusOK)
+}
+
+func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Request) {
+	u, id, ok := s.userAndID(w, r)
+	if !ok {
+		return
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var body apiDraft
+	if err := readJSON(w, r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := s.app.Update(r.Context(), u, id, version, body.input())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSecondment(w, req, http.StatusOK)
+}
+
+func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) {
+	u, id, ok := s.userAndID(w, r)
+	if !ok {
+		return
+	}
+	action := secondment.Action(chi.URLParam(r, "action"))
+	if !action.Valid() {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var body apiAction
+	if r.ContentLength != 0 {
+		if err := readJSON(w, r, &body); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	in, err := body.input(action, version)
+	if err == nil {
+		var req approval.Request
+		if req, err = s.app.Act(r.Context(), u, id, in); err == nil {
+			writeSecondment(w, req, http.StatusOK)
+			return
+		}
+	}
+	s.fail(w, r, err)
+}
+
+// apiTogether runs urge, copy or hand-over from the API and answers with
+// the request as it is now.
+func (s *Server) apiTogether(w http.ResponseWriter, r *http.Request, do func(u auth.User, id int64, body map[string]any) (approval.Request, error)) {
+	u, id, ok := s.userAndID(w, r)
+	if !ok {
+		return
+	}
+	body := map[string]any{}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes)).Decode(&body); err != nil {
+			s.fail(w, r, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.json"), Err: err})
+			return
+		}
+	}
+	req, err := do(u, id, body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSecondment(w, req, http.StatusOK)
+}
+
+func (s *Server) handleAPISecondmentUrge(w http.ResponseWriter, r *http.Request) {
+	s.apiTogether(w, r, func(u auth.User, id int64, _ map[string]any) (approval.Request, error) {
+		return s.app.Urge(r.Context(), u, id)
+	})
+}
+
+func (s *Server) handleAPISecondmentCopy(w http.ResponseWriter, r *http.Request) {
+	s.apiTogether(w, r, func(u auth.User, id int64, body map[string]any) (approval.Request, error) {
+		login, _ := body["login"].(string)
+		req, _, err := s.app.Copy(r.Context(), u, id, login)
+		return req, err
+	})
+}
+
+func (s *Server) handleAPISecondmentHandOver(w http.ResponseWriter, r *http.Request) {
+	s.apiTogether(w, r, func(u auth.User, id int64, body map[string]any) (approval.Request, error) {
+		to, _ := body["to_user_id"].(float64)
+		req, _, err := s.app.HandOver(r.Context(), u, id, int64(to))
+		return req, err
+	})
+}

@@ -1,0 +1,15 @@
+DROP INDEX notification_outbox_unread_idx;
+DROP INDEX secondment_borrower_created_idx;
+DROP INDEX secondment_lender_created_idx;
+DROP INDEX secondment_orgdept_created_idx;
+DROP INDEX secondment_borrower_state_idx;
+DROP INDEX secondment_lender_state_idx;
+DROP INDEX secondment_orgdept_state_idx;
+CREATE INDEX secondment_borrower_state_idx ON secondment (borrower_id, state);
+CREATE INDEX secondment_lender_state_idx ON secondment (lender_id, state);
+CREATE INDEX secondment_orgdept_state_idx ON secondment (org_dept_id, state);
+DROP INDEX secondment_away_idx;
+DROP TRIGGER policy_catalog_changed ON policy;
+DROP TRIGGER unit_catalog_changed ON unit;
+DROP FUNCTION catalog_changed();
+DROP TABLE catalog_version;
