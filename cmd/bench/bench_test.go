@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/dbtest"
+	"secondment/internal/i18n"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/internal/server"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// TestStep runs the whole benchmark at toy scale: the load into a migrated
+// database, every phase against the service (in this process, so it runs
+// under the race detector), the check in the database and the report.
+func TestStep(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	store := &postgres.Store{Pool: dbtest.Pool(t, url)}
+	cheap := auth.Hasher{Params: auth.CheapParams}
+	hash, err := cheap.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	defer func() { t.Log("\n" + log.String()) }()
+	const pool = 300
+	fx, err := load(ctx, store, loadOptions{N: 2000, Consent: pool, Approve: pool, PasswordHash: hash,
+		Now: time.Now(), Seed: 1, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLoad(t, store, fx, pool)
+
+	srv := httptest.NewServer(server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Hasher: cheap}).Handler())
+	defer srv.Close()
+	res, err := runSteps(ctx, url, srv.URL, fx, runOptions{Clients: 4, Pairs: 1, Warmup: 200 * time.Millisecond,
+		Duration: time.Second, Password: password, SignIns: 2, Seed: 1, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.phases {
+		if p.w.steps == 0 || p.w.failed > 0 {
+			t.Errorf("pair %d %s: %d steps, %d failed", p.pair, p.name, p.w.steps, p.w.failed)
+		}
+		if p.name != "baseline" && (len(p.bursts) != 2 || len(p.bursts[1].took) != 2) {
+			t.Errorf("%s: sign-ins %+v, want two bursts of 2", p.name, p.bursts)
+		}
+	}
+	if len(res.consentDone) == 0 || len(res.approveDone) == 0 {
+		t.Fatalf("moved %d consents and %d approvals, want some of each", len(res.consentDone), len(res.approveDone))
+	}
+	checked, err := verify(ctx, store.Pool, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(&log, res, memory{}, 4, checked)
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "step: service ") || !strings.Contains(last, ", ratio ") {
+		t.Errorf("last line %q is not the verdict", last)
+	}
+
+	// A second run on the same data takes what still waits, including the
+	// requests this run consented to, with fresh tokens.
+	again, err := reuse(ctx, store, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(again.consent), pool-len(res.consentDone); got != want {
+		t.Errorf("reuse: %d awaiting consent, want %d", got, want)
+	}
+	if got, want := len(again.approve), pool+len(res.consentDone)-len(res.approveDone); got != want {
+		t.Errorf("reuse: %d awaiting sign-off, want %d", got, want)
+	}
+}
+
+// checkLoad checks the loaded data's shape: every state, the pools with
+// their decisions, one token per waiting request.
+func checkLoad(t *testing.T, store *postgres.Store, fx *fixture, pool int) {
+	t.Helper()
+	ctx := context.Background()
+	if len(fx.consent) != pool || len(fx.approve) != pool {
+		t.Fatalf("pools of %d and %d, want %d each", len(fx.consent), len(fx.approve), pool)
+	}
+	for _, w := range append(fx.consent, fx.approve...) {
+		if !auth.LooksLikeToken(w.token) {
+			t.Fatalf("request %d has no token", w.id)
+		}
+	}
+	counts := map[string]int{}
+	rows, err := store.Pool.Query(ctx, `SELECT state, count(*) FROM secondment GROUP BY state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		counts[s] = n
+	}
+	for _, s := range secondment.AllStates {
+		if counts[string(s)] == 0 {
+			t.Errorf("no secondment is %s (%v)", s, counts)
+		}
+	}
+	// Each waiting request carries the decisions that led it there.
+	var bad int
+	err = store.Pool.QueryRow(ctx, `
+		SELECT count(*) FROM secondment s
+		WHERE s.state IN ('awaiting_consent', 'awaiting_signoff')
+		  AND (SELECT array_agg(action ORDER BY at) FROM decision d WHERE d.secondment_id = s.id)
+		      <> CASE s.state WHEN 'awaiting_consent' THEN ARRAY['submit'] ELSE ARRAY['submit', 'consent'] END`).Scan(&bad)
+	if err != nil || bad > 0 {
+		t.Errorf("%d waiting requests lack their decisions (%v)", bad, err)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	var out bytes.Buffer
+	o, err := parseOptions([]string{"-n", "5000", "step", "-pairs", "3", "--server-env", "GOGC=50"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.n != 5000 || o.pairs != 3 || len(o.serverEnv) != 1 || o.pool != 3*2000*17 {
+		t.Errorf("parsed %+v", o)
+	}
+	if _, err := parseOptions([]string{"sweep"}, &out); err == nil {
+		t.Error("an unknown benchmark was accepted")
+	}
+}

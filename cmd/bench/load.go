@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// loadOptions size the data set.
+type loadOptions struct {
+	N            int    // secondments in all, pools included
+	Consent      int    // requests awaiting consent (the consent pool)
+	Approve      int    // requests awaiting sign-off (the approve pool)
+	PasswordHash string // every account's; hashed once by the caller
+	Now          time.Time
+	Seed         uint64
+	Log          io.Writer
+}
+
+// chunk is how many secondments one pair of COPY statements carries, so
+// the generator's memory stays small whatever N is.
+const chunk = 50_000
+
+// load fills an empty, migrated database with the benchmark's province,
+// people, accounts and secondments, and returns the waiting requests with
+// the tokens that may act on them. Everything but the units and policies is
+// written in one transaction, so a failed load leaves no half data set.
+func load(ctx context.Context, store *postgres.Store, o loadOptions) (*fixture, error) {
+	if o.Consent+o.Approve > o.N/2 {
+		return nil, fmt.Errorf("pools of %d + %d requests are more than half of -n %d: raise -n or shorten the phases", o.Consent, o.Approve, o.N)
+	}
+	if err := checkEmpty(ctx, store); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	rng := rand.New(rand.NewPCG(o.Seed, 0x5ec0))
+	sh := planShape(rng)
+	// Units and policies go through the store's own import (2,000 rows):
+	// its validation and its encoding of the policy rules are the service's.
+	if _, err := store.Import(ctx, postgres.Import{Units: sh.units, Policies: sh.policies()}); err != nil {
+		return nil, fmt.Errorf("import units and policies: %w", err)
+	}
+	p, err := readProvince(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Log, "province: %d units, %d jurisdictions (%s)\n", len(p.units), len(p.policyIDs), since(t0))
+
+	tx, err := store.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin load: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	g := &generator{rng: rng, today: secondment.DateOf(o.Now), numbers: map[numberKey]int{}}
+	if g.people, err = copyPeople(ctx, tx, sh, p, rng); err != nil {
+		return nil, err
+	}
+	acc, err := copyAccounts(ctx, tx, p, o.PasswordHash, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Log, "people: %d; accounts: %d with %d API tokens (%s)\n", len(g.people), len(acc.accounts), len(acc.tokens), since(t0))
+	g.accounts = acc.accounts
+	if g.borrowers, err = p.borrowerRefs(sh); err != nil {
+		return nil, err
+	}
+	if err := copySecondments(ctx, tx, g, planKinds(rng, o.N, o.Consent, o.Approve), o.Log); err != nil {
+		return nil, err
+	}
+	if err := finishLoad(ctx, tx, g); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit load: %w", err)
+	}
+	fmt.Fprintf(o.Log, "committed (%s)\n", since(t0))
+	if err := settle(ctx, store, o.Log); err != nil {
+		return nil, err
+	}
+	return acc.fixture(g.consent, g.approve), nil
+}
+
+// checkEmpty refuses a database that already holds data: the loader
+// chooses the row IDs itself.
+func checkEmpty(ctx context.Context, store *postgres.Store) error {
+	var units, people int
+	err := store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM unit), (SELECT count(*) FROM person)`).Scan(&units, &people)
+	if err != nil {
+		return fmt.Errorf("look at the database: %w", err)
+	}
+	if units+people > 0 {
+		return fmt.Errorf("the database already holds %d units and %d people; load needs an empty one "+
+			"(a database this benchmark loaded before can be reused with -skip-load)", units, people)
+	}
+	return nil
+}
+
+// copySecondments generates the plan chunk by chunk and copies each
+// chunk's secondments and decisions. The foreign keys of both tables are
+// dropped for the copy and added back afterwards, which checks every row in
+// one join per key instead of millions of single lookups (what pg_restore
+// does), and lets a secondment and its sign-off decision arrive in either
+// order.
+func copySecondments(ctx context.Context, tx pgx.Tx, g *generator, plan []kind, log io.Writer) error {
+	t0 := time.Now()
+	fks, err := dropForeignKeys(ctx, tx, "secondment", "decision")
+	if err != nil {
+		return err
+	}
+	var rows, decisions int
+	for len(plan) > 0 {
+		g.rows, g.decisions = make([]srow, 0, chunk+2), g.decisions[:0]
+		for len(plan) > 0 && len(g.rows) < chunk {
+			g.generate(plan[0])
+			plan = plan[1:]
+		}
+		if err := copyRows(ctx, tx, g.rows, g.decisions); err != nil {
+			return err
+		}
+		rows += len(g.rows)
+		decisions += len(g.decisions)
+	}
+	g.rows, g.decisions = nil, nil
+	fmt.Fprintf(log, "secondments: %d with %d decisions copied (%s)\n", rows, decisions, since(t0))
+	t1 := time.Now()
+	if err := addForeignKeys(ctx, tx, fks); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "foreign keys: %d added back and checked (%s)\n", len(fks), since(t1))
+	return nil
+}
+
+// foreignKey is a constraint as the catalog defines it.
+type foreignKey struct{ table, name, def string }
+
+func dropForeignKeys(ctx context.Context, tx pgx.Tx, tables ...string) ([]foreignKey, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE contype = 'f' AND conrelid::regclass::text = ANY ($1) ORDER BY conrelid, conname`, tables)
+	if err != nil {
+		return nil, fmt.Errorf("list foreign keys: %w", err)
+	}
+	fks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (foreignKey, error) {
+		var fk foreignKey
+		return fk, r.Scan(&fk.table, &fk.name, &fk.def)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list foreign keys: %w", err)
+	}
+	for _, fk := range fks {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s",
+			pgx.Identifier{fk.table}.Sanitize(), pgx.Identifier{fk.name}.Sanitize())); err != nil {
+			return nil, fmt.Errorf("drop %s: %w", fk.name, err)
+		}
+	}
+	return fks, nil
+}
+
+func addForeignKeys(ctx context.Context, tx pgx.Tx, fks []foreignKey) error {
+	for _, fk := range fks {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s",
+			pgx.Identifier{fk.table}.Sanitize(), pgx.Identifier{fk.name}.Sanitize(), fk.def)); err != nil {
+			return fmt.Errorf("add back %s (%s): %w", fk.name, fk.def, err)
+		}
+	}
+	return nil
+}
+
+var (
+	secondmentColumns = []string{"id", "number", "state", "kind", "alias", "purpose", "task", "person_id",
+		"borrower_id", "lender_id", "start_date", "end_date", "previous_id", "jurisdiction_id", "org_dept_id",
+		"policy_id", "submitted_on", "submitted_by", "consented_on", "approved_on", "signoff_decision_id",
+		"started_on", "returned_on", "handover", "return_confirmed_on", "renewal_id", "transfer_method",
+		"closed_at", "version", "created_at", "updated_at"}
+	decisionColumns = []string{"id", "secondment_id", "step", "action", "role", "actor_user_id", "actor_name",
+		"opinion", "at"}
+)
+
+// copyRows writes one chunk. COPY takes the IDs as given, even into
+// GENERATED ALWAYS identity columns; finishLoad moves the sequences on.
+func copyRows(ctx context.Context, tx pgx.Tx, rows []srow, decisions []drow) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"secondment"}, secondmentColumns,
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			s := &rows[i]
+			return []any{s.id, nullText(s.number), s.state, s.kind, s.alias, s.purpose, s.task, s.person,
+				s.borrower, s.lender, pgDate(s.start), pgDate(s.end), nullID(s.previous), nullID(s.jurisdiction),
+				nullID(s.orgDept), nullID(s.policy), pgDate(s.submitted), nullID(s.submittedBy), pgDate(s.consented),
+				pgDate(s.approved), nullID(s.signoff), pgDate(s.started), pgDate(s.returned), s.handover,
+				pgDate(s.returnConfirmed), nullID(s.renewal), nullText(s.transferMethod), nullTime(s.closedAt),
+				s.version, s.createdAt, s.updatedAt}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy secondments %d–%d: %w", rows[0].id, rows[len(rows)-1].id, err)
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"decision"}, decisionColumns,
+		pgx.CopyFromSlice(len(decisions), func(i int) ([]any, error) {
+			d := &decisions[i]
+			return []any{d.id, d.secondment, d.step, d.action, d.role, nullID(d.actor), d.actorName, d.opinion, d.at}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy decisions of secondments %d–%d: %w", rows[0].id, rows[len(rows)-1].id, err)
+	}
+	return nil
+}
+
+// finishLoad records the last number given per jurisdiction and year, so a
+// submission made later continues the series, and moves every identity
+// sequence past the IDs the loader chose.
+func finishLoad(ctx context.Context, tx pgx.Tx, g *generator) error {
+	var counters [][]any
+	for k, n := range g.numbers {
+		counters = append(counters, []any{k.jurisdiction, k.year, n})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"secondment_number_counter"},
+		[]string{"jurisdiction_id", "year", "last_value"}, pgx.CopyFromRows(counters)); err != nil {
+		return fmt.Errorf("number counters: %w", err)
+	}
+	for _, t := range []string{"person", "app_user", "secondment", "decision"} {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), greatest(1, (SELECT max(id) FROM %[1]s)))`, t)); err != nil {
+			return fmt.Errorf("move the %s sequence: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// settle gives the planner statistics and the visibility map for the new
+// rows, then checkpoints, so that writing out the load's dirty pages does
+// not fall into a measured phase.
+func settle(ctx context.Context, store *postgres.Store, log io.Writer) error {
+	t0 := time.Now()
+	if _, err := store.Pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return fmt.Errorf("vacuum analyze: %w", err)
+	}
+	// CHECKPOINT needs a superuser (or pg_checkpoint) on a server of one's
+	// own; without, the next checkpoint may fall into a phase, and we say so.
+	done := "vacuum analyze and checkpoint"
+	if _, err := store.Pool.Exec(ctx, "CHECKPOINT"); err != nil {
+		done = fmt.Sprintf("vacuum analyze; no checkpoint (%v)", err)
+	}
+	fmt.Fprintf(log, "%s (%s)\n", done, since(t0))
+	return nil
+}
+
+// pgDate is a civil date for COPY; the zero date is NULL.
+func pgDate(d secondment.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }
+
+var errNoBenchData = errors.New("the database holds no data of this benchmark (unit " + rootCode + " is missing); load it without -skip-load")
