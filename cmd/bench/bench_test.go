@@ -33,7 +33,7 @@ func TestStep(t *testing.T) {
 	}
 	var log bytes.Buffer
 	defer func() { t.Log("\n" + log.String()) }()
-	const pool = 300
+	const pool = 500
 	fx, err := load(ctx, store, loadOptions{N: 2000, Consent: pool, Approve: pool, PasswordHash: hash,
 		Now: time.Now(), Seed: 1, Log: &log})
 	if err != nil {
@@ -52,8 +52,10 @@ func TestStep(t *testing.T) {
 		if p.w.steps == 0 || p.w.failed > 0 {
 			t.Errorf("pair %d %s: %d steps, %d failed", p.pair, p.name, p.w.steps, p.w.failed)
 		}
-		if p.name != "baseline" && (len(p.bursts) != 2 || len(p.bursts[1].took) != 2) {
-			t.Errorf("%s: sign-ins %+v, want two bursts of 2", p.name, p.bursts)
+		// The second burst is half-way; a phase whose requests ran out
+		// before then has none.
+		if p.name != "baseline" && (len(p.bursts[0].took) != 2 || !p.w.exhausted && len(p.bursts[1].took) != 2) {
+			t.Errorf("%s: sign-ins %+v, want bursts of 2", p.name, p.bursts)
 		}
 	}
 	if len(res.consentDone) == 0 || len(res.approveDone) == 0 {

@@ -104,14 +104,20 @@ func checkEmpty(ctx context.Context, store *postgres.Store) error {
 }
 
 // copySecondments generates the plan chunk by chunk and copies each
-// chunk's secondments and decisions. The foreign keys of both tables are
-// dropped for the copy and added back afterwards, which checks every row in
-// one join per key instead of millions of single lookups (what pg_restore
-// does), and lets a secondment and its sign-off decision arrive in either
-// order.
+// chunk's secondments and decisions. As pg_restore does, the foreign keys
+// and the plain indexes of both tables are dropped for the copy and made
+// again afterwards: each key then checks every row in one join instead of
+// millions of single lookups, each index is built by one sort instead of
+// millions of random inserts, and a secondment and its sign-off decision
+// may arrive in either order. The indexes behind PRIMARY KEY and UNIQUE
+// constraints stay, so a duplicate fails at once.
 func copySecondments(ctx context.Context, tx pgx.Tx, g *generator, plan []kind, log io.Writer) error {
 	t0 := time.Now()
 	fks, err := dropForeignKeys(ctx, tx, "secondment", "decision")
+	if err != nil {
+		return err
+	}
+	indexes, err := dropIndexes(ctx, tx, "secondment", "decision")
 	if err != nil {
 		return err
 	}
@@ -131,10 +137,53 @@ func copySecondments(ctx context.Context, tx pgx.Tx, g *generator, plan []kind, 
 	g.rows, g.decisions = nil, nil
 	fmt.Fprintf(log, "secondments: %d with %d decisions copied (%s)\n", rows, decisions, since(t0))
 	t1 := time.Now()
+	if err := recreate(ctx, tx, indexes); err != nil {
+		return err
+	}
 	if err := addForeignKeys(ctx, tx, fks); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "foreign keys: %d added back and checked (%s)\n", len(fks), since(t1))
+	fmt.Fprintf(log, "indexes: %d built; foreign keys: %d added back and checked (%s)\n", len(indexes), len(fks), since(t1))
+	return nil
+}
+
+// dropIndexes drops the indexes of tables that back no constraint and
+// returns their definitions.
+func dropIndexes(ctx context.Context, tx pgx.Tx, tables ...string) ([]string, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+		WHERE i.indrelid::regclass::text = ANY ($1)
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+		ORDER BY 1`, tables)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	var names, defs []string
+	var name, def string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &def}, func() error {
+		names, defs = append(names, name), append(defs, def)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	for _, n := range names {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{n}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("drop index %s: %w", n, err)
+		}
+	}
+	return defs, nil
+}
+
+// recreate runs saved definitions, with sort memory to match a bulk load.
+func recreate(ctx context.Context, tx pgx.Tx, defs []string) error {
+	if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		return fmt.Errorf("maintenance_work_mem: %w", err)
+	}
+	for _, def := range defs {
+		if _, err := tx.Exec(ctx, def); err != nil {
+			return fmt.Errorf("%s: %w", def, err)
+		}
+	}
 	return nil
 }
 

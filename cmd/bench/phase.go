@@ -283,6 +283,12 @@ func (a *action) fail(msg string) {
 	}
 }
 
+func (a *action) failures() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.fails)
+}
+
 // checkFailures aborts the run when more than 1 % of a phase's steps
 // failed: a rate made of refusals measures nothing.
 func (a *action) checkFailures(w window) error {

@@ -79,6 +79,9 @@ func runSteps(ctx context.Context, dbURL, base string, fx *fixture, o runOptions
 				return nil, fmt.Errorf("pair %d, %s: %w", pair, r.name, err)
 			}
 			fmt.Fprintln(o.Log, r.line())
+			if a != nil && r.w.failed > 0 { // under 1 %: the run goes on, but they are shown
+				fmt.Fprintf(o.Log, "  first failures of %s:\n  %s\n", a.name, strings.Join(a.failures(), "\n  "))
+			}
 			res.phases = append(res.phases, r)
 		}
 	}
@@ -92,16 +95,18 @@ func runSteps(ctx context.Context, dbURL, base string, fx *fixture, o runOptions
 func servicePhase(ctx context.Context, a *action, s *signIn, o runOptions) (window, []burst, error) {
 	start := time.Now()
 	bursts := make([]burst, 2)
+	ended := make(chan struct{}) // a phase cut short starts no further burst
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i, at := range []time.Duration{o.Warmup, o.Warmup + o.Duration/2} {
-			if sleepUntil(ctx, start.Add(at)) != nil {
+			if !sleepUntil(ctx, ended, start.Add(at)) {
 				return
 			}
 			bursts[i] = s.burst(ctx)
 		}
 	})
 	w, err := measure(ctx, start, o.Clients, o.Warmup, o.Duration, a.step)
+	close(ended)
 	wg.Wait()
 	if err != nil {
 		return w, bursts, err
@@ -117,15 +122,17 @@ func servicePhase(ctx context.Context, a *action, s *signIn, o runOptions) (wind
 	return w, bursts, nil
 }
 
-func sleepUntil(ctx context.Context, t time.Time) error {
+// sleepUntil waits for t and reports whether it came before ctx or stop ended.
+func sleepUntil(ctx context.Context, stop <-chan struct{}, t time.Time) bool {
 	timer := time.NewTimer(time.Until(t))
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return nil
+		return true
+	case <-stop:
 	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return false
 }
 
 // signIn signs accounts in through the form, as a browser would.
