@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,7 +86,30 @@ func load(ctx context.Context, store *postgres.Store, o loadOptions) (*fixture, 
 	if err := settle(ctx, store, o.Log); err != nil {
 		return nil, err
 	}
+	if err := printStates(ctx, store, o.Log); err != nil {
+		return nil, err
+	}
 	return acc.fixture(g.consent, g.approve), nil
+}
+
+// printStates shows the mix loaded, in the order of the chain.
+func printStates(ctx context.Context, store *postgres.Store, log io.Writer) error {
+	counts := map[string]int{}
+	rows, err := store.Pool.Query(ctx, `SELECT state, count(*) FROM secondment GROUP BY state`)
+	if err != nil {
+		return fmt.Errorf("count states: %w", err)
+	}
+	var state string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&state, &n}, func() error { counts[state] = n; return nil }); err != nil {
+		return fmt.Errorf("count states: %w", err)
+	}
+	parts := make([]string, 0, len(secondment.AllStates))
+	for _, s := range secondment.AllStates {
+		parts = append(parts, fmt.Sprintf("%s %d", s, counts[string(s)]))
+	}
+	fmt.Fprintf(log, "by state: %s\n", strings.Join(parts, ", "))
+	return nil
 }
 
 // checkEmpty refuses a database that already holds data: the loader

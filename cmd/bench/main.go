@@ -69,7 +69,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each phase")
 	fs.IntVar(&o.pairs, "pairs", 2, "pairs of (baseline, consent, baseline, approve) phases")
 	fs.IntVar(&o.clients, "clients", 32, "concurrent clients in every phase")
-	fs.IntVar(&o.signIns, "signins", 8, "concurrent password sign-ins per burst (two bursts per service phase)")
+	fs.IntVar(&o.signIns, "signins", 8, "concurrent password sign-ins per burst, two bursts per service phase (0: none)")
 	fs.StringVar(&o.dbURL, "database-url", os.Getenv("SECONDMENT_DATABASE_URL"),
 		"PostgreSQL URL (env SECONDMENT_DATABASE_URL); empty: a private cluster (fsync on) in a temporary directory")
 	fs.StringVar(&o.clusterDir, "cluster", "", "run the private cluster in this directory and keep it (reuse it with -skip-load)")
@@ -100,8 +100,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	if o.pool == 0 {
 		o.pool = o.pairs * int(2000*(o.warmup+o.duration).Seconds())
 	}
-	if o.clients < 1 || o.pairs < 1 || o.duration <= 0 || o.signIns < 1 {
-		return o, errors.New("-clients, -pairs, -signins and -duration must be positive")
+	if o.clients < 1 || o.pairs < 1 || o.duration <= 0 || o.signIns < 0 {
+		return o, errors.New("-clients, -pairs and -duration must be positive, -signins not negative")
 	}
 	return o, nil
 }

@@ -99,7 +99,7 @@ func servicePhase(ctx context.Context, a *action, s *signIn, o runOptions) (wind
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i, at := range []time.Duration{o.Warmup, o.Warmup + o.Duration/2} {
-			if !sleepUntil(ctx, ended, start.Add(at)) {
+			if o.SignIns == 0 || !sleepUntil(ctx, ended, start.Add(at)) {
 				return
 			}
 			bursts[i] = s.burst(ctx)
