@@ -1,7 +1,9 @@
 DROP INDEX notification_outbox_unread_idx;
-DROP INDEX secondment_borrower_created_idx;
-DROP INDEX secondment_lender_created_idx;
-DROP INDEX secondment_orgdept_created_idx;
+DROP INDEX secondment_previous_idx;
+CREATE INDEX secondment_previous_idx ON secondment (previous_id);
+DROP INDEX secondment_person_idx;
+CREATE INDEX secondment_person_idx ON secondment (person_id);
+CREATE INDEX secondment_created_idx ON secondment (created_at DESC, id DESC);
 DROP INDEX secondment_borrower_state_idx;
 DROP INDEX secondment_lender_state_idx;
 DROP INDEX secondment_orgdept_state_idx;

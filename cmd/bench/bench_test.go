@@ -33,8 +33,8 @@ func TestStep(t *testing.T) {
 	}
 	var log bytes.Buffer
 	defer func() { t.Log("\n" + log.String()) }()
-	const pool = 500
-	fx, err := load(ctx, store, loadOptions{N: 2000, Consent: pool, Approve: pool, PasswordHash: hash,
+	const pool = 1000 // consent runs twice: in the pair and with the sign-ins
+	fx, err := load(ctx, store, loadOptions{N: 4000, Consent: pool, Approve: pool, PasswordHash: hash,
 		Now: time.Now(), Seed: 1, Log: &log})
 	if err != nil {
 		t.Fatal(err)
@@ -52,11 +52,20 @@ func TestStep(t *testing.T) {
 		if p.w.steps == 0 || p.w.failed > 0 {
 			t.Errorf("pair %d %s: %d steps, %d failed", p.pair, p.name, p.w.steps, p.w.failed)
 		}
-		// The second burst is half-way; a phase whose requests ran out
-		// before then has none.
-		if p.name != "baseline" && (len(p.bursts[0].took) != 2 || !p.w.exhausted && len(p.bursts[1].took) != 2) {
-			t.Errorf("%s: sign-ins %+v, want bursts of 2", p.name, p.bursts)
+		// Sign-ins run only in the last phase, out of the ratios. The
+		// second burst is half-way; a phase whose requests ran out before
+		// then has none.
+		switch {
+		case p.name == "consent+sign-ins":
+			if len(p.bursts[0].took) != 2 || !p.w.exhausted && len(p.bursts[1].took) != 2 {
+				t.Errorf("%s: sign-ins %+v, want bursts of 2", p.name, p.bursts)
+			}
+		case p.name != "baseline" && (len(p.bursts[0].took) != 0 || len(p.bursts[1].took) != 0):
+			t.Errorf("%s: sign-ins %+v during a measured step phase", p.name, p.bursts)
 		}
+	}
+	if last := res.phases[len(res.phases)-1]; last.name != "consent+sign-ins" {
+		t.Errorf("the last phase is %s, want the one with sign-ins", last.name)
 	}
 	if len(res.consentDone) == 0 || len(res.approveDone) == 0 {
 		t.Fatalf("moved %d consents and %d approvals, want some of each", len(res.consentDone), len(res.approveDone))
@@ -134,7 +143,7 @@ func TestParseOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.n != 5000 || o.pairs != 3 || len(o.serverEnv) != 1 || o.pool != 3*2000*17 {
+	if o.n != 5000 || o.pairs != 3 || len(o.serverEnv) != 1 || o.pool != (3+1)*2000*17 {
 		t.Errorf("parsed %+v", o)
 	}
 	if _, err := parseOptions([]string{"sweep"}, &out); err == nil {

@@ -50,7 +50,7 @@ func main() {
 type options struct {
 	n, pool, pairs, clients, signIns int
 	duration, warmup                 time.Duration
-	dbURL, clusterDir                string
+	dbURL, clusterDir, profile       string
 	keep, skipLoad                   bool
 	serverEnv                        []string
 }
@@ -69,11 +69,13 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each phase")
 	fs.IntVar(&o.pairs, "pairs", 2, "pairs of (baseline, consent, baseline, approve) phases")
 	fs.IntVar(&o.clients, "clients", 32, "concurrent clients in every phase")
-	fs.IntVar(&o.signIns, "signins", 8, "concurrent password sign-ins per burst, two bursts per service phase (0: none)")
+	fs.IntVar(&o.signIns, "signins", 8, "concurrent password sign-ins per burst, two bursts in a last consent phase kept out of the ratios (0: none)")
 	fs.StringVar(&o.dbURL, "database-url", os.Getenv("SECONDMENT_DATABASE_URL"),
 		"PostgreSQL URL (env SECONDMENT_DATABASE_URL); empty: a private cluster (fsync on) in a temporary directory")
 	fs.StringVar(&o.clusterDir, "cluster", "", "run the private cluster in this directory and keep it (reuse it with -skip-load)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (cluster, server binary and log) and print its path")
+	fs.StringVar(&o.profile, "profile", "", "write a CPU profile of the server and PostgreSQL's statement statistics "+
+		"(pg_stat_statements, private cluster only) of each service phase into this directory")
 	fs.BoolVar(&o.skipLoad, "skip-load", false, "use the data a previous run loaded (with -cluster or --database-url)")
 	fs.Func("server-env", "KEY=VALUE passed to the server's environment (repeatable)", func(v string) error {
 		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
@@ -98,7 +100,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 		return o, errors.New("the only benchmark is \"step\"")
 	}
 	if o.pool == 0 {
-		o.pool = o.pairs * int(2000*(o.warmup+o.duration).Seconds())
+		o.pool = (o.pairs + 1) * int(2000*(o.warmup+o.duration).Seconds()) // +1: the consent phase with sign-ins
 	}
 	if o.clients < 1 || o.pairs < 1 || o.duration <= 0 || o.signIns < 0 {
 		return o, errors.New("-clients, -pairs and -duration must be positive, -signins not negative")
@@ -163,6 +165,9 @@ func database(ctx context.Context, o options, tmp string, out io.Writer) (string
 		return "", nil, fmt.Errorf("%s is on tmpfs, where fsync costs nothing: choose a directory on disk (TMPDIR or -cluster)", dir)
 	}
 	settings := map[string]string{"shared_buffers": "512MB"}
+	if o.profile != "" {
+		settings["shared_preload_libraries"] = "pg_stat_statements"
+	}
 	cl, err := pgcluster.Start(ctx, pgcluster.Options{Dir: dir, Settings: settings})
 	if err != nil {
 		return "", nil, err
@@ -210,7 +215,24 @@ func prepare(ctx context.Context, o options, bin, url string, out io.Writer) (*f
 // measureService runs the phases against the service as a child process,
 // sampling its memory throughout, then checks and reports.
 func measureService(ctx context.Context, o options, bin, url, tmp string, fx *fixture, store *postgres.Store, out io.Writer) error {
-	svc, err := startService(ctx, bin, url, filepath.Join(tmp, "server.log"), o.serverEnv)
+	env := o.serverEnv
+	var prof *profiler
+	if o.profile != "" {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+		if _, err := store.Pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+			return fmt.Errorf("-profile needs pg_stat_statements (a private cluster loads it): %w", err)
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		env = append(env, "SECONDMENT_DEBUG_ADDR="+addr)
+		prof = &profiler{dir: o.profile, debug: "http://" + addr, pool: store.Pool, log: out}
+	}
+	svc, err := startService(ctx, bin, url, filepath.Join(tmp, "server.log"), env)
 	if err != nil {
 		return err
 	}
@@ -220,7 +242,7 @@ func measureService(ctx context.Context, o options, bin, url, tmp string, fx *fi
 	fmt.Fprintf(out, "server: %s (pid %d); %d clients, %d pairs of %s phases after %s warm-ups\n",
 		svc.base, svc.cmd.Process.Pid, o.clients, o.pairs, o.duration, o.warmup)
 	res, err := runSteps(ctx, url, svc.base, fx, runOptions{Clients: o.clients, Pairs: o.pairs, Warmup: o.warmup,
-		Duration: o.duration, Password: password, SignIns: o.signIns, Seed: 1, Log: out})
+		Duration: o.duration, Password: password, SignIns: o.signIns, Seed: 1, Log: out, Profile: prof})
 	mem := svc.memory()
 	close(stopSampling)
 	if err != nil {

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -93,8 +97,29 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}()
 	}
 
+	slots := cfg.HashSlots
+	if slots == 0 {
+		slots = runtime.GOMAXPROCS(0)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A sign-in's argon2id hash takes 64 MiB and is garbage a quarter
+		// of a second later; without a limit the collector lets it pile up
+		// to twice the live heap. The hashes that may run at once plus
+		// 48 MiB for everything else is what this process needs (cmd/bench
+		// measures it); GOMEMLIMIT sets another (soft) limit.
+		debug.SetMemoryLimit(int64(slots)*64<<20 + 48<<20)
+	}
 	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version,
-		SecureCookies: cfg.SecureCookies})
+		SecureCookies: cfg.SecureCookies, HashSlots: slots})
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("listen on --debug-addr %s: %w", cfg.DebugAddr, err)
+		}
+		go func() { _ = http.Serve(dln, server.DebugHandler()) }()
+		defer dln.Close()
+		fmt.Fprintf(stdout, "runtime profiles on http://%s/debug/pprof/\n", dln.Addr())
+	}
 	fmt.Fprintf(stdout, "secondment %s serving on %s (database: %s); press Ctrl-C to stop\n",
 		version, publicURL(ln.Addr()), db.describe)
 

@@ -112,7 +112,7 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 			return err
 		}
 		din.Letter = in.Letter != nil
-		cat, err := s.catalog(ctx, l.CatalogVersion)
+		cat, err := s.catalogIn(ctx, tx, l.CatalogVersion)
 		if err != nil {
 			return err
 		}
@@ -238,7 +238,14 @@ func factsOf(cat *snapshot, s secondment.Secondment, jurisdiction string, histor
 	f := secondment.Facts{Jurisdiction: jurisdiction, Borrower: cat.unit(s.BorrowerID), Lender: cat.unit(s.LenderID),
 		LenderAway: away}
 	for _, h := range history {
-		f.History = append(f.History, h.Secondment)
+		f.History = append(f.History, named(cat, h.Secondment, s.PersonName))
 	}
 	return f
+}
+
+// named fills in a history row's names: the person's, and its units' from
+// the catalog.
+func named(cat *snapshot, h secondment.Secondment, person string) secondment.Secondment {
+	h.PersonName, h.BorrowerName, h.LenderName = person, cat.unit(h.BorrowerID).Name, cat.unit(h.LenderID).Name
+	return h
 }

@@ -1,7 +1,12 @@
 package approval_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
+	"time"
+
+	"secondment/internal/approval"
 
 	sm "secondment/internal/secondment"
 )
@@ -32,5 +37,84 @@ func TestCatalogChangeReachesTheCache(t *testing.T) {
 	}
 	if after.LenderName != "阿克喀什乡人民政府" || after.Burden.Headcount != 9 {
 		t.Fatalf("after the change the check still says %q with headcount %d", after.LenderName, after.Burden.Headcount)
+	}
+}
+
+// A use case that finds the cached catalog stale reloads it on the
+// connection it already holds. Here every connection of a two-connection
+// pool is held by a step when the catalog changes: a reload that waited
+// for a third connection would wait forever (and did, under load).
+func TestStaleCatalogReloadNeedsNoSecondConnection(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 2)
+	_, lender, _ := w.kashgar()
+	var ids []int64
+	for range 8 {
+		ids = append(ids, w.s5Submitted().ID)
+	}
+	if _, err := w.s.Pool.Exec(w.ctx, `UPDATE unit SET note = note || ' ' WHERE code = 'XJ-KS-AKKS'`); err != nil {
+		t.Fatal(err)
+	}
+	w.on(sm.D(2024, 3, 2))
+	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	defer cancel()
+	errs := make(chan error, len(ids))
+	start := make(chan struct{})
+	for _, id := range ids {
+		go func() {
+			<-start
+			_, err := w.svc.Act(ctx, lender, id, approval.ActInput{Action: sm.ActConsent, Opinion: "同意"})
+			errs <- err
+		}()
+	}
+	close(start)
+	for range ids {
+		if err := <-errs; err != nil {
+			t.Fatalf("a step under a stale catalog: %v", err)
+		}
+	}
+}
+
+// An inbox is read a page at a time: 50 requests newest first, a cursor
+// to the next page, each request once across pages, and a to-do count
+// that does not depend on the page.
+func TestInboxPages(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk, _, _ := w.kashgar()
+	const n = approval.PageSize + 7
+	for i := range n {
+		in := w.draft("李传群", sm.D(2024, 3, 11), sm.D(2024, 6, 10))
+		in.Task = fmt.Sprintf("专项任务%02d", i)
+		w.create(clerk, in, sm.D(2024, 2, 28).AddDays(i%2)) // drafts: on the clerk's to-do list
+	}
+	seen := map[int64]bool{}
+	first, err := w.svc.Inbox(w.ctx, clerk, approval.TabAll, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Rows) != approval.PageSize || first.Next == "" || first.TodoCount != n {
+		t.Fatalf("first page: %d rows, next %q, to do %d", len(first.Rows), first.Next, first.TodoCount)
+	}
+	second, err := w.svc.Inbox(w.ctx, clerk, approval.TabAll, first.Next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Rows) != n-approval.PageSize || second.Next != "" {
+		t.Fatalf("second page: %d rows, next %q", len(second.Rows), second.Next)
+	}
+	var prev approval.Request
+	for i, r := range append(first.Rows, second.Rows...) {
+		if seen[r.ID] {
+			t.Fatalf("request %d listed twice", r.ID)
+		}
+		seen[r.ID] = true
+		if i > 0 && (r.CreatedAt.After(prev.CreatedAt) || (r.CreatedAt.Equal(prev.CreatedAt) && r.ID > prev.ID)) {
+			t.Fatalf("row %d is newer than the one before it", i)
+		}
+		prev = r
+	}
+	if _, err := w.svc.Inbox(w.ctx, clerk, approval.TabAll, "not-a-cursor"); sm.ErrorCodeOf(err) != sm.EInvalid {
+		t.Fatalf("a made-up cursor: %v", err)
 	}
 }

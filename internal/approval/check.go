@@ -63,11 +63,11 @@ func (s *Service) Check(ctx context.Context, u auth.User, in DraftInput) (Evalua
 	if err != nil {
 		return Evaluation{}, err
 	}
-	prev, err := s.previous(ctx, in.PreviousID)
+	prev, err := previous(ctx, s.store, in.PreviousID)
 	if err != nil {
 		return Evaluation{}, err
 	}
-	d, err := s.draft(ctx, u, cat, in, prev)
+	d, err := s.draft(ctx, s.store, u, cat, in, prev)
 	if err != nil && (d.PersonID == 0 || d.Start.IsZero() || d.End.IsZero()) {
 		return Evaluation{}, err
 	}

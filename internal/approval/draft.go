@@ -32,7 +32,7 @@ type DraftInput struct {
 // people outside the jurisdiction), a renewal of a term of the clerk's
 // unit that is running, for the same person, from the day after it. Every
 // problem is returned at once, as field errors.
-func (s *Service) draft(ctx context.Context, u auth.User, cat *snapshot, in DraftInput, prev *postgres.SecondmentRecord) (secondment.Secondment, error) {
+func (s *Service) draft(ctx context.Context, r reader, u auth.User, cat *snapshot, in DraftInput, prev *postgres.SecondmentRecord) (secondment.Secondment, error) {
 	d := secondment.Secondment{BorrowerID: u.UnitID, Kind: secondment.Kind(in.Kind), Alias: secondment.Alias(in.Alias),
 		Purpose: secondment.Purpose(in.Purpose), Task: strings.TrimSpace(in.Task),
 		Justification: strings.TrimSpace(in.Justification), PersonID: in.PersonID, PreviousID: in.PreviousID}
@@ -62,7 +62,7 @@ func (s *Service) draft(ctx context.Context, u auth.User, cat *snapshot, in Draf
 	if d.PersonID <= 0 {
 		d.PersonID = 0
 		bad("person", "secondment.error.person")
-	} else if home, err := s.nominable(ctx, u, cat, d.PersonID); err != nil {
+	} else if home, err := nominable(ctx, r, u, cat, d.PersonID); err != nil {
 		return d, err
 	} else if home == 0 {
 		d.PersonID = 0 // not judged: the check says nothing of people outside the jurisdiction
@@ -120,8 +120,8 @@ func kvOf(m map[string]any) []any {
 // anyone on record in the jurisdiction, outside the clerk's own unit; 0
 // for anyone else. The rules, not this, decide who may really be borrowed,
 // and say why.
-func (s *Service) nominable(ctx context.Context, u auth.User, cat *snapshot, personID int64) (int64, error) {
-	home, err := s.store.PersonHome(ctx, personID)
+func nominable(ctx context.Context, r reader, u auth.User, cat *snapshot, personID int64) (int64, error) {
+	home, err := r.PersonHome(ctx, personID)
 	if secondment.ErrorCodeOf(err) == secondment.ENotFound {
 		return 0, nil
 	}
@@ -136,6 +136,14 @@ func (s *Service) nominable(ctx context.Context, u auth.User, cat *snapshot, per
 		return 0, nil
 	}
 	return home, nil
+}
+
+// reader is where a use case reads what it judges a form by: the pool, or
+// the transaction it holds (a use case never takes a second connection
+// while holding one).
+type reader interface {
+	PersonHome(ctx context.Context, id int64) (int64, error)
+	SecondmentGet(ctx context.Context, id int64) (postgres.SecondmentRecord, error)
 }
 
 // Nominee is a person a borrowing clerk may propose.
@@ -171,11 +179,11 @@ func (s *Service) Nominees(ctx context.Context, u auth.User, q string) ([]Nomine
 }
 
 // previous reads the term a renewal names, if any.
-func (s *Service) previous(ctx context.Context, id int64) (*postgres.SecondmentRecord, error) {
+func previous(ctx context.Context, r reader, id int64) (*postgres.SecondmentRecord, error) {
 	if id <= 0 {
 		return nil, nil
 	}
-	p, err := s.store.SecondmentGet(ctx, id)
+	p, err := r.SecondmentGet(ctx, id)
 	if secondment.ErrorCodeOf(err) == secondment.ENotFound {
 		return nil, nil
 	}
@@ -202,7 +210,7 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 	if err != nil {
 		return Request{}, err
 	}
-	prev, err := s.previous(ctx, in.PreviousID)
+	prev, err := previous(ctx, s.store, in.PreviousID)
 	if err != nil {
 		return Request{}, err
 	}
@@ -214,7 +222,7 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 				return err // done before: the same draft
 			}
 		}
-		d, err := s.draft(ctx, u, cat, in, prev)
+		d, err := s.draft(ctx, tx, u, cat, in, prev)
 		if err != nil {
 			return err
 		}
@@ -275,11 +283,11 @@ func (s *Service) Update(ctx context.Context, u auth.User, id int64, ifVersion i
 		if in.PreviousID == 0 {
 			in.PreviousID = cur.PreviousID
 		}
-		prev, err := s.previous(ctx, in.PreviousID)
+		prev, err := previous(ctx, tx, in.PreviousID)
 		if err != nil {
 			return err
 		}
-		d, err := s.draft(ctx, u, cat, in, prev)
+		d, err := s.draft(ctx, tx, u, cat, in, prev)
 		if err != nil {
 			return err
 		}

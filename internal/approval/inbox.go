@@ -38,10 +38,7 @@ type Inbox struct {
 // colleagues they stand in for) and, for an org dept, the waiting steps
 // flagged to it.
 func inboxQuery(u auth.User, todo bool) postgres.InboxQuery {
-	var q postgres.InboxQuery
-	if todo {
-		q.States = map[secondment.Role][]secondment.State{}
-	}
+	q := postgres.InboxQuery{States: map[secondment.Role][]secondment.State{}}
 	seen := map[postgres.InboxParty]bool{}
 	for _, who := range append([]auth.User{u}, u.ActingFor...) {
 		for _, role := range who.Roles {
@@ -55,8 +52,9 @@ func inboxQuery(u auth.User, todo bool) postgres.InboxQuery {
 			}
 			seen[p] = true
 			q.Parties = append(q.Parties, p)
-			if todo {
-				q.States[r] = secondment.TodoStates(r)
+			q.States[r] = secondment.TodoStates(r)
+			if !todo {
+				q.States[r] = visibleStates(r)
 			}
 			if r == secondment.RoleOrgDept {
 				q.Supervisors = append(q.Supervisors, who.UnitID)
@@ -64,6 +62,29 @@ func inboxQuery(u auth.User, todo bool) postgres.InboxQuery {
 		}
 	}
 	return q
+}
+
+// visibleStates are the states in which role r sees requests: all of them,
+// but a draft is the borrowing unit's own.
+func visibleStates(r secondment.Role) []secondment.State {
+	var out []secondment.State
+	for _, st := range secondment.AllStates {
+		if (secondment.Secondment{State: st, LenderID: 1, BorrowerID: 2, OrgDeptID: 3}).PartyTo(r, unitOf(r)) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// unitOf is the unit visibleStates' probe request records for r.
+func unitOf(r secondment.Role) int64 {
+	switch r {
+	case secondment.RoleLender:
+		return 1
+	case secondment.RoleBorrower:
+		return 2
+	}
+	return 3
 }
 
 // Inbox lists one page of tab for u after cursor ("" for the first page).

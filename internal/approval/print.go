@@ -46,7 +46,7 @@ func (s *Service) Print(ctx context.Context, u auth.User, id int64) (PrintForm, 
 		return f, err
 	}
 	f.Post, f.Rank = p.Post, p.Rank
-	if prev, err := s.previous(ctx, r.PreviousID); err == nil && prev != nil {
+	if prev, err := previous(ctx, s.store, r.PreviousID); err == nil && prev != nil {
 		f.PreviousNumber = prev.Number
 	}
 	if r.OrgDeptID != 0 {

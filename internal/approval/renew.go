@@ -61,7 +61,7 @@ func renewalOf(p secondment.Secondment) RenewalOf {
 // RenewalContext is the term a request form's previous_id names, when it is
 // a term of u's unit: the form then shows it and fixes the person.
 func (s *Service) RenewalContext(ctx context.Context, u auth.User, previousID int64) (*RenewalOf, error) {
-	prev, err := s.previous(ctx, previousID)
+	prev, err := previous(ctx, s.store, previousID)
 	if err != nil || prev == nil || prev.BorrowerID != u.UnitID {
 		return nil, err
 	}

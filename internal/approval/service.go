@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"secondment/internal/auth"
 	"secondment/internal/postgres"
@@ -26,8 +27,8 @@ type Service struct {
 	store *postgres.Store
 	clock secondment.Clock
 
-	mu  sync.Mutex
-	cat *snapshot
+	mu  sync.Mutex // held while reloading the catalog
+	cat atomic.Pointer[snapshot]
 }
 
 // New builds the use cases over store with clock as "now" (the system clock
@@ -78,9 +79,25 @@ type snapshot struct {
 	policies map[int64][]secondment.Policy
 }
 
+// catalogIn is catalog for a use case inside its transaction: a reload
+// reads through tx, the connection it already holds. (Taking a second one
+// from the pool while holding the first deadlocks once every connection is
+// held by a use case waiting for the reload.)
+func (s *Service) catalogIn(ctx context.Context, tx *postgres.Tx, version int64) (*snapshot, error) {
+	return s.catalogWith(ctx, version, func() (postgres.Catalog, error) { return tx.CatalogLoad(ctx) })
+}
+
 // catalog returns the catalog at version or newer (0: whatever is
-// current), reloading it when the cached one is older.
+// current), reloading it when the cached one is older. Never call it with
+// a transaction open: see catalogIn.
 func (s *Service) catalog(ctx context.Context, version int64) (*snapshot, error) {
+	return s.catalogWith(ctx, version, func() (postgres.Catalog, error) { return s.store.CatalogLoad(ctx) })
+}
+
+func (s *Service) catalogWith(ctx context.Context, version int64, load func() (postgres.Catalog, error)) (*snapshot, error) {
+	if cur := s.cat.Load(); cur != nil && version != 0 && cur.version >= version {
+		return cur, nil // the common case: no lock
+	}
 	if version == 0 {
 		v, err := s.store.CatalogVersion(ctx)
 		if err != nil {
@@ -90,10 +107,10 @@ func (s *Service) catalog(ctx context.Context, version int64) (*snapshot, error)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock() // one reload at a time; the others wait for it
-	if s.cat != nil && s.cat.version >= version {
-		return s.cat, nil
+	if cur := s.cat.Load(); cur != nil && cur.version >= version {
+		return cur, nil
 	}
-	c, err := s.store.CatalogLoad(ctx)
+	c, err := load()
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +118,9 @@ func (s *Service) catalog(ctx context.Context, version int64) (*snapshot, error)
 	if err != nil {
 		return nil, fmt.Errorf("unit hierarchy: %w", err)
 	}
-	s.cat = &snapshot{version: c.Version, h: h, policies: c.Policies}
-	return s.cat, nil
+	snap := &snapshot{version: c.Version, h: h, policies: c.Policies}
+	s.cat.Store(snap)
+	return snap, nil
 }
 
 // Hierarchy is the current unit tree, for scope questions outside a

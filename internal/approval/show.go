@@ -114,6 +114,9 @@ func (s *Service) terms(u auth.User, cat *snapshot, p *Page, history []postgres.
 	slices.SortFunc(history, func(a, b postgres.SecondmentRecord) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	mine := holds(u, secondment.RoleBorrower) && p.BorrowerID == u.UnitID
 	live := false
+	for i := range history {
+		history[i].Secondment = named(cat, history[i].Secondment, p.PersonName)
+	}
 	for i := len(history) - 1; i >= 0; i-- { // oldest first
 		h := history[i]
 		if h.ID == p.PreviousID {

@@ -36,6 +36,8 @@ type Config struct {
 	EscalateAfter    int           // working days a review step may wait before it is flagged (0: never)
 	RemindDays       []int         // days before a term's end on which it is reminded
 	NotifyWebhook    string        // URL each notification is also posted to; "": the inbox only
+	DebugAddr        string        // loopback address serving Go's profiles (net/http/pprof); "": off
+	HashSlots        int           // password hashes at once (64 MiB each); 0: one per CPU (GOMAXPROCS)
 }
 
 // Modes. Production refuses demo data and never prints a password; dev is
@@ -106,6 +108,11 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 		c.EscalateAfter = s.envInt("SECONDMENT_ESCALATE_AFTER", 5)
 		s.IntVar(&c.EscalateAfter, "escalate-after", c.EscalateAfter,
 			"working days a review step may wait before the supervising org dept is told; 0: never (env SECONDMENT_ESCALATE_AFTER)")
+		c.HashSlots = s.envInt("SECONDMENT_HASH_SLOTS", 0)
+		s.IntVar(&c.HashSlots, "hash-slots", c.HashSlots,
+			"password hashes that may run at once, 64 MiB each; 0: one per CPU (env SECONDMENT_HASH_SLOTS)")
+		s.StringVar(&c.DebugAddr, "debug-addr", getenv("SECONDMENT_DEBUG_ADDR"),
+			"serve Go's runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty: off (env SECONDMENT_DEBUG_ADDR)")
 		s.StringVar(&c.NotifyWebhook, "notify-webhook", getenv("SECONDMENT_NOTIFY_WEBHOOK"),
 			"also post every notification as JSON to this http(s) URL, retrying until it gets through (env SECONDMENT_NOTIFY_WEBHOOK)")
 		s.BoolVar(&c.SecureCookies, "secure-cookies", s.envBool("SECONDMENT_SECURE_COOKIES", false),
@@ -210,6 +217,16 @@ func (s *Set) Parse(args []string) (Config, error) {
 				break
 			}
 			c.RemindDays = append(c.RemindDays, n)
+		}
+	}
+	if c.HashSlots < 0 || c.HashSlots > 64 {
+		errs = append(errs, fmt.Errorf("--hash-slots %d: want 0 (one per CPU) to 64", c.HashSlots))
+	}
+	if c.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		ip := net.ParseIP(host)
+		if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			errs = append(errs, fmt.Errorf("--debug-addr %q: want a loopback host:port such as 127.0.0.1:6060 (profiles are never served to the network)", c.DebugAddr))
 		}
 	}
 	if c.NotifyWebhook != "" {

@@ -59,3 +59,29 @@ func TestNotifyWebhook(t *testing.T) {
 		}
 	}
 }
+
+// Profiles are served only on loopback; hashing slots stay in range.
+func TestDebugAddrAndHashSlots(t *testing.T) {
+	parse := func(e func(string) string, args ...string) (config.Config, error) {
+		return config.NewSet("serve", config.Options{HTTP: true}, e, io.Discard).Parse(args)
+	}
+	c, err := parse(env("SECONDMENT_DEBUG_ADDR", "127.0.0.1:6060", "SECONDMENT_HASH_SLOTS", "1"))
+	if err != nil || c.DebugAddr != "127.0.0.1:6060" || c.HashSlots != 1 {
+		t.Fatalf("from the environment: %+v %v", c, err)
+	}
+	for _, ok := range []string{"localhost:6060", "[::1]:6060"} {
+		if _, err := parse(env(), "--debug-addr", ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"0.0.0.0:6060", ":6060", "10.0.0.5:6060", "example.com:6060", "6060"} {
+		if _, err := parse(env(), "--debug-addr", bad); err == nil || !strings.Contains(err.Error(), "--debug-addr") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+	for _, bad := range []string{"-1", "65"} {
+		if _, err := parse(env(), "--hash-slots", bad); err == nil || !strings.Contains(err.Error(), "--hash-slots") {
+			t.Errorf("--hash-slots %s accepted: %v", bad, err)
+		}
+	}
+}

@@ -22,17 +22,26 @@ type Catalog struct {
 // CatalogLoad reads the catalog from one snapshot.
 func (s *Store) CatalogLoad(ctx context.Context) (Catalog, error) {
 	var c Catalog
-	err := s.ReadTx(ctx, func(t *Tx) error {
-		if err := t.q.QueryRow(ctx, `SELECT version FROM catalog_version WHERE id = 1`).Scan(&c.Version); err != nil {
-			return fmt.Errorf("catalog version: %w", err)
-		}
-		var err error
-		if c.Units, err = unitsTx(ctx, t.q); err != nil {
-			return err
-		}
-		c.Policies, err = policiesTx(ctx, t.q, 0)
+	err := s.ReadTx(ctx, func(t *Tx) (err error) {
+		c, err = t.CatalogLoad(ctx)
 		return err
 	})
+	return c, err
+}
+
+// CatalogLoad reads the catalog in the use case's transaction: a use case
+// that finds its cached copy stale reloads it on the connection it holds,
+// never waiting for a second one.
+func (t *Tx) CatalogLoad(ctx context.Context) (Catalog, error) {
+	var c Catalog
+	if err := t.q.QueryRow(ctx, `SELECT version FROM catalog_version WHERE id = 1`).Scan(&c.Version); err != nil {
+		return c, fmt.Errorf("catalog version: %w", err)
+	}
+	var err error
+	if c.Units, err = unitsTx(ctx, t.q); err != nil {
+		return c, err
+	}
+	c.Policies, err = policiesTx(ctx, t.q, 0)
 	return c, err
 }
 

@@ -113,3 +113,8 @@ func (t *Tx) DraftUpdate(ctx context.Context, id int64, version int, d secondmen
 	}
 	return v, nil
 }
+
+// SecondmentGet reads one request with its decisions in the transaction.
+func (t *Tx) SecondmentGet(ctx context.Context, id int64) (SecondmentRecord, error) {
+	return secondmentGet(ctx, t.q, id, false)
+}

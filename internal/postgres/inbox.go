@@ -29,8 +29,10 @@ type Cursor struct {
 // InboxQuery is one page of the requests of some parties, newest first.
 type InboxQuery struct {
 	Parties []InboxParty
-	// States, per role, keeps only the requests in those states (the to-do
-	// list); nil lists every state.
+	// States, per role, are the states listed: those the role has to act
+	// in for a to-do list, every state the role sees for the whole list.
+	// Each (party, state) is one bounded scan of the index on (unit, state,
+	// created_at, id).
 	States map[secondment.Role][]secondment.State
 	// Supervisors are the org depts whose flagged waiting steps are listed
 	// too.
@@ -64,19 +66,9 @@ func inboxBranches(q InboxQuery, limit int) (string, []any) {
 	}
 	lim := arg(limit)
 	for _, p := range q.Parties {
-		col := column(p.Role)
-		unit := arg(p.UnitID)
-		where := `s.` + col + ` = ` + unit + `::bigint`
-		if p.Role == secondment.RoleLender {
-			where += ` AND s.state <> 'draft'` // a draft is the borrowing unit's own
-		}
-		if q.States == nil {
-			parts = append(parts, `(SELECT s.id, s.created_at FROM secondment s WHERE `+where+after+
-				` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
-			continue
-		}
+		col, unit := column(p.Role), arg(p.UnitID)
 		for _, st := range q.States[p.Role] {
-			parts = append(parts, `(SELECT s.id, s.created_at FROM secondment s WHERE `+where+` AND s.state = `+
+			parts = append(parts, `(SELECT s.id, s.created_at FROM secondment s WHERE s.`+col+` = `+unit+`::bigint AND s.state = `+
 				arg(string(st))+`::text`+after+` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
 		}
 	}

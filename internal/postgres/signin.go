@@ -23,51 +23,64 @@ const (
 	SignInRateLimited               // too many attempts from this address
 )
 
-// SignIn checks a login and password. Everything it learns is recorded in
-// one transaction: the attempt (for the per-address rate limit), a failure
-// (for the per-account lockout), the lock itself, and the audit event.
-// verify is the password check; it runs even for unknown accounts so every
-// answer takes as long.
-func (s *Store) SignIn(ctx context.Context, login, password, address string, set auth.Settings, now time.Time) (auth.User, SignInOutcome, error) {
-	var (
-		user    auth.User
-		outcome = SignInFailed
-	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var attempts int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempt WHERE address = $1 AND at > $2`,
-			address, now.Add(-set.RateLimitWindow)).Scan(&attempts); err != nil {
-			return fmt.Errorf("count attempts: %w", err)
-		}
-		if attempts >= set.RateLimitAttempts {
-			outcome = SignInRateLimited
-			_, err := tx.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, success) VALUES ($1, $2, false)`, now, address)
-			return err
-		}
-
-		var (
-			hash        string
-			lockedUntil *time.Time
-		)
-		u, err := scanUserHash(tx.QueryRow(ctx, `SELECT `+userColumns+`, u.password_hash, u.locked_until
-			FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.login = $1 FOR UPDATE OF u`, login), &hash, &lockedUntil)
-		if errors.Is(err, pgx.ErrNoRows) {
+// SignIn checks a login and password. The password is checked outside any
+// transaction, in a slot that slot grants (argon2id takes a quarter of a
+// second and 64 MiB: a sign-in must not hold a database connection, nor
+// run unbounded), and everything it learns is then recorded in one
+// transaction: the attempt (for the per-address rate limit), a failure
+// (for the per-account lockout), the lock itself, and the audit event. The
+// check runs even for unknown accounts so every answer takes as long.
+func (s *Store) SignIn(ctx context.Context, login, password, address string, set auth.Settings, now time.Time,
+	slot func(func() error) error) (auth.User, SignInOutcome, error) {
+	var attempts int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempt WHERE address = $1 AND at > $2`,
+		address, now.Add(-set.RateLimitWindow)).Scan(&attempts); err != nil {
+		return auth.User{}, SignInFailed, fmt.Errorf("count attempts: %w", err)
+	}
+	if attempts >= set.RateLimitAttempts {
+		_, err := s.Pool.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, success) VALUES ($1, $2, false)`, now, address)
+		return auth.User{}, SignInRateLimited, err
+	}
+	var hash string
+	var lockedUntil *time.Time
+	u, err := scanUserHash(s.Pool.QueryRow(ctx, `SELECT `+userColumns+`, u.password_hash, u.locked_until
+		FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.login = $1`, login), &hash, &lockedUntil)
+	known := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return auth.User{}, SignInFailed, fmt.Errorf("look up %s: %w", login, err)
+	}
+	var ok bool
+	if err := slot(func() (err error) {
+		if !known {
 			auth.VerifyNobody(password)
+			return nil
+		}
+		ok, err = auth.Verify(password, hash)
+		return err
+	}); err != nil {
+		return auth.User{}, SignInFailed, err
+	}
+	var user auth.User
+	outcome := SignInFailed
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if !known {
 			return failAttempt(ctx, tx, now, address, 0, "unknown account", login)
 		}
+		// Judged on the row as it is now, locked against the other
+		// attempts on this account: it may have been disabled, locked or
+		// given a new password while the hash was checked.
+		var cur string
+		u, err = scanUserHash(tx.QueryRow(ctx, `SELECT `+userColumns+`, u.password_hash, u.locked_until
+			FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.id = $1 FOR UPDATE OF u`, u.ID), &cur, &lockedUntil)
 		if err != nil {
 			return fmt.Errorf("look up %s: %w", login, err)
-		}
-		ok, err := auth.Verify(password, hash)
-		if err != nil {
-			return err
 		}
 		switch {
 		case u.Disabled:
 			return failAttempt(ctx, tx, now, address, u.ID, "disabled", login)
 		case lockedUntil != nil && lockedUntil.After(now):
 			return failAttempt(ctx, tx, now, address, u.ID, "locked", login)
-		case !ok:
+		case !ok || cur != hash:
 			if err := failAttempt(ctx, tx, now, address, u.ID, "wrong password", login); err != nil {
 				return err
 			}

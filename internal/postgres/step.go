@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"secondment/internal/secondment"
 )
@@ -68,9 +70,59 @@ func secondmentLoad(ctx context.Context, q dbtx, id, viewerID int64) (Loaded, er
 		EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}, nil
 }
 
+// awaySQL counts the people of a lending unit away now. The states are
+// written into the text, not passed as a parameter, so that every plan —
+// a prepared statement's generic one too — can see that the query lies
+// within secondment_away_idx and reads only that index.
+var awaySQL = `SELECT count(DISTINCT person_id) FROM secondment
+	WHERE lender_id = $1 AND person_id <> $2 AND state IN ('` +
+	strings.Join(statesWhere(secondment.State.Away), "', '") + `')`
+
+// historySQL reads a person's other requests from secondment_person_idx
+// alone (an index-only scan): the columns the rules weigh and the request
+// page lists. Names come from the caller's catalog.
+const historySQL = `SELECT id, state, kind, person_id, borrower_id, lender_id, start_date, end_date,
+       coalesce(previous_id, 0) AS previous_id, returned_on, recalled_on, coalesce(number, '') AS number, created_at
+FROM secondment WHERE person_id = $1 AND id <> $2 ORDER BY start_date, id`
+
+type historyRow struct {
+	ID         int64       `db:"id"`
+	State      string      `db:"state"`
+	Kind       string      `db:"kind"`
+	PersonID   int64       `db:"person_id"`
+	BorrowerID int64       `db:"borrower_id"`
+	LenderID   int64       `db:"lender_id"`
+	Start      pgtype.Date `db:"start_date"`
+	End        pgtype.Date `db:"end_date"`
+	PreviousID int64       `db:"previous_id"`
+	ReturnedOn pgtype.Date `db:"returned_on"`
+	RecalledOn pgtype.Date `db:"recalled_on"`
+	Number     string      `db:"number"`
+	CreatedAt  time.Time   `db:"created_at"`
+}
+
+func collectHistory(rows pgx.Rows, err error) ([]SecondmentRecord, error) {
+	if err != nil {
+		return nil, err
+	}
+	raw, err := pgx.CollectRows(rows, pgx.RowToStructByName[historyRow])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SecondmentRecord, len(raw))
+	for i, r := range raw {
+		out[i] = SecondmentRecord{CreatedAt: r.CreatedAt, Secondment: secondment.Secondment{ID: r.ID,
+			State: secondment.State(r.State), Kind: secondment.Kind(r.Kind), PersonID: r.PersonID,
+			BorrowerID: r.BorrowerID, LenderID: r.LenderID, Start: civil(r.Start), End: civil(r.End),
+			PreviousID: r.PreviousID, ReturnedOn: civil(r.ReturnedOn), RecalledOn: civil(r.RecalledOn), Number: r.Number}}
+	}
+	return out, nil
+}
+
 // Facts reads, in one round trip, what the rules weigh besides the units:
-// the person's other requests (R6, R7) and how many other people of the
-// lending unit are away now (R14, from the index of people away).
+// the person's other requests (R6, R7; without their names) and how many
+// other people of the lending unit are away now (R14, from the index of
+// people away).
 func (t *Tx) Facts(ctx context.Context, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
 	return facts(ctx, t.q, personID, excludeID, lenderID)
 }
@@ -82,15 +134,13 @@ func (s *Store) Facts(ctx context.Context, personID, excludeID, lenderID int64) 
 
 func facts(ctx context.Context, q dbtx, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
 	b := &pgx.Batch{}
-	b.Queue(secondmentSelect+` WHERE s.person_id = $1 AND s.id <> $2 ORDER BY s.start_date, s.id`, personID, excludeID)
+	b.Queue(historySQL, personID, excludeID)
 	// People, not requests: a person away on one term and renewed by
 	// another counts once, and the request's own person is not counted.
-	b.Queue(`SELECT count(DISTINCT person_id) FROM secondment
-		WHERE lender_id = $1 AND state = ANY ($2) AND person_id <> $3`,
-		lenderID, statesWhere(secondment.State.Away), personID)
+	b.Queue(awaySQL, lenderID, personID)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
-	history, err := collectSecondments(br.Query())
+	history, err := collectHistory(br.Query())
 	if err != nil {
 		return nil, 0, fmt.Errorf("history of person %d: %w", personID, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 
-	"secondment/internal/auth"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/web"
@@ -35,12 +34,8 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	var u auth.User
-	var outcome postgres.SignInOutcome
-	err = s.withHashSlot(r.Context(), func() (err error) {
-		u, outcome, err = s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now())
-		return err
-	})
+	slot := func(verify func() error) error { return s.withHashSlot(r.Context(), verify) }
+	u, outcome, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now(), slot)
 	if secondment.ErrorCodeOf(err) == secondment.ETooSoon {
 		f.Summary = secondment.Msg("auth.busy")
 		w.Header().Set("Retry-After", "5")
