@@ -45,7 +45,7 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, excl
 			d.describe = fmt.Sprintf("embedded PostgreSQL %d in %s", cl.Major(), dir)
 		}
 	}
-	store, err := postgres.Open(ctx, url, postgres.ConnectOptions{Timeout: cfg.DBConnectTimeout, Logger: log})
+	store, err := postgres.Open(ctx, url, postgres.ConnectOptions{Timeout: cfg.DBConnectTimeout, Logger: log, MaxConns: cfg.DBMaxConns})
 	if err != nil {
 		d.Close()
 		return nil, err

@@ -91,11 +91,7 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 	}
 	now := s.clock.Now()
 	var out Request
-	err := s.store.InTx(ctx, func(tx *postgres.Tx) error {
-		l, err := tx.SecondmentLoad(ctx, id, u.ID)
-		if err != nil {
-			return err
-		}
+	err := s.store.InTxLoading(ctx, id, u.ID, func(tx *postgres.Tx, l postgres.Loaded) error {
 		cur, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
 			return secondment.NotFound("secondment")

@@ -118,3 +118,23 @@ func TestInboxPages(t *testing.T) {
 		t.Fatalf("a made-up cursor: %v", err)
 	}
 }
+
+// A command begins its transaction in the round trip that loads the
+// request; when there is no request (or none the user may see) the
+// transaction ends there and the connection goes back to the pool.
+func TestRefusedLoadReleasesItsConnection(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 2)
+	_, lender, _ := w.kashgar()
+	draft := w.create(w.actor("XJ-KS-JW", sm.RoleBorrower, "纪委监委经办人"), w.draft("李传群", sm.D(2024, 3, 11), sm.D(2024, 6, 10)), sm.D(2024, 2, 28))
+	for range 5 { // more than the pool holds
+		for _, id := range []int64{draft.ID + 1000, draft.ID} { // missing; a draft the lender may not see
+			if _, err := w.svc.Act(w.ctx, lender, id, approval.ActInput{Action: sm.ActConsent, Opinion: "同意"}); sm.ErrorCodeOf(err) != sm.ENotFound {
+				t.Fatalf("consent to %d: %v", id, err)
+			}
+		}
+	}
+	if n := w.s.Pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still acquired", n)
+	}
+}

@@ -21,11 +21,7 @@ const UrgeInterval = 24 * time.Hour
 func (s *Service) together(ctx context.Context, u auth.User, id int64, urging bool,
 	do func(tx *postgres.Tx, r Request, now time.Time) error) (Request, error) {
 	now := s.clock.Now()
-	err := s.store.InTx(ctx, func(tx *postgres.Tx) error {
-		l, err := tx.SecondmentLoad(ctx, id, u.ID)
-		if err != nil {
-			return err
-		}
+	err := s.store.InTxLoading(ctx, id, u.ID, func(tx *postgres.Tx, l postgres.Loaded) error {
 		r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
 			return secondment.NotFound("secondment")

@@ -29,6 +29,7 @@ type Config struct {
 	Migrate          bool          // apply migrations at start (serve)
 	Demo             bool          // load the demo data at start (serve)
 	DBConnectTimeout time.Duration // how long to retry an unreachable database
+	DBMaxConns       int           // connections in the pool; 0: four per CPU, at least eight
 	Mode             string        // dev or production
 	SecureCookies    bool          // cookies only over HTTPS (always in production)
 	Jobs             bool          // run background workers in this process (serve)
@@ -91,6 +92,9 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 	c.DBConnectTimeout = s.envDuration("SECONDMENT_DB_CONNECT_TIMEOUT", 30*time.Second)
 	s.DurationVar(&c.DBConnectTimeout, "db-connect-timeout", c.DBConnectTimeout,
 		"how long to keep retrying an unreachable database at start (env SECONDMENT_DB_CONNECT_TIMEOUT)")
+	c.DBMaxConns = s.envInt("SECONDMENT_DB_MAX_CONNS", 0)
+	s.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns,
+		"connections the service keeps to PostgreSQL; 0: four per CPU, at least eight (env SECONDMENT_DB_MAX_CONNS)")
 	if o.HTTP {
 		s.StringVar(&c.Addr, "addr", orDefault(getenv("SECONDMENT_ADDR"), DefaultAddr),
 			"HTTP listen address, host:port (env SECONDMENT_ADDR)")
@@ -218,6 +222,9 @@ func (s *Set) Parse(args []string) (Config, error) {
 			}
 			c.RemindDays = append(c.RemindDays, n)
 		}
+	}
+	if c.DBMaxConns < 0 || c.DBMaxConns > 1000 {
+		errs = append(errs, fmt.Errorf("--db-max-conns %d: want 0 (four per CPU) to 1000", c.DBMaxConns))
 	}
 	if c.HashSlots < 0 || c.HashSlots > 64 {
 		errs = append(errs, fmt.Errorf("--hash-slots %d: want 0 (one per CPU) to 64", c.HashSlots))

@@ -84,4 +84,10 @@ func TestDebugAddrAndHashSlots(t *testing.T) {
 			t.Errorf("--hash-slots %s accepted: %v", bad, err)
 		}
 	}
+	if c, err := parse(env("SECONDMENT_DB_MAX_CONNS", "32")); err != nil || c.DBMaxConns != 32 {
+		t.Fatalf("pool size from the environment: %d %v", c.DBMaxConns, err)
+	}
+	if _, err := parse(env(), "--db-max-conns", "-3"); err == nil || !strings.Contains(err.Error(), "--db-max-conns") {
+		t.Errorf("a negative pool accepted: %v", err)
+	}
 }

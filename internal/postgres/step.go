@@ -350,3 +350,40 @@ func moveHome(ctx context.Context, q dbtx, s secondment.Secondment, home int64, 
 	}
 	return nil
 }
+
+// InTxLoading begins a transaction and loads request id as viewerID sees it
+// in the same round trip (pgx's Batch.BeginTx), then runs fn in that
+// transaction: committed when fn returns nil, rolled back otherwise. Every
+// command on a request starts so; the separate BEGIN was one round trip of
+// five in a step.
+func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx, Loaded) error) error {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(loadSQL, id, viewerID)
+	br := s.Pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	_, err := br.Exec()
+	var row loadedRow
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			row, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[loadedRow])
+		}
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return retryable(fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment")))
+	}
+	l := Loaded{SecondmentRecord: row.withDecisions.record(), Handlers: row.Handlers, Copied: row.Copied,
+		EscalatedTo: row.EscalatedTo, CatalogVersion: row.CatalogVersion}
+	if err := fn(&Tx{q: tx}, l); err != nil {
+		return retryable(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return retryable(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}

@@ -29,7 +29,10 @@ type Store struct {
 // ConnectOptions bound how long Open keeps trying an unreachable server.
 type ConnectOptions struct {
 	Timeout time.Duration // total time to keep retrying (default 30 s)
-	Logger  *slog.Logger
+	// MaxConns is the pool's size; 0: four per CPU, at least eight (or
+	// the URL's pool_max_conns).
+	MaxConns int
+	Logger   *slog.Logger
 }
 
 // ParseURL checks a database URL and returns the pool configuration. The
@@ -60,7 +63,10 @@ func Open(ctx context.Context, url string, o ConnectOptions) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if !strings.Contains(url, "pool_max_conns") {
+	switch {
+	case o.MaxConns > 0:
+		cfg.MaxConns = int32(o.MaxConns)
+	case !strings.Contains(url, "pool_max_conns"):
 		// pgxpool's default (the CPU count, at least 4) leaves most
 		// requests waiting for a connection while the few in flight wait
 		// on the network; a few per CPU keep PostgreSQL busy. A URL's

@@ -107,6 +107,16 @@ func toAPISecondment(r approval.Request) apiSecondment {
 	return out
 }
 
+// answer writes the request a use case returned (code: 200, or 201 for a
+// create), or its error.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, req approval.Request, err error, code int) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSecondment(w, req, code)
+}
+
 // writeSecondment answers with a request, its version as the ETag.
 func writeSecondment(w http.ResponseWriter, r approval.Request, code int) {
 	w.Header().Set("ETag", `"`+strconv.Itoa(r.Version)+`"`)
@@ -161,11 +171,7 @@ func (s *Server) handleAPISecondmentCreate(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	req, err := s.app.Create(r.Context(), u, body.input(), r.Header.Get("Idempotency-Key"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeSecondment(w, req, http.StatusCreated)
+	s.answer(w, r, req, err, http.StatusCreated)
 }
 
 func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request) {
@@ -202,11 +208,7 @@ func (s *Server) handleAPISecondmentGet(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	req, err := s.app.Get(r.Context(), u, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeSecondment(w, req, http.StatusOK)
+	s.answer(w, r, req, err, http.StatusOK)
 }
 
 func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Request) {
@@ -225,11 +227,7 @@ func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	req, err := s.app.Update(r.Context(), u, id, version, body.input())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeSecondment(w, req, http.StatusOK)
+	s.answer(w, r, req, err, http.StatusOK)
 }
 
 func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) {
@@ -255,14 +253,11 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	in, err := body.input(action, version)
+	var req approval.Request
 	if err == nil {
-		var req approval.Request
-		if req, err = s.app.Act(r.Context(), u, id, in); err == nil {
-			writeSecondment(w, req, http.StatusOK)
-			return
-		}
+		req, err = s.app.Act(r.Context(), u, id, in)
 	}
-	s.fail(w, r, err)
+	s.answer(w, r, req, err, http.StatusOK)
 }
 
 // apiTogether runs urge, copy or hand-over from the API and answers with
@@ -280,11 +275,7 @@ func (s *Server) apiTogether(w http.ResponseWriter, r *http.Request, do func(u a
 		}
 	}
 	req, err := do(u, id, body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeSecondment(w, req, http.StatusOK)
+	s.answer(w, r, req, err, http.StatusOK)
 }
 
 func (s *Server) handleAPISecondmentUrge(w http.ResponseWriter, r *http.Request) {
