@@ -33,6 +33,11 @@ type ActInput struct {
 	Leadership     bool
 	PostsFilled    int
 	Letter         *File
+	// Invalid is a problem the caller found decoding the input (a bad
+	// If-Match, malformed JSON, a letter that is not one). It is reported
+	// after the visibility check, so that a request one may not see is 404
+	// whatever one sends.
+	Invalid error
 }
 
 // maxPostsFilled bounds the leadership posts a unit may say it has filled.
@@ -95,6 +100,9 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		cur, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
 			return secondment.NotFound("secondment")
+		}
+		if in.Invalid != nil {
+			return in.Invalid
 		}
 		if in.IfVersion != 0 && in.IfVersion != l.Version {
 			return versionError(id, in.IfVersion)

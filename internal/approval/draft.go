@@ -24,6 +24,9 @@ type DraftInput struct {
 	Task          string
 	Start, End    string
 	Justification string
+	// Invalid is a problem the caller found decoding the input, reported
+	// by Update after its visibility check (see ActInput.Invalid).
+	Invalid error
 }
 
 // draft reads in for u's borrowing unit, checking what the rules do not:
@@ -265,6 +268,9 @@ func (s *Service) Update(ctx context.Context, u auth.User, id int64, ifVersion i
 		cur, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
 			return secondment.NotFound("secondment")
+		}
+		if in.Invalid != nil {
+			return in.Invalid
 		}
 		if ifVersion != 0 && ifVersion != l.Version {
 			return versionError(id, ifVersion)

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"secondment/internal/auth"
@@ -27,8 +26,7 @@ type Service struct {
 	store *postgres.Store
 	clock secondment.Clock
 
-	mu  sync.Mutex // held while reloading the catalog
-	cat atomic.Pointer[snapshot]
+	cat atomic.Pointer[snapshot] // immutable; replaced whole when the catalog moves on
 }
 
 // New builds the use cases over store with clock as "now" (the system clock
@@ -95,9 +93,6 @@ func (s *Service) catalog(ctx context.Context, version int64) (*snapshot, error)
 }
 
 func (s *Service) catalogWith(ctx context.Context, version int64, load func() (postgres.Catalog, error)) (*snapshot, error) {
-	if cur := s.cat.Load(); cur != nil && version != 0 && cur.version >= version {
-		return cur, nil // the common case: no lock
-	}
 	if version == 0 {
 		v, err := s.store.CatalogVersion(ctx)
 		if err != nil {
@@ -105,11 +100,14 @@ func (s *Service) catalogWith(ctx context.Context, version int64, load func() (p
 		}
 		version = v
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock() // one reload at a time; the others wait for it
 	if cur := s.cat.Load(); cur != nil && cur.version >= version {
-		return cur, nil
+		return cur, nil // the common case
 	}
+	// Stale: load a copy, without any lock (a lock held while waiting for a
+	// connection, with every connection held by someone waiting for the
+	// lock, would stop the service), and publish it unless a newer one was
+	// published meanwhile. Two callers may load at once; both copies are
+	// right.
 	c, err := load()
 	if err != nil {
 		return nil, err
@@ -119,8 +117,15 @@ func (s *Service) catalogWith(ctx context.Context, version int64, load func() (p
 		return nil, fmt.Errorf("unit hierarchy: %w", err)
 	}
 	snap := &snapshot{version: c.Version, h: h, policies: c.Policies}
-	s.cat.Store(snap)
-	return snap, nil
+	for {
+		cur := s.cat.Load()
+		if cur != nil && cur.version >= snap.version {
+			return snap, nil
+		}
+		if s.cat.CompareAndSwap(cur, snap) {
+			return snap, nil
+		}
+	}
 }
 
 // Hierarchy is the current unit tree, for scope questions outside a

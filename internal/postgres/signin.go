@@ -32,14 +32,21 @@ const (
 // check runs even for unknown accounts so every answer takes as long.
 func (s *Store) SignIn(ctx context.Context, login, password, address string, set auth.Settings, now time.Time,
 	slot func(func() error) error) (auth.User, SignInOutcome, error) {
+	// The attempt is on record (as a failure until it succeeds) before its
+	// hash queues, in the statement that counts the address's earlier ones:
+	// a burst of simultaneous attempts cannot all see a count of zero while
+	// they wait for the hashing slots.
+	var attempt int64
 	var attempts int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempt WHERE address = $1 AND at > $2`,
-		address, now.Add(-set.RateLimitWindow)).Scan(&attempts); err != nil {
-		return auth.User{}, SignInFailed, fmt.Errorf("count attempts: %w", err)
+	if err := s.Pool.QueryRow(ctx, `
+		WITH earlier AS (SELECT count(*) AS n FROM sign_in_attempt WHERE address = $1 AND at > $2)
+		INSERT INTO sign_in_attempt (at, address, success) SELECT $3, $1, false FROM earlier
+		RETURNING id, (SELECT n FROM earlier)`,
+		address, now.Add(-set.RateLimitWindow), now).Scan(&attempt, &attempts); err != nil {
+		return auth.User{}, SignInFailed, fmt.Errorf("record attempt: %w", err)
 	}
 	if attempts >= set.RateLimitAttempts {
-		_, err := s.Pool.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, success) VALUES ($1, $2, false)`, now, address)
-		return auth.User{}, SignInRateLimited, err
+		return auth.User{}, SignInRateLimited, nil
 	}
 	var hash string
 	var lockedUntil *time.Time
@@ -64,7 +71,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 	outcome := SignInFailed
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if !known {
-			return failAttempt(ctx, tx, now, address, 0, "unknown account", login)
+			return failAttempt(ctx, tx, attempt, now, address, 0, "unknown account", login)
 		}
 		// Judged on the row as it is now, locked against the other
 		// attempts on this account: it may have been disabled, locked or
@@ -77,17 +84,17 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		}
 		switch {
 		case u.Disabled:
-			return failAttempt(ctx, tx, now, address, u.ID, "disabled", login)
+			return failAttempt(ctx, tx, attempt, now, address, u.ID, "disabled", login)
 		case lockedUntil != nil && lockedUntil.After(now):
-			return failAttempt(ctx, tx, now, address, u.ID, "locked", login)
+			return failAttempt(ctx, tx, attempt, now, address, u.ID, "locked", login)
 		case !ok || cur != hash:
-			if err := failAttempt(ctx, tx, now, address, u.ID, "wrong password", login); err != nil {
+			if err := failAttempt(ctx, tx, attempt, now, address, u.ID, "wrong password", login); err != nil {
 				return err
 			}
 			return maybeLock(ctx, tx, u, set, now)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, user_id, success) VALUES ($1, $2, $3, true)`,
-			now, address, u.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE sign_in_attempt SET user_id = $2, success = true WHERE id = $1`,
+			attempt, u.ID); err != nil {
 			return fmt.Errorf("record attempt: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE app_user SET locked_until = NULL WHERE id = $1`, u.ID); err != nil {
@@ -114,9 +121,10 @@ func scanUserHash(row pgx.Row, hash *string, lockedUntil **time.Time) (auth.User
 	return u, err
 }
 
-func failAttempt(ctx context.Context, tx pgx.Tx, now time.Time, address string, userID int64, why, login string) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO sign_in_attempt (at, address, user_id, success) VALUES ($1, $2, $3, false)`,
-		now, address, nullID(userID)); err != nil {
+// failAttempt records attempt as a failure of userID's account (0: none
+// known) with its audit event.
+func failAttempt(ctx context.Context, tx pgx.Tx, attempt int64, now time.Time, address string, userID int64, why, login string) error {
+	if _, err := tx.Exec(ctx, `UPDATE sign_in_attempt SET user_id = $2 WHERE id = $1`, attempt, nullID(userID)); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: userID, ActorName: login, Action: "user.sign_in_failed",

@@ -215,12 +215,15 @@ type Step struct {
 // stepSQL writes a step in one statement: its decision, the guarded update
 // (WHERE version = the version read), its audit event and its
 // notifications. When the update finds another version it returns no row
-// and the caller rolls the transaction back, decision included.
+// and the caller rolls the transaction back; the decision is only written
+// when the version it saw was the one read, so a caller that forgot to
+// roll back would leave nothing behind but a concurrent race's loser.
 const stepSQL = `
 WITH d AS (
     INSERT INTO decision (secondment_id, step, action, role, actor_user_id, actor_name, on_behalf_of,
                           on_behalf_of_user_id, opinion, at)
-    SELECT $1, $29, $30, $31, $32, $33, $34, $35, $36, $26 WHERE $28::boolean
+    SELECT $1, $29, $30, $31, $32, $33, $34, $35, $36, $26
+    WHERE $28::boolean AND EXISTS (SELECT 1 FROM secondment WHERE id = $1 AND version = $2)
     RETURNING id
 ), u AS (
     UPDATE secondment SET

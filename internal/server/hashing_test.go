@@ -81,3 +81,54 @@ func TestSimultaneousSignInsAreBounded(t *testing.T) {
 
 // testNow is a working morning in Shanghai.
 var testNow = time.Date(2024, time.May, 6, 9, 0, 0, 0, secondment.Shanghai)
+
+// A burst of sign-ins from one address cannot outrun the per-address
+// limit while its hashes queue: each attempt is on record before it waits
+// for a hashing slot. Twenty simultaneous attempts against a limit of five
+// get past it at most by the few counted at the very same instant, not all
+// twenty.
+func TestSignInBurstMeetsTheRateLimit(t *testing.T) {
+	t.Parallel()
+	const people, limit = 20, 5
+	store := dbtest.Store(t)
+	ctx := t.Context()
+	if _, err := demo.Load(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Pool.Exec(ctx, `UPDATE security_setting SET rate_limit_attempts = $1`, limit); err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: &clock{t: testNow},
+		Hasher: auth.DefaultHasher, HashSlots: 1, Version: "test"})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	codes := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range people {
+		wg.Go(func() {
+			<-start
+			// Unknown accounts: each still costs a real hash.
+			res, err := http.PostForm(hs.URL+"/signin", url.Values{"login": {fmt.Sprintf("nobody%02d", i)}, "password": {"x"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			mu.Lock()
+			codes[res.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	if codes[http.StatusUnauthorized]+codes[http.StatusTooManyRequests] != people {
+		t.Fatalf("statuses %v", codes)
+	}
+	// The store's pool (four connections here) bounds how many counts can
+	// run at the very same instant.
+	if got := codes[http.StatusUnauthorized]; got < limit || got > limit+4 {
+		t.Fatalf("%d attempts were checked against a limit of %d: %v", got, limit, codes)
+	}
+}

@@ -75,6 +75,19 @@ func TestActionsParityPageAndAPI(t *testing.T) {
 			t.Fatalf("%s: %d %v", step.action, code, out)
 		}
 	}
+	// Bad input to a request one may not see is 404 like any other call
+	// to it; to one's own, 422.
+	for _, c := range []struct {
+		login string
+		want  int
+	}{{"nmg-bt-zzb.orgdept", http.StatusNotFound}, {"xj-ks-akks.lender", http.StatusUnprocessableEntity}} {
+		req, _ := http.NewRequest("POST", s.srv.URL+path+"/actions/consent", strings.NewReader(`{"opinion": `))
+		req.Header.Set("Authorization", "Bearer "+tokens[c.login])
+		req.Header.Set("If-Match", "not-a-version")
+		if res, _ := s.anonymous(t).do(req); res.StatusCode != c.want {
+			t.Errorf("malformed consent by %s: %d, want %d", c.login, res.StatusCode, c.want)
+		}
+	}
 	_, other := api("xj-ks-jw.borrower", "POST", "/api/v1/secondments", draft)
 	otherID := int64(other["id"].(float64))
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -216,17 +217,14 @@ func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		return
 	}
-	version, err := ifMatch(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	// Bad input is reported after the use case's visibility check: a
+	// request the caller may not see is 404 whatever they send.
+	version, verr := ifMatch(r)
 	var body apiDraft
-	if err := readJSON(w, r, &body); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req, err := s.app.Update(r.Context(), u, id, version, body.input())
+	jerr := readJSON(w, r, &body)
+	in := body.input()
+	in.Invalid = errors.Join(verr, jerr)
+	req, err := s.app.Update(r.Context(), u, id, version, in)
 	s.answer(w, r, req, err, http.StatusOK)
 }
 
@@ -240,23 +238,17 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, errNotFound)
 		return
 	}
-	version, err := ifMatch(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	// Bad input is reported after the use case's visibility check: a
+	// request the caller may not see is 404 whatever they send.
+	version, verr := ifMatch(r)
 	var body apiAction
+	var jerr error
 	if r.ContentLength != 0 {
-		if err := readJSON(w, r, &body); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		jerr = readJSON(w, r, &body)
 	}
-	in, err := body.input(action, version)
-	var req approval.Request
-	if err == nil {
-		req, err = s.app.Act(r.Context(), u, id, in)
-	}
+	in, ierr := body.input(action, version)
+	in.Invalid = errors.Join(verr, jerr, ierr)
+	req, err := s.app.Act(r.Context(), u, id, in)
 	s.answer(w, r, req, err, http.StatusOK)
 }
 
