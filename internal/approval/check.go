@@ -59,6 +59,9 @@ func evaluate(cat *snapshot, req secondment.Secondment, day secondment.Date, rec
 // the rules cannot judge yet (no person, no dates) is EInvalid with its
 // fields; a person the clerk could not pick is judged as unknown.
 func (s *Service) Check(ctx context.Context, u auth.User, in DraftInput) (Evaluation, error) {
+	if err := borrowing(u); err != nil {
+		return Evaluation{}, err
+	}
 	cat, err := s.catalog(ctx, 0)
 	if err != nil {
 		return Evaluation{}, err

@@ -141,6 +141,16 @@ func nominable(ctx context.Context, r reader, u auth.User, cat *snapshot, person
 	return home, nil
 }
 
+// borrowing refuses anyone but a borrowing unit's clerk: only they fill
+// in requests, so only they see whom they may nominate and how the rules
+// would judge it.
+func borrowing(u auth.User) error {
+	if !holds(u, secondment.RoleBorrower) {
+		return forbidden("error.forbidden", fmt.Errorf("%s is no borrowing clerk", u.Login))
+	}
+	return nil
+}
+
 // reader is where a use case reads what it judges a form by: the pool, or
 // the transaction it holds (a use case never takes a second connection
 // while holding one).
@@ -162,6 +172,9 @@ const nomineeLimit = 200
 // Nominees lists the people u may propose whose name or unit contains q
 // (all of them, up to a limit, when q is empty).
 func (s *Service) Nominees(ctx context.Context, u auth.User, q string) ([]Nominee, error) {
+	if err := borrowing(u); err != nil {
+		return nil, err
+	}
 	cat, err := s.catalog(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -203,8 +216,8 @@ const maxKey = 200
 // makes it happen once per user and key: repeating it (a double click, a
 // retried call) returns the draft it created, never a second one.
 func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key string) (Request, error) {
-	if !holds(u, secondment.RoleBorrower) {
-		return Request{}, forbidden("error.forbidden", fmt.Errorf("%s is no borrowing clerk", u.Login))
+	if err := borrowing(u); err != nil {
+		return Request{}, err
 	}
 	if utf8.RuneCountInString(key) > maxKey {
 		return Request{}, fieldError("idempotency_key", "error.length", "Min", 0, "Max", maxKey)

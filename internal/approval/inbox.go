@@ -64,27 +64,15 @@ func inboxQuery(u auth.User, todo bool) postgres.InboxQuery {
 	return q
 }
 
-// visibleStates are the states in which role r sees requests: all of them,
-// but a draft is the borrowing unit's own.
+// visibleStates are the states in which role r sees requests.
 func visibleStates(r secondment.Role) []secondment.State {
 	var out []secondment.State
 	for _, st := range secondment.AllStates {
-		if (secondment.Secondment{State: st, LenderID: 1, BorrowerID: 2, OrgDeptID: 3}).PartyTo(r, unitOf(r)) {
+		if st.VisibleTo(r) {
 			out = append(out, st)
 		}
 	}
 	return out
-}
-
-// unitOf is the unit visibleStates' probe request records for r.
-func unitOf(r secondment.Role) int64 {
-	switch r {
-	case secondment.RoleLender:
-		return 1
-	case secondment.RoleBorrower:
-		return 2
-	}
-	return 3
 }
 
 // Inbox lists one page of tab for u after cursor ("" for the first page).

@@ -61,6 +61,9 @@ func renewalOf(p secondment.Secondment) RenewalOf {
 // RenewalContext is the term a request form's previous_id names, when it is
 // a term of u's unit: the form then shows it and fixes the person.
 func (s *Service) RenewalContext(ctx context.Context, u auth.User, previousID int64) (*RenewalOf, error) {
+	if err := borrowing(u); err != nil {
+		return nil, err
+	}
 	prev, err := previous(ctx, s.store, previousID)
 	if err != nil || prev == nil || prev.BorrowerID != u.UnitID {
 		return nil, err

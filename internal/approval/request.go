@@ -73,8 +73,10 @@ type Request struct {
 	// domain checks again when one is taken.
 	Actions []secondment.Action
 	CanUrge bool // remind whoever must act (not oneself)
-	CanCopy bool // copy a colleague in
 }
+
+// CanCopy reports whether the user may copy a colleague in: any party.
+func (r Request) CanCopy() bool { return r.Party() }
 
 // Party reports whether the user takes part (not only copied in or
 // supervising).
@@ -101,7 +103,6 @@ func inContext(u auth.User, rec postgres.SecondmentRecord, handlers []postgres.H
 		return Request{}, false
 	}
 	r.Actions = actionsFor(u, r.Secondment, r.Parties, r.Handler)
-	r.CanCopy = r.Party()
 	if role, unit, ok := r.Pending(); ok && r.Party() {
 		r.CanUrge = !(unit == u.UnitID && holds(u, role))
 	}

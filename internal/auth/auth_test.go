@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -196,5 +197,32 @@ func TestSettingsValidate(t *testing.T) {
 	var de *secondment.Error
 	if err := bad.Validate(); !errors.As(err, &de) || len(de.Fields) != 2 {
 		t.Fatalf("bad settings: %v", err)
+	}
+}
+
+// A caller that waits in vain for a hashing slot is told to come back
+// (EUnavailable, with when), and the slots never hold more than their
+// number.
+func TestSlots(t *testing.T) {
+	s := auth.NewSlots(1)
+	release, err := s.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = s.Acquire(ctx)
+	var de *secondment.Error
+	if !errors.As(err, &de) || de.Code != secondment.EUnavailable || de.RetryAfter <= 0 || de.Message.ID != "auth.busy" {
+		t.Fatalf("a full slot: %v", err)
+	}
+	release()
+	if r, err := s.Acquire(context.Background()); err != nil {
+		t.Fatalf("a freed slot: %v", err)
+	} else {
+		r()
+	}
+	if s.Peak() != 1 {
+		t.Fatalf("peak %d", s.Peak())
 	}
 }

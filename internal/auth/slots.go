@@ -25,13 +25,13 @@ func NewSlots(n int) *Slots { return &Slots{ch: make(chan struct{}, max(n, 1))} 
 const busyRetry = 5 * time.Second
 
 // Acquire waits for a slot until ctx ends; the caller must call release.
-// A caller that waited in vain is told to come back shortly (ETooSoon),
-// not that their password was wrong.
+// A caller that waited in vain is told to come back shortly
+// (EUnavailable), not that their password was wrong.
 func (s *Slots) Acquire(ctx context.Context) (release func(), err error) {
 	select {
 	case s.ch <- struct{}{}:
 	case <-ctx.Done():
-		return nil, &secondment.Error{Code: secondment.ETooSoon, Message: secondment.Msg("auth.busy"),
+		return nil, &secondment.Error{Code: secondment.EUnavailable, Message: secondment.Msg("auth.busy"),
 			RetryAfter: busyRetry, Err: fmt.Errorf("no hashing slot: %w", ctx.Err())}
 	}
 	n := s.cur.Add(1)

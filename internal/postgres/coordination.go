@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -122,6 +121,3 @@ func (s *Store) UserColleagues(ctx context.Context, unitID int64, role auth.Role
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
 }
-
-// isNoRows reports whether err is a query that found nothing.
-func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

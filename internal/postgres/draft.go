@@ -14,22 +14,21 @@ import (
 // IdempotentCreate looks up the request userID created under key: 0 when
 // none.
 func (t *Tx) IdempotentCreate(ctx context.Context, userID int64, key string) (int64, error) {
-	var id int64
-	err := t.q.QueryRow(ctx, `SELECT secondment_id FROM idempotency_key WHERE user_id = $1 AND key = $2`, userID, key).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("look up idempotency key: %w", err)
-	}
-	return id, nil
+	return idempotentCreate(ctx, t.q, userID, key)
 }
 
 // IdempotentCreate is Tx.IdempotentCreate after the transaction that lost
 // the race for the key rolled back.
 func (s *Store) IdempotentCreate(ctx context.Context, userID int64, key string) (int64, error) {
+	return idempotentCreate(ctx, s.Pool, userID, key)
+}
+
+func idempotentCreate(ctx context.Context, q dbtx, userID int64, key string) (int64, error) {
 	var id int64
-	err := s.Pool.QueryRow(ctx, `SELECT secondment_id FROM idempotency_key WHERE user_id = $1 AND key = $2`, userID, key).Scan(&id)
+	err := q.QueryRow(ctx, `SELECT secondment_id FROM idempotency_key WHERE user_id = $1 AND key = $2`, userID, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("look up idempotency key: %w", err)
 	}
@@ -58,19 +57,17 @@ func (t *Tx) IdempotencyKeySave(ctx context.Context, userID int64, key string, i
 // PersonHome returns the home unit of person id; a missing person is
 // ENotFound.
 func (t *Tx) PersonHome(ctx context.Context, id int64) (int64, error) {
-	var home int64
-	err := t.q.QueryRow(ctx, `SELECT home_unit_id FROM person WHERE id = $1`, id).Scan(&home)
-	if err != nil {
-		return 0, fmt.Errorf("person %d: %w", id, mapError(err, "person"))
-	}
-	return home, nil
+	return personHome(ctx, t.q, id)
 }
 
 // PersonHome is Tx.PersonHome outside a transaction.
 func (s *Store) PersonHome(ctx context.Context, id int64) (int64, error) {
+	return personHome(ctx, s.Pool, id)
+}
+
+func personHome(ctx context.Context, q dbtx, id int64) (int64, error) {
 	var home int64
-	err := s.Pool.QueryRow(ctx, `SELECT home_unit_id FROM person WHERE id = $1`, id).Scan(&home)
-	if err != nil {
+	if err := q.QueryRow(ctx, `SELECT home_unit_id FROM person WHERE id = $1`, id).Scan(&home); err != nil {
 		return 0, fmt.Errorf("person %d: %w", id, mapError(err, "person"))
 	}
 	return home, nil

@@ -92,8 +92,7 @@ func (s *Store) SecondmentInbox(ctx context.Context, q InboxQuery, viewerID int6
 		return nil, nil
 	}
 	args = append(args, viewerID, q.Limit)
-	sql := strings.Replace(loadSQL, "c.user_id = $2", "c.user_id = $"+strconv.Itoa(len(args)-1), 1)
-	sql = strings.Replace(sql, "WHERE s.id = $1", "WHERE s.id IN (SELECT id FROM ("+branches+") b)", 1)
+	sql := loadQuery("$"+strconv.Itoa(len(args)-1), "s.id IN (SELECT id FROM ("+branches+") b)")
 	rows, err := s.Pool.Query(ctx, sql+` ORDER BY s.created_at DESC, s.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
@@ -104,8 +103,7 @@ func (s *Store) SecondmentInbox(ctx context.Context, q InboxQuery, viewerID int6
 	}
 	out := make([]Loaded, len(raw))
 	for i, r := range raw {
-		out[i] = Loaded{SecondmentRecord: r.withDecisions.record(), Handlers: r.Handlers, Copied: r.Copied,
-			EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}
+		out[i] = r.loaded()
 	}
 	return out, nil
 }

@@ -40,14 +40,21 @@ type loadedRow struct {
 	CatalogVersion int64     `db:"catalog_version"`
 }
 
-const loadSQL = `SELECT ` + secondmentColumns + `, ` + decisionsJSON + ` AS decisions,
+// loadQuery selects requests as Loaded holds them, for the viewer whose ID
+// is parameter viewer, of the rows where selects.
+func loadQuery(viewer, where string) string {
+	return `SELECT ` + secondmentColumns + `, ` + decisionsJSON + ` AS decisions,
        coalesce((SELECT json_agg(json_build_object('step', h.step, 'user_id', h.user_id, 'name', hu.name))
                  FROM secondment_handler h JOIN app_user hu ON hu.id = h.user_id
                  WHERE h.secondment_id = s.id), '[]') AS handlers,
-       EXISTS (SELECT 1 FROM secondment_cc c WHERE c.secondment_id = s.id AND c.user_id = $2) AS copied,
+       EXISTS (SELECT 1 FROM secondment_cc c WHERE c.secondment_id = s.id AND c.user_id = ` + viewer + `) AS copied,
        coalesce((SELECT e.supervisor_id FROM escalation e WHERE e.secondment_id = s.id AND e.step = s.state), 0) AS escalated_to,
        (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version` + secondmentFrom + `
-WHERE s.id = $1`
+WHERE ` + where
+}
+
+// loadSQL loads request $1 for viewer $2.
+var loadSQL = loadQuery("$2", "s.id = $1")
 
 // SecondmentLoad loads request id as viewerID sees it (see Loaded).
 func (t *Tx) SecondmentLoad(ctx context.Context, id, viewerID int64) (Loaded, error) {
@@ -66,8 +73,12 @@ func secondmentLoad(ctx context.Context, q dbtx, id, viewerID int64) (Loaded, er
 	if err != nil {
 		return Loaded{}, fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment"))
 	}
+	return r.loaded(), nil
+}
+
+func (r loadedRow) loaded() Loaded {
 	return Loaded{SecondmentRecord: r.withDecisions.record(), Handlers: r.Handlers, Copied: r.Copied,
-		EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}, nil
+		EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}
 }
 
 // awaySQL counts the people of a lending unit away now. The states are
@@ -380,9 +391,7 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	if err != nil {
 		return retryable(fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment")))
 	}
-	l := Loaded{SecondmentRecord: row.withDecisions.record(), Handlers: row.Handlers, Copied: row.Copied,
-		EscalatedTo: row.EscalatedTo, CatalogVersion: row.CatalogVersion}
-	if err := fn(&Tx{q: tx}, l); err != nil {
+	if err := fn(&Tx{q: tx}, row.loaded()); err != nil {
 		return retryable(err)
 	}
 	if err := tx.Commit(ctx); err != nil {

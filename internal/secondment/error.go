@@ -22,6 +22,9 @@ const (
 	// ETooSoon: the same thing again before its interval (urging twice a
 	// day). RetryAfter on the Error says when it may be repeated.
 	ETooSoon ErrorCode = "too_soon"
+	// EUnavailable: the service is too busy to do it now (every password
+	// hashing slot taken); RetryAfter says when to try again.
+	EUnavailable ErrorCode = "unavailable"
 )
 
 // Message is user-facing text by reference: an ID in the message catalog plus
@@ -58,7 +61,7 @@ type Error struct {
 	// Violations are the rules a request breaks (EInvalid from a
 	// transition that the policy refuses), each with its own message.
 	Violations Violations
-	RetryAfter time.Duration // ETooSoon: how long until it may be repeated
+	RetryAfter time.Duration // ETooSoon, EUnavailable: how long until it may be tried again
 	Err        error         // cause, for logs only; never shown to a user
 }
 

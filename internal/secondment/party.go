@@ -20,15 +20,24 @@ func (s Secondment) Pending() (role Role, unitID int64, ok bool) {
 // the borrowing unit's clerk always; the lending unit and the org dept once
 // the request is submitted (a draft is the borrowing unit's own).
 func (s Secondment) PartyTo(r Role, unit int64) bool {
+	if !s.State.VisibleTo(r) {
+		return false
+	}
 	switch r {
 	case RoleBorrower:
 		return s.BorrowerID == unit
 	case RoleLender:
-		return s.State != StateDraft && s.LenderID == unit
+		return s.LenderID == unit
 	case RoleOrgDept, RoleRegistrar:
 		return s.OrgDeptID != 0 && s.OrgDeptID == unit
 	}
 	return false
+}
+
+// VisibleTo reports whether the parties playing role r see a request in
+// state s at all: every state, but a draft is the borrowing unit's own.
+func (s State) VisibleTo(r Role) bool {
+	return s != StateDraft || r == RoleBorrower
 }
 
 // todo are the states in which each role has something to do.

@@ -57,6 +57,7 @@ func TestPartyTo(t *testing.T) {
 		{StateAwaitingSignoff, RoleRegistrar, 3, true},
 		{StateAwaitingSignoff, RoleOrgDept, 2, false},
 		{StateActive, RoleSystem, 0, false},
+		{StateDraft, RoleOrgDept, 3, false},
 	} {
 		s.State = c.state
 		if got := s.PartyTo(c.role, c.unit); got != c.want {
@@ -121,5 +122,17 @@ func TestNeedsOf(t *testing.T) {
 	}
 	if !ActExpire.Systemic() || ActConsent.Systemic() {
 		t.Error("systemic steps")
+	}
+}
+
+// A draft is the borrowing unit's own; every other state is seen by every
+// role, so the inbox's list of all requests and PartyTo agree.
+func TestVisibleTo(t *testing.T) {
+	for _, st := range AllStates {
+		for _, r := range AllRoles {
+			if want := st != StateDraft || r == RoleBorrower; st.VisibleTo(r) != want {
+				t.Errorf("%s visible to %s: %v", st, r, st.VisibleTo(r))
+			}
+		}
 	}
 }

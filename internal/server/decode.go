@@ -65,6 +65,13 @@ type apiDraft struct {
 	Justification string `json:"justification"`
 }
 
+// readDraft decodes the body of a create, an edit or a check.
+func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, error) {
+	var body apiDraft
+	err := readJSON(w, r, &body)
+	return body.input(), err
+}
+
 func (b apiDraft) input() approval.DraftInput {
 	in := approval.DraftInput{PersonID: b.PersonID, Kind: b.Kind, Alias: b.Alias, Purpose: b.Purpose, Task: b.Task,
 		Start: b.Start, End: b.End, Justification: b.Justification}

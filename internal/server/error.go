@@ -44,6 +44,8 @@ func status(err error, api bool) int {
 		return http.StatusConflict
 	case secondment.ETooSoon:
 		return http.StatusTooManyRequests
+	case secondment.EUnavailable:
+		return http.StatusServiceUnavailable
 	case secondment.EForbidden:
 		return http.StatusForbidden
 	case secondment.EInvalid:
@@ -81,10 +83,7 @@ func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, code int, er
 	if code >= 500 {
 		s.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
 	}
-	var de *secondment.Error
-	if errors.As(err, &de) && de.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(de.RetryAfter.Seconds())))
-	}
+	setRetryAfter(w, err)
 	if isAPI(r) {
 		s.writeProblem(w, r, code, err)
 		return
@@ -93,6 +92,15 @@ func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, code int, er
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	_ = web.ErrorPage(web.ErrorView{Title: title, Message: msg}).Render(r.Context(), w)
+}
+
+// setRetryAfter tells the caller when to try again after an error that
+// says so (ETooSoon, EUnavailable).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var de *secondment.Error
+	if errors.As(err, &de) && de.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(de.RetryAfter.Seconds())))
+	}
 }
 
 // renderError and apiError are fail, named for the callers that know
@@ -157,7 +165,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 // (the user can act on it) rather than on the error page.
 func showable(err error) bool {
 	switch secondment.ErrorCodeOf(err) {
-	case secondment.EInvalid, secondment.EConflict, secondment.EStale, secondment.ETooSoon:
+	case secondment.EInvalid, secondment.EConflict, secondment.EStale, secondment.ETooSoon, secondment.EUnavailable:
 		return true
 	}
 	return false

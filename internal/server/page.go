@@ -118,12 +118,7 @@ func (s *Server) handleUnitList(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	_, h, err := s.scopeOf(ctx, u)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	policies, err := s.store.PolicyAll(ctx)
+	h, policies, err := s.app.Hierarchy(ctx) // the cached catalog: no second read of the policies
 	if err != nil {
 		s.renderError(w, r, err)
 		return

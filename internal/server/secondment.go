@@ -86,7 +86,7 @@ func (s *Server) check(r *http.Request, u auth.User, in approval.DraftInput, f *
 	var de *secondment.Error
 	switch {
 	case err == nil:
-		return checkView(ev)
+		return web.CheckOf(ev)
 	case errors.As(err, &de) && de.Code == secondment.EInvalid:
 		for _, fe := range de.Fields {
 			if fe.Field == "person" && in.PersonID > 0 {
@@ -99,12 +99,6 @@ func (s *Server) check(r *http.Request, u auth.User, in approval.DraftInput, f *
 	}
 	s.log.Error("policy check", "err", err)
 	return &web.CheckView{Error: secondment.Msg("check.failed")}
-}
-
-func checkView(ev approval.Evaluation) *web.CheckView {
-	b := ev.Burden
-	return &web.CheckView{Jurisdiction: ev.Jurisdiction, OrgDept: ev.OrgDept, Policy: ev.Policy.Message(),
-		Violations: ev.Violations, Usage: ev.Usage, Burden: &b, LenderName: ev.LenderName}
 }
 
 // handleSecondmentCheck answers the form's "check" button (and htmx's live
@@ -236,12 +230,6 @@ func (s *Server) showSecondment(w http.ResponseWriter, r *http.Request, u auth.U
 		return
 	}
 	v := web.SecondmentShowView{Page: p, Form: f, Notice: notice, Refused: refused}
-	if p.Now != nil {
-		v.Now = checkView(*p.Now)
-	}
-	if p.AtSubmit != nil {
-		v.AtSubmit = checkView(*p.AtSubmit)
-	}
 	s.renderStatus(w, r, status, web.SecondmentShowPage(v))
 }
 
@@ -280,13 +268,11 @@ func (s *Server) refuseStep(w http.ResponseWriter, r *http.Request, u auth.User,
 	case secondment.EConflict, secondment.EStale:
 		s.showSecondment(w, r, u, id, code, web.NewForm(), secondment.Msg("error.conflict"), nil)
 		return
-	case secondment.ETooSoon:
+	case secondment.ETooSoon, secondment.EUnavailable:
 		var de *secondment.Error
 		errors.As(err, &de)
 		f.Summary = de.Message
-		if de.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(de.RetryAfter.Seconds())))
-		}
+		setRetryAfter(w, err)
 		s.showSecondment(w, r, u, id, code, f, secondment.Message{}, nil)
 		return
 	}

@@ -166,12 +166,12 @@ func (s *Server) handleAPISecondmentCreate(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, err)
 		return
 	}
-	var body apiDraft
-	if err := readJSON(w, r, &body); err != nil {
+	in, err := readDraft(w, r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	req, err := s.app.Create(r.Context(), u, body.input(), r.Header.Get("Idempotency-Key"))
+	req, err := s.app.Create(r.Context(), u, in, r.Header.Get("Idempotency-Key"))
 	s.answer(w, r, req, err, http.StatusCreated)
 }
 
@@ -181,12 +181,12 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 		s.fail(w, r, err)
 		return
 	}
-	var body apiDraft
-	if err := readJSON(w, r, &body); err != nil {
+	in, err := readDraft(w, r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ev, err := s.app.Check(r.Context(), u, body.input())
+	ev, err := s.app.Check(r.Context(), u, in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -220,9 +220,7 @@ func (s *Server) handleAPISecondmentUpdate(w http.ResponseWriter, r *http.Reques
 	// Bad input is reported after the use case's visibility check: a
 	// request the caller may not see is 404 whatever they send.
 	version, verr := ifMatch(r)
-	var body apiDraft
-	jerr := readJSON(w, r, &body)
-	in := body.input()
+	in, jerr := readDraft(w, r)
 	in.Invalid = errors.Join(verr, jerr)
 	req, err := s.app.Update(r.Context(), u, id, version, in)
 	s.answer(w, r, req, err, http.StatusOK)

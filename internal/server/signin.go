@@ -36,10 +36,10 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	slot := func(verify func() error) error { return s.withHashSlot(r.Context(), verify) }
 	u, outcome, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now(), slot)
-	if secondment.ErrorCodeOf(err) == secondment.ETooSoon {
+	if secondment.ErrorCodeOf(err) == secondment.EUnavailable {
 		f.Summary = secondment.Msg("auth.busy")
-		w.Header().Set("Retry-After", "5")
-		s.renderStatus(w, r, http.StatusServiceUnavailable, web.SignInPage(f))
+		setRetryAfter(w, err)
+		s.renderStatus(w, r, status(err, false), web.SignInPage(f))
 		return
 	}
 	if err != nil {
