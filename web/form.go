@@ -69,3 +69,18 @@ func ViewerFrom(ctx context.Context) Viewer {
 	v, _ := ctx.Value(viewerKey{}).(Viewer)
 	return v
 }
+
+type rehearsalKey struct{}
+
+// WithRehearsal marks the pages of a service running on a rehearsal clock
+// (dev mode): the header says which day it pretends to be, so nobody
+// mistakes a rehearsal for the real thing.
+func WithRehearsal(ctx context.Context, day string) context.Context {
+	return context.WithValue(ctx, rehearsalKey{}, day)
+}
+
+// RehearsalFrom is the rehearsal day of ctx, "" on the real clock.
+func RehearsalFrom(ctx context.Context) string {
+	d, _ := ctx.Value(rehearsalKey{}).(string)
+	return d
+}

@@ -7,13 +7,13 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"secondment/internal/auth"
 	"secondment/internal/config"
 	"secondment/internal/demo"
 	"secondment/internal/jobs"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 )
 
 func runSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -39,13 +39,13 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
 		return err
 	}
-	return loadDemo(ctx, db.store, auth.DefaultHasher, stdout)
+	return loadDemo(ctx, db.store, auth.DefaultHasher, secondment.SystemClock{}, stdout)
 }
 
 // loadDemo loads the demo data and (re)sets the demo accounts to one fresh
 // password, and prints them: the only place a password is ever printed,
 // and only in dev mode.
-func loadDemo(ctx context.Context, store *postgres.Store, h auth.Hasher, stdout io.Writer) error {
+func loadDemo(ctx context.Context, store *postgres.Store, h auth.Hasher, clock secondment.Clock, stdout io.Writer) error {
 	res, err := demo.Load(ctx, store)
 	if err != nil {
 		return fmt.Errorf("load demo data: %w", err)
@@ -53,7 +53,7 @@ func loadDemo(ctx context.Context, store *postgres.Store, h auth.Hasher, stdout 
 	fmt.Fprintf(stdout, "demo data: units %d added, %d updated, %d unchanged; people %d added, %d updated, %d unchanged; policy versions %d added\n",
 		res.UnitsAdded, res.UnitsUpdated, res.UnitsUnchanged, res.PeopleAdded, res.PeopleUpdated, res.PeopleUnchanged, res.PoliciesAdded)
 	password := auth.GeneratePassword()
-	accounts, err := demo.LoadUsers(ctx, store, h, password, time.Now())
+	accounts, err := demo.LoadUsers(ctx, store, h, password, clock.Now())
 	if err != nil {
 		return fmt.Errorf("load demo accounts: %w", err)
 	}

@@ -69,14 +69,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("the database schema is at version %d (dirty: %t) but this binary needs %s; "+
 			"run `secondment migrate up` or start without --migrate=false", st.Current, st.Dirty, postgres.MigrationName(st.Latest))
 	}
+	clock := cfg.Clock()
+	if !cfg.Today.IsZero() {
+		fmt.Fprintf(stdout, "rehearsal clock: the service runs as if today were %s (dev mode)\n", cfg.Today)
+	}
 	if cfg.Demo {
-		if err := loadDemo(ctx, db.store, auth.DefaultHasher, stdout); err != nil {
+		if err := loadDemo(ctx, db.store, auth.DefaultHasher, clock, stdout); err != nil {
 			return err
 		}
 	}
 
 	if cfg.Jobs {
-		jc := jobs.Config{SweepInterval: cfg.SweepInterval, EscalateAfter: cfg.EscalateAfter,
+		jc := jobs.Config{Clock: clock, SweepInterval: cfg.SweepInterval, EscalateAfter: cfg.EscalateAfter,
 			ReminderDays: cfg.RemindDays, Logger: log}
 		if cfg.NotifyWebhook != "" {
 			jc.Channel = jobs.Webhook{URL: cfg.NotifyWebhook}
@@ -109,7 +113,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// measures it); GOMEMLIMIT sets another (soft) limit.
 		debug.SetMemoryLimit(int64(slots)*64<<20 + 48<<20)
 	}
-	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version,
+	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version, Clock: clock,
 		SecureCookies: cfg.SecureCookies, HashSlots: slots})
 	if cfg.DebugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.DebugAddr)

@@ -24,13 +24,21 @@ func runSweep(ctx context.Context, args []string, getenv func(string) string, st
 	if len(pos) > 0 {
 		return &usageError{fmt.Sprintf("sweep takes no arguments, got %q", pos[0])}
 	}
-	now := time.Now()
-	day := secondment.DateOf(now)
+	// The sweep runs as of its day throughout: "now" is that day at the
+	// real time of day, so every step it takes is dated on it.
+	real := time.Now()
+	now := real
 	if *dayFlag != "" {
-		if day, err = secondment.ParseDate(*dayFlag); err != nil {
+		day, err := secondment.ParseDate(*dayFlag)
+		if err != nil {
 			return &usageError{fmt.Sprintf("--day %q: want YYYY-MM-DD", *dayFlag)}
 		}
+		if cfg.Mode == config.ModeProduction && day.After(secondment.DateOf(real)) {
+			return fmt.Errorf("sweep --day %s: a day after today is a rehearsal, refused in production mode", day)
+		}
+		now = secondment.RehearsalOn(day, real).Now()
 	}
+	day := secondment.DateOf(now)
 	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
 	if err != nil {
 		return err
@@ -41,6 +49,13 @@ func runSweep(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
 		return err
+	}
+	// Sweeping a day before one already swept would date steps before
+	// steps already taken: refused rather than half done.
+	if last, err := db.store.LastSweepDay(ctx); err != nil {
+		return err
+	} else if day.Before(last) {
+		return fmt.Errorf("sweep --day %s: the sweep already ran for %s; a sweep cannot go back in time", day, last)
 	}
 	res, err := db.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: "command line"})
 	if err != nil {

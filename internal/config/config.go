@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 )
 
 // Config holds every setting. Flags win over the environment, which wins
@@ -39,6 +40,18 @@ type Config struct {
 	NotifyWebhook    string        // URL each notification is also posted to; "": the inbox only
 	DebugAddr        string        // loopback address serving Go's profiles (net/http/pprof); "": off
 	HashSlots        int           // password hashes at once (64 MiB each); 0: one per CPU (GOMAXPROCS)
+	// Today is the rehearsal day (dev mode only): the service runs as if
+	// it were that day; zero: the real clock.
+	Today secondment.Date
+}
+
+// Clock is the clock the settings ask for: the real one, or in dev mode a
+// rehearsal clock on which today is --today.
+func (c Config) Clock() secondment.Clock {
+	if c.Today.IsZero() {
+		return secondment.SystemClock{}
+	}
+	return secondment.RehearsalOn(c.Today, time.Now())
 }
 
 // Modes. Production refuses demo data and never prints a password; dev is
@@ -60,6 +73,7 @@ type Set struct {
 	cfg        *Config
 	logLevel   string
 	remindDays string
+	today      string
 	env        func(string) string
 	errs       []error
 }
@@ -119,6 +133,8 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 			"serve Go's runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty: off (env SECONDMENT_DEBUG_ADDR)")
 		s.StringVar(&c.NotifyWebhook, "notify-webhook", getenv("SECONDMENT_NOTIFY_WEBHOOK"),
 			"also post every notification as JSON to this http(s) URL, retrying until it gets through (env SECONDMENT_NOTIFY_WEBHOOK)")
+		s.StringVar(&s.today, "today", getenv("SECONDMENT_TODAY"),
+			"rehearsal: run as if today were this day, YYYY-MM-DD, to show expiry and reminders (dev mode only; env SECONDMENT_TODAY)")
 		s.BoolVar(&c.SecureCookies, "secure-cookies", s.envBool("SECONDMENT_SECURE_COOKIES", false),
 			"mark cookies Secure (HTTPS only); always on in production mode (env SECONDMENT_SECURE_COOKIES)")
 	}
@@ -210,6 +226,17 @@ func (s *Set) Parse(args []string) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: want dev or production", c.Mode))
+	}
+	if s.today != "" {
+		d, err := secondment.ParseDate(strings.TrimSpace(s.today))
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--today %q: want a day as YYYY-MM-DD", s.today))
+		case c.Mode == ModeProduction:
+			errs = append(errs, errors.New("--today: the rehearsal clock is refused in production mode"))
+		default:
+			c.Today = d
+		}
 	}
 	if s.Lookup("remind-days") != nil {
 		c.RemindDays = nil

@@ -60,6 +60,11 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	if o.ReminderDays == nil {
 		o.ReminderDays = secondment.DefaultReminderDays
 	}
+	if secondment.DateOf(now) != today {
+		// The steps check their dates against now: a sweep for another
+		// day would find terms to expire and expire none of them.
+		return SweepResult{}, fmt.Errorf("sweep for %s at %s: now must fall on the day swept", today, now.In(secondment.Shanghai).Format(time.DateTime))
+	}
 	res := SweepResult{Day: today}
 	wall := time.Now() // the run's duration is real time, its start the clock's
 	var err error
@@ -569,4 +574,16 @@ func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now
 		}
 	}
 	return n, nil
+}
+
+// LastSweepDay is the latest day any sweep ran for; zero when none has.
+func (s *Store) LastSweepDay(ctx context.Context) (secondment.Date, error) {
+	var d *time.Time
+	if err := s.Pool.QueryRow(ctx, `SELECT max(day) FROM sweep_run`).Scan(&d); err != nil {
+		return secondment.Date{}, fmt.Errorf("last sweep day: %w", err)
+	}
+	if d == nil {
+		return secondment.Date{}, nil
+	}
+	return secondment.D(d.Year(), d.Month(), d.Day()), nil
 }

@@ -30,6 +30,18 @@ type FixedClock struct{ T time.Time }
 
 func (c FixedClock) Now() time.Time { return c.T }
 
+// RehearsalClock runs a whole number of days ahead of (or behind) the real
+// clock, so that a trainer can show what happens on another day — expiry,
+// overdue, reminders — while the time of day still moves. Dev mode only.
+type RehearsalClock struct{ Offset time.Duration }
+
+// RehearsalOn is the clock on which today is d, at the real time of day.
+func RehearsalOn(d Date, real time.Time) RehearsalClock {
+	return RehearsalClock{Offset: time.Duration(DateOf(real).DaysUntil(d)) * 24 * time.Hour}
+}
+
+func (c RehearsalClock) Now() time.Time { return time.Now().Add(c.Offset) }
+
 // Today is the calendar day in Shanghai at c.Now().
 func Today(c Clock) Date { return DateOf(c.Now()) }
 

@@ -12,6 +12,8 @@ import (
 
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/web"
 )
 
 // tagRequest gives the store the request ID, which audit events record.
@@ -94,6 +96,9 @@ func (s *Server) localize(next http.Handler) http.Handler {
 			lang = i18n.Match(c.Value)
 		}
 		ctx := i18n.WithLocalizer(r.Context(), s.catalog.Localizer(lang))
+		if _, ok := s.clock.(secondment.RehearsalClock); ok {
+			ctx = web.WithRehearsal(ctx, secondment.Today(s.clock).String())
+		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
