@@ -92,6 +92,9 @@ func TestEnumerationMessagesExist(t *testing.T) {
 				ids = append(ids, "unit.branch."+string(v))
 			}
 		}
+		for _, v := range secondment.AllStockStatuses {
+			ids = append(ids, "stock.status."+string(v))
+		}
 		for _, v := range i18n.Supported {
 			ids = append(ids, "lang."+v)
 		}

@@ -75,8 +75,17 @@ func upsertPerson(ctx context.Context, tx pgx.Tx, p secondment.Person) (inserted
 
 // PersonGet returns one person with the home unit's names.
 func (s *Store) PersonGet(ctx context.Context, id int64) (secondment.PersonView, error) {
+	return personGet(ctx, s.Pool, id)
+}
+
+// PersonGet is Store.PersonGet inside a transaction.
+func (t *Tx) PersonGet(ctx context.Context, id int64) (secondment.PersonView, error) {
+	return personGet(ctx, t.q, id)
+}
+
+func personGet(ctx context.Context, q dbtx, id int64) (secondment.PersonView, error) {
 	var p secondment.PersonView
-	err := s.Pool.QueryRow(ctx, `
+	err := q.QueryRow(ctx, `
 		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
 		FROM person p JOIN unit u ON u.id = p.home_unit_id WHERE p.id = $1`, id).
 		Scan(&p.ID, &p.Code, &p.Name, &p.HomeUnitID, &p.Post, &p.Rank, &p.Note, &p.HomeUnitCode, &p.HomeUnitName, &p.HomeUnitLevel)

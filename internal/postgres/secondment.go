@@ -58,6 +58,7 @@ const secondmentColumns = `s.id, s.state, s.kind, s.alias, s.purpose, s.task, s.
        s.filed_by_borrower, s.filed_by_lender, s.recalled_on, s.returned_on, s.handover, s.return_confirmed_on,
        coalesce(s.renewal_id, 0) AS renewal_id, coalesce(s.transfer_method, '') AS transfer_method,
        coalesce(s.number, '') AS number, s.version, s.changed_since_sent_back, s.transfer_leadership,
+       s.registered_on, s.approval_ref,
        s.created_at, s.updated_at, s.closed_at, pe.name AS person_name, b.name AS borrower_name, l.name AS lender_name`
 
 const secondmentFrom = `
@@ -106,6 +107,8 @@ type secondmentRow struct {
 	Version              int         `db:"version"`
 	ChangedSinceSentBack bool        `db:"changed_since_sent_back"`
 	TransferLeadership   bool        `db:"transfer_leadership"`
+	RegisteredOn         pgtype.Date `db:"registered_on"`
+	ApprovalRef          string      `db:"approval_ref"`
 	CreatedAt            time.Time   `db:"created_at"`
 	UpdatedAt            time.Time   `db:"updated_at"`
 	ClosedAt             *time.Time  `db:"closed_at"`
@@ -138,7 +141,8 @@ func (r secondmentRow) record() SecondmentRecord {
 		FiledByBorrower: civil(r.FiledByBorrower), FiledByLender: civil(r.FiledByLender), RecalledOn: civil(r.RecalledOn),
 		ReturnedOn: civil(r.ReturnedOn), Handover: r.Handover, ReturnConfirmedOn: civil(r.ReturnConfirmedOn),
 		RenewalID: r.RenewalID, TransferMethod: secondment.TransferMethod(r.TransferMethod),
-		TransferLeadership: r.TransferLeadership, ChangedSinceSentBack: r.ChangedSinceSentBack}
+		TransferLeadership: r.TransferLeadership, ChangedSinceSentBack: r.ChangedSinceSentBack,
+		RegisteredOn: civil(r.RegisteredOn), ApprovalRef: r.ApprovalRef}
 	for _, e := range r.ExceptionRules {
 		out.ExceptionRules = append(out.ExceptionRules, secondment.RuleID(e))
 	}

@@ -198,8 +198,8 @@ func (t *Tx) TransferCounts(ctx context.Context, id, borrowerID, lenderID int64,
 func (t *Tx) NextNumber(ctx context.Context, jurisdictionID int64, year int) (int, error) {
 	var n int
 	err := t.q.QueryRow(ctx, `
-		INSERT INTO secondment_number_counter (jurisdiction_id, year, last_value) VALUES ($1, $2, 1)
-		ON CONFLICT (jurisdiction_id, year) DO UPDATE SET last_value = secondment_number_counter.last_value + 1
+		INSERT INTO secondment_number_counter (jurisdiction_id, series, year, last_value) VALUES ($1, 'request', $2, 1)
+		ON CONFLICT (jurisdiction_id, series, year) DO UPDATE SET last_value = secondment_number_counter.last_value + 1
 		RETURNING last_value`, jurisdictionID, year).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("number for jurisdiction %d, %d: %w", jurisdictionID, year, err)

@@ -121,6 +121,11 @@ type Secondment struct {
 	// ChangedSinceSentBack: edited after a send-back, so a resubmission
 	// asks the lending unit again.
 	ChangedSinceSentBack bool
+	// RegisteredOn: the secondment began before the service and was
+	// registered (登记存量) on that day, with the approval document the
+	// record shows ("" when none); it has no steps of the chain before it.
+	RegisteredOn Date
+	ApprovalRef  string
 
 	Decisions []Decision
 }

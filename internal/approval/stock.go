@@ -1,0 +1,203 @@
+package approval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+)
+
+// RegisterInput is an existing secondment as a form, an API call or an
+// imported row brings it. Dates are "2006-01-02"; LenderID 0 is the
+// person's home unit.
+type RegisterInput struct {
+	PersonID, BorrowerID, LenderID int64
+	Kind, Alias, Purpose, Task     string
+	Start, End                     string
+	Status                         string // secondment.StockStatus
+	ReturnedOn                     string
+	ApprovalRef, ApprovedOn        string
+	TransferMethod                 string
+	// Invalid is a problem the caller found decoding the input.
+	Invalid error
+}
+
+// Registration is the outcome of registering one existing secondment, or
+// of judging it without writing (a preview).
+type Registration struct {
+	ID        int64 // 0 in a preview
+	Number    string
+	State     secondment.State
+	Already   bool // registered before: nothing was written
+	Findings  secondment.Violations
+	Irregular []secondment.RuleID
+}
+
+// registering refuses anyone but the org dept and its registrar: they keep
+// the ledger, so they enter what happened before the service.
+func registering(u auth.User) error {
+	if !holds(u, secondment.RoleOrgDept) && !holds(u, secondment.RoleRegistrar) {
+		return forbidden("error.forbidden", fmt.Errorf("%s keeps no ledger", u.Login))
+	}
+	return nil
+}
+
+// Register records an existing secondment of u's jurisdiction as it
+// stands, judged by the policy in force today, with a ledger entry for
+// each rule it breaks, in one transaction with its audit event. The same
+// person, borrowing unit and start registered again writes nothing and
+// says so (Already).
+func (s *Service) Register(ctx context.Context, u auth.User, in RegisterInput) (Registration, error) {
+	if err := registering(u); err != nil {
+		return Registration{}, err
+	}
+	if in.Invalid != nil {
+		return Registration{}, in.Invalid
+	}
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return Registration{}, err
+	}
+	var out Registration
+	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
+		var err error
+		out, err = s.register(ctx, tx, u, cat, in, true)
+		return err
+	})
+	return out, err
+}
+
+// register judges in for u and, when write is set, writes it through tx.
+func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, in RegisterInput, write bool) (Registration, error) {
+	now := s.clock.Now()
+	today := secondment.DateOf(now)
+	r := secondment.Registration{Secondment: secondment.Secondment{Kind: secondment.Kind(in.Kind),
+		Alias: secondment.Alias(in.Alias), Purpose: secondment.Purpose(in.Purpose), Task: strings.TrimSpace(in.Task),
+		PersonID: in.PersonID, BorrowerID: in.BorrowerID, LenderID: in.LenderID,
+		TransferMethod: secondment.TransferMethod(in.TransferMethod)},
+		Status: secondment.StockStatus(in.Status), ApprovalRef: strings.TrimSpace(in.ApprovalRef)}
+	var fe []secondment.FieldError
+	bad := func(field, id string, kv ...any) {
+		fe = append(fe, secondment.FieldError{Field: field, Message: secondment.Msg(id, kv...)})
+	}
+	for _, f := range []struct {
+		field, v string
+		dst      *secondment.Date
+		required bool
+	}{{"start", in.Start, &r.Start, true}, {"end", in.End, &r.End, true},
+		{"returned_on", in.ReturnedOn, &r.ReturnedOn, false}, {"approved_on", in.ApprovedOn, &r.ApprovedOn, false}} {
+		v := strings.TrimSpace(f.v)
+		if v == "" {
+			if f.required {
+				bad(f.field, "error.required")
+			}
+			continue
+		}
+		d, err := secondment.ParseDate(v)
+		if err != nil {
+			bad(f.field, "error.date")
+			continue
+		}
+		*f.dst = d
+	}
+
+	// The borrowing unit must be one whose requests u's org dept approves:
+	// the same scope in which u sees requests. Any other is "unknown", so
+	// nothing is told about units elsewhere.
+	var j secondment.Jurisdiction
+	if bu, ok := cat.h.Unit(r.BorrowerID); !ok || r.BorrowerID <= 0 {
+		bad("borrower", "stock.error.borrower")
+	} else if jj, err := cat.h.Jurisdiction(bu.ID, cat.policies); err != nil || jj.OrgDept.ID != u.UnitID {
+		bad("borrower", "stock.error.borrower")
+	} else {
+		j = jj
+	}
+	var person secondment.PersonView
+	if r.PersonID > 0 {
+		p, err := tx.PersonGet(ctx, r.PersonID)
+		switch {
+		case secondment.ErrorCodeOf(err) == secondment.ENotFound:
+		case err != nil:
+			return Registration{}, err
+		case j.Root.ID != 0 && cat.h.Contains(j.Root.ID, p.HomeUnitID):
+			person = p
+		}
+	}
+	if person.ID == 0 {
+		bad("person", "secondment.error.person")
+	} else {
+		r.PersonName = person.Name
+		if r.LenderID == 0 {
+			r.LenderID = person.HomeUnitID
+		}
+		// The person belongs to the lending unit, or already to the
+		// borrowing unit when the record says they were transferred in.
+		home := person.HomeUnitID
+		if home != r.LenderID && !(r.Status == secondment.StockTransferred && home == r.BorrowerID) {
+			bad("lender", "stock.error.lender")
+		} else if _, ok := cat.h.Unit(r.LenderID); !ok || !cat.h.Contains(j.Root.ID, r.LenderID) {
+			bad("lender", "stock.error.lender")
+		}
+	}
+	var ve *secondment.Error
+	if err := r.Validate(today); errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			if !hasField(fe, f.Field) {
+				fe = append(fe, f)
+			}
+		}
+	}
+	if len(fe) > 0 {
+		return Registration{}, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"), Fields: fe}
+	}
+
+	r.BorrowerName, r.LenderName = cat.unit(r.BorrowerID).Name, cat.unit(r.LenderID).Name
+	p, err := j.PolicyOn(today)
+	if err != nil {
+		return Registration{}, err
+	}
+	history, away, err := tx.Facts(ctx, r.PersonID, 0, r.LenderID)
+	if err != nil {
+		return Registration{}, err
+	}
+	judged, err := secondment.Register(p, r, factsOf(cat, r.Secondment, j.Root.Name, history, away), today)
+	if err != nil {
+		return Registration{}, err
+	}
+	out := Registration{State: judged.Secondment.State, Findings: judged.Findings, Irregular: judged.Irregular}
+	if !write {
+		return out, nil
+	}
+	details := make([]string, len(judged.Irregular))
+	for i, rule := range judged.Irregular {
+		for _, v := range judged.Findings {
+			if v.Rule == rule {
+				details[i] = v.Message.ID
+				break
+			}
+		}
+	}
+	rec := judged.Secondment
+	rec.ApprovalRef = r.ApprovalRef
+	w, err := tx.Register(ctx, postgres.Registration{Secondment: rec, JurisdictionID: j.Root.ID, OrgDeptID: j.OrgDept.ID,
+		PolicyVersion: p.Version, Irregular: judged.Irregular, Details: details, ActorID: u.ID, ActorName: u.Name,
+		UnitID: u.UnitID, Today: today, Now: now, MoveHome: rec.State == secondment.StateTransferred && person.HomeUnitID == r.LenderID})
+	if err != nil {
+		return Registration{}, err
+	}
+	out.ID, out.Number, out.Already = w.ID, w.Number, w.Already
+	return out, nil
+}
+
+func hasField(fe []secondment.FieldError, field string) bool {
+	for _, f := range fe {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}

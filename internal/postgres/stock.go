@@ -1,0 +1,134 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/secondment"
+)
+
+// Registration is an existing secondment as the use case placed it: the
+// row to insert, the ledger entries its broken rules open, and its audit.
+type Registration struct {
+	secondment.Secondment // State, dates and units as secondment.Register gave them
+	JurisdictionID        int64
+	OrgDeptID             int64
+	PolicyVersion         int // the policy in force on the registration day
+	Irregular             []secondment.RuleID
+	Details               []string // per irregular rule: the message ID that explains it
+	ActorID               int64
+	ActorName             string
+	UnitID                int64 // the registering user's unit, for the audit
+	Today                 secondment.Date
+	Now                   time.Time
+	AuditDetail           map[string]any
+	// MoveHome: a transfer-in on record whose person still belongs to the
+	// lending unit now belongs to the borrowing unit.
+	MoveHome bool
+}
+
+// Registered is what a registration wrote, or found already written.
+type Registered struct {
+	ID      int64
+	Number  string
+	Already bool // the same person, borrowing unit and start were registered before: nothing written
+}
+
+// Register writes one registration: the secondment with the next number
+// of the jurisdiction's register series, its ledger entries (closed at
+// once when the person is back or transferred: nothing is left to
+// rectify) and its audit event. The same person at the same borrowing unit
+// from the same day is one secondment, so registering it again writes
+// nothing and says so.
+func (t *Tx) Register(ctx context.Context, r Registration) (Registered, error) {
+	var existing Registered
+	err := t.q.QueryRow(ctx, `SELECT id, number FROM secondment
+		WHERE person_id = $1 AND borrower_id = $2 AND start_date = $3 AND registered_on IS NOT NULL`,
+		r.PersonID, r.BorrowerID, dateArg(r.Start)).Scan(&existing.ID, &existing.Number)
+	switch {
+	case err == nil:
+		existing.Already = true
+		return existing, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return Registered{}, fmt.Errorf("find registration: %w", err)
+	}
+	var n int
+	year := r.Today.Year
+	if err := t.q.QueryRow(ctx, `
+		INSERT INTO secondment_number_counter (jurisdiction_id, series, year, last_value) VALUES ($1, 'register', $2, 1)
+		ON CONFLICT (jurisdiction_id, series, year) DO UPDATE SET last_value = secondment_number_counter.last_value + 1
+		RETURNING last_value`, r.JurisdictionID, year).Scan(&n); err != nil {
+		return Registered{}, fmt.Errorf("register number for jurisdiction %d: %w", r.JurisdictionID, err)
+	}
+	out := Registered{Number: fmt.Sprintf("登记〔%04d〕%04d", year, n)}
+	s := r.Secondment
+	var closed *time.Time
+	if s.State.Terminal() {
+		closed = &r.Now
+	}
+	var method *string
+	if s.TransferMethod != "" {
+		m := string(s.TransferMethod)
+		method = &m
+	}
+	err = t.q.QueryRow(ctx, `
+		INSERT INTO secondment (number, state, kind, alias, purpose, task, person_id, borrower_id, lender_id,
+		    start_date, end_date, justification, jurisdiction_id, org_dept_id, policy_id,
+		    approved_on, started_on, returned_on, return_confirmed_on, transfer_method,
+		    registered_on, registered_by, approval_ref, closed_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+		    (SELECT id FROM policy WHERE jurisdiction_id = $13 AND version = $15),
+		    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)
+		ON CONFLICT (person_id, borrower_id, start_date) WHERE registered_on IS NOT NULL DO NOTHING
+		RETURNING id`,
+		out.Number, s.State, s.Kind, s.Alias, s.Purpose, s.Task, s.PersonID, s.BorrowerID, s.LenderID,
+		dateArg(s.Start), dateArg(s.End), s.Justification, r.JurisdictionID, r.OrgDeptID, r.PolicyVersion,
+		dateArg(s.ApprovedOn), dateArg(s.StartedOn), dateArg(s.ReturnedOn), dateArg(s.ReturnConfirmedOn), method,
+		dateArg(r.Today), r.ActorID, s.ApprovalRef, closed, r.Now).Scan(&out.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Registered by someone else since the lookup: theirs stands, and
+		// this transaction gives its number back by rolling back.
+		return Registered{}, secondment.Errorf(secondment.EConflict, secondment.Msg("stock.error.race"), errors.New("registration raced"))
+	}
+	if err != nil {
+		return Registered{}, fmt.Errorf("insert registration: %w", mapError(err, "secondment"))
+	}
+	if len(r.Irregular) > 0 {
+		var closedOn any
+		if !s.State.Away() {
+			closedOn = dateArg(r.Today)
+		}
+		if _, err := t.q.Exec(ctx, `
+			INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, closed_on, created_at)
+			SELECT $1, l.rule, $2, l.detail, $3, $4, $5 FROM unnest($6::text[], $7::text[]) AS l(rule, detail)`,
+			out.ID, dateArg(r.Today), s.BorrowerID, closedOn, r.Now, ruleNames(r.Irregular), r.Details); err != nil {
+			return Registered{}, fmt.Errorf("ledger of registration %d: %w", out.ID, err)
+		}
+	}
+	if r.MoveHome {
+		if err := moveHome(ctx, t.q, s, s.BorrowerID, r.Now); err != nil {
+			return Registered{}, err
+		}
+	}
+	detail := map[string]any{"number": out.Number, "state": s.State, "irregular": ruleNames(r.Irregular)}
+	for k, v := range r.AuditDetail {
+		detail[k] = v
+	}
+	if err := auditInsert(ctx, t.q, AuditEvent{At: r.Now, ActorID: r.ActorID, ActorName: r.ActorName,
+		Action: "secondment.register", ObjectType: "secondment", ObjectID: out.ID, UnitID: r.UnitID, Detail: detail}); err != nil {
+		return Registered{}, err
+	}
+	return out, nil
+}
+
+func ruleNames(rs []secondment.RuleID) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, string(r))
+	}
+	return out
+}
