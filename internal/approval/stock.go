@@ -201,3 +201,40 @@ func hasField(fe []secondment.FieldError, field string) bool {
 	}
 	return false
 }
+
+// RegisterChoices are what the registration form offers u: the people of
+// the jurisdiction whose name or unit contains q (up to a limit), and the
+// borrowing units whose secondments u's org dept approves.
+type RegisterChoices struct {
+	People    []Nominee
+	Borrowers []secondment.Unit
+}
+
+// Choices lists the registration form's people and borrowing units.
+func (s *Service) Choices(ctx context.Context, u auth.User, q string) (RegisterChoices, error) {
+	if err := registering(u); err != nil {
+		return RegisterChoices{}, err
+	}
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return RegisterChoices{}, err
+	}
+	var out RegisterChoices
+	root := u.UnitID
+	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
+		root = j.Root.ID
+	}
+	for _, id := range cat.h.Subtree(root) {
+		if j, err := cat.h.Jurisdiction(id, cat.policies); err == nil && j.OrgDept.ID == u.UnitID {
+			out.Borrowers = append(out.Borrowers, cat.unit(id))
+		}
+	}
+	people, err := s.store.PersonSearch(ctx, cat.h.Subtree(root), 0, strings.TrimSpace(q), nomineeLimit)
+	if err != nil {
+		return RegisterChoices{}, err
+	}
+	for _, p := range people {
+		out.People = append(out.People, Nominee{ID: p.ID, Name: p.Name, UnitName: p.HomeUnitName, Post: p.Post})
+	}
+	return out, nil
+}

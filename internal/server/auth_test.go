@@ -107,6 +107,13 @@ var expected = map[string][]string{
 	"GET /api/v1/units":                         {"borrower", "lender", "orgdept", "registrar", "sysadmin"},
 	"GET /api/v1/people":                        {"borrower", "lender", "orgdept", "registrar", "sysadmin"},
 	"GET /api/v1/me":                            {"signed-in"},
+	"GET /ledger":                               {"borrower", "lender", "orgdept", "registrar"},
+	"GET /ledger.csv":                           {"borrower", "lender", "orgdept", "registrar"},
+	"GET /ledger.xlsx":                          {"borrower", "lender", "orgdept", "registrar"},
+	"GET /api/v1/ledger":                        {"borrower", "lender", "orgdept", "registrar"},
+	"GET /ledger/register":                      {"orgdept", "registrar"},
+	"POST /ledger/register":                     {"orgdept", "registrar"},
+	"POST /api/v1/stock":                        {"orgdept", "registrar"},
 }
 
 // principals act in the matrix: one demo account per role, the system

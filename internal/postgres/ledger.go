@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"secondment/internal/secondment"
+)
+
+// LedgerSort orders the ledger.
+type LedgerSort string
+
+const (
+	LedgerByStart LedgerSort = "start" // latest start first (the default)
+	LedgerByEnd   LedgerSort = "end"   // soonest end first: what runs out next
+)
+
+// LedgerFilter is one page of the ledger (台账) of a party: a role in a
+// unit. Zero fields do not filter. Only the conditions that are set are
+// written into the query, so each query is planned for the filters it has
+// (no "$1 = 0 OR …" that a generic plan cannot use an index for).
+type LedgerFilter struct {
+	Role   secondment.Role // borrower, lender, or orgdept/registrar (the approving org dept)
+	UnitID int64
+
+	States      []secondment.State // default: every state of a secondment that happened
+	Kind        secondment.Kind
+	Alias       *secondment.Alias // nil: any
+	Purpose     secondment.Purpose
+	LenderLevel secondment.Level
+	System      secondment.System // of the lending unit
+	BorrowerID  int64
+	LenderID    int64
+	From, To    secondment.Date // the term overlaps [From, To]
+	Irregular   bool            // with an open ledger entry
+	Renewals    bool            // renewals only
+	Registered  bool            // registered stock only
+	Query       string          // in the person's name, or the number
+	Sort        LedgerSort
+	AfterDate   secondment.Date // keyset: the sort date of the last row shown
+	AfterID     int64           // and its id; 0: the first page
+	Limit       int
+}
+
+// LedgerStates are the states of a secondment that happened: approved or
+// later. Requests under review or refused are in the inboxes, not here.
+var LedgerStates = []secondment.State{secondment.StateApproved, secondment.StateActive, secondment.StateExpired,
+	secondment.StateOverdue, secondment.StateReturnRecorded, secondment.StateReturned, secondment.StateRenewed,
+	secondment.StateTransferPending, secondment.StateTransferred}
+
+// LedgerRow is one line of the ledger.
+type LedgerRow struct {
+	ID                                   int64
+	Number                               string
+	State                                secondment.State
+	Kind                                 secondment.Kind
+	Alias                                secondment.Alias
+	Purpose                              secondment.Purpose
+	Task                                 string
+	PersonName, BorrowerName, LenderName string
+	LenderLevel                          secondment.Level
+	Start, End                           secondment.Date
+	ReturnedOn                           secondment.Date
+	Renewal                              bool // continues an earlier term
+	RegisteredOn                         secondment.Date
+	ApprovalRef                          string
+	Irregular                            []secondment.RuleID // rules of its open ledger entries
+}
+
+// ledgerWhere writes the filter's conditions; arg adds an argument.
+func ledgerWhere(f LedgerFilter, arg func(any) string) string {
+	var w []string
+	add := func(s string) { w = append(w, s) }
+	add("s." + column(f.Role) + " = " + arg(f.UnitID) + "::bigint")
+	states := f.States
+	if len(states) == 0 {
+		states = LedgerStates
+	}
+	ss := make([]string, len(states))
+	for i, s := range states {
+		ss[i] = string(s)
+	}
+	add("s.state = ANY(" + arg(ss) + "::text[])")
+	if f.Kind != "" {
+		add("s.kind = " + arg(string(f.Kind)))
+	}
+	if f.Alias != nil {
+		add("s.alias = " + arg(string(*f.Alias)))
+	}
+	if f.Purpose != "" {
+		add("s.purpose = " + arg(string(f.Purpose)))
+	}
+	if f.LenderLevel != "" {
+		add("l.level = " + arg(string(f.LenderLevel)))
+	}
+	if f.System != "" {
+		add("l.system = " + arg(string(f.System)))
+	}
+	if f.BorrowerID != 0 {
+		add("s.borrower_id = " + arg(f.BorrowerID) + "::bigint")
+	}
+	if f.LenderID != 0 {
+		add("s.lender_id = " + arg(f.LenderID) + "::bigint")
+	}
+	if !f.From.IsZero() {
+		add("s.end_date >= " + arg(dateArg(f.From)) + "::date")
+	}
+	if !f.To.IsZero() {
+		add("s.start_date <= " + arg(dateArg(f.To)) + "::date")
+	}
+	if f.Irregular {
+		add("EXISTS (SELECT 1 FROM ledger_entry le WHERE le.secondment_id = s.id AND le.closed_on IS NULL)")
+	}
+	if f.Renewals {
+		add("s.previous_id IS NOT NULL")
+	}
+	if f.Registered {
+		add("s.registered_on IS NOT NULL")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		p := arg("%" + likeEscape(q) + "%")
+		add("(pe.name LIKE " + p + " OR s.number LIKE " + p + ")")
+	}
+	return strings.Join(w, " AND ")
+}
+
+// likeEscape makes s match itself in a LIKE pattern.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// sortOf is the column and direction of a sort.
+func sortOf(s LedgerSort) (col, dir, cmp string) {
+	if s == LedgerByEnd {
+		return "end_date", "ASC", ">"
+	}
+	return "start_date", "DESC", "<"
+}
+
+const ledgerFrom = `
+FROM secondment s
+JOIN person pe ON pe.id = s.person_id
+JOIN unit b ON b.id = s.borrower_id
+JOIN unit l ON l.id = s.lender_id`
+
+// Ledger returns one page of the ledger, in the filter's order.
+func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]LedgerRow, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := ledgerWhere(f, arg)
+	col, dir, cmp := sortOf(f.Sort)
+	if f.AfterID != 0 {
+		where += " AND (s." + col + ", s.id) " + cmp + " (" + arg(dateArg(f.AfterDate)) + "::date, " + arg(f.AfterID) + "::bigint)"
+	}
+	sql := `SELECT s.id, coalesce(s.number, ''), s.state, s.kind, s.alias, s.purpose, s.task, pe.name, b.name, l.name, l.level,
+	       s.start_date, s.end_date, s.returned_on, s.previous_id IS NOT NULL, s.registered_on, s.approval_ref,
+	       ARRAY(SELECT le.rule FROM ledger_entry le WHERE le.secondment_id = s.id AND le.closed_on IS NULL ORDER BY le.rule)` +
+		ledgerFrom + ` WHERE ` + where + ` ORDER BY s.` + col + ` ` + dir + `, s.id ` + dir + ` LIMIT ` + arg(f.Limit)
+	rows, err := s.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
+		var l LedgerRow
+		var start, end, returned, registered pgtype.Date
+		var irregular []string
+		err := r.Scan(&l.ID, &l.Number, &l.State, &l.Kind, &l.Alias, &l.Purpose, &l.Task, &l.PersonName, &l.BorrowerName,
+			&l.LenderName, &l.LenderLevel, &start, &end, &returned, &l.Renewal, &registered, &l.ApprovalRef, &irregular)
+		l.Start, l.End, l.ReturnedOn, l.RegisteredOn = civil(start), civil(end), civil(returned), civil(registered)
+		for _, x := range irregular {
+			l.Irregular = append(l.Irregular, secondment.RuleID(x))
+		}
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return out, nil
+}
+
+// LedgerCount counts the rows of the filter, up to limit: a province's
+// ledger may hold a million rows, and "10000+" tells a clerk as much as
+// the exact number while costing a bounded scan.
+func (s *Store) LedgerCount(ctx context.Context, f LedgerFilter, limit int) (int, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := ledgerWhere(f, arg)
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1`+ledgerFrom+` WHERE `+where+` LIMIT `+arg(limit)+`) c`, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count ledger: %w", err)
+	}
+	return n, nil
+}

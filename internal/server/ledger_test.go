@@ -1,0 +1,235 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"secondment/internal/demo"
+	"secondment/internal/sheet"
+)
+
+// newStorySetup is a server over the demo with its stories, on today.
+func newStorySetup(t *testing.T) *setup {
+	t.Helper()
+	now := time.Now()
+	s := newSetupAt(t, true, now)
+	if _, err := demo.LoadStories(t.Context(), s.store, now); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type ledgerPage struct {
+	As    string `json:"as"`
+	Total int    `json:"total"`
+	More  bool   `json:"more"`
+	Next  string `json:"next"`
+	Rows  []struct {
+		ID        int64    `json:"id"`
+		Number    string   `json:"number"`
+		State     string   `json:"state"`
+		Person    string   `json:"person"`
+		Lender    string   `json:"lender"`
+		Irregular []string `json:"irregular"`
+	} `json:"rows"`
+}
+
+func (c *client) ledger(query string) ledgerPage {
+	c.t.Helper()
+	res, body := c.get("/api/v1/ledger?" + query)
+	if res.StatusCode != http.StatusOK {
+		c.t.Fatalf("ledger %s: %d %s", query, res.StatusCode, body)
+	}
+	var p ledgerPage
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		c.t.Fatal(err)
+	}
+	return p
+}
+
+// The ledger lists a party's secondments, scoped, filtered, counted and
+// paged by keyset without loss or repeat; page and API agree; exports read
+// back to the same rows.
+func TestLedger(t *testing.T) {
+	t.Parallel()
+	s := newStorySetup(t)
+	c := demo.StoryCounts
+
+	// The org dept's registrar: the clean-up's stock, 165 in all, and its
+	// returned part; every page of 50 until the end, nothing twice.
+	reg := s.as(t, "xj-ks-zzb.registrar")
+	stock := reg.ledger("registered=true&level=township")
+	if stock.Total != c.KashgarStock || stock.As != "registrar" || len(stock.Rows) != 50 || stock.Next == "" {
+		t.Fatalf("stock page: total %d as %s, %d rows, next %q", stock.Total, stock.As, len(stock.Rows), stock.Next)
+	}
+	seen := map[int64]bool{}
+	for p, pages := stock, 1; ; pages++ {
+		for _, r := range p.Rows {
+			if seen[r.ID] {
+				t.Fatalf("row %d on two pages", r.ID)
+			}
+			seen[r.ID] = true
+		}
+		if p.Next == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+		p = reg.ledger("registered=true&level=township&after=" + url.QueryEscape(p.Next))
+	}
+	if len(seen) != c.KashgarStock {
+		t.Errorf("paged through %d rows, want %d", len(seen), c.KashgarStock)
+	}
+	if n := reg.ledger("registered=true&state=returned").Total; n != c.StockReturned {
+		t.Errorf("returned stock %d, want %d", n, c.StockReturned)
+	}
+	if n := reg.ledger("registered=true&state=transfer_pending").Total; n != c.StockTransfer {
+		t.Errorf("stock in transfer-in %d, want %d", n, c.StockTransfer)
+	}
+	overdue := reg.ledger("overdue=true&irregular=true")
+	if overdue.Total == 0 {
+		t.Error("no overdue irregular secondment in Kashgar's ledger")
+	}
+	for _, r := range overdue.Rows {
+		if r.State != "overdue" || !strings.Contains(strings.Join(r.Irregular, " "), "R10") {
+			t.Errorf("overdue filter gave %s with %v", r.State, r.Irregular)
+		}
+	}
+
+	// The page shows the same count and rows as the API.
+	_, body := reg.get("/ledger?registered=true&level=township")
+	page := doc(t, body)
+	if got := within(page, "ledger-total"); !strings.Contains(got, strconv.Itoa(c.KashgarStock)) {
+		t.Errorf("page total %q", got)
+	}
+	if n := len(byTestID(page, "ledger-row")); n != 50 {
+		t.Errorf("page shows %d rows", n)
+	}
+
+	// A lending unit sees its own people only, and as the lender.
+	lender := s.as(t, "xj-ks-akks.lender")
+	mine := lender.ledger("")
+	if mine.As != "lender" || mine.Total == 0 {
+		t.Fatalf("阿克喀什乡's ledger: %+v", mine)
+	}
+	for _, r := range mine.Rows {
+		if r.Lender != "阿克喀什乡" {
+			t.Errorf("阿克喀什乡 sees %s of %s", r.Person, r.Lender)
+		}
+	}
+	if res, _ := lender.get("/api/v1/ledger?as=orgdept"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a lender asking for the org dept's ledger: %d, want 422", res.StatusCode)
+	}
+	if res, _ := reg.get("/api/v1/ledger?state=draft"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad state: %d, want 422", res.StatusCode)
+	}
+	if res, _ := reg.get("/ledger?from=2024-13-01"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("page with a bad date: %d, want 422", res.StatusCode)
+	}
+	if res, _ := reg.get("/api/v1/ledger?after=garbage"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad cursor: %d, want 422", res.StatusCode)
+	}
+
+	// Exports of the filtered view read back to the same rows, in Chinese.
+	for _, format := range []string{"csv", "xlsx"} {
+		res, body := reg.get("/ledger." + format + "?registered=true&state=returned")
+		if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Disposition"), "."+format) {
+			t.Fatalf("export %s: %d %v", format, res.StatusCode, res.Header)
+		}
+		tab, err := sheet.Read("ledger."+format, bytes.NewReader([]byte(body)), sheet.Limits{})
+		if err != nil {
+			t.Fatalf("export %s reads back: %v", format, err)
+		}
+		if len(tab.Rows) != c.StockReturned || tab.Column("编号") < 0 || tab.Column("违规情形") < 0 {
+			t.Errorf("export %s: %d rows, header %v", format, len(tab.Rows), tab.Header)
+		}
+	}
+	// A lender's export holds its own people only.
+	res, body := lender.get("/ledger.csv")
+	tab, err := sheet.Read("l.csv", strings.NewReader(body), sheet.Limits{})
+	if err != nil || res.StatusCode != 200 || len(tab.Rows) != mine.Total {
+		t.Fatalf("lender export: %d, %v, %d rows of %d", res.StatusCode, err, len(tab.Rows), mine.Total)
+	}
+	col := tab.Column("借出单位（原单位）")
+	for _, r := range tab.Rows {
+		if r.Cells[col].Text != "阿克喀什乡" {
+			t.Errorf("lender export holds a row of %s", r.Cells[col].Text)
+		}
+	}
+}
+
+// Registration through the API and the page: created, then "already";
+// refused for a clerk and with the fields named for bad input.
+func TestRegisterAPIAndPage(t *testing.T) {
+	t.Parallel()
+	s := newStorySetup(t)
+	ctx := t.Context()
+	var person, borrower int64
+	if err := s.store.Pool.QueryRow(ctx, `SELECT p.id, b.id FROM person p, unit b
+		WHERE p.name = '刘晓燕' AND b.code = 'SD-WH-HC-XC'`).Scan(&person, &borrower); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"person_id": person, "borrower_id": borrower, "kind": "secondment", "purpose": "special_project",
+		"task": "乡村振兴专项", "start": time.Now().AddDate(0, -5, 0).Format("2006-01-02"),
+		"end": time.Now().AddDate(0, -2, 0).Format("2006-01-02"), "status": "running"}
+	reg := s.as(t, "sd-wh-hc-zzb.registrar")
+	post := func(c *client, v any) (*http.Response, map[string]any) {
+		t.Helper()
+		b, _ := json.Marshal(v)
+		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/api/v1/stock", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		res, out := c.do(req)
+		var m map[string]any
+		_ = json.Unmarshal([]byte(out), &m)
+		return res, m
+	}
+	res, got := post(reg, body)
+	if res.StatusCode != http.StatusCreated || got["state"] != "overdue" || got["already"] != false {
+		t.Fatalf("register: %d %v", res.StatusCode, got)
+	}
+	irregular, _ := got["irregular"].([]any)
+	if len(irregular) == 0 {
+		t.Errorf("no approval on record, yet no irregularity: %v", got)
+	}
+	res, again := post(reg, body)
+	if res.StatusCode != http.StatusOK || again["already"] != true || again["number"] != got["number"] {
+		t.Errorf("again: %d %v", res.StatusCode, again)
+	}
+	if res, _ := post(s.as(t, "sd-wh-hc-xc.borrower"), body); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a clerk registering: %d, want 403", res.StatusCode)
+	}
+	bad := map[string]any{}
+	for k, v := range body {
+		bad[k] = v
+	}
+	bad["status"], bad["end"] = "lost", "someday"
+	res, problem := post(reg, bad)
+	errs, _ := problem["errors"].(map[string]any)
+	if res.StatusCode != http.StatusUnprocessableEntity || errs["status"] == nil || errs["end"] == nil {
+		t.Errorf("bad registration: %d %v", res.StatusCode, problem)
+	}
+
+	// The page: the form, a refusal in Chinese, a registration.
+	if res, body := reg.get("/ledger/register"); res.StatusCode != 200 || !strings.Contains(body, "登记存量借调") {
+		t.Fatalf("register form: %d", res.StatusCode)
+	}
+	form := url.Values{"person": {strconv.FormatInt(person, 10)}, "borrower": {strconv.FormatInt(borrower, 10)},
+		"kind": {"secondment"}, "purpose": {"special_project"}, "task": {"乡村振兴专项"}, "status": {"returned"},
+		"start": {time.Now().AddDate(-2, 0, 0).Format("2006-01-02")}, "end": {time.Now().AddDate(-2, 2, 0).Format("2006-01-02")}}
+	res, page := reg.post("/ledger/register", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, page), "error-returned_on") == "" {
+		t.Fatalf("register page without a return date: %d", res.StatusCode)
+	}
+	form.Set("returned_on", time.Now().AddDate(-2, 2, 0).Format("2006-01-02"))
+	res, page = reg.post("/ledger/register", form)
+	if res.StatusCode != http.StatusOK || !strings.Contains(within(doc(t, page), "register-done"), "登记〔") {
+		t.Fatalf("register page: %d %s", res.StatusCode, within(doc(t, page), "form-summary"))
+	}
+}

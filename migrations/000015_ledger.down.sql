@@ -1,0 +1,3 @@
+DROP INDEX secondment_orgdept_start_idx;
+DROP INDEX secondment_borrower_start_idx;
+DROP INDEX secondment_lender_start_idx;
