@@ -286,7 +286,7 @@ func TestServeEmbeddedDemo(t *testing.T) {
 	}
 	// seed demo beside the running service uses its database, and is idempotent.
 	out, ecode, stderr := runCmd(t, env(), "seed", "demo", "--data-dir", dir)
-	if ecode != 0 || !strings.Contains(out, "units 0 added, 0 updated, 20 unchanged; people 0 added, 0 updated, 13 unchanged") {
+	if ecode != 0 || !strings.Contains(out, "units 0 added, 0 updated, 27 unchanged; people 0 added, 0 updated, 13 unchanged") {
 		t.Fatalf("seed demo beside serve: exit %d: %s %s", ecode, out, stderr)
 	}
 	// It printed a new password for the demo accounts, which now works.
@@ -352,11 +352,11 @@ func TestMigrateCommands(t *testing.T) {
 		t.Fatalf("up: %d %s", code, out)
 	}
 	out, code, stderr = runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL), "seed", "demo")
-	if code != 0 || !strings.Contains(out, "units 20 added") || !strings.Contains(out, "people 13 added") {
+	if code != 0 || !strings.Contains(out, "units 27 added") || !strings.Contains(out, "people 13 added") {
 		t.Fatalf("seed: %d %s %s", code, out, stderr)
 	}
 	out, code, _ = runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL), "seed", "demo")
-	if code != 0 || !strings.Contains(out, "units 0 added, 0 updated, 20 unchanged") {
+	if code != 0 || !strings.Contains(out, "units 0 added, 0 updated, 27 unchanged") {
 		t.Fatalf("second seed must change nothing: %s", out)
 	}
 	all := strconv.Itoa(int(postgres.LatestMigration()))

@@ -57,6 +57,16 @@ func loadDemo(ctx context.Context, store *postgres.Store, h auth.Hasher, clock s
 	if err != nil {
 		return fmt.Errorf("load demo accounts: %w", err)
 	}
+	stories, err := demo.LoadStories(ctx, store, clock.Now())
+	if err != nil {
+		return fmt.Errorf("load demo stories: %w", err)
+	}
+	if stories.Skipped {
+		fmt.Fprintln(stdout, "demo stories: requests are stored already; none added")
+	} else {
+		fmt.Fprintf(stdout, "demo stories: %d requests through the chain, %d existing secondments registered, dated from today\n",
+			stories.Requests, stories.Registered)
+	}
 	fmt.Fprintf(stdout, "demo accounts (dev mode; every one has the password %s):\n", password)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	for _, a := range accounts {

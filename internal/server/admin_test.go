@@ -34,8 +34,8 @@ func TestAdminUnits(t *testing.T) {
 			t.Errorf("%s: %d", name, res.StatusCode)
 		}
 	}
-	if n, _, _ := s.store.UnitCount(t.Context()); n != 21 {
-		t.Fatalf("%d units after refused creates, want 21", n)
+	if n, _, _ := s.store.UnitCount(t.Context()); n != 28 {
+		t.Fatalf("%d units after refused creates, want 28", n)
 	}
 	res, _ = admin.post("/admin/units/"+itoa(u.ID), url.Values{"name": {"兴业路街道"}, "staffing_quota": {"22"}, "headcount": {"19"}, "post_quota": {"4"}})
 	if res.StatusCode != http.StatusSeeOther {

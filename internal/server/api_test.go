@@ -26,7 +26,7 @@ func TestAPIUnitsAndPeople(t *testing.T) {
 			Headcount         *int
 		}
 	}
-	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &units) != nil || len(units.Units) != 20 {
+	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &units) != nil || len(units.Units) != 27 {
 		t.Fatalf("GET /api/v1/units = %d, %d units", res.StatusCode, len(units.Units))
 	}
 	res, body = c.get("/api/v1/people?unit=NMG-BT-JY-MC")

@@ -215,10 +215,10 @@ func TestHomeCounts(t *testing.T) {
 	s := newSetup(t, true)
 	_, body := s.as(t, "sysadmin").get("/")
 	page := doc(t, body)
-	if got := within(page, "stat-units"); got != "20" {
+	if got := within(page, "stat-units"); got != "27" {
 		t.Errorf("units card = %q", got)
 	}
-	if got := within(page, "stat-townships"); got != "4" {
+	if got := within(page, "stat-townships"); got != "9" {
 		t.Errorf("townships card = %q", got)
 	}
 	if got := within(page, "stat-people"); got != "13" {

@@ -1,0 +1,105 @@
+package demo_test
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/dbtest"
+	"secondment/internal/demo"
+	sm "secondment/internal/secondment"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// The demo tells the seed's stories: requests at every step of the chain,
+// the stock of the clean-ups with S6's numbers, S8's load, an overdue term
+// in the ledger; and loading it again adds nothing.
+func TestStories(t *testing.T) {
+	ctx := t.Context()
+	s := dbtest.Store(t)
+	now := time.Now()
+	if _, err := demo.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.LoadUsers(ctx, s, auth.Hasher{Params: auth.CheapParams}, "Demo-Password-2026", now); err != nil {
+		t.Fatal(err)
+	}
+	res, err := demo.LoadStories(ctx, s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped || res.Registered < demo.StoryCounts.KashgarStock {
+		t.Fatalf("stories: %+v", res)
+	}
+	count := func(sql string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := s.Pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return n
+	}
+	// Every state a visitor should meet is there.
+	for _, st := range []sm.State{sm.StateDraft, sm.StateAwaitingConsent, sm.StateAwaitingSignoff, sm.StateSentBack,
+		sm.StateApproved, sm.StateActive, sm.StateOverdue, sm.StateReturned, sm.StateRenewed, sm.StateTransferPending,
+		sm.StateDeclined, sm.StateRejected, sm.StateWithdrawn} {
+		if n := count(`SELECT count(*) FROM secondment WHERE state = $1`, st); n == 0 {
+			t.Errorf("no request %s", st)
+		}
+	}
+	// S6: Kashgar's 165 registered township secondees.
+	c := demo.StoryCounts
+	kashgarStock := `SELECT count(*) FROM secondment s JOIN unit l ON l.id = s.lender_id
+		WHERE s.registered_on IS NOT NULL AND l.code LIKE 'XJ-KS-%' AND l.level = 'township'`
+	if n := count(kashgarStock); n != c.KashgarStock {
+		t.Errorf("Kashgar stock %d, want %d", n, c.KashgarStock)
+	}
+	for st, want := range map[string]int{"returned": c.StockReturned, "transfer_pending": c.StockTransfer} {
+		if n := count(kashgarStock+` AND s.state = $1`, st); n != want {
+			t.Errorf("Kashgar stock %s: %d, want %d", st, n, want)
+		}
+	}
+	if n := count(kashgarStock + ` AND s.state IN ('active', 'expired', 'overdue') AND s.purpose = 'major_project'`); n != c.StockAway {
+		t.Errorf("Kashgar stock away on major projects: %d, want %d", n, c.StockAway)
+	}
+	// S8: the lending units' load.
+	away := `SELECT count(*) FROM secondment s JOIN unit l ON l.id = s.lender_id
+		WHERE l.code = $1 AND s.state IN ('active', 'expired', 'overdue', 'transfer_pending')`
+	if n := count(away, "NMG-BT-QS-KXL"); n != c.KexueluAway {
+		t.Errorf("科学路街道 away: %d, want %d", n, c.KexueluAway)
+	}
+	if n := count(away, "XJ-KS-AKKS"); n != c.AkekashiAway {
+		t.Errorf("阿克喀什乡 away: %d, want %d", n, c.AkekashiAway)
+	}
+	// A term of this week and one of next month; an overdue one in the
+	// ledger (R10) through the sweep.
+	today := sm.DateOf(now)
+	if n := count(`SELECT count(*) FROM secondment WHERE state = 'active' AND end_date BETWEEN $1 AND $2`,
+		today.String(), today.AddDays(7).String()); n == 0 {
+		t.Error("no term ends this week")
+	}
+	if n := count(`SELECT count(*) FROM ledger_entry le JOIN secondment s ON s.id = le.secondment_id
+		WHERE le.rule = 'R10' AND s.registered_on IS NULL AND le.closed_on IS NULL`); n == 0 {
+		t.Error("no overdue request in the ledger")
+	}
+	// S1 refused, S2's third term refused by the cap: both stay drafts.
+	if n := count(`SELECT count(*) FROM secondment s JOIN person p ON p.id = s.person_id
+		WHERE s.state = 'draft' AND p.name IN ('芦长丽', '热依汗古丽·艾则孜')`); n != 2 {
+		t.Errorf("%d refused drafts of S1 and S2, want 2", n)
+	}
+	// The chain wrote its decisions; the stock none.
+	if n := count(`SELECT count(*) FROM decision d JOIN secondment s ON s.id = d.secondment_id WHERE s.registered_on IS NOT NULL`); n != 0 {
+		t.Errorf("%d decisions on registered stock", n)
+	}
+
+	total := count(`SELECT count(*) FROM secondment`)
+	again, err := demo.LoadStories(ctx, s, now)
+	if err != nil || !again.Skipped {
+		t.Fatalf("again: %+v %v", again, err)
+	}
+	if n := count(`SELECT count(*) FROM secondment`); n != total {
+		t.Errorf("loading again: %d requests, was %d", n, total)
+	}
+}
