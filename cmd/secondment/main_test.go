@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"secondment/internal/dbtest"
+	"secondment/internal/secondment"
 	"secondment/internal/postgres"
 )
 
@@ -87,6 +88,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"serve"}, env("SECONDMENT_MIGRATE", "maybe", "SECONDMENT_DB_CONNECT_TIMEOUT", "soon"), 1,
 			[]string{"SECONDMENT_MIGRATE=\"maybe\"", "SECONDMENT_DB_CONNECT_TIMEOUT=\"soon\""}},
 		{[]string{"serve", "--database-url", "postgres://u:secret@host:notaport/db"}, env(), 1, []string{"malformed database URL"}},
+		{[]string{"serve", "--mode", "production", "--today", "2027-03-10"}, env(), 1, []string{"--today: the rehearsal clock is refused in production mode"}},
+		{[]string{"serve", "--today", "next spring"}, env(), 1, []string{`--today "next spring"`}},
 		{[]string{"serve"}, env("DATABASE_URL", "postgres://u:secret@host:notaport/db"), 1, []string{"malformed database URL"}},
 	}
 	for _, c := range cases {
@@ -431,5 +434,44 @@ func TestSweepCommand(t *testing.T) {
 	var runs int
 	if err := dbtest.Pool(t, dbURL).QueryRow(t.Context(), `SELECT count(*) FROM sweep_run WHERE origin = 'command line'`).Scan(&runs); err != nil || runs != 1 {
 		t.Fatalf("sweep runs recorded: %d %v", runs, err)
+	}
+}
+
+// The rehearsal clock: after `seed demo`, a sweep a month ahead expires the
+// demo's terms ending this week and puts them in the ledger (R10); a sweep
+// back before that day is refused, and a future day in production mode too.
+func TestSweepRehearsal(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.URL(t)
+	e := env("SECONDMENT_DATABASE_URL", dbURL)
+	if _, code, stderr := runCmd(t, e, "seed", "demo"); code != 0 {
+		t.Fatalf("seed demo: %d %s", code, stderr)
+	}
+	pool := dbtest.Pool(t, dbURL)
+	count := func(sql string) int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(t.Context(), sql).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	openR10 := `SELECT count(*) FROM ledger_entry WHERE rule = 'R10' AND closed_on IS NULL`
+	before := count(openR10)
+	ahead := time.Now().In(secondment.Shanghai).AddDate(0, 1, 0).Format("2006-01-02")
+	if _, code, stderr := runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL, "SECONDMENT_MODE", "production"), "sweep", "--day", ahead); code == 0 ||
+		!strings.Contains(stderr, "refused in production") {
+		t.Fatalf("production rehearsal: %d %s", code, stderr)
+	}
+	out, code, stderr := runCmd(t, e, "sweep", "--day", ahead)
+	if code != 0 || strings.Contains(out, " 0 expired") {
+		t.Fatalf("sweep a month ahead expired nothing: %d %s %s", code, out, stderr)
+	}
+	if after := count(openR10); after <= before {
+		t.Errorf("open R10 ledger entries %d, were %d", after, before)
+	}
+	today := time.Now().In(secondment.Shanghai).Format("2006-01-02")
+	if _, code, stderr := runCmd(t, e, "sweep", "--day", today); code == 0 || !strings.Contains(stderr, "cannot go back") {
+		t.Errorf("sweep back in time: %d %s", code, stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"secondment/internal/demo"
+	"secondment/internal/i18n"
+	"secondment/internal/secondment"
+	"secondment/internal/server"
 	"secondment/internal/sheet"
 )
 
@@ -231,5 +235,23 @@ func TestRegisterAPIAndPage(t *testing.T) {
 	res, page = reg.post("/ledger/register", form)
 	if res.StatusCode != http.StatusOK || !strings.Contains(within(doc(t, page), "register-done"), "登记〔") {
 		t.Fatalf("register page: %d %s", res.StatusCode, within(doc(t, page), "form-summary"))
+	}
+}
+
+// On a rehearsal clock every page says which day it pretends to be; on
+// the real clock none does.
+func TestRehearsalBanner(t *testing.T) {
+	t.Parallel()
+	day := secondment.DateOf(time.Now()).AddDays(90)
+	h := server.New(server.Deps{Catalog: i18n.MustLoad(), Clock: secondment.RehearsalOn(day, time.Now())}).Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/signin", nil))
+	if got := within(doc(t, rec.Body.String()), "rehearsal"); !strings.Contains(got, day.String()) {
+		t.Errorf("rehearsal banner %q lacks %s", got, day)
+	}
+	rec = httptest.NewRecorder()
+	server.New(server.Deps{Catalog: i18n.MustLoad()}).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/signin", nil))
+	if strings.Contains(rec.Body.String(), `data-testid="rehearsal"`) {
+		t.Error("a banner on the real clock")
 	}
 }
