@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"secondment/internal/dbtest"
-	"secondment/internal/secondment"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
