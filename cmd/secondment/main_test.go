@@ -362,8 +362,31 @@ func TestMigrateCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "units 0 added, 0 updated, 27 unchanged") {
 		t.Fatalf("second seed must change nothing: %s", out)
 	}
+	// Down past the stock's migrations drops the registered stock and
+	// keeps the requests.
+	latest := int(postgres.LatestMigration())
+	out, code, stderr = runCmd(t, env(), "migrate", "down", "2", "--yes", "--database-url", dbURL)
+	if code != 0 || !strings.Contains(out, "schema version: "+postgres.MigrationName(uint(latest-2))) {
+		t.Fatalf("down 2: %d %s %s", code, out, stderr)
+	}
+	// Further down, the demo's requests numbered per jurisdiction (借调
+	// 〔2026〕0001 in Kashgar and in Weihai) cannot go back to one global
+	// series: migration 4 refuses rather than renumber them.
+	_, code, stderr = runCmd(t, env(), "migrate", "down", strconv.Itoa(latest-2), "--yes", "--database-url", dbURL)
+	if code == 0 || !strings.Contains(stderr, "secondment_number_key") {
+		t.Fatalf("down all with requests: %d %s", code, stderr)
+	}
+}
+
+// Down all the way works on a database without requests.
+func TestMigrateDownAll(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.EmptyURL(t)
+	if _, code, stderr := runCmd(t, env("SECONDMENT_DATABASE_URL", dbURL), "migrate", "up"); code != 0 {
+		t.Fatalf("up: %s", stderr)
+	}
 	all := strconv.Itoa(int(postgres.LatestMigration()))
-	out, code, stderr = runCmd(t, env(), "migrate", "down", all, "--yes", "--database-url", dbURL)
+	out, code, stderr := runCmd(t, env(), "migrate", "down", all, "--yes", "--database-url", dbURL)
 	if code != 0 || !strings.Contains(out, "schema version: none") {
 		t.Fatalf("down: %d %s %s", code, out, stderr)
 	}
