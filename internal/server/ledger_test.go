@@ -198,6 +198,16 @@ func TestRegisterAPIAndPage(t *testing.T) {
 	if res.StatusCode != http.StatusCreated || got["state"] != "overdue" || got["already"] != false {
 		t.Fatalf("register: %d %v", res.StatusCode, got)
 	}
+	// Its page opens from the ledger's link, for the registrar and the
+	// lending unit, and is 404 for a unit it does not concern.
+	for login, want := range map[string]int{"sd-wh-hc-zzb.registrar": 200, "sd-wh-hc-yt.lender": 200, "xj-ks-akks.lender": 404} {
+		res, body := s.as(t, login).get(res.Header.Get("Location"))
+		if res.StatusCode != want {
+			t.Errorf("%s opens the registered secondment: %d, want %d: %.300s", login, res.StatusCode, want, body)
+		} else if want == 200 && !strings.Contains(within(doc(t, body), "registered"), "无审批记录") {
+			t.Errorf("%s: the page does not say it is registered stock without approval", login)
+		}
+	}
 	irregular, _ := got["irregular"].([]any)
 	if len(irregular) == 0 {
 		t.Errorf("no approval on record, yet no irregularity: %v", got)
