@@ -28,9 +28,6 @@ type LedgerQuery struct {
 	After                string // the cursor of the page before
 }
 
-// LedgerRow is one line of the ledger.
-type LedgerRow = postgres.LedgerRow
-
 // LedgerStates are the states the ledger lists.
 var LedgerStates = postgres.LedgerStates
 
@@ -45,7 +42,7 @@ const LedgerCountMax = 10000
 type Ledger struct {
 	As    secondment.Role
 	Roles []secondment.Role // the roles u may list the ledger as
-	Rows  []LedgerRow
+	Rows  []secondment.LedgerLine
 	Total int  // rows of the filter, up to LedgerCountMax
 	More  bool // more than LedgerCountMax
 	Next  string
@@ -90,13 +87,7 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 			bad("state", "ledger.error.state")
 		}
 	}
-	if q.Overdue {
-		if len(f.States) > 0 && !slices.Contains(f.States, secondment.StateOverdue) {
-			f.States = []secondment.State{"-"} // overdue and some other state: nothing
-		} else {
-			f.States = []secondment.State{secondment.StateOverdue}
-		}
-	}
+	f.Overdue = q.Overdue
 	if f.Kind != "" && !f.Kind.Valid() {
 		bad("kind", "secondment.error.kind")
 	}
@@ -192,7 +183,7 @@ const ExportMax = 200000
 // LedgerEach calls fn for every row of u's filtered ledger, page by page,
 // so that an export streams whatever its size. It fails before the first
 // row when the filter is invalid or matches more than ExportMax rows.
-func (s *Service) LedgerEach(ctx context.Context, u auth.User, q LedgerQuery, fn func(postgres.LedgerRow) error) error {
+func (s *Service) LedgerEach(ctx context.Context, u auth.User, q LedgerQuery, fn func(secondment.LedgerLine) error) error {
 	q.After = ""
 	f, _, err := ledgerFilter(u, q)
 	if err != nil {

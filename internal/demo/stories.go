@@ -98,11 +98,7 @@ func (t *teller) index() error {
 		return err
 	}
 	for _, u := range users {
-		if full, err := t.store.UserGet(t.ctx, u.ID); err == nil {
-			t.users[u.Login] = full
-		} else {
-			return err
-		}
+		t.users[u.Login] = u
 	}
 	units, err := t.store.UnitAll(t.ctx)
 	if err != nil {

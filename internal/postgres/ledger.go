@@ -37,6 +37,7 @@ type LedgerFilter struct {
 	BorrowerID  int64
 	LenderID    int64
 	From, To    secondment.Date // the term overlaps [From, To]
+	Overdue     bool            // overdue only (R10), whatever States says
 	Irregular   bool            // with an open ledger entry
 	Renewals    bool            // renewals only
 	Registered  bool            // registered stock only
@@ -53,25 +54,6 @@ var LedgerStates = []secondment.State{secondment.StateApproved, secondment.State
 	secondment.StateOverdue, secondment.StateReturnRecorded, secondment.StateReturned, secondment.StateRenewed,
 	secondment.StateTransferPending, secondment.StateTransferred}
 
-// LedgerRow is one line of the ledger.
-type LedgerRow struct {
-	ID                                   int64
-	Number                               string
-	State                                secondment.State
-	Kind                                 secondment.Kind
-	Alias                                secondment.Alias
-	Purpose                              secondment.Purpose
-	Task                                 string
-	PersonName, BorrowerName, LenderName string
-	LenderLevel                          secondment.Level
-	Start, End                           secondment.Date
-	ReturnedOn                           secondment.Date
-	Renewal                              bool // continues an earlier term
-	RegisteredOn                         secondment.Date
-	ApprovalRef                          string
-	Irregular                            []secondment.RuleID // rules of its open ledger entries
-}
-
 // ledgerWhere writes the filter's conditions; arg adds an argument.
 func ledgerWhere(f LedgerFilter, arg func(any) string) string {
 	var w []string
@@ -86,6 +68,9 @@ func ledgerWhere(f LedgerFilter, arg func(any) string) string {
 		ss[i] = string(s)
 	}
 	add("s.state = ANY(" + arg(ss) + "::text[])")
+	if f.Overdue {
+		add("s.state = 'overdue'")
+	}
 	if f.Kind != "" {
 		add("s.kind = " + arg(string(f.Kind)))
 	}
@@ -149,7 +134,7 @@ JOIN unit b ON b.id = s.borrower_id
 JOIN unit l ON l.id = s.lender_id`
 
 // Ledger returns one page of the ledger, in the filter's order.
-func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]LedgerRow, error) {
+func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]secondment.LedgerLine, error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	where := ledgerWhere(f, arg)
@@ -165,8 +150,8 @@ func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]LedgerRow, error)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
-		var l LedgerRow
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (secondment.LedgerLine, error) {
+		var l secondment.LedgerLine
 		var start, end, returned, registered pgtype.Date
 		var irregular []string
 		err := r.Scan(&l.ID, &l.Number, &l.State, &l.Kind, &l.Alias, &l.Purpose, &l.Task, &l.PersonName, &l.BorrowerName,

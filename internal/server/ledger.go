@@ -11,7 +11,6 @@ import (
 	"secondment/internal/approval"
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
-	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/internal/sheet"
 	"secondment/web"
@@ -85,7 +84,7 @@ type apiLedgerRow struct {
 	Irregular    []string `json:"irregular"`
 }
 
-func toAPILedgerRow(l postgres.LedgerRow) apiLedgerRow {
+func toAPILedgerRow(l secondment.LedgerLine) apiLedgerRow {
 	out := apiLedgerRow{ID: l.ID, Number: l.Number, State: string(l.State), Kind: string(l.Kind), Alias: string(l.Alias),
 		Purpose: string(l.Purpose), Task: l.Task, Person: l.PersonName, Borrower: l.BorrowerName, Lender: l.LenderName,
 		LenderLevel: string(l.LenderLevel), Start: l.Start.String(), End: l.End.String(), Renewal: l.Renewal,
@@ -132,7 +131,7 @@ var ledgerColumns = []string{"secondment.number", "secondment.person", "secondme
 	"secondment.start", "secondment.end", "ledger.returned_on", "secondment.state", "ledger.renewal",
 	"ledger.registered_on", "ledger.approval_ref", "ledger.irregular"}
 
-func ledgerCells(l *i18n.Localizer, row postgres.LedgerRow) []string {
+func ledgerCells(l *i18n.Localizer, row secondment.LedgerLine) []string {
 	date := func(d secondment.Date) string {
 		if d.IsZero() {
 			return ""
@@ -171,7 +170,7 @@ func (s *Server) handleLedgerExport(format string) http.HandlerFunc {
 		}
 		var out sheet.Writer
 		name := fmt.Sprintf("ledger-%s.%s", secondment.Today(s.clock), format)
-		err = s.app.LedgerEach(r.Context(), u, ledgerQueryOf(r.URL.Query()), func(row postgres.LedgerRow) error {
+		err = s.app.LedgerEach(r.Context(), u, ledgerQueryOf(r.URL.Query()), func(row secondment.LedgerLine) error {
 			if out == nil {
 				if out, err = startExport(w, format, name, header); err != nil {
 					return err

@@ -101,6 +101,12 @@ func TestLedger(t *testing.T) {
 	if overdue.Total == 0 {
 		t.Error("no overdue irregular secondment in Kashgar's ledger")
 	}
+	if n := reg.ledger("overdue=true&state=returned").Total; n != 0 {
+		t.Errorf("overdue and returned at once: %d rows", n)
+	}
+	if n := reg.ledger("overdue=true&state=overdue&state=returned").Total; n < overdue.Total {
+		t.Errorf("overdue among overdue or returned: %d, want at least %d", n, overdue.Total)
+	}
 	for _, r := range overdue.Rows {
 		if r.State != "overdue" || !strings.Contains(strings.Join(r.Irregular, " "), "R10") {
 			t.Errorf("overdue filter gave %s with %v", r.State, r.Irregular)
