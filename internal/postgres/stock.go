@@ -132,3 +132,65 @@ func ruleNames(rs []secondment.RuleID) []string {
 	}
 	return out
 }
+
+// ImportSave keeps an uploaded import file for its preview and commit.
+func (s *Store) ImportSave(ctx context.Context, userID int64, name string, content []byte, now time.Time) (int64, error) {
+	var id int64
+	if err := s.Pool.QueryRow(ctx, `INSERT INTO stock_import (user_id, name, content, created_at) VALUES ($1, $2, $3, $4)
+		RETURNING id`, userID, name, content, now).Scan(&id); err != nil {
+		return 0, fmt.Errorf("save import file: %w", mapError(err, "import"))
+	}
+	return id, nil
+}
+
+// ImportFile is an uploaded import file.
+type ImportFile struct {
+	ID          int64
+	Name        string
+	Content     []byte
+	CommittedAt *time.Time
+}
+
+// ImportGet reads upload id of userID; anyone else's is not found.
+func (s *Store) ImportGet(ctx context.Context, id, userID int64) (ImportFile, error) {
+	f := ImportFile{ID: id}
+	err := s.Pool.QueryRow(ctx, `SELECT name, content, committed_at FROM stock_import WHERE id = $1 AND user_id = $2`,
+		id, userID).Scan(&f.Name, &f.Content, &f.CommittedAt)
+	if err != nil {
+		return f, fmt.Errorf("get import %d: %w", id, mapError(err, "import"))
+	}
+	return f, nil
+}
+
+// ImportCommitted marks upload id committed, with its audit event.
+func (t *Tx) ImportCommitted(ctx context.Context, id int64, e AuditEvent) error {
+	if _, err := t.q.Exec(ctx, `UPDATE stock_import SET committed_at = $2 WHERE id = $1`, id, e.At); err != nil {
+		return fmt.Errorf("mark import %d: %w", id, err)
+	}
+	return auditInsert(ctx, t.q, e)
+}
+
+// PeopleNamed returns the people with any of codes, or any of names with
+// a home unit among units: what an import's rows may refer to, in one
+// query for the whole file.
+func (t *Tx) PeopleNamed(ctx context.Context, codes, names []string, units []int64) ([]secondment.PersonView, error) {
+	rows, err := t.q.Query(ctx, `
+		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
+		FROM person p JOIN unit u ON u.id = p.home_unit_id
+		WHERE p.code = ANY ($1) OR (p.name = ANY ($2) AND p.home_unit_id = ANY ($3))`, codes, names, units)
+	if err != nil {
+		return nil, fmt.Errorf("find people: %w", err)
+	}
+	return collectPeople(rows)
+}
+
+// PersonAdd creates a person, with its audit event.
+func (t *Tx) PersonAdd(ctx context.Context, p secondment.Person, e AuditEvent) (int64, error) {
+	var id int64
+	if err := t.q.QueryRow(ctx, `INSERT INTO person (code, name, home_unit_id, post, rank, note)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note).Scan(&id); err != nil {
+		return 0, fmt.Errorf("add person %s: %w", p.Code, mapError(err, "person"))
+	}
+	e.ObjectType, e.ObjectID = "person", id
+	return id, auditInsert(ctx, t.q, e)
+}

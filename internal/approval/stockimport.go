@@ -1,0 +1,316 @@
+package approval
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/internal/stock"
+)
+
+// ImportOutcome is what an import does with one row.
+type ImportOutcome string
+
+const (
+	ImportNew     ImportOutcome = "new"     // registered (or, in a preview, would be)
+	ImportAlready ImportOutcome = "already" // registered before: nothing written
+	ImportInvalid ImportOutcome = "invalid" // a problem in the row: skipped
+)
+
+// ImportRow is one row's outcome.
+type ImportRow struct {
+	Line      int
+	Person    string
+	Borrower  string
+	Outcome   ImportOutcome
+	Problems  []stock.Problem // per column (field), when Invalid
+	NewPerson bool            // the person was not on record and is (would be) added
+	Number    string
+	State     secondment.State
+	Irregular []secondment.RuleID
+	Findings  secondment.Violations
+}
+
+// Import is an uploaded file's rows and what they come to.
+type Import struct {
+	ID        int64
+	Name      string
+	Committed bool
+	Rows      []ImportRow
+	// Counts of the rows by outcome, and of the people added.
+	New, Already, Invalid, Irregular, People int
+}
+
+// ImportOptions are the clerk's choices for an import.
+type ImportOptions struct {
+	// CreatePeople adds the people a row names who are not on record, at
+	// the row's lending unit, instead of refusing the row.
+	CreatePeople bool
+}
+
+// errPreview rolls a preview's transaction back: a preview does all an
+// import would do, so that what it shows is what a commit will write
+// (rows of the same file that repeat each other, a cap reached by an
+// earlier row), and keeps none of it.
+var errPreview = errors.New("preview: rolled back")
+
+// ImportUpload keeps file name's content for u and previews it. A file
+// that cannot be read at all (type, size, encoding, columns) is refused
+// with the reason on the field "file", and nothing is kept.
+func (s *Service) ImportUpload(ctx context.Context, u auth.User, name string, content []byte, o ImportOptions) (Import, error) {
+	if err := registering(u); err != nil {
+		return Import{}, err
+	}
+	if _, err := stock.Read(name, bytes.NewReader(content)); err != nil {
+		return Import{}, err
+	}
+	id, err := s.store.ImportSave(ctx, u.ID, name, content, s.clock.Now())
+	if err != nil {
+		return Import{}, err
+	}
+	return s.ImportPreview(ctx, u, id, o)
+}
+
+// ImportPreview shows what committing upload id would do, writing nothing.
+func (s *Service) ImportPreview(ctx context.Context, u auth.User, id int64, o ImportOptions) (Import, error) {
+	return s.importRun(ctx, u, id, o, false)
+}
+
+// ImportCommit registers every valid row of upload id in one transaction
+// and skips the others; committing again registers nothing new.
+func (s *Service) ImportCommit(ctx context.Context, u auth.User, id int64, o ImportOptions) (Import, error) {
+	return s.importRun(ctx, u, id, o, true)
+}
+
+func (s *Service) importRun(ctx context.Context, u auth.User, id int64, o ImportOptions, commit bool) (Import, error) {
+	if err := registering(u); err != nil {
+		return Import{}, err
+	}
+	f, err := s.store.ImportGet(ctx, id, u.ID)
+	if err != nil {
+		return Import{}, err
+	}
+	rows, err := stock.Read(f.Name, bytes.NewReader(f.Content))
+	if err != nil {
+		return Import{}, err
+	}
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return Import{}, err
+	}
+	var out Import
+	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
+		out = Import{ID: f.ID, Name: f.Name, Committed: f.CommittedAt != nil || commit}
+		if err := s.importRows(ctx, tx, u, cat, rows, o, &out); err != nil {
+			return err
+		}
+		if !commit {
+			return errPreview
+		}
+		return tx.ImportCommitted(ctx, f.ID, postgres.AuditEvent{At: s.clock.Now(), ActorID: u.ID, ActorName: u.Name,
+			Action: "stock.import", ObjectType: "stock_import", ObjectID: f.ID, UnitID: u.UnitID,
+			Detail: map[string]any{"name": f.Name, "new": out.New, "already": out.Already, "invalid": out.Invalid, "people": out.People}})
+	})
+	if errors.Is(err, errPreview) {
+		err = nil
+	}
+	return out, err
+}
+
+// importRows resolves and registers each row through tx.
+func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, rows []stock.Row, o ImportOptions, out *Import) error {
+	root := u.UnitID
+	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
+		root = j.Root.ID
+	}
+	scope := cat.h.Subtree(root)
+	units := unitNames(cat, scope)
+	var codes, names []string
+	for _, r := range rows {
+		codes = append(codes, r.Fields["person_code"])
+		names = append(names, r.Fields["person"])
+	}
+	known, err := tx.PeopleNamed(ctx, codes, names, scope)
+	if err != nil {
+		return err
+	}
+	byCode := map[string]secondment.PersonView{}
+	byName := map[string][]secondment.PersonView{}
+	inScope := map[int64]bool{}
+	for _, id := range scope {
+		inScope[id] = true
+	}
+	for _, p := range known {
+		if inScope[p.HomeUnitID] {
+			byCode[p.Code] = p
+			byName[p.Name] = append(byName[p.Name], p)
+		}
+	}
+	now := s.clock.Now()
+	for _, r := range rows {
+		row := ImportRow{Line: r.Line, Person: r.Fields["person"], Borrower: r.Fields["borrower"], Problems: r.Problems}
+		in := RegisterInput{Kind: orDefault(r.Fields["kind"], string(secondment.KindSecondment)), Alias: r.Fields["alias"],
+			Purpose: r.Fields["purpose"], Task: r.Fields["task"], Start: r.Fields["start"], End: r.Fields["end"],
+			Status: r.Fields["status"], ReturnedOn: r.Fields["returned_on"], ApprovalRef: r.Fields["approval_ref"],
+			ApprovedOn: r.Fields["approved_on"], TransferMethod: r.Fields["transfer_method"]}
+		bad := func(field, id string, kv ...any) {
+			row.Problems = append(row.Problems, stock.Problem{Field: field, Message: secondment.Msg(id, kv...)})
+		}
+		in.BorrowerID = units.find(r.Fields["borrower"], "borrower", bad)
+		in.LenderID = units.find(r.Fields["lender"], "lender", bad)
+		var person secondment.PersonView
+		switch code, name := r.Fields["person_code"], r.Fields["person"]; {
+		case name == "":
+			bad("person", "error.required")
+		case code != "":
+			p, ok := byCode[code]
+			if ok && p.Name != name {
+				bad("person_code", "import.error.code_name", "Code", code, "Name", p.Name)
+			} else if ok {
+				person = p
+			}
+		default:
+			var at []secondment.PersonView
+			for _, p := range byName[name] {
+				if p.HomeUnitID == in.LenderID || p.HomeUnitID == in.BorrowerID {
+					at = append(at, p)
+				}
+			}
+			if len(at) > 1 {
+				bad("person", "import.error.person_ambiguous", "Name", name)
+			} else if len(at) == 1 {
+				person = at[0]
+			}
+		}
+		if name := row.Person; person.ID == 0 && name != "" && !hasProblem(row.Problems, "person", "person_code") {
+			if !o.CreatePeople || in.LenderID == 0 {
+				bad("person", "import.error.person_unknown", "Name", name)
+			} else {
+				p := secondment.Person{Code: personCode(r.Fields["person_code"], name, in.LenderID), Name: name,
+					HomeUnitID: in.LenderID, Note: "imported from " + out.Name}
+				if err := p.Validate(); err != nil {
+					bad("person_code", "import.error.person_code")
+				} else {
+					id, err := tx.PersonAdd(ctx, p, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name,
+						Action: "person.create", UnitID: u.UnitID, Detail: map[string]any{"import": out.ID, "line": r.Line}})
+					if err != nil {
+						return err
+					}
+					person = secondment.PersonView{Person: p}
+					person.ID = id
+					row.NewPerson = true
+					out.People++
+					byCode[p.Code] = person
+					byName[p.Name] = append(byName[p.Name], person)
+				}
+			}
+		}
+		if len(row.Problems) == 0 {
+			in.PersonID = person.ID
+			reg, err := s.register(ctx, tx, u, cat, in, true)
+			var de *secondment.Error
+			switch {
+			case errors.As(err, &de) && de.Code == secondment.EInvalid:
+				for _, fe := range de.Fields {
+					row.Problems = append(row.Problems, stock.Problem{Field: fe.Field, Message: fe.Message})
+				}
+			case err != nil:
+				return fmt.Errorf("import line %d: %w", r.Line, err)
+			default:
+				row.Number, row.State, row.Irregular, row.Findings = reg.Number, reg.State, reg.Irregular, reg.Findings
+				row.Outcome = ImportNew
+				if reg.Already {
+					row.Outcome = ImportAlready
+				}
+			}
+		}
+		switch {
+		case len(row.Problems) > 0:
+			row.Outcome = ImportInvalid
+			out.Invalid++
+		case row.Outcome == ImportAlready:
+			out.Already++
+		default:
+			out.New++
+			if len(row.Irregular) > 0 {
+				out.Irregular++
+			}
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func hasProblem(ps []stock.Problem, fields ...string) bool {
+	for _, p := range ps {
+		for _, f := range fields {
+			if p.Field == f {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// personCode is the code of a person an import adds: the one the row
+// gives, or one derived from the name and unit, so that importing the same
+// file again finds the same person.
+func personCode(given, name string, unit int64) string {
+	if given != "" {
+		return given
+	}
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d", name, unit)))
+	return "IMP-" + strings.ToUpper(hex.EncodeToString(h[:6]))
+}
+
+// unitIndex finds the units of a scope by code or by name.
+type unitIndex struct {
+	byCode map[string]int64
+	byName map[string][]int64
+}
+
+func unitNames(cat *snapshot, scope []int64) unitIndex {
+	x := unitIndex{byCode: map[string]int64{}, byName: map[string][]int64{}}
+	for _, id := range scope {
+		u := cat.unit(id)
+		x.byCode[u.Code] = id
+		x.byName[u.Name] = append(x.byName[u.Name], id)
+	}
+	return x
+}
+
+// find is the unit named v (a code or a name) in the scope; 0, with the
+// problem told to bad, when there is none or more than one.
+func (x unitIndex) find(v, field string, bad func(field, id string, kv ...any)) int64 {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		bad(field, "error.required")
+		return 0
+	}
+	if id, ok := x.byCode[strings.ToUpper(v)]; ok {
+		return id
+	}
+	switch ids := x.byName[v]; len(ids) {
+	case 1:
+		return ids[0]
+	case 0:
+		bad(field, "import.error.unit_unknown", "Name", v)
+	default:
+		bad(field, "import.error.unit_ambiguous", "Name", v)
+	}
+	return 0
+}

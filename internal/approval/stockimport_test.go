@@ -1,0 +1,169 @@
+package approval_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"secondment/internal/approval"
+	sm "secondment/internal/secondment"
+	"secondment/internal/stock"
+)
+
+const importHeader = "姓名,人员编号,原单位（借出单位）,借用单位,类别,本地称谓,借调事由,具体任务,开始日期,结束日期,借调现状,返回日期,调入方式,审批文号,审批日期\n"
+
+// importRows are a clerk's file: a good row, one naming someone not on
+// record, a bad date, an unknown unit, a bad value, the first row again.
+const importRows = `李传群,,阿克喀什乡,喀什市纪委监委,借调,,重大工程、重点项目,协助查办重大案件,2023/8/1,2024年1月31日,仍在借调,,,,
+吐逊江·买买提,,阿克喀什乡,喀什市纪委监委,借调,,专项工作,乡村振兴专项,2023-02-01,2023-04-30,已返回原单位,2023-04-30,,喀市组干字〔2023〕3号,2023-01-20
+李传群,,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,明年,2025-01-01,仍在借调,,,,
+李传群,,不存在乡,喀什市纪委监委,借调,,专项工作,专项,2022-01-01,2022-03-01,已返回原单位,2022-03-01,,,
+李传群,,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2022-05-01,2022-06-01,失踪,,,,
+李传群,,阿克喀什乡,喀什市纪委监委,借调,,重大工程、重点项目,协助查办重大案件,2023-08-01,2024-01-31,仍在借调,,,,
+`
+
+func problemAt(t *testing.T, r approval.ImportRow, field string) {
+	t.Helper()
+	for _, p := range r.Problems {
+		if p.Field == field {
+			return
+		}
+	}
+	t.Errorf("line %d: no problem on %s: %+v", r.Line, field, r.Problems)
+}
+
+// A GBK CSV is previewed row by row without writing anything, committed
+// in one transaction (valid rows only), and a second commit adds nothing.
+func TestImportPreviewCommitAgain(t *testing.T) {
+	w := newWorld(t, 0)
+	_, _, org := w.kashgar()
+	w.on(sm.D(2024, 6, 1))
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(importHeader + importRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, err := w.svc.ImportUpload(w.ctx, org, "存量.csv", []byte(gbk), approval.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pre.Rows) != 6 || pre.Committed {
+		t.Fatalf("preview: %+v", pre)
+	}
+	if r := pre.Rows[0]; r.Outcome != approval.ImportNew || r.State != sm.StateOverdue || len(r.Irregular) == 0 || r.Line != 2 {
+		t.Errorf("good row: %+v", r)
+	}
+	problemAt(t, pre.Rows[1], "person")
+	problemAt(t, pre.Rows[2], "start")
+	problemAt(t, pre.Rows[3], "lender")
+	problemAt(t, pre.Rows[4], "status")
+	if r := pre.Rows[5]; r.Outcome != approval.ImportAlready {
+		t.Errorf("the same row twice in a file: %+v", r)
+	}
+	if n := w.count(`SELECT count(*) FROM secondment`); n != 0 {
+		t.Fatalf("a preview wrote %d rows", n)
+	}
+
+	// With missing people added, the second row goes in too.
+	o := approval.ImportOptions{CreatePeople: true}
+	pre, err = w.svc.ImportPreview(w.ctx, org, pre.ID, o)
+	if err != nil || pre.Rows[1].Outcome != approval.ImportNew || !pre.Rows[1].NewPerson || pre.People != 1 {
+		t.Fatalf("preview adding people: %v %+v", err, pre.Rows[1])
+	}
+	if n := w.count(`SELECT count(*) FROM person WHERE name = '吐逊江·买买提'`); n != 0 {
+		t.Fatal("a preview added a person")
+	}
+	done, err := w.svc.ImportCommit(w.ctx, org, pre.ID, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.New != 2 || done.Already != 1 || done.Invalid != 3 || !done.Committed {
+		t.Errorf("commit: new %d already %d invalid %d", done.New, done.Already, done.Invalid)
+	}
+	if n := w.count(`SELECT count(*) FROM secondment WHERE registered_on IS NOT NULL`); n != 2 {
+		t.Errorf("%d registered after commit, want 2", n)
+	}
+	if n := w.count(`SELECT count(*) FROM audit_event WHERE action = 'stock.import'`); n != 1 {
+		t.Errorf("%d import audit events", n)
+	}
+	again, err := w.svc.ImportCommit(w.ctx, org, pre.ID, o)
+	if err != nil || again.New != 0 || again.Already != 3 || again.People != 0 {
+		t.Errorf("again: %v new %d already %d people %d", err, again.New, again.Already, again.People)
+	}
+	if n := w.count(`SELECT count(*) FROM secondment`); n != 2 {
+		t.Errorf("%d rows after a second commit", n)
+	}
+	// Someone else's upload is not found.
+	other := w.actor("XJ-KS-ZZB", sm.RoleRegistrar, "另一位台账管理员")
+	_, err = w.svc.ImportPreview(w.ctx, other, pre.ID, o)
+	codeOf(t, err, sm.ENotFound)
+}
+
+// An .xlsx with Excel dates and a formula: the dates are read, the formula
+// refused on its cell.
+func TestImportXLSX(t *testing.T) {
+	w := newWorld(t, 0)
+	_, _, org := w.kashgar()
+	w.on(sm.D(2024, 6, 1))
+	f := excelize.NewFile()
+	header := strings.Split(strings.TrimSpace(importHeader), ",")
+	for i, h := range header {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+		f.SetCellValue("Sheet1", cell, h)
+	}
+	row := []any{"李传群", "", "阿克喀什乡", "喀什市纪委监委", "借调", "", "专项工作", "专项", 45139, 45230, "已返回原单位", 45230, "", "", ""}
+	for i, v := range row {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 2)
+		f.SetCellValue("Sheet1", cell, v)
+	}
+	style, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	f.SetCellStyle("Sheet1", "I2", "L2", style)
+	f.SetCellFormula("Sheet1", "H3", `"任务"&"甲"`)
+	for i, v := range []string{"李传群", "", "阿克喀什乡", "喀什市纪委监委", "借调", "", "专项工作"} {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 3)
+		f.SetCellValue("Sheet1", cell, v)
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	pre, err := w.svc.ImportUpload(w.ctx, org, "stock.xlsx", buf.Bytes(), approval.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := pre.Rows[0]; r.Outcome != approval.ImportNew || r.State != sm.StateReturned {
+		t.Errorf("xlsx row with Excel dates: %+v", r)
+	}
+	problemAt(t, pre.Rows[1], "task")
+}
+
+// Files that cannot be read are refused whole, with the reason, and kept
+// nowhere.
+func TestImportBadFiles(t *testing.T) {
+	w := newWorld(t, 0)
+	clerk, _, org := w.kashgar()
+	for name, c := range map[string]struct {
+		file string
+		data string
+		want string
+	}{
+		"word document": {"a.docx", "PK\x03\x04", "import.error.type"},
+		"no columns":    {"a.csv", "名字,日期\n张三,2024-01-01\n", "import.error.columns"},
+		"broken quotes": {"a.csv", importHeader + "\"李传群,,\n", "import.error.broken"},
+		"empty":         {"a.csv", "", "import.error.empty"},
+		"too many rows": {"a.csv", importHeader + strings.Repeat(strings.SplitAfter(importRows, "\n")[0], stock.MaxRows+1), "import.error.too_many_rows"},
+	} {
+		_, err := w.svc.ImportUpload(w.ctx, org, c.file, []byte(c.data), approval.ImportOptions{})
+		e := codeOf(t, err, sm.EInvalid)
+		if len(e.Fields) != 1 || e.Fields[0].Field != "file" || e.Fields[0].Message.ID != c.want {
+			t.Errorf("%s: %+v", name, e.Fields)
+		}
+	}
+	if n := w.count(`SELECT count(*) FROM stock_import`); n != 0 {
+		t.Errorf("%d refused files kept", n)
+	}
+	_, err := w.svc.ImportUpload(w.ctx, clerk, "a.csv", []byte(importHeader+importRows), approval.ImportOptions{})
+	codeOf(t, err, sm.EForbidden)
+}
