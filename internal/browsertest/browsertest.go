@@ -38,6 +38,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 )
 
@@ -374,6 +375,50 @@ func (b *Browser) Upload(selector string, paths ...string) {
 	b.step("upload into", selector, func(ctx context.Context) error {
 		return chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS(selector), paths))
 	})
+}
+
+// Download clicks a link that downloads a file, as a user would, and
+// returns the path of the file the browser saved (in a directory of the
+// test's), once it is complete.
+func (b *Browser) Download(selector string) string {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	var name string
+	b.step("download from", selector, func(ctx context.Context) error {
+		done := make(chan string, 1)
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		// Downloads belong to the browser, per browser context: the
+		// behaviour is set for the tab's context and its events come on
+		// the browser's connection.
+		if err := chromedp.ListenBrowser(lctx, func(ev any) {
+			if e, ok := ev.(*browser.EventDownloadProgress); ok && e.State == browser.DownloadProgressStateCompleted {
+				select {
+				case done <- e.GUID:
+				default:
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		events := true
+		if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+			DownloadPath: dir, EventsEnabled: &events}); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(selector))); err != nil {
+			return err
+		}
+		select {
+		case guid := <-done:
+			name = filepath.Join(dir, guid) // AllowAndName saves the file under its GUID
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	return name
 }
 
 // Select chooses the option with value in a <select>, as a user would

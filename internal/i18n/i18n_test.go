@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"secondment/internal/approval"
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
 	"secondment/internal/secondment"
@@ -91,6 +92,9 @@ func TestEnumerationMessagesExist(t *testing.T) {
 			if v != secondment.BranchNone {
 				ids = append(ids, "unit.branch."+string(v))
 			}
+		}
+		for _, v := range []approval.ImportOutcome{approval.ImportNew, approval.ImportAlready, approval.ImportInvalid} {
+			ids = append(ids, "import.outcome."+string(v))
 		}
 		for _, v := range secondment.AllStockStatuses {
 			ids = append(ids, "stock.status."+string(v))

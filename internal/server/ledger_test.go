@@ -271,3 +271,48 @@ func TestRehearsalBanner(t *testing.T) {
 		t.Error("a banner on the real clock")
 	}
 }
+
+// The import on the API: a raw upload previews (201), a commit registers,
+// a second commit adds nothing, another user's upload is 404, a bad file
+// is 422 naming the file.
+func TestImportAPI(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, time.Now())
+	reg := s.as(t, "xj-ks-zzb.registrar")
+	csv := "姓名,原单位（借出单位）,借用单位,借调事由,具体任务,开始日期,结束日期,借调现状,返回日期\n" +
+		"李传群,阿克喀什乡,喀什市纪委监委,专项工作,专项,2023-01-01,2023-03-01,已返回原单位,2023-03-01\n"
+	call := func(c *client, method, path, body string) (*http.Response, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/csv")
+		res, out := c.do(req)
+		var m map[string]any
+		_ = json.Unmarshal([]byte(out), &m)
+		return res, m
+	}
+	res, pre := call(reg, "POST", "/api/v1/stock/imports?name=stock.csv", csv)
+	if res.StatusCode != http.StatusCreated || pre["new"] != float64(1) || pre["committed"] != false {
+		t.Fatalf("upload: %d %v", res.StatusCode, pre)
+	}
+	loc := res.Header.Get("Location")
+	res, done := call(reg, "POST", loc+"/commit", "")
+	if res.StatusCode != 200 || done["new"] != float64(1) || done["committed"] != true {
+		t.Fatalf("commit: %d %v", res.StatusCode, done)
+	}
+	if _, again := call(reg, "POST", loc+"/commit", ""); again["new"] != float64(0) || again["already"] != float64(1) {
+		t.Errorf("second commit: %v", again)
+	}
+	if res, _ := call(s.as(t, "xj-ks-zzb.orgdept"), "GET", loc, ""); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another user's upload: %d, want 404", res.StatusCode)
+	}
+	res, problem := call(reg, "POST", "/api/v1/stock/imports?name=stock.xls", "\xd0\xcf\x11\xe0garbage")
+	errs, _ := problem["errors"].(map[string]any)
+	if res.StatusCode != http.StatusUnprocessableEntity || errs["file"] == nil {
+		t.Errorf("an .xls: %d %v", res.StatusCode, problem)
+	}
+	if res, body := reg.get("/ledger/import/template.xlsx"); res.StatusCode != 200 {
+		t.Errorf("template: %d", res.StatusCode)
+	} else if tab, err := sheet.Read("t.xlsx", strings.NewReader(body), sheet.Limits{}); err != nil || tab.Column("借调现状") < 0 || len(tab.Rows) != 1 {
+		t.Errorf("the template does not read back as an import file: %v", err)
+	}
+}

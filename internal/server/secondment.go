@@ -201,10 +201,16 @@ func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) 
 // userAndID is the signed-in user and the request ID of the URL, or it has
 // answered with the error.
 func (s *Server) userAndID(w http.ResponseWriter, r *http.Request) (auth.User, int64, bool) {
+	return s.userAndPathID(w, r, "secondmentID")
+}
+
+// userAndPathID is the signed-in user and the ID in path parameter param;
+// on a failure it has answered and reports false.
+func (s *Server) userAndPathID(w http.ResponseWriter, r *http.Request, param string) (auth.User, int64, bool) {
 	u, err := currentUser(r)
 	var id int64
 	if err == nil {
-		id, err = pathID(r, "secondmentID")
+		id, err = pathID(r, param)
 	}
 	if err != nil {
 		s.fail(w, r, err)
