@@ -183,7 +183,8 @@ func (s *Service) Nominees(ctx context.Context, u auth.User, q string) ([]Nomine
 	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
 		root = j.Root.ID
 	}
-	people, err := s.store.PersonSearch(ctx, cat.h.Subtree(root), u.UnitID, strings.TrimSpace(q), nomineeLimit)
+	units := cat.h.Subtree(root)
+	people, err := s.store.PersonSearch(ctx, units, u.UnitID, orgDeptsIn(cat, units), q, nomineeLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,8 @@ type LedgerQuery struct {
 	Level, System        string   // of the lending unit
 	BorrowerID, LenderID int64
 	From, To             string // the term overlaps [From, To]
+	EndFrom, EndTo       string // the term ends within [EndFrom, EndTo]
+	Unrenewed            bool   // no renewal asked for
 	Overdue, Irregular   bool
 	Renewals, Registered bool
 	Q                    string // in the person's name or the number
@@ -68,7 +70,7 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 	f := postgres.LedgerFilter{Role: roles[0], UnitID: u.UnitID, Kind: secondment.Kind(q.Kind),
 		Purpose: secondment.Purpose(q.Purpose), LenderLevel: secondment.Level(q.Level), System: secondment.System(q.System),
 		BorrowerID: q.BorrowerID, LenderID: q.LenderID, Irregular: q.Irregular, Renewals: q.Renewals,
-		Registered: q.Registered, Query: strings.TrimSpace(q.Q), Sort: postgres.LedgerSort(q.Sort)}
+		Registered: q.Registered, Unrenewed: q.Unrenewed, Query: strings.TrimSpace(q.Q), Sort: postgres.LedgerSort(q.Sort)}
 	var fe []secondment.FieldError
 	bad := func(field, id string, kv ...any) {
 		fe = append(fe, secondment.FieldError{Field: field, Message: secondment.Msg(id, kv...)})
@@ -113,7 +115,7 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 	for _, d := range []struct {
 		field, v string
 		dst      *secondment.Date
-	}{{"from", q.From, &f.From}, {"to", q.To, &f.To}} {
+	}{{"from", q.From, &f.From}, {"to", q.To, &f.To}, {"end_from", q.EndFrom, &f.EndFrom}, {"end_to", q.EndTo, &f.EndTo}} {
 		if v := strings.TrimSpace(d.v); v != "" {
 			day, err := secondment.ParseDate(v)
 			if err != nil {
@@ -125,6 +127,9 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
 		bad("to", "ledger.error.range")
+	}
+	if !f.EndFrom.IsZero() && !f.EndTo.IsZero() && f.EndTo.Before(f.EndFrom) {
+		bad("end_to", "ledger.error.range")
 	}
 	if f.Sort != "" && f.Sort != postgres.LedgerByStart && f.Sort != postgres.LedgerByEnd {
 		bad("sort", "ledger.error.sort")
@@ -216,4 +221,14 @@ func (s *Service) LedgerEach(ctx context.Context, u auth.User, q LedgerQuery, fn
 			f.AfterDate = last.End
 		}
 	}
+}
+
+// LedgerCount counts u's ledger under q (up to LedgerCountMax), for a
+// figure that links to the rows behind it.
+func (s *Service) LedgerCount(ctx context.Context, u auth.User, q LedgerQuery) (int, error) {
+	f, _, err := ledgerFilter(u, q)
+	if err != nil {
+		return 0, err
+	}
+	return s.store.LedgerCount(ctx, f, LedgerCountMax)
 }

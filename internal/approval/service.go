@@ -75,6 +75,7 @@ type snapshot struct {
 	version  int64
 	h        *secondment.Hierarchy
 	policies map[int64][]secondment.Policy
+	codes    map[string]int64 // unit IDs by code
 }
 
 // catalogIn is catalog for a use case inside its transaction: a reload
@@ -116,7 +117,10 @@ func (s *Service) catalogWith(ctx context.Context, version int64, load func() (p
 	if err != nil {
 		return nil, fmt.Errorf("unit hierarchy: %w", err)
 	}
-	snap := &snapshot{version: c.Version, h: h, policies: c.Policies}
+	snap := &snapshot{version: c.Version, h: h, policies: c.Policies, codes: make(map[string]int64, len(c.Units))}
+	for _, u := range c.Units {
+		snap.codes[u.Code] = u.ID
+	}
 	for {
 		cur := s.cat.Load()
 		if cur != nil && cur.version >= snap.version {
@@ -149,6 +153,15 @@ func (s *Service) Scope(ctx context.Context, u auth.User) (auth.Scope, error) {
 
 // unit is a unit of the snapshot; a missing one is the zero unit.
 func (c *snapshot) unit(id int64) secondment.Unit { u, _ := c.h.Unit(id); return u }
+
+// byCode is the unit with code, if any.
+func (c *snapshot) byCode(code string) (secondment.Unit, bool) {
+	id, ok := c.codes[code]
+	if !ok {
+		return secondment.Unit{}, false
+	}
+	return c.h.Unit(id)
+}
 
 // recorded is the jurisdiction a submitted request recorded, whatever the
 // hierarchy says today, with its policy versions.

@@ -229,7 +229,7 @@ func (s *Service) Choices(ctx context.Context, u auth.User, q string) (RegisterC
 			out.Borrowers = append(out.Borrowers, cat.unit(id))
 		}
 	}
-	people, err := s.store.PersonSearch(ctx, cat.h.Subtree(root), 0, strings.TrimSpace(q), nomineeLimit)
+	people, err := s.store.PersonSearch(ctx, cat.h.Subtree(root), 0, nil, q, nomineeLimit)
 	if err != nil {
 		return RegisterChoices{}, err
 	}

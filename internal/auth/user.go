@@ -54,6 +54,19 @@ func (s Scope) Contains(id int64) bool { return s.all || s.units[id] }
 // All reports whether every unit is in scope.
 func (s Scope) All() bool { return s.all }
 
+// Units lists the units in scope, for a query; nil when every unit is.
+func (s Scope) Units() []int64 {
+	if s.all {
+		return nil
+	}
+	out := make([]int64, 0, len(s.units))
+	for id := range s.units {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // ScopeOf is what u may see:
 //   - the system administrator manages every unit and account;
 //   - an org-dept reviewer or registrar sees the region its org dept

@@ -148,7 +148,7 @@ func parseUnits(b []byte) ([]postgres.UnitImport, []postgres.PolicyImport, error
 // unit's code and the person's place among that unit's rows, so a second
 // load finds the same records.
 func parsePeople(b []byte) ([]postgres.PersonImport, error) {
-	rows, err := readCSV(b, "name", "home_unit_code", "post", "rank", "story", "source")
+	rows, err := readCSV(b, "name", "home_unit_code", "post", "rank", "leader", "story", "source")
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func parsePeople(b []byte) ([]postgres.PersonImport, error) {
 		}
 		out = append(out, postgres.PersonImport{HomeUnitCode: unit, Person: secondment.Person{
 			Code: fmt.Sprintf("%s-P%02d", unit, seq[unit]), Name: r["name"],
-			Post: r["post"], Rank: r["rank"], Note: note,
+			Post: r["post"], Rank: r["rank"], Note: note, Leader: r["leader"] == "yes",
 		}})
 	}
 	return out, nil

@@ -107,7 +107,7 @@ func (t *teller) index() error {
 	for _, u := range units {
 		t.units[u.Code] = u.ID
 	}
-	people, err := t.store.PersonList(t.ctx, postgres.PersonFilter{})
+	people, err := t.store.PersonList(t.ctx, postgres.PersonPage{Limit: 100000})
 	if err != nil {
 		return err
 	}

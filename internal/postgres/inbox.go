@@ -123,15 +123,23 @@ func (s *Store) SecondmentInboxCount(ctx context.Context, q InboxQuery, max int)
 	return min(n, max), nil
 }
 
-// PersonSearch lists up to limit people whose home unit is one of units
-// (but not exclude), whose name or unit name contains q, by name.
-func (s *Store) PersonSearch(ctx context.Context, units []int64, exclude int64, q string, limit int) ([]secondment.PersonView, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
-		FROM person p JOIN unit u ON u.id = p.home_unit_id
-		WHERE p.home_unit_id = ANY ($1) AND p.home_unit_id <> $2
-		  AND ($3 = '' OR strpos(p.name, $3) > 0 OR strpos(u.name, $3) > 0)
-		ORDER BY u.code, p.code LIMIT $4`, units, exclude, q, limit)
+// PersonSearch lists up to limit people a borrowing clerk may propose:
+// those of units, outside unit exclude, who are not leaders of the units
+// in noLeadersOf (an org dept's own leaders are nobody's candidates),
+// whose name or home unit's name contains q.
+func (s *Store) PersonSearch(ctx context.Context, units []int64, exclude int64, noLeadersOf []int64, q string, limit int) ([]secondment.PersonView, error) {
+	args := []any{units, exclude}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := "p.home_unit_id = ANY ($1::bigint[]) AND p.home_unit_id <> $2"
+	if len(noLeadersOf) > 0 {
+		where += " AND NOT (p.leader AND p.home_unit_id = ANY (" + arg(noLeadersOf) + "::bigint[]))"
+	}
+	if q = strings.TrimSpace(q); q != "" {
+		x := arg(q)
+		where += " AND (strpos(p.name, " + x + ") > 0 OR strpos(u.name, " + x + ") > 0)"
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+personColumns+` FROM person p JOIN unit u ON u.id = p.home_unit_id
+		WHERE `+where+` ORDER BY u.code, p.code LIMIT `+arg(limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search people: %w", err)
 	}

@@ -28,24 +28,26 @@ type LedgerFilter struct {
 	Role   secondment.Role // borrower, lender, or orgdept/registrar (the approving org dept)
 	UnitID int64
 
-	States      []secondment.State // default: every state of a secondment that happened
-	Kind        secondment.Kind
-	Alias       *secondment.Alias // nil: any
-	Purpose     secondment.Purpose
-	LenderLevel secondment.Level
-	System      secondment.System // of the lending unit
-	BorrowerID  int64
-	LenderID    int64
-	From, To    secondment.Date // the term overlaps [From, To]
-	Overdue     bool            // overdue only (R10), whatever States says
-	Irregular   bool            // with an open ledger entry
-	Renewals    bool            // renewals only
-	Registered  bool            // registered stock only
-	Query       string          // in the person's name, or the number
-	Sort        LedgerSort
-	AfterDate   secondment.Date // keyset: the sort date of the last row shown
-	AfterID     int64           // and its id; 0: the first page
-	Limit       int
+	States         []secondment.State // default: every state of a secondment that happened
+	Kind           secondment.Kind
+	Alias          *secondment.Alias // nil: any
+	Purpose        secondment.Purpose
+	LenderLevel    secondment.Level
+	System         secondment.System // of the lending unit
+	BorrowerID     int64
+	LenderID       int64
+	From, To       secondment.Date // the term overlaps [From, To]
+	EndFrom, EndTo secondment.Date // the term ends within [EndFrom, EndTo]
+	Unrenewed      bool            // no renewal asked for (none, or only refused or withdrawn ones)
+	Overdue        bool            // overdue only (R10), whatever States says
+	Irregular      bool            // with an open ledger entry
+	Renewals       bool            // renewals only
+	Registered     bool            // registered stock only
+	Query          string          // in the person's name, or the number
+	Sort           LedgerSort
+	AfterDate      secondment.Date // keyset: the sort date of the last row shown
+	AfterID        int64           // and its id; 0: the first page
+	Limit          int
 }
 
 // LedgerStates are the states of a secondment that happened: approved or
@@ -97,6 +99,16 @@ func ledgerWhere(f LedgerFilter, arg func(any) string) string {
 	}
 	if !f.To.IsZero() {
 		add("s.start_date <= " + arg(dateArg(f.To)) + "::date")
+	}
+	if !f.EndFrom.IsZero() {
+		add("s.end_date >= " + arg(dateArg(f.EndFrom)) + "::date")
+	}
+	if !f.EndTo.IsZero() {
+		add("s.end_date <= " + arg(dateArg(f.EndTo)) + "::date")
+	}
+	if f.Unrenewed {
+		add(`NOT EXISTS (SELECT 1 FROM secondment r WHERE r.previous_id = s.id
+			AND r.state NOT IN ('declined', 'rejected', 'withdrawn'))`)
 	}
 	if f.Irregular {
 		add("EXISTS (SELECT 1 FROM ledger_entry le WHERE le.secondment_id = s.id AND le.closed_on IS NULL)")

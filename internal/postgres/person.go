@@ -4,48 +4,82 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"secondment/internal/secondment"
 )
 
-// PersonFilter narrows a person list; the zero value lists everyone.
-type PersonFilter struct {
-	HomeUnitCode string
+// personColumns are what collectPeople scans, of person p and its home
+// unit u.
+const personColumns = `p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, p.leader, u.code, u.name, u.level`
+
+// PersonPage is one page of people, by code, whose home unit is one of
+// Units (nil: any) and whose name or code contains Query. Only the
+// conditions set are written into the query.
+type PersonPage struct {
+	Units     []int64
+	Query     string
+	AfterCode string // the code of the last person of the page before
+	Limit     int
 }
 
-// PersonList returns people with their home units, by unit then name.
-func (s *Store) PersonList(ctx context.Context, f PersonFilter) ([]secondment.PersonView, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
-		FROM person p JOIN unit u ON u.id = p.home_unit_id
-		WHERE $1 = '' OR u.code = $1
-		ORDER BY u.code, p.code`, f.HomeUnitCode)
+// personWhere writes f's conditions; arg adds an argument.
+func personWhere(f PersonPage, arg func(any) string) string {
+	where := []string{"true"}
+	if f.Units != nil {
+		where = append(where, "p.home_unit_id = ANY ("+arg(f.Units)+"::bigint[])")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		x := arg(q)
+		where = append(where, "(strpos(p.name, "+x+") > 0 OR strpos(p.code, upper("+x+")) > 0)")
+	}
+	return strings.Join(where, " AND ")
+}
+
+// PersonList returns a page of people with their home units.
+func (s *Store) PersonList(ctx context.Context, f PersonPage) ([]secondment.PersonView, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := personWhere(f, arg)
+	if f.AfterCode != "" {
+		where += " AND p.code > " + arg(f.AfterCode)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+personColumns+` FROM person p JOIN unit u ON u.id = p.home_unit_id
+		WHERE `+where+` ORDER BY p.code LIMIT `+arg(f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list people: %w", err)
 	}
 	return collectPeople(rows)
 }
 
-// collectPeople reads the rows of a person query joined with the home unit.
+// collectPeople reads the rows of a query selecting personColumns.
 func collectPeople(rows pgx.Rows) ([]secondment.PersonView, error) {
-	people, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (secondment.PersonView, error) {
-		var p secondment.PersonView
-		err := r.Scan(&p.ID, &p.Code, &p.Name, &p.HomeUnitID, &p.Post, &p.Rank, &p.Note,
-			&p.HomeUnitCode, &p.HomeUnitName, &p.HomeUnitLevel)
-		return p, err
-	})
+	people, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (secondment.PersonView, error) { return scanPerson(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list people: %w", err)
 	}
 	return people, nil
 }
 
-// PersonCount counts the people on record.
-func (s *Store) PersonCount(ctx context.Context) (int, error) {
+func scanPerson(r pgx.Row) (secondment.PersonView, error) {
+	var p secondment.PersonView
+	err := r.Scan(&p.ID, &p.Code, &p.Name, &p.HomeUnitID, &p.Post, &p.Rank, &p.Note, &p.Leader,
+		&p.HomeUnitCode, &p.HomeUnitName, &p.HomeUnitLevel)
+	return p, err
+}
+
+// PersonCount counts the people of f (its page and limit aside) up to
+// max: a province has tens of thousands.
+func (s *Store) PersonCount(ctx context.Context, f PersonPage, max int) (int, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := personWhere(f, arg)
 	var n int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM person`).Scan(&n); err != nil {
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM person p WHERE `+where+` LIMIT `+arg(max)+`) c`,
+		args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count people: %w", err)
 	}
 	return n, nil
@@ -55,15 +89,15 @@ func (s *Store) PersonCount(ctx context.Context) (int, error) {
 // the content is unchanged.
 func upsertPerson(ctx context.Context, tx pgx.Tx, p secondment.Person) (inserted, changed bool, err error) {
 	err = tx.QueryRow(ctx, `
-		INSERT INTO person (code, name, home_unit_id, post, rank, note)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO person (code, name, home_unit_id, post, rank, note, leader)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (code) DO UPDATE SET
 			name = EXCLUDED.name, home_unit_id = EXCLUDED.home_unit_id, post = EXCLUDED.post,
-			rank = EXCLUDED.rank, note = EXCLUDED.note, updated_at = now()
-		WHERE (person.name, person.home_unit_id, person.post, person.rank, person.note)
-		      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.home_unit_id, EXCLUDED.post, EXCLUDED.rank, EXCLUDED.note)
+			rank = EXCLUDED.rank, note = EXCLUDED.note, leader = EXCLUDED.leader, updated_at = now()
+		WHERE (person.name, person.home_unit_id, person.post, person.rank, person.note, person.leader)
+		      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.home_unit_id, EXCLUDED.post, EXCLUDED.rank, EXCLUDED.note, EXCLUDED.leader)
 		RETURNING xmax = 0`,
-		p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note).Scan(&inserted)
+		p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader).Scan(&inserted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, false, nil
 	}
@@ -84,13 +118,19 @@ func (t *Tx) PersonGet(ctx context.Context, id int64) (secondment.PersonView, er
 }
 
 func personGet(ctx context.Context, q dbtx, id int64) (secondment.PersonView, error) {
-	var p secondment.PersonView
-	err := q.QueryRow(ctx, `
-		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
-		FROM person p JOIN unit u ON u.id = p.home_unit_id WHERE p.id = $1`, id).
-		Scan(&p.ID, &p.Code, &p.Name, &p.HomeUnitID, &p.Post, &p.Rank, &p.Note, &p.HomeUnitCode, &p.HomeUnitName, &p.HomeUnitLevel)
+	p, err := scanPerson(q.QueryRow(ctx, `SELECT `+personColumns+` FROM person p JOIN unit u ON u.id = p.home_unit_id WHERE p.id = $1`, id))
 	if err != nil {
 		return p, fmt.Errorf("get person %d: %w", id, mapError(err, "person"))
 	}
 	return p, nil
+}
+
+// PersonUpdate writes person p's fields but its code, with its audit
+// event.
+func (t *Tx) PersonUpdate(ctx context.Context, p secondment.Person, e AuditEvent) error {
+	if _, err := t.q.Exec(ctx, `UPDATE person SET name = $2, home_unit_id = $3, post = $4, rank = $5, note = $6, leader = $7,
+		updated_at = $8 WHERE id = $1`, p.ID, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader, e.At); err != nil {
+		return fmt.Errorf("update person %d: %w", p.ID, mapError(err, "person"))
+	}
+	return auditInsert(ctx, t.q, e)
 }

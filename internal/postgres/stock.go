@@ -174,9 +174,7 @@ func (t *Tx) ImportCommitted(ctx context.Context, id int64, e AuditEvent) error 
 // a home unit among units: what an import's rows may refer to, in one
 // query for the whole file.
 func (t *Tx) PeopleNamed(ctx context.Context, codes, names []string, units []int64) ([]secondment.PersonView, error) {
-	rows, err := t.q.Query(ctx, `
-		SELECT p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, u.code, u.name, u.level
-		FROM person p JOIN unit u ON u.id = p.home_unit_id
+	rows, err := t.q.Query(ctx, `SELECT `+personColumns+` FROM person p JOIN unit u ON u.id = p.home_unit_id
 		WHERE p.code = ANY ($1) OR (p.name = ANY ($2) AND p.home_unit_id = ANY ($3))`, codes, names, units)
 	if err != nil {
 		return nil, fmt.Errorf("find people: %w", err)
@@ -187,8 +185,8 @@ func (t *Tx) PeopleNamed(ctx context.Context, codes, names []string, units []int
 // PersonAdd creates a person, with its audit event.
 func (t *Tx) PersonAdd(ctx context.Context, p secondment.Person, e AuditEvent) (int64, error) {
 	var id int64
-	if err := t.q.QueryRow(ctx, `INSERT INTO person (code, name, home_unit_id, post, rank, note)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note).Scan(&id); err != nil {
+	if err := t.q.QueryRow(ctx, `INSERT INTO person (code, name, home_unit_id, post, rank, note, leader)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader).Scan(&id); err != nil {
 		return 0, fmt.Errorf("add person %s: %w", p.Code, mapError(err, "person"))
 	}
 	e.ObjectType, e.ObjectID = "person", id

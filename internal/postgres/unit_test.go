@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"secondment/internal/dbtest"
@@ -68,13 +69,29 @@ func TestImportAndTree(t *testing.T) {
 		t.Errorf("a region without a quota must keep it NULL, got %v", *byCode["C"].StaffingQuota)
 	}
 
-	all, err := s.PersonList(ctx, postgres.PersonFilter{})
+	all, err := s.PersonList(ctx, postgres.PersonPage{Limit: 10})
 	if err != nil || len(all) != 3 {
 		t.Fatalf("PersonList = %d, %v; want 3", len(all), err)
 	}
-	some, err := s.PersonList(ctx, postgres.PersonFilter{HomeUnitCode: "C-D-T"})
+	some, err := s.PersonList(ctx, postgres.PersonPage{Units: []int64{town.ID}, Limit: 10})
 	if err != nil || len(some) != 2 || some[0].HomeUnitName != "某镇" {
 		t.Fatalf("PersonList(C-D-T) = %+v, %v", some, err)
+	}
+	// Keyset pages: one person per page, each after the last, until none.
+	var codes []string
+	for after := ""; ; {
+		page, err := s.PersonList(ctx, postgres.PersonPage{AfterCode: after, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		after = page[0].Code
+		codes = append(codes, after)
+	}
+	if len(codes) != 3 || !slices.IsSorted(codes) {
+		t.Errorf("paged codes %v", codes)
 	}
 
 	// The same import again writes nothing.

@@ -143,6 +143,7 @@ type Person struct {
 	Post       string // 职务
 	Rank       string // 职级
 	Note       string
+	Leader     bool // holds a leadership post (领导职务)
 }
 
 // PersonView is a person with the names a list shows.

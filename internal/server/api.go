@@ -53,35 +53,6 @@ func (s *Server) handleAPIUnitList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"units": out})
 }
 
-// apiPerson is a person as the JSON API shows them.
-type apiPerson struct {
-	Code         string `json:"code"`
-	Name         string `json:"name"`
-	HomeUnitCode string `json:"home_unit_code"`
-	HomeUnitName string `json:"home_unit_name"`
-	Post         string `json:"post"`
-	Rank         string `json:"rank"`
-}
-
-func (s *Server) handleAPIPersonList(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	people, err := s.visiblePeople(r, u, r.URL.Query().Get("unit"))
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	out := make([]apiPerson, 0, len(people))
-	for _, p := range people {
-		out = append(out, apiPerson{Code: p.Code, Name: p.Name, HomeUnitCode: p.HomeUnitCode,
-			HomeUnitName: p.HomeUnitName, Post: p.Post, Rank: p.Rank})
-	}
-	writeJSON(w, map[string]any{"people": out})
-}
-
 // apiMe is the caller as the API shows them.
 type apiMe struct {
 	Login    string   `json:"login"`

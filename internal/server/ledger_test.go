@@ -316,3 +316,75 @@ func TestImportAPI(t *testing.T) {
 		t.Errorf("the template does not read back as an import file: %v", err)
 	}
 }
+
+// The org dept keeps the register of people: it adds and edits people of
+// its region (audited), not of others; a clerk may not; the API lists
+// people with their IDs, page by page; a clerk's nominees leave out the
+// org dept's own leaders.
+func TestPeopleRegister(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	reg := s.as(t, "nmg-bt-qs-zzb.registrar")
+	res, _ := reg.post("/people", url.Values{"code": {"qs-new-01"}, "name": {"新同志"}, "unit": {"NMG-BT-QS-KXL"}, "post": {"科员"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add a person: %d", res.StatusCode)
+	}
+	var id int64
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT id FROM person WHERE code = 'QS-NEW-01'`).Scan(&id); err != nil {
+		t.Fatalf("the person was not added: %v", err)
+	}
+	res, body := reg.post("/people/"+strconv.FormatInt(id, 10), url.Values{"name": {"新同志"}, "unit": {"NMG-BT-JY-MC"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, body), "error-home_unit") == "" {
+		t.Errorf("moving a person to another district's unit: %d", res.StatusCode)
+	}
+	if res, _ := reg.post("/people/"+strconv.FormatInt(id, 10), url.Values{"name": {"新同志"}, "unit": {"NMG-BT-QS-RD"}, "leader": {"on"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("edit: %d", res.StatusCode)
+	}
+	var n int
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM audit_event WHERE object_type = 'person' AND object_id = $1`, id).Scan(&n); err != nil || n != 2 {
+		t.Errorf("%d audit events for the person, want 2 (%v)", n, err)
+	}
+	if res, _ := s.as(t, "nmg-bt-jy-zzb.registrar").get("/people/" + strconv.FormatInt(id, 10) + "/edit"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another district's registrar opens the person: %d, want 404", res.StatusCode)
+	}
+	if res, _ := s.as(t, "nmg-bt-qs-rd.borrower").post("/people", url.Values{"code": {"X1"}, "name": {"x"}, "unit": {"NMG-BT-QS-RD"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a clerk adds a person: %d, want 403", res.StatusCode)
+	}
+
+	// API: pages of people with IDs.
+	admin := s.as(t, "sysadmin")
+	seen := map[int64]bool{}
+	for after, pages := "", 0; ; pages++ {
+		_, body := admin.get("/api/v1/people?after=" + url.QueryEscape(after))
+		var p struct {
+			People []struct {
+				ID   int64  `json:"id"`
+				Code string `json:"code"`
+			} `json:"people"`
+			Next string `json:"next"`
+		}
+		if err := json.Unmarshal([]byte(body), &p); err != nil || pages > 5 {
+			t.Fatalf("people page: %v %s", err, body)
+		}
+		for _, x := range p.People {
+			if x.ID == 0 || seen[x.ID] {
+				t.Fatalf("person %s: id %d, seen %v", x.Code, x.ID, seen[x.ID])
+			}
+			seen[x.ID] = true
+		}
+		if p.Next == "" {
+			break
+		}
+		after = p.Next
+	}
+	if len(seen) != 14 {
+		t.Errorf("paged through %d people, want 14", len(seen))
+	}
+
+	// Nominees: 包头市委组织部's leaders (董欣悦, 赵宇) are nobody's
+	// candidates; its section chief 李志强 is.
+	_, body = s.as(t, "nmg-bt-qs-rd.borrower").get("/api/v1/nominees")
+	if strings.Contains(body, "董欣悦") || strings.Contains(body, "赵宇") || !strings.Contains(body, "李志强") || !strings.Contains(body, `"id":`) {
+		t.Errorf("nominees: %s", body)
+	}
+}

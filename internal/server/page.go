@@ -9,7 +9,6 @@ import (
 
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
-	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/web"
 )
@@ -43,12 +42,12 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, err)
 			return
 		}
-		people, err := s.visiblePeople(r, u, "")
+		people, err := s.app.PeopleCount(r.Context(), u)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		v.ShowCounts, v.Units, v.People = true, len(units), len(people)
+		v.ShowCounts, v.Units, v.People = true, len(units), people
 		for _, n := range units {
 			if n.Level == secondment.LevelTownship {
 				v.Townships++
@@ -72,35 +71,6 @@ func (s *Server) visibleUnits(r *http.Request, u auth.User) ([]secondment.UnitNo
 	for _, n := range all {
 		if scope.Contains(n.ID) {
 			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-// visiblePeople lists people whose home unit is in the user's scope; a unit
-// code outside it is not found.
-func (s *Server) visiblePeople(r *http.Request, u auth.User, unitCode string) ([]secondment.PersonView, error) {
-	scope, _, err := s.scopeOf(r.Context(), u)
-	if err != nil {
-		return nil, err
-	}
-	if unitCode != "" {
-		unit, err := s.store.UnitGetByCode(r.Context(), unitCode)
-		if err != nil {
-			return nil, err
-		}
-		if !scope.Contains(unit.ID) {
-			return nil, secondment.NotFound("unit")
-		}
-	}
-	all, err := s.store.PersonList(r.Context(), postgres.PersonFilter{HomeUnitCode: unitCode})
-	if err != nil {
-		return nil, err
-	}
-	var out []secondment.PersonView
-	for _, p := range all {
-		if scope.Contains(p.HomeUnitID) {
-			out = append(out, p)
 		}
 	}
 	return out, nil
@@ -139,26 +109,6 @@ func (s *Server) handleUnitList(w http.ResponseWriter, r *http.Request) {
 		juris[u.ID] = v
 	}
 	s.render(w, r, web.UnitListPage(web.UnitListView{Units: units, Jurisdictions: juris}))
-}
-
-func (s *Server) handlePersonList(w http.ResponseWriter, r *http.Request) {
-	u, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	code := r.URL.Query().Get("unit")
-	units, err := s.visibleUnits(r, u)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	people, err := s.visiblePeople(r, u, code)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	s.render(w, r, web.PersonListPage(web.PersonListView{People: people, Units: units, UnitCode: code}))
 }
 
 // handleLangSet stores the chosen language in a cookie and goes back to

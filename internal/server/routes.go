@@ -29,6 +29,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/account/proxy/{proxyID}/revoke", anyOf(chainRoles...), s.handleProxyRevoke)
 
 	chain := chainRoles
+	keepers := anyOf(auth.RoleOrgDept, auth.RoleRegistrar)
 	borrower := anyOf(auth.RoleBorrower)
 	s.handle(r, "GET", "/secondments", anyOf(chain...), s.handleSecondmentList)
 	s.handle(r, "GET", "/secondments/new", borrower, s.handleSecondmentNew)
@@ -44,7 +45,6 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/secondments/{secondmentID}/cc", anyOf(chain...), s.handleSecondmentCopy)
 	s.handle(r, "POST", "/secondments/{secondmentID}/handover", anyOf(chain...), s.handleSecondmentHandOver)
 	s.handle(r, "GET", "/secondments/{secondmentID}/attachments/{attachmentID}", anyOf(chain...), s.handleAttachment)
-	keepers := anyOf(auth.RoleOrgDept, auth.RoleRegistrar)
 	s.handle(r, "GET", "/ledger", anyOf(chain...), s.handleLedger)
 	s.handle(r, "GET", "/ledger.csv", anyOf(chain...), s.handleLedgerExport("csv"))
 	s.handle(r, "GET", "/ledger.xlsx", anyOf(chain...), s.handleLedgerExport("xlsx"))
@@ -60,6 +60,10 @@ func (s *Server) routes(r chi.Router) {
 
 	s.handle(r, "GET", "/units", anyOf(units...), s.handleUnitList)
 	s.handle(r, "GET", "/people", anyOf(units...), s.handlePersonList)
+	s.handle(r, "GET", "/people/new", keepers, s.handlePersonNew)
+	s.handle(r, "POST", "/people", keepers, s.handlePersonCreate)
+	s.handle(r, "GET", "/people/{personID}/edit", keepers, s.handlePersonEdit)
+	s.handle(r, "POST", "/people/{personID}", keepers, s.handlePersonUpdate)
 
 	s.handle(r, "GET", "/admin/users", anyOf(auth.RoleSysAdmin), s.handleUserList)
 	s.handle(r, "POST", "/admin/users", anyOf(auth.RoleSysAdmin), s.handleUserCreate)
@@ -78,6 +82,9 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/api/v1/openapi.json", public, handleOpenAPI)
 	s.handle(r, "GET", "/api/v1/units", anyOf(units...), s.handleAPIUnitList)
 	s.handle(r, "GET", "/api/v1/people", anyOf(units...), s.handleAPIPersonList)
+	s.handle(r, "POST", "/api/v1/people", keepers, s.handleAPIPersonSave)
+	s.handle(r, "PATCH", "/api/v1/people/{personID}", keepers, s.handleAPIPersonSave)
+	s.handle(r, "GET", "/api/v1/nominees", borrower, s.handleAPINominees)
 	s.handle(r, "GET", "/api/v1/me", signedIn, s.handleAPIMe)
 	s.handle(r, "GET", "/api/v1/me/proxies", anyOf(chainRoles...), s.handleAPIProxyList)
 	s.handle(r, "POST", "/api/v1/me/proxies", anyOf(chainRoles...), s.handleAPIProxySet)
