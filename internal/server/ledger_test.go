@@ -388,3 +388,46 @@ func TestPeopleRegister(t *testing.T) {
 		t.Errorf("nominees: %s", body)
 	}
 }
+
+// Every figure of the home page is a link to the rows behind it: the
+// ledger page it opens counts the same number.
+func TestHomeFiguresLinkToTheirRows(t *testing.T) {
+	t.Parallel()
+	s := newStorySetup(t)
+	for _, login := range []string{"xj-ks-zzb.registrar", "xj-ks-akks.lender", "xj-ks-jw.borrower"} {
+		c := s.as(t, login)
+		_, body := c.get("/")
+		figures := byTestID(doc(t, body), "ledger-figures")
+		if len(figures) != 1 {
+			t.Fatalf("%s: no ledger figures on the home page", login)
+		}
+		nonzero := 0
+		for n := figures[0].FirstChild; n != nil; n = n.NextSibling {
+			href := attr(n, "href")
+			if href == "" {
+				continue
+			}
+			want := ""
+			for n := n.FirstChild; n != nil; n = n.NextSibling {
+				if attr(n, "class") == "num" {
+					want = strings.TrimSpace(text(n))
+				}
+			}
+			if want != "0" {
+				nonzero++
+			}
+			_, page := c.get(href)
+			if got := within(doc(t, page), "ledger-total"); !strings.Contains(got, " "+want+" ") {
+				t.Errorf("%s: figure %s says %s, its rows %q", login, href, want, got)
+			}
+		}
+		if nonzero == 0 {
+			t.Errorf("%s: every figure is 0", login)
+		}
+	}
+	// 阿克喀什乡 has six people away (S8), and the figure says so.
+	_, body := s.as(t, "xj-ks-akks.lender").get("/")
+	if got := within(doc(t, body), "figure-home.ledger.away"); !strings.HasPrefix(got, "6") {
+		t.Errorf("阿克喀什乡 away figure %q, want 6", got)
+	}
+}

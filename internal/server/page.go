@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"secondment/internal/approval"
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
 	"secondment/internal/secondment"
@@ -54,7 +55,41 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if u.HasAny(chainRoles...) {
+		if v.Ledger, err = s.ledgerFigures(r, u); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
 	s.render(w, r, web.HomePage(v))
+}
+
+// ledgerFigures are the home page's figures of the user's ledger, each
+// counted from the same query string its link opens, so a figure is
+// always the rows behind it.
+func (s *Server) ledgerFigures(r *http.Request, u auth.User) ([]web.Figure, error) {
+	today := secondment.Today(s.clock)
+	soon := today.AddDays(30).String()
+	figures := []struct {
+		id string
+		q  url.Values
+	}{
+		{"home.ledger.away", url.Values{"state": {"active", "expired", "overdue", "transfer_pending"}}},
+		{"home.ledger.ending", url.Values{"state": {"active"}, "end_from": {today.String()}, "end_to": {soon}, "sort": {"end"}}},
+		{"home.ledger.renewals_due", url.Values{"state": {"active"}, "end_from": {today.String()}, "end_to": {soon},
+			"unrenewed": {"true"}, "sort": {"end"}}},
+		{"home.ledger.overdue", url.Values{"overdue": {"true"}}},
+		{"home.ledger.irregular", url.Values{"irregular": {"true"}}},
+	}
+	out := make([]web.Figure, 0, len(figures))
+	for _, f := range figures {
+		n, err := s.app.LedgerCount(r.Context(), u, ledgerQueryOf(f.q))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, web.Figure{Label: f.id, Count: n, More: n >= approval.LedgerCountMax, Href: "/ledger?" + f.q.Encode()})
+	}
+	return out, nil
 }
 
 // visibleUnits is the unit tree cut down to the user's scope.
