@@ -93,7 +93,7 @@ func LoadStories(ctx context.Context, s *postgres.Store, now time.Time) (Stories
 }
 
 func (t *teller) index() error {
-	users, err := t.store.UserList(t.ctx)
+	users, err := t.store.UserList(t.ctx, postgres.UserPage{Limit: 100000})
 	if err != nil {
 		return err
 	}

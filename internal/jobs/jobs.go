@@ -45,6 +45,43 @@ type Config struct {
 	DeliverEvery  time.Duration // how often due notifications are sent (default 1 min)
 	Clock         secondment.Clock
 	Logger        *slog.Logger
+	// KeepRead is how long a read and delivered notification is kept
+	// before the prune job deletes it (default 180 days).
+	KeepRead time.Duration
+}
+
+// PruneArgs is the job that deletes old read notifications.
+type PruneArgs struct{}
+
+// Kind names the job in River's table.
+func (PruneArgs) Kind() string { return "prune_notifications" }
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	store *postgres.Store
+	clock secondment.Clock
+	keep  time.Duration
+	log   *slog.Logger
+}
+
+// pruneBatch bounds one DELETE: short transactions, whatever the backlog.
+const pruneBatch = 10000
+
+func (w *pruneWorker) Work(ctx context.Context, job *river.Job[PruneArgs]) error {
+	cutoff := w.clock.Now().Add(-w.keep)
+	total := 0
+	for {
+		n, err := w.store.NotificationPrune(ctx, cutoff, pruneBatch)
+		if err != nil {
+			return err
+		}
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	w.log.Info("prune notifications", "deleted", total, "read_before", cutoff)
+	return nil
 }
 
 // SweepArgs is the sweep job. Day is the day to sweep for, "" for today by
@@ -109,7 +146,17 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger, escalate: escalate, remind: c.ReminderDays}); err != nil {
 		return nil, fmt.Errorf("register sweep worker: %w", err)
 	}
-	periodic := []*river.PeriodicJob{}
+	if c.KeepRead <= 0 {
+		c.KeepRead = 180 * 24 * time.Hour
+	}
+	if err := river.AddWorkerSafely(workers, &pruneWorker{store: store, clock: c.Clock, keep: c.KeepRead, log: c.Logger}); err != nil {
+		return nil, fmt.Errorf("register prune worker: %w", err)
+	}
+	// Once an hour, whatever the number of replicas.
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return PruneArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+		}, &river.PeriodicJobOpts{RunOnStart: true})}
 	if c.Channel != nil {
 		if err := river.AddWorkerSafely(workers, &deliverWorker{store: store, channel: c.Channel, clock: c.Clock}); err != nil {
 			return nil, fmt.Errorf("register delivery worker: %w", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,33 +75,40 @@ type AuditFilter struct {
 	ActorID int64
 	From    time.Time
 	To      time.Time // exclusive
+	Before  int64     // keyset: events older than this one; 0: the newest
 	Limit   int
-	Offset  int
 }
 
 // AuditList returns events newest first (in the order they were written),
-// and whether more follow.
+// and whether more follow. Only the filters set are written into the query,
+// which walks the primary key backwards from Before.
 func (s *Store) AuditList(ctx context.Context, f AuditFilter) ([]AuditEvent, bool, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	var from, to *time.Time
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := []string{"true"}
+	if f.Action != "" {
+		where = append(where, "starts_with(action, "+arg(f.Action)+")")
+	}
+	if f.ActorID != 0 {
+		where = append(where, "actor_user_id = "+arg(f.ActorID))
+	}
 	if !f.From.IsZero() {
-		from = &f.From
+		where = append(where, "at >= "+arg(f.From))
 	}
 	if !f.To.IsZero() {
-		to = &f.To
+		where = append(where, "at < "+arg(f.To))
+	}
+	if f.Before != 0 {
+		where = append(where, "id < "+arg(f.Before))
 	}
 	rows, err := s.Pool.Query(ctx, `
 		SELECT id, at, coalesce(actor_user_id, 0), actor_name, action, object_type, coalesce(object_id, 0),
 		       coalesce(unit_id, 0), detail, request_id
-		FROM audit_event
-		WHERE ($1 = '' OR starts_with(action, $1))
-		  AND ($2 = 0 OR actor_user_id = $2)
-		  AND ($3::timestamptz IS NULL OR at >= $3)
-		  AND ($4::timestamptz IS NULL OR at < $4)
-		ORDER BY id DESC
-		LIMIT $5 OFFSET $6`, f.Action, f.ActorID, from, to, f.Limit+1, f.Offset)
+		FROM audit_event WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY id DESC LIMIT `+arg(f.Limit+1), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list audit events: %w", err)
 	}

@@ -185,19 +185,21 @@ func (s *Store) NotificationCountFor(ctx context.Context, role secondment.Role, 
 	return n, nil
 }
 
-// NotificationListFor lists the notifications to role in unitID (those to
-// the whole role and those to userID), newest first, read ones included;
-// limit 0 lists all.
-func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, unitID, userID int64, limit int) ([]Notification, error) {
-	var lim *int
-	if limit > 0 {
-		lim = &limit
+// NotificationListFor lists a page of the notifications to role in
+// unitID (those to the whole role and those to userID), newest first,
+// read ones included, after the cursor (zero: the first page).
+func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, unitID, userID int64, after Cursor, limit int) ([]Notification, error) {
+	args := []any{role, unitID, userID, limit}
+	page := ""
+	if after.ID != 0 {
+		args = append(args, after.CreatedAt, after.ID)
+		page = ` AND (created_at, id) < ($5::timestamptz, $6::bigint)`
 	}
 	rows, err := s.Pool.Query(ctx, `
 		SELECT `+notificationColumns+` FROM notification_outbox n
 		WHERE recipient_role = $1 AND recipient_unit_id = $2
-		  AND (recipient_user_id IS NULL OR recipient_user_id = $4)
-		ORDER BY created_at DESC, id DESC LIMIT $3`, role, unitID, lim, userID)
+		  AND (recipient_user_id IS NULL OR recipient_user_id = $3)`+page+`
+		ORDER BY created_at DESC, id DESC LIMIT $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -206,6 +208,21 @@ func (s *Store) NotificationListFor(ctx context.Context, role secondment.Role, u
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
 	return out, nil
+}
+
+// NotificationPrune deletes up to batch notifications read and delivered
+// before cutoff, and reports how many: the inbox keeps what a user may
+// still look for, not every message ever sent.
+func (s *Store) NotificationPrune(ctx context.Context, cutoff time.Time, batch int) (int, error) {
+	tag, err := s.Pool.Exec(ctx, `
+		DELETE FROM notification_outbox WHERE id IN (
+			SELECT id FROM notification_outbox
+			WHERE read_at < $1 AND delivered_at IS NOT NULL
+			LIMIT $2 FOR UPDATE SKIP LOCKED)`, cutoff, batch)
+	if err != nil {
+		return 0, fmt.Errorf("prune notifications: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // NotificationMarkAllRead marks everything told to role in unitID (to the

@@ -198,9 +198,14 @@ func TestNotificationBadge(t *testing.T) {
 	if c := count(sm.RoleBorrower, akks) + count(sm.RoleLender, w.unit("XJ-KS-JW")); c != 0 {
 		t.Errorf("other recipients see %d", c)
 	}
-	ns, err := w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, 2)
+	ns, err := w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, postgres.Cursor{}, 2)
 	if err != nil || len(ns) != 2 || ns[0].ID != ids[2] || ns[1].ID != ids[1] {
 		t.Fatalf("list %+v, %v; want the newest two", ns, err)
+	}
+	// The next page starts after the last one shown.
+	rest, err := w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, postgres.Cursor{CreatedAt: ns[1].CreatedAt, ID: ns[1].ID}, 2)
+	if err != nil || len(rest) != 1 || rest[0].ID != ids[0] {
+		t.Fatalf("second page %+v, %v; want the oldest", rest, err)
 	}
 	// Another unit's clerk cannot clear this badge.
 	if n, err := w.s.NotificationMarkAllRead(w.ctx, sm.RoleLender, w.unit("XJ-KS-JW"), 0, t0.Add(time.Hour)); err != nil || n != 0 {
@@ -218,8 +223,47 @@ func TestNotificationBadge(t *testing.T) {
 	if n, err := w.s.NotificationMarkAllRead(w.ctx, sm.RoleLender, akks, 0, t0.Add(2*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("marked again: %d, %v", n, err)
 	}
-	ns, err = w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, 0)
+	ns, err = w.s.NotificationListFor(w.ctx, sm.RoleLender, akks, 0, postgres.Cursor{}, 10)
 	if err != nil || len(ns) != 3 || ns[0].ReadAt.IsZero() || ns[2].ReadAt.IsZero() {
 		t.Errorf("list after reading: %+v, %v", ns, err)
+	}
+}
+
+// Pruning deletes notifications read and delivered before the cutoff, in
+// batches, and nothing unread, undelivered or read since.
+func TestNotificationPrune(t *testing.T) {
+	w := newSMWorld(t, 0)
+	t0 := time.Date(2024, 1, 1, 9, 0, 0, 0, sm.Shanghai)
+	ids := queue(t, w, 5, t0)
+	set := func(id int64, read, delivered *time.Time) {
+		t.Helper()
+		if _, err := w.s.Pool.Exec(w.ctx, `UPDATE notification_outbox SET read_at = $2, delivered_at = $3 WHERE id = $1`,
+			id, read, delivered); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, recent := t0.Add(24*time.Hour), t0.AddDate(0, 7, 0)
+	set(ids[0], &old, &old)       // read and delivered long ago: pruned
+	set(ids[1], &old, &old)       // the same
+	set(ids[2], &old, nil)        // read but never delivered: kept
+	set(ids[3], &recent, &recent) // read lately: kept
+	//  ids[4] unread: kept
+	cutoff := t0.AddDate(0, 6, 0)
+	n, err := w.s.NotificationPrune(w.ctx, cutoff, 1)
+	if err != nil || n != 1 {
+		t.Fatalf("first batch: %d, %v", n, err)
+	}
+	if n, err = w.s.NotificationPrune(w.ctx, cutoff, 10); err != nil || n != 1 {
+		t.Fatalf("second batch: %d, %v", n, err)
+	}
+	var left []int64
+	rows, _ := w.s.Pool.Query(w.ctx, `SELECT id FROM notification_outbox ORDER BY id`)
+	for rows.Next() {
+		var id int64
+		_ = rows.Scan(&id)
+		left = append(left, id)
+	}
+	if !slices.Equal(left, ids[2:]) {
+		t.Errorf("left %v, want %v", left, ids[2:])
 	}
 }

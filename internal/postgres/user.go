@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"strings"
+	"strconv"
 	"context"
 	"errors"
 	"fmt"
@@ -113,9 +115,27 @@ func (s *Store) UserGet(ctx context.Context, id int64) (auth.User, error) {
 	return u, nil
 }
 
-// UserList returns every account, by unit then login.
-func (s *Store) UserList(ctx context.Context) ([]auth.User, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id ORDER BY un.code, u.login`)
+// UserPage is one page of accounts by login: those whose login or name
+// contains Query, after the login After.
+type UserPage struct {
+	Query, After string
+	Limit        int
+}
+
+// UserList returns a page of accounts, by login.
+func (s *Store) UserList(ctx context.Context, f UserPage) ([]auth.User, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := "true"
+	if q := strings.TrimSpace(f.Query); q != "" {
+		x := arg(q)
+		where += " AND (strpos(u.login, " + x + ") > 0 OR strpos(u.name, " + x + ") > 0)"
+	}
+	if f.After != "" {
+		where += " AND u.login > " + arg(f.After)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+		WHERE `+where+` ORDER BY u.login LIMIT `+arg(f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

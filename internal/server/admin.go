@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,7 +18,8 @@ func actorOf(u auth.User) postgres.Actor { return postgres.Actor{ID: u.ID, Name:
 // userAdminView gathers the users page. notice is shown once above the list
 // (a new account's or a reset's one-time password).
 func (s *Server) userAdminView(r *http.Request, f web.Form, notice web.Notice) (web.UserAdminView, error) {
-	users, err := s.store.UserList(r.Context())
+	q, after := strings.TrimSpace(r.URL.Query().Get("q")), r.URL.Query().Get("after")
+	users, err := s.store.UserList(r.Context(), postgres.UserPage{Query: q, After: after, Limit: userPageSize + 1})
 	if err != nil {
 		return web.UserAdminView{}, err
 	}
@@ -25,8 +27,16 @@ func (s *Server) userAdminView(r *http.Request, f web.Form, notice web.Notice) (
 	if err != nil {
 		return web.UserAdminView{}, err
 	}
-	return web.UserAdminView{Users: users, Units: units, Form: f, Notice: notice}, nil
+	v := web.UserAdminView{Users: users, Units: units, Form: f, Notice: notice, Q: q}
+	if len(users) > userPageSize {
+		v.Users = users[:userPageSize]
+		v.Next = v.Users[userPageSize-1].Login
+	}
+	return v, nil
 }
+
+// userPageSize is the accounts of a page of the users list.
+const userPageSize = 100
 
 func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, f web.Form, notice web.Notice) {
 	v, err := s.userAdminView(r, f, notice)
@@ -396,9 +406,8 @@ const auditPageSize = 50
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
-	f := postgres.AuditFilter{Action: q.Get("action"), Limit: auditPageSize, Offset: (page - 1) * auditPageSize}
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	f := postgres.AuditFilter{Action: q.Get("action"), Limit: auditPageSize, Before: max(before, 0)}
 	if d, err := secondment.ParseDate(q.Get("from")); err == nil {
 		f.From = d.Start()
 	}
@@ -415,8 +424,11 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 		rows[i] = web.AuditRow{At: e.At, ActorName: e.ActorName, Action: e.Action, ObjectType: e.ObjectType,
 			ObjectID: e.ObjectID, Detail: e.Detail, RequestID: e.RequestID}
 	}
-	s.render(w, r, web.AuditPage(web.AuditView{Events: rows, Page: page, More: more,
-		Action: q.Get("action"), From: q.Get("from"), To: q.Get("to")}))
+	v := web.AuditView{Events: rows, First: f.Before == 0, Action: q.Get("action"), From: q.Get("from"), To: q.Get("to")}
+	if more {
+		v.Older = events[len(events)-1].ID
+	}
+	s.render(w, r, web.AuditPage(v))
 }
 
 // handleJobs shows the background work: the latest sweeps with what each

@@ -25,22 +25,27 @@ func (s *Server) handleAPINotificationList(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, err)
 		return
 	}
-	all, err := s.app.Notifications(r.Context(), u, 100)
+	page, err := s.app.Notifications(r.Context(), u, r.URL.Query().Get("after"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	unread, err := s.app.Unread(r.Context(), u)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	en := s.catalog.Localizer(i18n.English)
-	out := make([]apiNotification, 0, len(all))
-	unread := 0
-	for _, n := range all {
-		if !n.Read {
-			unread++
-		}
+	out := make([]apiNotification, 0, len(page.Items))
+	for _, n := range page.Items {
 		out = append(out, apiNotification{ID: n.ID, Role: string(n.Role), SecondmentID: n.SecondmentID,
 			Kind: n.Message.ID, Text: en.Message(n.Message), CreatedAt: n.CreatedAt, Read: n.Read})
 	}
-	writeJSON(w, map[string]any{"unread": unread, "notifications": out})
+	body := map[string]any{"unread": unread, "notifications": out}
+	if page.Next != "" {
+		body["next"] = page.Next
+	}
+	writeJSON(w, body)
 }
 
 func (s *Server) handleAPINotificationsRead(w http.ResponseWriter, r *http.Request) {

@@ -412,12 +412,12 @@ func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
-	all, err := s.app.Notifications(r.Context(), u, 100)
+	page, err := s.app.Notifications(r.Context(), u, r.URL.Query().Get("after"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, web.NotificationPage(web.NotificationView{Items: all}))
+	s.render(w, r, web.NotificationPage(web.NotificationView{Items: page.Items, Next: page.Next}))
 }
 
 // handleNotificationsRead marks the user's notifications read (the header
