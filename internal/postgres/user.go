@@ -1,11 +1,11 @@
 package postgres
 
 import (
-	"strings"
-	"strconv"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"

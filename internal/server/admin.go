@@ -1,10 +1,10 @@
 package server
 
 import (
-	"strings"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"secondment/internal/auth"
