@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -148,5 +149,77 @@ func TestParseOptions(t *testing.T) {
 	}
 	if _, err := parseOptions([]string{"sweep"}, &out); err == nil {
 		t.Error("an unknown benchmark was accepted")
+	}
+}
+
+// TestLists runs the lists benchmark's parts at toy scale against the
+// service in this process: the history, the bare handler and the pages
+// (every request a 200), the ledger's query timings, the export and the
+// import through the pages.
+func TestLists(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	store := &postgres.Store{Pool: dbtest.Pool(t, url)}
+	cheap := auth.Hasher{Params: auth.CheapParams}
+	hash, err := cheap.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	defer func() { t.Log("\n" + log.String()) }()
+	if _, err := load(ctx, store, loadOptions{N: 4000, Consent: 100, Approve: 100, PasswordHash: hash,
+		Now: time.Now(), Seed: 1, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadHistory(ctx, store, &log); err != nil {
+		t.Fatal(err)
+	}
+	var notes int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM notification_outbox`).Scan(&notes); err != nil || notes < 4000 {
+		t.Fatalf("history: %d notifications, %v", notes, err)
+	}
+	party, err := busiestOrgDept(ctx, store.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Hasher: cheap}).Handler())
+	defer srv.Close()
+	client, err := signedIn(ctx, srv.URL, party.login, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := startBare(ctx, url, party, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.close()
+	for _, c := range []struct {
+		client *http.Client
+		base   string
+		path   string
+	}{{client, srv.URL, "/secondments"}, {client, srv.URL, "/ledger?state=active"},
+		{http.DefaultClient, bare.base, "/secondments"}, {http.DefaultClient, bare.base, "/ledger"}} {
+		w, err := measure(ctx, time.Now(), 2, 50*time.Millisecond, 300*time.Millisecond, getStep(c.client, c.base, c.path))
+		if err != nil || w.steps == 0 || w.failed > 0 {
+			t.Errorf("%s%s: %d steps, %d failed, %v", c.base, c.path, w.steps, w.failed, err)
+		}
+	}
+	took, err := ledgerQueryTimes(ctx, store, party)
+	if err != nil || len(took) != ledgerQueryRepeats {
+		t.Fatalf("ledger query timings: %d, %v", len(took), err)
+	}
+	if _, n, err := exportRun(ctx, client, srv.URL); err != nil || n == 0 {
+		t.Fatalf("export: %d bytes, %v", n, err)
+	}
+	file, err := importFile(ctx, store.Pool, party, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := importRun(ctx, client, srv.URL, file); err != nil {
+		t.Fatal(err)
+	}
+	var registered int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM secondment WHERE registered_on IS NOT NULL`).Scan(&registered); err != nil || registered != 50 {
+		t.Errorf("the import registered %d rows, want 50 (%v)", registered, err)
 	}
 }

@@ -53,6 +53,7 @@ type options struct {
 	dbURL, clusterDir, profile       string
 	keep, skipLoad                   bool
 	serverEnv                        []string
+	name                             string // step or lists
 }
 
 func parseOptions(args []string, out io.Writer) (options, error) {
@@ -60,7 +61,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintln(out, "Usage: go run ./cmd/bench step [flags]\n\nFlags:")
+		fmt.Fprintln(out, "Usage: go run ./cmd/bench step|lists [flags]\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	fs.IntVar(&o.n, "n", 1_000_000, "secondments to load, the waiting pools included")
@@ -95,9 +96,13 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 		}
 		names, rest = append(names, fs.Arg(0)), fs.Args()[1:]
 	}
-	if len(names) != 1 || names[0] != "step" {
+	if len(names) != 1 || (names[0] != "step" && names[0] != "lists") {
 		fs.Usage()
-		return o, errors.New("the only benchmark is \"step\"")
+		return o, errors.New("the benchmarks are \"step\" and \"lists\"")
+	}
+	o.name = names[0]
+	if o.pool == 0 && o.name == "lists" {
+		o.pool = 1000 // the lists read; nothing waits to be moved
 	}
 	if o.pool == 0 {
 		o.pool = (o.pairs + 1) * int(2000*(o.warmup+o.duration).Seconds()) // +1: the consent phase with sign-ins
@@ -144,6 +149,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	if o.name == "lists" {
+		return measureLists(ctx, o, bin, url, tmp, store, out)
+	}
 	return measureService(ctx, o, bin, url, tmp, fx, store, out)
 }
 

@@ -1,0 +1,477 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"secondment/internal/approval"
+	"secondment/internal/i18n"
+	"secondment/internal/postgres"
+	"secondment/internal/secondment"
+	"secondment/web"
+)
+
+// The lists benchmark (issue 10): at a million secondments with their
+// history, the org dept's inbox page and its ledger page (50 rows, one
+// filter) against a bare chi + pgx + templ handler that renders the same 50
+// rows from one query; the ledger's queries timed on their own, past their
+// sixth execution so that a generic plan is what is measured; an .xlsx
+// export of the largest ledger; and an import of 10,000 rows, previewed and
+// committed.
+
+// Targets of issue 10.
+const (
+	targetListRatio    = 0.50
+	targetLedgerP95    = 30 * time.Millisecond
+	targetExport       = 20 * time.Second
+	targetExportRSSMB  = 200
+	targetImport       = 15 * time.Second
+	importRows         = 10000
+	ledgerQueryRepeats = 200
+)
+
+// loadHistory adds what a province's history holds beyond the requests and
+// decisions the loader wrote: an audit event per decision and two
+// notifications per request (to the lending unit and the org dept), all but
+// the latest read.
+func loadHistory(ctx context.Context, store *postgres.Store, out io.Writer) error {
+	var n int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM notification_outbox`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil // loaded by an earlier run
+	}
+	t0 := time.Now()
+	for _, q := range []string{
+		`INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, detail)
+		 SELECT d.at, d.actor_user_id, d.actor_name, 'secondment.' || d.action, 'secondment', d.secondment_id,
+		        jsonb_build_object('step', d.step)
+		 FROM decision d ORDER BY d.at`,
+		`INSERT INTO notification_outbox (recipient_role, recipient_unit_id, secondment_id, message_id, message_data,
+		     created_at, delivered_at, read_at, next_attempt_at)
+		 SELECT r.role, CASE r.role WHEN 'lender' THEN s.lender_id ELSE s.org_dept_id END, s.id, 'notify.awaiting_consent',
+		        jsonb_build_object('Person', 'x'), s.created_at, s.created_at,
+		        CASE WHEN s.created_at < now() - interval '7 days' THEN s.created_at + interval '1 day' END, s.created_at
+		 FROM secondment s CROSS JOIN (VALUES ('lender'), ('orgdept')) r(role)
+		 WHERE s.org_dept_id IS NOT NULL`,
+	} {
+		if _, err := store.Pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+	}
+	var audit, notes int
+	if err := store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM notification_outbox)`).
+		Scan(&audit, &notes); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "history: %d audit events, %d notifications (%s)\n", audit, notes, since(t0))
+	return settle(ctx, store, out)
+}
+
+// listsParty is the org dept the lists are read as: the one with the most
+// requests, so its pages are the heaviest.
+type listsParty struct {
+	unit  int64
+	login string
+	rows  int
+}
+
+func busiestOrgDept(ctx context.Context, pool *pgxpool.Pool) (listsParty, error) {
+	var p listsParty
+	err := pool.QueryRow(ctx, `
+		SELECT s.org_dept_id, u.login, count(*) FROM secondment s
+		JOIN app_user u ON u.unit_id = s.org_dept_id JOIN user_role r ON r.user_id = u.id AND r.role = 'orgdept'
+		GROUP BY s.org_dept_id, u.login ORDER BY count(*) DESC LIMIT 1`).Scan(&p.unit, &p.login, &p.rows)
+	if err != nil {
+		return p, fmt.Errorf("find the busiest org dept: %w", err)
+	}
+	return p, nil
+}
+
+// signedIn is an HTTP client holding a session of login.
+func signedIn(ctx context.Context, base, login string, conns int) (*http.Client, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 5 * time.Minute,
+		Transport:     &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"login": {login}, "password": {password}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return nil, fmt.Errorf("sign in %s: %s", login, resp.Status)
+	}
+	return c, nil
+}
+
+// getStep is a phase's step: GET path, 200 wanted, the body read.
+func getStep(c *http.Client, base, path string) stepFunc {
+	return func(ctx context.Context, _ int) (outcome, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			return stepFailed, nil // counted: a failed phase is reported, never hidden
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return stepFailed, nil
+		}
+		return stepOK, nil
+	}
+}
+
+// bareServer is the bare handler: chi, one pgx query, the same templ page.
+type bareServer struct {
+	pool  *pgxpool.Pool
+	party listsParty
+	srv   *http.Server
+	base  string
+}
+
+// bareLedgerSQL is the ledger page's 50 rows, as one plain query.
+const bareLedgerSQL = `
+	SELECT s.id, coalesce(s.number, ''), s.state, s.kind, s.alias, s.purpose, s.task, pe.name, b.name, l.name, l.level,
+	       s.start_date, s.end_date
+	FROM secondment s JOIN person pe ON pe.id = s.person_id JOIN unit b ON b.id = s.borrower_id JOIN unit l ON l.id = s.lender_id
+	WHERE s.org_dept_id = $1 AND s.state = 'active'
+	ORDER BY s.start_date DESC, s.id DESC LIMIT 50`
+
+// bareInboxSQL is the org dept's to-do rows, as one plain query.
+const bareInboxSQL = `
+	SELECT s.id, coalesce(s.number, ''), s.state, s.kind, s.alias, s.purpose, s.task, pe.name, b.name, l.name, l.level,
+	       s.start_date, s.end_date
+	FROM secondment s JOIN person pe ON pe.id = s.person_id JOIN unit b ON b.id = s.borrower_id JOIN unit l ON l.id = s.lender_id
+	WHERE s.org_dept_id = $1 AND s.state IN ('awaiting_signoff', 'transfer_pending')
+	ORDER BY s.created_at DESC, s.id DESC LIMIT 50`
+
+func startBare(ctx context.Context, dbURL string, party listsParty, conns int) (*bareServer, error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = int32(conns)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cat := i18n.MustLoad()
+	b := &bareServer{pool: pool, party: party}
+	rows := func(r *http.Request, sql string) ([]secondment.LedgerLine, error) {
+		res, err := pool.Query(r.Context(), sql, party.unit)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(res, func(row pgx.CollectableRow) (secondment.LedgerLine, error) {
+			var l secondment.LedgerLine
+			var start, end time.Time
+			err := row.Scan(&l.ID, &l.Number, &l.State, &l.Kind, &l.Alias, &l.Purpose, &l.Task, &l.PersonName,
+				&l.BorrowerName, &l.LenderName, &l.LenderLevel, &start, &end)
+			l.Start, l.End = secondment.DateOf(start), secondment.DateOf(end)
+			return l, err
+		})
+	}
+	page := func(w http.ResponseWriter, r *http.Request, sql string, render func([]secondment.LedgerLine) error) {
+		ls, err := rows(r, sql)
+		if err == nil {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			err = render(ls)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}
+	r := chi.NewRouter()
+	r.Get("/ledger", func(w http.ResponseWriter, r *http.Request) {
+		ctx := i18n.WithLocalizer(r.Context(), cat.Localizer(i18n.Chinese))
+		page(w, r, bareLedgerSQL, func(ls []secondment.LedgerLine) error {
+			return web.LedgerPage(web.LedgerView{Ledger: approval.Ledger{Rows: ls}, Form: web.NewForm()}).Render(ctx, w)
+		})
+	})
+	r.Get("/secondments", func(w http.ResponseWriter, r *http.Request) {
+		ctx := i18n.WithLocalizer(r.Context(), cat.Localizer(i18n.Chinese))
+		page(w, r, bareInboxSQL, func(ls []secondment.LedgerLine) error {
+			reqs := make([]approval.Request, len(ls))
+			for i, l := range ls {
+				reqs[i].Secondment = secondment.Secondment{ID: l.ID, Number: l.Number, State: l.State, PersonName: l.PersonName,
+					BorrowerName: l.BorrowerName, LenderName: l.LenderName, Start: l.Start, End: l.End}
+			}
+			return web.SecondmentListPage(web.SecondmentListView{Tab: web.TabTodo, Rows: reqs}).Render(ctx, w)
+		})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	b.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	b.base = "http://" + ln.Addr().String()
+	go func() { _ = b.srv.Serve(ln) }()
+	return b, nil
+}
+
+func (b *bareServer) close() {
+	_ = b.srv.Close()
+	b.pool.Close()
+}
+
+// ledgerQueryTimes runs the ledger page's two queries (rows and count) as
+// the service does, repeatedly on one connection: the first runs are
+// discarded (custom plans), the rest timed, generic plans included.
+func ledgerQueryTimes(ctx context.Context, store *postgres.Store, party listsParty) ([]time.Duration, error) {
+	f := postgres.LedgerFilter{Role: secondment.RoleOrgDept, UnitID: party.unit,
+		States: []secondment.State{secondment.StateActive}, Limit: approval.LedgerPageSize + 1}
+	var took []time.Duration
+	for i := range ledgerQueryRepeats + 10 {
+		t0 := time.Now()
+		if _, err := store.Ledger(ctx, f); err != nil {
+			return nil, err
+		}
+		if _, err := store.LedgerCount(ctx, f, approval.LedgerCountMax+1); err != nil {
+			return nil, err
+		}
+		if i >= 10 {
+			took = append(took, time.Since(t0))
+		}
+	}
+	slices.Sort(took)
+	return took, nil
+}
+
+// exportRun downloads the org dept's whole ledger as .xlsx and counts
+// its bytes.
+func exportRun(ctx context.Context, c *http.Client, base string) (time.Duration, int64, error) {
+	t0 := time.Now()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ledger.xlsx", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("export: %s", resp.Status)
+	}
+	return time.Since(t0), n, nil
+}
+
+// importFile is a CSV of rows existing secondments of the org dept's
+// region: its people (by code) at units whose requests it approves.
+func importFile(ctx context.Context, pool *pgxpool.Pool, party listsParty, rows int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString("姓名,人员编号,原单位（借出单位）,借用单位,借调事由,具体任务,开始日期,结束日期,借调现状,返回日期\n")
+	i := 0
+	// Each person once, at a borrowing unit that asked for them through
+	// the org dept before: a pairing the rules let it register.
+	res, err := pool.Query(ctx, `
+		SELECT DISTINCT ON (s.person_id) pe.name, pe.code, lu.code, bu.code
+		FROM secondment s JOIN person pe ON pe.id = s.person_id AND pe.home_unit_id = s.lender_id
+		JOIN unit lu ON lu.id = s.lender_id JOIN unit bu ON bu.id = s.borrower_id
+		WHERE s.org_dept_id = $1
+		ORDER BY s.person_id LIMIT $2`, party.unit, rows)
+	if err != nil {
+		return nil, err
+	}
+	var name, code, lender, borrower string
+	_, err = pgx.ForEachRow(res, []any{&name, &code, &lender, &borrower}, func() error {
+		start := secondment.D(2018, 1, 1).AddDays(i % 700)
+		fmt.Fprintf(&buf, "%s,%s,%s,%s,专项工作,历史借调,%s,%s,已返回原单位,%s\n", name, code, lender, borrower,
+			start, start.AddDays(60), start.AddDays(60))
+		i++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if i < rows {
+		return nil, fmt.Errorf("only %d people for an import of %d rows", i, rows)
+	}
+	return buf.Bytes(), nil
+}
+
+var importIDRE = regexp.MustCompile(`action="/ledger/import/(\d+)/commit"`)
+
+// importRun uploads the file (the preview) and commits it, through pages.
+func importRun(ctx context.Context, c *http.Client, base string, file []byte) (preview, commit time.Duration, err error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "stock.csv")
+	_, _ = fw.Write(file)
+	_ = mw.Close()
+	t0 := time.Now()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/ledger/import", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	preview = time.Since(t0)
+	m := importIDRE.FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return 0, 0, fmt.Errorf("import preview: %s: %.300s", resp.Status, page)
+	}
+	t1 := time.Now()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/ledger/import/"+string(m[1])+"/commit", strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = c.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("import commit: %s: %.300s", resp.Status, page)
+	}
+	return preview, time.Since(t1), nil
+}
+
+// measureLists runs the lists benchmark against the service.
+func measureLists(ctx context.Context, o options, bin, url, tmp string, store *postgres.Store, out io.Writer) error {
+	if err := loadHistory(ctx, store, out); err != nil {
+		return err
+	}
+	party, err := busiestOrgDept(ctx, store.Pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "reading as %s (%d requests)\n", party.login, party.rows)
+	svc, err := startService(ctx, bin, url, tmp+"/server.log", append(o.serverEnv, "SECONDMENT_DB_MAX_CONNS=64"))
+	if err != nil {
+		return err
+	}
+	defer svc.stop()
+	stopSampling := make(chan struct{})
+	go svc.sample(stopSampling)
+	client, err := signedIn(ctx, svc.base, party.login, o.clients)
+	if err != nil {
+		return err
+	}
+	bare, err := startBare(ctx, url, party, 64)
+	if err != nil {
+		return err
+	}
+	defer bare.close()
+	bareClient := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}}
+
+	type pageResult struct {
+		name                string
+		service, bare       []float64
+		ratios              []float64
+		servicep99, barep99 time.Duration
+	}
+	pages := []*pageResult{{name: "inbox"}, {name: "ledger"}}
+	paths := map[string]string{"inbox": "/secondments", "ledger": "/ledger?state=active"}
+	barePaths := map[string]string{"inbox": "/secondments", "ledger": "/ledger"}
+	for pair := 1; pair <= o.pairs; pair++ {
+		for _, p := range pages {
+			bw, err := measure(ctx, time.Now(), o.clients, o.warmup, o.duration, getStep(bareClient, bare.base, barePaths[p.name]))
+			if err != nil {
+				return err
+			}
+			sw, err := measure(ctx, time.Now(), o.clients, o.warmup, o.duration, getStep(client, svc.base, paths[p.name]))
+			if err != nil {
+				return err
+			}
+			if sw.failed > 0 || bw.failed > 0 {
+				return fmt.Errorf("%s: %d service and %d bare requests failed (see %s)", p.name, sw.failed, bw.failed, svc.log)
+			}
+			fmt.Fprintf(out, "pair %d %-6s service %6.0f/s p99 %6.1f ms   bare %6.0f/s p99 %6.1f ms   ratio %.2f\n", pair, p.name,
+				sw.rate(), ms(sw.percentile(0.99)), bw.rate(), ms(bw.percentile(0.99)), sw.rate()/bw.rate())
+			p.service, p.bare = append(p.service, sw.rate()), append(p.bare, bw.rate())
+			p.ratios = append(p.ratios, sw.rate()/bw.rate())
+			p.servicep99, p.barep99 = max(p.servicep99, sw.percentile(0.99)), max(p.barep99, bw.percentile(0.99))
+		}
+	}
+
+	took, err := ledgerQueryTimes(ctx, store, party)
+	if err != nil {
+		return err
+	}
+	p95 := took[len(took)*95/100]
+	fmt.Fprintf(out, "ledger queries (rows + count, %d runs after 10, generic plans included): p50 %.1f ms, p95 %.1f ms\n",
+		len(took), ms(took[len(took)/2]), ms(p95))
+
+	var exportRows int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM secondment WHERE org_dept_id = $1 AND state = ANY ($2)`,
+		party.unit, stateNames(postgres.LedgerStates)).Scan(&exportRows); err != nil {
+		return err
+	}
+	exportTook, exportBytes, err := exportRun(ctx, client, svc.base)
+	if err != nil {
+		return err
+	}
+	mem := svc.memory()
+	fmt.Fprintf(out, "export: %d rows, %.1f MB of .xlsx in %.1f s; server peak RSS so far %.1f MB\n",
+		exportRows, float64(exportBytes)/(1<<20), exportTook.Seconds(), mem.peakMB())
+
+	file, err := importFile(ctx, store.Pool, party, importRows)
+	if err != nil {
+		return err
+	}
+	preview, commit, err := importRun(ctx, client, svc.base, file)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "import: %d rows previewed in %.1f s, committed in %.1f s\n", importRows, preview.Seconds(), commit.Seconds())
+	close(stopSampling)
+
+	fmt.Fprintln(out)
+	weakest := pages[0]
+	for _, p := range pages {
+		fmt.Fprintf(out, "%s ratios per pair: %s → median %.2f\n", p.name, formatRatios(p.ratios), median(p.ratios))
+		if median(p.ratios) < median(weakest.ratios) {
+			weakest = p
+		}
+	}
+	for _, p := range pages {
+		fmt.Fprintf(out, "target %s ratio ≥ %.2f at %d connections: %.2f %s\n", p.name, targetListRatio, o.clients,
+			median(p.ratios), mark(median(p.ratios) >= targetListRatio))
+	}
+	fmt.Fprintf(out, "target ledger query p95 ≤ %d ms: %.1f ms %s\n", targetLedgerP95.Milliseconds(), ms(p95), mark(p95 <= targetLedgerP95))
+	exportNote := ""
+	if exportRows < 100000 {
+		exportNote = fmt.Sprintf(" (only %d rows: below the 100,000 the target names)", exportRows)
+	}
+	fmt.Fprintf(out, "target export ≤ %.0f s: %.1f s%s %s\n", targetExport.Seconds(), exportTook.Seconds(), exportNote,
+		mark(exportTook <= targetExport && exportRows >= 100000))
+	fmt.Fprintf(out, "target server RSS ≤ %d MB through the export: %.1f MB %s\n", targetExportRSSMB, mem.peakMB(),
+		mark(mem.peakMB() <= targetExportRSSMB))
+	total := preview + commit
+	fmt.Fprintf(out, "target import of %d rows ≤ %.0f s: %.1f s %s\n", importRows, targetImport.Seconds(), total.Seconds(), mark(total <= targetImport))
+	fmt.Fprintf(out, "lists: service %.0f/s, bare %.0f/s, ratio %.2f (%s)\n", median(weakest.service), median(weakest.bare),
+		median(weakest.ratios), weakest.name)
+	return nil
+}
+
+func stateNames(ss []secondment.State) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
