@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,23 +57,31 @@ var LedgerStates = []secondment.State{secondment.StateApproved, secondment.State
 	secondment.StateOverdue, secondment.StateReturnRecorded, secondment.StateReturned, secondment.StateRenewed,
 	secondment.StateTransferPending, secondment.StateTransferred}
 
-// ledgerWhere writes the filter's conditions; arg adds an argument.
-func ledgerWhere(f LedgerFilter, arg func(any) string) string {
-	var w []string
-	add := func(s string) { w = append(w, s) }
-	add("s." + column(f.Role) + " = " + arg(f.UnitID) + "::bigint")
+// ledgerStates are the states a filter lists: those asked for (only
+// overdue, when Overdue), within LedgerStates.
+func ledgerStates(f LedgerFilter) []secondment.State {
 	states := f.States
 	if len(states) == 0 {
 		states = LedgerStates
 	}
-	ss := make([]string, len(states))
-	for i, s := range states {
-		ss[i] = string(s)
-	}
-	add("s.state = ANY(" + arg(ss) + "::text[])")
 	if f.Overdue {
-		add("s.state = 'overdue'")
+		if !slices.Contains(states, secondment.StateOverdue) {
+			return nil
+		}
+		return []secondment.State{secondment.StateOverdue}
 	}
+	return states
+}
+
+// ledgerBranch is the FROM and WHERE of one state's rows of the filter:
+// the party's unit and the state first, as the index has them, then the
+// other conditions that are set, and only the joins they need.
+func ledgerBranch(f LedgerFilter, state secondment.State, arg func(any) string) string {
+	var w []string
+	add := func(s string) { w = append(w, s) }
+	from := "FROM secondment s"
+	add("s." + column(f.Role) + " = " + arg(f.UnitID) + "::bigint")
+	add("s.state = " + arg(string(state)) + "::text")
 	if f.Kind != "" {
 		add("s.kind = " + arg(string(f.Kind)))
 	}
@@ -82,11 +91,14 @@ func ledgerWhere(f LedgerFilter, arg func(any) string) string {
 	if f.Purpose != "" {
 		add("s.purpose = " + arg(string(f.Purpose)))
 	}
-	if f.LenderLevel != "" {
-		add("l.level = " + arg(string(f.LenderLevel)))
-	}
-	if f.System != "" {
-		add("l.system = " + arg(string(f.System)))
+	if f.LenderLevel != "" || f.System != "" {
+		from += " JOIN unit l ON l.id = s.lender_id"
+		if f.LenderLevel != "" {
+			add("l.level = " + arg(string(f.LenderLevel)))
+		}
+		if f.System != "" {
+			add("l.system = " + arg(string(f.System)))
+		}
 	}
 	if f.BorrowerID != 0 {
 		add("s.borrower_id = " + arg(f.BorrowerID) + "::bigint")
@@ -120,10 +132,11 @@ func ledgerWhere(f LedgerFilter, arg func(any) string) string {
 		add("s.registered_on IS NOT NULL")
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
+		from += " JOIN person pe ON pe.id = s.person_id"
 		p := arg("%" + likeEscape(q) + "%")
 		add("(pe.name LIKE " + p + " OR s.number LIKE " + p + ")")
 	}
-	return strings.Join(w, " AND ")
+	return from + " WHERE " + strings.Join(w, " AND ")
 }
 
 // likeEscape makes s match itself in a LIKE pattern.
@@ -139,25 +152,36 @@ func sortOf(s LedgerSort) (col, dir, cmp string) {
 	return "start_date", "DESC", "<"
 }
 
-const ledgerFrom = `
-FROM secondment s
-JOIN person pe ON pe.id = s.person_id
-JOIN unit b ON b.id = s.borrower_id
-JOIN unit l ON l.id = s.lender_id`
-
-// Ledger returns one page of the ledger, in the filter's order.
+// Ledger returns one page of the ledger, in the filter's order. Each state
+// is one bounded scan of the index on (party, state, sort key, id) — at
+// most a page of rows whatever the party's history — and the page is the
+// first rows of their union (as the inboxes are read).
 func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]secondment.LedgerLine, error) {
+	states := ledgerStates(f)
+	if len(states) == 0 {
+		return nil, nil
+	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where := ledgerWhere(f, arg)
 	col, dir, cmp := sortOf(f.Sort)
+	lim := arg(f.Limit)
+	after := ""
 	if f.AfterID != 0 {
-		where += " AND (s." + col + ", s.id) " + cmp + " (" + arg(dateArg(f.AfterDate)) + "::date, " + arg(f.AfterID) + "::bigint)"
+		after = " AND (s." + col + ", s.id) " + cmp + " (" + arg(dateArg(f.AfterDate)) + "::date, " + arg(f.AfterID) + "::bigint)"
+	}
+	order := " ORDER BY s." + col + " " + dir + ", s.id " + dir
+	branches := make([]string, len(states))
+	for i, st := range states {
+		branches[i] = "(SELECT s.id, s." + col + " AS key " + ledgerBranch(f, st, arg) + after + order + " LIMIT " + lim + ")"
 	}
 	sql := `SELECT s.id, coalesce(s.number, ''), s.state, s.kind, s.alias, s.purpose, s.task, pe.name, b.name, l.name, l.level,
 	       s.start_date, s.end_date, s.returned_on, s.previous_id IS NOT NULL, s.registered_on, s.approval_ref,
-	       ARRAY(SELECT le.rule FROM ledger_entry le WHERE le.secondment_id = s.id AND le.closed_on IS NULL ORDER BY le.rule)` +
-		ledgerFrom + ` WHERE ` + where + ` ORDER BY s.` + col + ` ` + dir + `, s.id ` + dir + ` LIMIT ` + arg(f.Limit)
+	       ARRAY(SELECT le.rule FROM ledger_entry le WHERE le.secondment_id = s.id AND le.closed_on IS NULL ORDER BY le.rule)
+	FROM (SELECT id FROM (` + strings.Join(branches, " UNION ALL ") + `) u ORDER BY key ` + dir + `, id ` + dir + ` LIMIT ` + lim + `) page
+	JOIN secondment s ON s.id = page.id
+	JOIN person pe ON pe.id = s.person_id
+	JOIN unit b ON b.id = s.borrower_id
+	JOIN unit l ON l.id = s.lender_id` + order
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
@@ -182,13 +206,23 @@ func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]secondment.Ledger
 
 // LedgerCount counts the rows of the filter, up to limit: a province's
 // ledger may hold a million rows, and "10000+" tells a clerk as much as
-// the exact number while costing a bounded scan.
+// the exact number while costing a bounded scan. Like Ledger, each state
+// is its own scan, with no join the filter does not need.
 func (s *Store) LedgerCount(ctx context.Context, f LedgerFilter, limit int) (int, error) {
+	states := ledgerStates(f)
+	if len(states) == 0 {
+		return 0, nil
+	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where := ledgerWhere(f, arg)
+	lim := arg(limit)
+	branches := make([]string, len(states))
+	for i, st := range states {
+		branches[i] = "(SELECT 1 " + ledgerBranch(f, st, arg) + " LIMIT " + lim + ")"
+	}
 	var n int
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1`+ledgerFrom+` WHERE `+where+` LIMIT `+arg(limit)+`) c`, args...).Scan(&n)
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM (`+strings.Join(branches, " UNION ALL ")+`) u LIMIT `+lim+`) c`,
+		args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count ledger: %w", err)
 	}
