@@ -43,6 +43,8 @@ type Viewer struct {
 	UnitName string
 	Roles    []string
 	Unread   int // notifications not yet seen
+	// UnreadMore: the count stopped at Unread; there are more.
+	UnreadMore bool
 }
 
 // Has reports whether the viewer holds any of roles.

@@ -284,14 +284,14 @@ func importFile(ctx context.Context, pool *pgxpool.Pool, party listsParty, rows 
 	var buf bytes.Buffer
 	buf.WriteString("姓名,人员编号,原单位（借出单位）,借用单位,借调事由,具体任务,开始日期,结束日期,借调现状,返回日期\n")
 	i := 0
-	// Each person once, at a borrowing unit that asked for them through
-	// the org dept before: a pairing the rules let it register.
+	// People at borrowing units that asked for them through the org dept
+	// before: pairings the rules let it register (each row its own start).
 	res, err := pool.Query(ctx, `
-		SELECT DISTINCT ON (s.person_id) pe.name, pe.code, lu.code, bu.code
+		SELECT DISTINCT pe.name, pe.code, lu.code, bu.code
 		FROM secondment s JOIN person pe ON pe.id = s.person_id AND pe.home_unit_id = s.lender_id
 		JOIN unit lu ON lu.id = s.lender_id JOIN unit bu ON bu.id = s.borrower_id
 		WHERE s.org_dept_id = $1
-		ORDER BY s.person_id LIMIT $2`, party.unit, rows)
+		LIMIT $2`, party.unit, rows)
 	if err != nil {
 		return nil, err
 	}

@@ -191,13 +191,13 @@ func onTmpfs(dir string) bool {
 
 // prepare migrates and loads the database, or picks up a previous load.
 func prepare(ctx context.Context, o options, bin, url string, out io.Writer) (*fixture, *postgres.Store, error) {
-	if !o.skipLoad {
-		status, err := migrateUp(ctx, bin, url)
-		if err != nil {
-			return nil, nil, err
-		}
-		fmt.Fprintln(out, "migrate up:", status)
+	// Data kept from an earlier run is brought up to this binary's schema
+	// too (nothing to do when it is there already).
+	status, err := migrateUp(ctx, bin, url)
+	if err != nil {
+		return nil, nil, err
 	}
+	fmt.Fprintln(out, "migrate up:", status)
 	store, err := postgres.Open(ctx, url, postgres.ConnectOptions{})
 	if err != nil {
 		return nil, nil, err

@@ -103,3 +103,45 @@ func (s *Store) TokenTouch(ctx context.Context, tokenID int64, now time.Time) er
 	}
 	return nil
 }
+
+// UnreadMax caps the header's unread count: past it the badge says "99+",
+// and the count reads no more of the index.
+const UnreadMax = 100
+
+// SessionAuth is a signed-in session's user with what every page checks
+// and shows: the session limits, whether they stand in for anyone today,
+// and their unread notifications (up to UnreadMax).
+type SessionAuth struct {
+	User               auth.User
+	IdleTimeout        time.Duration
+	AbsoluteTimeout    time.Duration
+	PasswordMaxAgeDays int
+	ActsForSomeone     bool
+	Unread             int
+}
+
+// SessionUser reads the user of a session in one statement, on day today;
+// a user who no longer exists is ENotFound. Every page runs it, so it is
+// one round trip, as TokenUser is for the API.
+func (s *Store) SessionUser(ctx context.Context, userID int64, today secondment.Date) (SessionAuth, error) {
+	var a SessionAuth
+	var idle, abs int
+	u, err := scanUserWith(s.Pool.QueryRow(ctx, `
+		WITH me (id, login, name, unit_id, unit_name, must_change, changed_at, disabled, roles) AS (
+		    SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.id = $1)
+		SELECT me.*, st.idle_timeout_minutes, st.absolute_timeout_hours, st.password_max_age_days,
+		       EXISTS (SELECT 1 FROM proxy p WHERE p.proxy_id = $1 AND p.revoked_at IS NULL
+		               AND p.starts_on <= $2::date AND p.ends_on >= $2::date),
+		       (SELECT count(*) FROM (SELECT 1 FROM notification_outbox n
+		            WHERE n.recipient_unit_id = me.unit_id AND n.read_at IS NULL
+		              AND n.recipient_role = ANY (me.roles::text[])
+		              AND (n.recipient_user_id IS NULL OR n.recipient_user_id = $1) LIMIT $3) c)
+		FROM me CROSS JOIN security_setting st WHERE st.id = 1`, userID, today.String(), UnreadMax),
+		&idle, &abs, &a.PasswordMaxAgeDays, &a.ActsForSomeone, &a.Unread)
+	if err != nil {
+		return a, fmt.Errorf("session user %d: %w", userID, mapError(err, "user"))
+	}
+	a.User = u
+	a.IdleTimeout, a.AbsoluteTimeout = time.Duration(idle)*time.Minute, time.Duration(abs)*time.Hour
+	return a, nil
+}

@@ -27,11 +27,14 @@ const userColumns = `u.id, u.login, u.name, u.unit_id, un.name, u.must_change_pa
 	coalesce((SELECT array_agg(r.role ORDER BY array_position(ARRAY['borrower','lender','orgdept','registrar',
 		'sysadmin','secadmin','auditor'], r.role)) FROM user_role r WHERE r.user_id = u.id), '{}')`
 
-func scanUser(row pgx.Row) (auth.User, error) {
+func scanUser(row pgx.Row) (auth.User, error) { return scanUserWith(row) }
+
+// scanUserWith scans userColumns, then into more the columns after them.
+func scanUserWith(row pgx.Row, more ...any) (auth.User, error) {
 	var u auth.User
 	var roles []string
-	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
-		&u.PasswordChangedAt, &u.Disabled, &roles)
+	err := row.Scan(append([]any{&u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
+		&u.PasswordChangedAt, &u.Disabled, &roles}, more...)...)
 	for _, r := range roles {
 		u.Roles = append(u.Roles, auth.Role(r))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"secondment/internal/auth"
+	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/web"
 )
@@ -181,29 +182,27 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		set, err := s.store.SecuritySettings(ctx)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
+		// One statement: the user, the session limits, whether they stand
+		// in for anyone, the unread badge.
+		sa, err := s.store.SessionUser(ctx, id, secondment.DateOf(now))
+		u := sa.User
 		authAt := time.Unix(s.sessions.GetInt64(ctx, sessAuthAt), 0)
 		seenAt := time.Unix(s.sessions.GetInt64(ctx, sessSeenAt), 0)
-		u, err := s.store.UserGet(ctx, id)
 		var why string
 		switch {
-		case now.Sub(authAt) > set.AbsoluteTimeout:
-			why = "absolute timeout"
-		case now.Sub(seenAt) > set.IdleTimeout:
-			why = "idle timeout"
-		case secondment.ErrorCodeOf(err) == secondment.ENotFound, err == nil && u.Disabled:
+		case err != nil && secondment.ErrorCodeOf(err) != secondment.ENotFound:
+			s.renderError(w, r, err)
+			return
+		case err != nil, u.Disabled:
 			why = "account disabled"
-		case err == nil && authAt.Unix() < u.PasswordChangedAt.Unix():
+		case now.Sub(authAt) > sa.AbsoluteTimeout:
+			why = "absolute timeout"
+		case now.Sub(seenAt) > sa.IdleTimeout:
+			why = "idle timeout"
+		case authAt.Unix() < u.PasswordChangedAt.Unix():
 			// The password changed after this sign-in (a reset, or a
 			// change in another browser): every older session ends.
 			why = "password changed"
-		case err != nil:
-			s.renderError(w, r, err)
-			return
 		}
 		if why != "" {
 			if err == nil {
@@ -221,19 +220,20 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if now.Sub(seenAt) >= seenResolution {
 			s.sessions.Put(ctx, sessSeenAt, now.Unix())
 		}
-		must := u.MustChangePassword || u.PasswordExpired(set.PasswordMaxAgeDays, now)
-		if u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now)); err != nil {
-			s.renderError(w, r, err)
-			return
+		must := u.MustChangePassword || u.PasswordExpired(sa.PasswordMaxAgeDays, now)
+		if sa.ActsForSomeone {
+			if u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now)); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
 		}
 		ctx = withUser(ctx, u, must)
-		if unread, err := s.unread(ctx, u); err != nil {
-			s.log.Warn("count notifications", "err", err)
-		} else {
-			v := web.ViewerFrom(ctx)
-			v.Unread = unread
-			ctx = web.WithViewer(ctx, v)
+		v := web.ViewerFrom(ctx)
+		v.Unread, v.UnreadMore = sa.Unread, sa.Unread >= postgres.UnreadMax
+		if v.UnreadMore {
+			v.Unread = postgres.UnreadMax - 1 // "99+"
 		}
+		ctx = web.WithViewer(ctx, v)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -300,5 +300,3 @@ func currentUser(r *http.Request) (auth.User, error) {
 	return u, nil
 }
 
-// unread counts the notifications u has not seen, for the header badge.
-func (s *Server) unread(ctx context.Context, u auth.User) (int, error) { return s.app.Unread(ctx, u) }

@@ -510,3 +510,24 @@ func TestUserListPages(t *testing.T) {
 		t.Errorf("paged through %d accounts, want %d", len(seen), total)
 	}
 }
+
+// The unread badge comes with the session's one statement and stops
+// counting at 99+.
+func TestUnreadBadgeCapped(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	if _, err := s.store.Pool.Exec(t.Context(), `
+		INSERT INTO notification_outbox (recipient_role, recipient_unit_id, message_id, created_at, next_attempt_at)
+		SELECT 'lender', u.id, 'notify.awaiting_consent', now(), now() FROM unit u, generate_series(1, 150)
+		WHERE u.code = 'NMG-BT-QS-KXL'`); err != nil {
+		t.Fatal(err)
+	}
+	_, body := s.as(t, "nmg-bt-qs-kxl.lender").get("/")
+	if got := within(doc(t, body), "unread"); got != "99+" {
+		t.Errorf("badge %q, want 99+", got)
+	}
+	_, body = s.as(t, "nmg-bt-qs-rd.lender").get("/")
+	if got := byTestID(doc(t, body), "unread"); len(got) != 0 {
+		t.Error("another unit shows a badge")
+	}
+}
