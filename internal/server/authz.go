@@ -299,4 +299,3 @@ func currentUser(r *http.Request) (auth.User, error) {
 	}
 	return u, nil
 }
-
