@@ -87,10 +87,11 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 	out := Inbox{Tab: tab}
 	q := inboxQuery(u, tab == TabTodo)
 	q.After, q.Limit = after, PageSize+1
-	rows, err := s.store.SecondmentInbox(ctx, q, u.ID)
+	rows, todo, err := s.store.SecondmentInboxWithCount(ctx, q, u.ID, inboxQuery(u, true), TodoCountMax)
 	if err != nil {
 		return out, err
 	}
+	out.TodoCount = todo
 	if len(rows) > PageSize {
 		rows = rows[:PageSize]
 		last := rows[PageSize-1]
@@ -100,9 +101,6 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 		if r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
 			out.Rows = append(out.Rows, r)
 		}
-	}
-	if out.TodoCount, err = s.store.SecondmentInboxCount(ctx, inboxQuery(u, true), TodoCountMax); err != nil {
-		return out, err
 	}
 	return out, nil
 }

@@ -160,7 +160,7 @@ func (s *Service) Ledger(ctx context.Context, u auth.User, q LedgerQuery) (Ledge
 		return out, err
 	}
 	f.Limit = LedgerPageSize + 1
-	if out.Rows, err = s.store.Ledger(ctx, f); err != nil {
+	if out.Rows, out.Total, err = s.store.LedgerWithCount(ctx, f, LedgerCountMax+1); err != nil {
 		return out, err
 	}
 	if len(out.Rows) > LedgerPageSize {
@@ -171,9 +171,6 @@ func (s *Service) Ledger(ctx context.Context, u auth.User, q LedgerQuery) (Ledge
 			key = last.End
 		}
 		out.Next = key.String() + "_" + strconv.FormatInt(last.ID, 10)
-	}
-	if out.Total, err = s.store.LedgerCount(ctx, f, LedgerCountMax+1); err != nil {
-		return out, err
 	}
 	if out.Total > LedgerCountMax {
 		out.Total, out.More = LedgerCountMax, true

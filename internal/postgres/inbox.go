@@ -84,16 +84,55 @@ func inboxBranches(q InboxQuery, limit int) (string, []any) {
 // loaded as SecondmentLoad loads one for viewerID (decisions and handlers
 // included, so each row's actions are those its page offers).
 func (s *Store) SecondmentInbox(ctx context.Context, q InboxQuery, viewerID int64) ([]Loaded, error) {
+	sql, args := inboxSQL(q, viewerID)
+	if sql == "" {
+		return nil, nil
+	}
+	return collectInbox(s.Pool.Query(ctx, sql, args...))
+}
+
+// SecondmentInboxWithCount is SecondmentInbox of q and
+// SecondmentInboxCount of counted in one round trip, as a page shows them.
+func (s *Store) SecondmentInboxWithCount(ctx context.Context, q InboxQuery, viewerID int64, counted InboxQuery, max int) ([]Loaded, int, error) {
+	sql, args := inboxSQL(q, viewerID)
+	csql, cargs := inboxCountSQL(counted, max)
+	b := &pgx.Batch{}
+	if sql != "" {
+		b.Queue(sql, args...)
+	}
+	b.Queue(csql, cargs...)
+	br := s.Pool.SendBatch(ctx, b)
+	defer br.Close()
+	var rows []Loaded
+	if sql != "" {
+		var err error
+		if rows, err = collectInbox(br.Query()); err != nil {
+			return nil, 0, err
+		}
+	}
+	var n int
+	if err := br.QueryRow().Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("count inbox: %w", err)
+	}
+	return rows, min(n, max), br.Close()
+}
+
+// inboxSQL is the page query of q; "" when q has no branch.
+func inboxSQL(q InboxQuery, viewerID int64) (string, []any) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
 	branches, args := inboxBranches(q, q.Limit)
 	if branches == "" {
-		return nil, nil
+		return "", nil
 	}
 	args = append(args, viewerID, q.Limit)
 	sql := loadQuery("$"+strconv.Itoa(len(args)-1), "s.id IN (SELECT id FROM ("+branches+") b)")
-	rows, err := s.Pool.Query(ctx, sql+` ORDER BY s.created_at DESC, s.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	return sql + ` ORDER BY s.created_at DESC, s.id DESC LIMIT $` + strconv.Itoa(len(args)), args
+}
+
+// collectInbox scans the rows of inboxSQL.
+func collectInbox(rows pgx.Rows, err error) ([]Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
@@ -111,16 +150,22 @@ func (s *Store) SecondmentInbox(ctx context.Context, q InboxQuery, viewerID int6
 // SecondmentInboxCount counts the requests of q, up to max (a badge says
 // "999+", it never counts a province's history).
 func (s *Store) SecondmentInboxCount(ctx context.Context, q InboxQuery, max int) (int, error) {
-	q.After = Cursor{}
-	branches, args := inboxBranches(q, max)
-	if branches == "" {
-		return 0, nil
-	}
+	sql, args := inboxCountSQL(q, max)
 	var n int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(DISTINCT id) FROM (`+branches+`) b`, args...).Scan(&n); err != nil {
+	if err := s.Pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count inbox: %w", err)
 	}
 	return min(n, max), nil
+}
+
+// inboxCountSQL is the count query of q, each branch up to max.
+func inboxCountSQL(q InboxQuery, max int) (string, []any) {
+	q.After = Cursor{}
+	branches, args := inboxBranches(q, max)
+	if branches == "" {
+		return "SELECT 0", nil
+	}
+	return `SELECT count(DISTINCT id) FROM (` + branches + `) b`, args
 }
 
 // PersonSearch lists up to limit people a borrowing clerk may propose:

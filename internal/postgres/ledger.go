@@ -157,9 +157,42 @@ func sortOf(s LedgerSort) (col, dir, cmp string) {
 // most a page of rows whatever the party's history — and the page is the
 // first rows of their union (as the inboxes are read).
 func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]secondment.LedgerLine, error) {
+	sql, args := ledgerSQL(f)
+	if sql == "" {
+		return nil, nil
+	}
+	return collectLedger(s.Pool.Query(ctx, sql, args...))
+}
+
+// LedgerWithCount is Ledger and LedgerCount in one round trip, as a page
+// shows them.
+func (s *Store) LedgerWithCount(ctx context.Context, f LedgerFilter, limit int) ([]secondment.LedgerLine, int, error) {
+	sql, args := ledgerSQL(f)
+	if sql == "" {
+		return nil, 0, nil
+	}
+	csql, cargs := ledgerCountSQL(f, limit)
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	b.Queue(csql, cargs...)
+	br := s.Pool.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := collectLedger(br.Query())
+	if err != nil {
+		return nil, 0, err
+	}
+	var n int
+	if err := br.QueryRow().Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("count ledger: %w", err)
+	}
+	return rows, n, br.Close()
+}
+
+// ledgerSQL is the page query of f; "" when f lists no state.
+func ledgerSQL(f LedgerFilter) (string, []any) {
 	states := ledgerStates(f)
 	if len(states) == 0 {
-		return nil, nil
+		return "", nil
 	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
@@ -182,7 +215,11 @@ func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]secondment.Ledger
 	JOIN person pe ON pe.id = s.person_id
 	JOIN unit b ON b.id = s.borrower_id
 	JOIN unit l ON l.id = s.lender_id` + order
-	rows, err := s.Pool.Query(ctx, sql, args...)
+	return sql, args
+}
+
+// collectLedger scans the rows of ledgerSQL.
+func collectLedger(rows pgx.Rows, err error) ([]secondment.LedgerLine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -209,9 +246,19 @@ func (s *Store) Ledger(ctx context.Context, f LedgerFilter) ([]secondment.Ledger
 // the exact number while costing a bounded scan. Like Ledger, each state
 // is its own scan, with no join the filter does not need.
 func (s *Store) LedgerCount(ctx context.Context, f LedgerFilter, limit int) (int, error) {
+	sql, args := ledgerCountSQL(f, limit)
+	var n int
+	if err := s.Pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count ledger: %w", err)
+	}
+	return n, nil
+}
+
+// ledgerCountSQL is the count query of f, up to limit.
+func ledgerCountSQL(f LedgerFilter, limit int) (string, []any) {
 	states := ledgerStates(f)
 	if len(states) == 0 {
-		return 0, nil
+		return "SELECT 0", nil
 	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
@@ -220,11 +267,5 @@ func (s *Store) LedgerCount(ctx context.Context, f LedgerFilter, limit int) (int
 	for i, st := range states {
 		branches[i] = "(SELECT 1 " + ledgerBranch(f, st, arg) + " LIMIT " + lim + ")"
 	}
-	var n int
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM (`+strings.Join(branches, " UNION ALL ")+`) u LIMIT `+lim+`) c`,
-		args...).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count ledger: %w", err)
-	}
-	return n, nil
+	return `SELECT count(*) FROM (SELECT 1 FROM (` + strings.Join(branches, " UNION ALL ") + `) u LIMIT ` + lim + `) c`, args
 }
