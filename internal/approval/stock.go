@@ -24,6 +24,9 @@ type RegisterInput struct {
 	TransferMethod                 string
 	// Invalid is a problem the caller found decoding the input.
 	Invalid error
+	// person is the person PersonID names when the caller has read them
+	// already (an import reads a whole file's people at once).
+	person *secondment.PersonView
 }
 
 // Registration is the outcome of registering one existing secondment, or
@@ -117,7 +120,11 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 		j = jj
 	}
 	var person secondment.PersonView
-	if r.PersonID > 0 {
+	if in.person != nil && in.person.ID == r.PersonID {
+		if j.Root.ID != 0 && cat.h.Contains(j.Root.ID, in.person.HomeUnitID) {
+			person = *in.person
+		}
+	} else if r.PersonID > 0 {
 		p, err := tx.PersonGet(ctx, r.PersonID)
 		switch {
 		case secondment.ErrorCodeOf(err) == secondment.ENotFound:

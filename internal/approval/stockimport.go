@@ -213,7 +213,7 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 			}
 		}
 		if len(row.Problems) == 0 {
-			in.PersonID = person.ID
+			in.PersonID, in.person = person.ID, &person
 			reg, err := s.register(ctx, tx, u, cat, in, true)
 			var de *secondment.Error
 			switch {

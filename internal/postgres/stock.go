@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -56,15 +57,9 @@ func (t *Tx) Register(ctx context.Context, r Registration) (Registered, error) {
 	case !errors.Is(err, pgx.ErrNoRows):
 		return Registered{}, fmt.Errorf("find registration: %w", err)
 	}
-	var n int
-	year := r.Today.Year
-	if err := t.q.QueryRow(ctx, `
-		INSERT INTO secondment_number_counter (jurisdiction_id, series, year, last_value) VALUES ($1, 'register', $2, 1)
-		ON CONFLICT (jurisdiction_id, series, year) DO UPDATE SET last_value = secondment_number_counter.last_value + 1
-		RETURNING last_value`, r.JurisdictionID, year).Scan(&n); err != nil {
-		return Registered{}, fmt.Errorf("register number for jurisdiction %d: %w", r.JurisdictionID, err)
-	}
-	out := Registered{Number: fmt.Sprintf("登记〔%04d〕%04d", year, n)}
+	// The number, the row, its ledger entries and its audit event in one
+	// statement: an import registers thousands of rows in one transaction,
+	// and each round trip counts.
 	s := r.Secondment
 	var closed *time.Time
 	if s.State.Terminal() {
@@ -75,20 +70,50 @@ func (t *Tx) Register(ctx context.Context, r Registration) (Registered, error) {
 		m := string(s.TransferMethod)
 		method = &m
 	}
+	var closedOn any
+	if !s.State.Away() {
+		closedOn = dateArg(r.Today)
+	}
+	detail := map[string]any{"state": s.State, "irregular": ruleNames(r.Irregular)}
+	for k, v := range r.AuditDetail {
+		detail[k] = v
+	}
+	audit, err := json.Marshal(detail)
+	if err != nil {
+		return Registered{}, fmt.Errorf("encode audit detail: %w", err)
+	}
+	var out Registered
 	err = t.q.QueryRow(ctx, `
-		INSERT INTO secondment (number, state, kind, alias, purpose, task, person_id, borrower_id, lender_id,
-		    start_date, end_date, justification, jurisdiction_id, org_dept_id, policy_id,
-		    approved_on, started_on, returned_on, return_confirmed_on, transfer_method,
-		    registered_on, registered_by, approval_ref, closed_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-		    (SELECT id FROM policy WHERE jurisdiction_id = $13 AND version = $15),
-		    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)
-		ON CONFLICT (person_id, borrower_id, start_date) WHERE registered_on IS NOT NULL DO NOTHING
-		RETURNING id`,
-		out.Number, s.State, s.Kind, s.Alias, s.Purpose, s.Task, s.PersonID, s.BorrowerID, s.LenderID,
+		WITH n AS (
+		    INSERT INTO secondment_number_counter (jurisdiction_id, series, year, last_value) VALUES ($12, 'register', $26, 1)
+		    ON CONFLICT (jurisdiction_id, series, year) DO UPDATE SET last_value = secondment_number_counter.last_value + 1
+		    RETURNING '登记〔' || $26::int || '〕' || lpad(last_value::text, greatest(4, length(last_value::text)), '0') AS number),
+		ins AS (
+		    INSERT INTO secondment (number, state, kind, alias, purpose, task, person_id, borrower_id, lender_id,
+		        start_date, end_date, justification, jurisdiction_id, org_dept_id, policy_id,
+		        approved_on, started_on, returned_on, return_confirmed_on, transfer_method,
+		        registered_on, registered_by, approval_ref, closed_at, created_at, updated_at)
+		    SELECT n.number, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+		        (SELECT id FROM policy WHERE jurisdiction_id = $12 AND version = $14),
+		        $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24
+		    FROM n
+		    ON CONFLICT (person_id, borrower_id, start_date) WHERE registered_on IS NOT NULL DO NOTHING
+		    RETURNING id, number),
+		le AS (
+		    INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, closed_on, created_at)
+		    SELECT ins.id, l.rule, $20, l.detail, $7, $25, $24
+		    FROM ins, unnest($27::text[], $28::text[]) AS l(rule, detail)),
+		au AS (
+		    INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, unit_id, detail, request_id)
+		    SELECT $24, $21, $29, 'secondment.register', 'secondment', ins.id, $30,
+		           $31::jsonb || jsonb_build_object('number', ins.number), $32
+		    FROM ins)
+		SELECT id, number FROM ins`,
+		s.State, s.Kind, s.Alias, s.Purpose, s.Task, s.PersonID, s.BorrowerID, s.LenderID,
 		dateArg(s.Start), dateArg(s.End), s.Justification, r.JurisdictionID, r.OrgDeptID, r.PolicyVersion,
 		dateArg(s.ApprovedOn), dateArg(s.StartedOn), dateArg(s.ReturnedOn), dateArg(s.ReturnConfirmedOn), method,
-		dateArg(r.Today), r.ActorID, s.ApprovalRef, closed, r.Now).Scan(&out.ID)
+		dateArg(r.Today), r.ActorID, s.ApprovalRef, closed, r.Now, closedOn, r.Today.Year,
+		ruleNames(r.Irregular), r.Details, r.ActorName, nullID(r.UnitID), audit, requestID(ctx)).Scan(&out.ID, &out.Number)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Registered by someone else since the lookup: theirs stands, and
 		// this transaction gives its number back by rolling back.
@@ -97,30 +122,10 @@ func (t *Tx) Register(ctx context.Context, r Registration) (Registered, error) {
 	if err != nil {
 		return Registered{}, fmt.Errorf("insert registration: %w", mapError(err, "secondment"))
 	}
-	if len(r.Irregular) > 0 {
-		var closedOn any
-		if !s.State.Away() {
-			closedOn = dateArg(r.Today)
-		}
-		if _, err := t.q.Exec(ctx, `
-			INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, closed_on, created_at)
-			SELECT $1, l.rule, $2, l.detail, $3, $4, $5 FROM unnest($6::text[], $7::text[]) AS l(rule, detail)`,
-			out.ID, dateArg(r.Today), s.BorrowerID, closedOn, r.Now, ruleNames(r.Irregular), r.Details); err != nil {
-			return Registered{}, fmt.Errorf("ledger of registration %d: %w", out.ID, err)
-		}
-	}
 	if r.MoveHome {
 		if err := moveHome(ctx, t.q, s, s.BorrowerID, r.Now); err != nil {
 			return Registered{}, err
 		}
-	}
-	detail := map[string]any{"number": out.Number, "state": s.State, "irregular": ruleNames(r.Irregular)}
-	for k, v := range r.AuditDetail {
-		detail[k] = v
-	}
-	if err := auditInsert(ctx, t.q, AuditEvent{At: r.Now, ActorID: r.ActorID, ActorName: r.ActorName,
-		Action: "secondment.register", ObjectType: "secondment", ObjectID: out.ID, UnitID: r.UnitID, Detail: detail}); err != nil {
-		return Registered{}, err
 	}
 	return out, nil
 }
