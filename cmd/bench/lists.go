@@ -364,7 +364,7 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 		return err
 	}
 	fmt.Fprintf(out, "reading as %s (%d requests)\n", party.login, party.rows)
-	svc, err := startService(ctx, bin, url, tmp+"/server.log", append(o.serverEnv, "SECONDMENT_DB_MAX_CONNS=64"))
+	svc, err := startService(ctx, bin, url, tmp+"/server.log", append([]string{"SECONDMENT_DB_MAX_CONNS=64"}, o.serverEnv...))
 	if err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 	if err != nil {
 		return err
 	}
-	bare, err := startBare(ctx, url, party, 64)
+	bare, err := startBare(ctx, url, party, 64) // as many connections as the service's pool
 	if err != nil {
 		return err
 	}
