@@ -42,11 +42,27 @@ func Parse() (Data, error) {
 	return Data{Units: units, People: people, Policies: policies}, nil
 }
 
-// Load saves the demo data; running it again changes nothing.
+// Load saves the demo data; running it again changes nothing. A unit's
+// headcount in units.csv is where the demo starts: once the unit exists,
+// its headcount is the live figure that transfers-in move (the stories
+// complete one), so loading again keeps it.
 func Load(ctx context.Context, s *postgres.Store) (postgres.ImportResult, error) {
 	d, err := Parse()
 	if err != nil {
 		return postgres.ImportResult{}, err
+	}
+	stored, err := s.UnitAll(ctx)
+	if err != nil {
+		return postgres.ImportResult{}, err
+	}
+	live := map[string]*int{}
+	for _, u := range stored {
+		live[u.Code] = u.Headcount
+	}
+	for i, u := range d.Units {
+		if h, ok := live[u.Code]; ok {
+			d.Units[i].Headcount = h
+		}
 	}
 	return s.Import(ctx, d)
 }

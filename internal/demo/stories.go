@@ -289,10 +289,14 @@ func (t *teller) kashgar() error {
 		step{jw + ".borrower", secondment.ActWithdraw, -27, approval.ActInput{}}); err != nil {
 		return err
 	}
-	// A completed transfer-in (S7) is left out: it moves the person and
-	// both units' headcounts, which the demo's unit data, loaded again at
-	// every start, would set back.
-	return nil
+	// S7 completed: a transfer-in from 浩罕乡, within the quotas; the
+	// person now belongs to 喀什市纪委监委 and 浩罕乡 has a vacancy.
+	hh := k("艾尼瓦尔·哈斯木", -148, -61)
+	hh.lender = "xj-ks-hh"
+	_, err = t.request(hh, -165, append(chain(jw, "xj-ks-hh", org, -160, -148),
+		step{jw + ".borrower", secondment.ActTransfer, -90, approval.ActInput{TransferMethod: string(secondment.TransferPublicSelection)}},
+		step{org + ".orgdept", secondment.ActApprove, -85, approval.ActInput{}})...)
+	return err
 }
 
 // Weihai (S3's three don'ts as drafts the check refuses, a 挂职 that
@@ -436,6 +440,7 @@ func storyPeople() []postgres.PersonImport {
 		"帕提古丽·热合曼", "吐尔洪·买买提", "努尔比亚·艾力", "阿卜杜拉·如孜", "米热古丽·阿布都", "依明·托合提", "阿力木·沙吾提", "祖丽皮亚·买买提"} {
 		add(fmt.Sprintf("DEMO-AKKS-%02d", i+1), name, "XJ-KS-AKKS", "科员")
 	}
+	add("DEMO-HH-01", "艾尼瓦尔·哈斯木", "XJ-KS-HH", "科员")
 	add("DEMO-YT-01", "刘晓燕", "SD-WH-HC-YT", "科员")
 	add("DEMO-YT-02", "王志刚", "SD-WH-HC-YT", "科员")
 	add("DEMO-YT-03", "高明", "SD-WH-HC-YT", "副镇长")

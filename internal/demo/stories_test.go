@@ -44,7 +44,7 @@ func TestStories(t *testing.T) {
 	// Every state a visitor should meet is there.
 	for _, st := range []sm.State{sm.StateDraft, sm.StateAwaitingConsent, sm.StateAwaitingSignoff, sm.StateSentBack,
 		sm.StateApproved, sm.StateActive, sm.StateOverdue, sm.StateReturned, sm.StateRenewed, sm.StateTransferPending,
-		sm.StateDeclined, sm.StateRejected, sm.StateWithdrawn} {
+		sm.StateTransferred, sm.StateDeclined, sm.StateRejected, sm.StateWithdrawn} {
 		if n := count(`SELECT count(*) FROM secondment WHERE state = $1`, st); n == 0 {
 			t.Errorf("no request %s", st)
 		}
@@ -92,6 +92,21 @@ func TestStories(t *testing.T) {
 	// The chain wrote its decisions; the stock none.
 	if n := count(`SELECT count(*) FROM decision d JOIN secondment s ON s.id = d.secondment_id WHERE s.registered_on IS NOT NULL`); n != 0 {
 		t.Errorf("%d decisions on registered stock", n)
+	}
+
+	// S7: the transfer moved the person and both headcounts, and loading
+	// the demo's units again keeps the live figures.
+	heads := `SELECT string_agg(code || '=' || headcount, ',' ORDER BY code) FROM unit WHERE code IN ('XJ-KS-HH', 'XJ-KS-JW')`
+	var before string
+	if err := s.Pool.QueryRow(ctx, heads).Scan(&before); err != nil || before != "XJ-KS-HH=34,XJ-KS-JW=58" {
+		t.Errorf("headcounts after the transfer: %q, %v", before, err)
+	}
+	if res, err := demo.Load(ctx, s); err != nil || res.UnitsUpdated != 0 {
+		t.Errorf("loading the units again: %+v, %v", res, err)
+	}
+	var after string
+	if err := s.Pool.QueryRow(ctx, heads).Scan(&after); err != nil || after != before {
+		t.Errorf("headcounts after loading again: %q, want %q", after, before)
 	}
 
 	total := count(`SELECT count(*) FROM secondment`)
