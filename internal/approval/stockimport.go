@@ -68,28 +68,30 @@ func (s *Service) ImportUpload(ctx context.Context, u auth.User, name string, co
 	if err := registering(u); err != nil {
 		return Import{}, err
 	}
-	if _, err := stock.Read(name, bytes.NewReader(content)); err != nil {
+	rows, err := stock.Read(name, bytes.NewReader(content))
+	if err != nil {
 		return Import{}, err
 	}
 	id, err := s.store.ImportSave(ctx, u.ID, name, content, s.clock.Now())
 	if err != nil {
 		return Import{}, err
 	}
-	return s.ImportPreview(ctx, u, id, o)
+	return s.importRun(ctx, u, postgres.ImportFile{ID: id, Name: name}, rows, o, false)
 }
 
 // ImportPreview shows what committing upload id would do, writing nothing.
 func (s *Service) ImportPreview(ctx context.Context, u auth.User, id int64, o ImportOptions) (Import, error) {
-	return s.importRun(ctx, u, id, o, false)
+	return s.importStored(ctx, u, id, o, false)
 }
 
 // ImportCommit registers every valid row of upload id in one transaction
 // and skips the others; committing again registers nothing new.
 func (s *Service) ImportCommit(ctx context.Context, u auth.User, id int64, o ImportOptions) (Import, error) {
-	return s.importRun(ctx, u, id, o, true)
+	return s.importStored(ctx, u, id, o, true)
 }
 
-func (s *Service) importRun(ctx context.Context, u auth.User, id int64, o ImportOptions, commit bool) (Import, error) {
+// importStored runs upload id of u, read back from the store.
+func (s *Service) importStored(ctx context.Context, u auth.User, id int64, o ImportOptions, commit bool) (Import, error) {
 	if err := registering(u); err != nil {
 		return Import{}, err
 	}
@@ -101,6 +103,11 @@ func (s *Service) importRun(ctx context.Context, u auth.User, id int64, o Import
 	if err != nil {
 		return Import{}, err
 	}
+	return s.importRun(ctx, u, f, rows, o, commit)
+}
+
+// importRun previews or commits the rows of file f.
+func (s *Service) importRun(ctx context.Context, u auth.User, f postgres.ImportFile, rows []stock.Row, o ImportOptions, commit bool) (Import, error) {
 	cat, err := s.catalog(ctx, 0)
 	if err != nil {
 		return Import{}, err
