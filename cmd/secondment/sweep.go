@@ -36,7 +36,7 @@ func runSweep(ctx context.Context, args []string, getenv func(string) string, st
 		if cfg.Mode == config.ModeProduction && day.After(secondment.DateOf(real)) {
 			return fmt.Errorf("sweep --day %s: a day after today is a rehearsal, refused in production mode", day)
 		}
-		now = secondment.RehearsalOn(day, real).Now()
+		now = secondment.OnDay(day, real)
 	}
 	day := secondment.DateOf(now)
 	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)

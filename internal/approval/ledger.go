@@ -220,12 +220,16 @@ func (s *Service) LedgerEach(ctx context.Context, u auth.User, q LedgerQuery, fn
 	}
 }
 
-// LedgerCount counts u's ledger under q (up to LedgerCountMax), for a
-// figure that links to the rows behind it.
-func (s *Service) LedgerCount(ctx context.Context, u auth.User, q LedgerQuery) (int, error) {
-	f, _, err := ledgerFilter(u, q)
-	if err != nil {
-		return 0, err
+// LedgerCounts counts u's ledger under each query (up to LedgerCountMax),
+// in one round trip: figures that link to the rows behind them.
+func (s *Service) LedgerCounts(ctx context.Context, u auth.User, qs []LedgerQuery) ([]int, error) {
+	fs := make([]postgres.LedgerFilter, len(qs))
+	for i, q := range qs {
+		f, _, err := ledgerFilter(u, q)
+		if err != nil {
+			return nil, err
+		}
+		fs[i] = f
 	}
-	return s.store.LedgerCount(ctx, f, LedgerCountMax)
+	return s.store.LedgerCounts(ctx, fs, LedgerCountMax)
 }

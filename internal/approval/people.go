@@ -112,7 +112,7 @@ func (s *Service) PersonSave(ctx context.Context, u auth.User, id int64, in Pers
 	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
 		e := postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, UnitID: u.UnitID, Detail: map[string]any{}}
 		if id != 0 {
-			old, err := tx.PersonGet(ctx, id)
+			old, err := tx.PersonLock(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,9 @@ func (s *Service) PersonSave(ctx context.Context, u auth.User, id int64, in Pers
 		var err error
 		if id == 0 {
 			e.Action = "person.create"
-			id, err = tx.PersonAdd(ctx, p, e)
+			if id, err = tx.PersonAdd(ctx, p, e); secondment.ErrorCodeOf(err) == secondment.EConflict {
+				return fieldError("code", "person.error.code_taken")
+			}
 		} else {
 			e.Action, e.ObjectType, e.ObjectID = "person.update", "person", id
 			err = tx.PersonUpdate(ctx, p, e)

@@ -196,6 +196,9 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 				person = at[0]
 			}
 		}
+		// A person not on record is added with the row, in a savepoint:
+		// if the row turns out invalid, the person goes with it.
+		var newPerson *secondment.Person
 		if name := row.Person; person.ID == 0 && name != "" && !hasProblem(row.Problems, "person", "person_code") {
 			if !o.CreatePeople || in.LenderID == 0 {
 				bad("person", "import.error.person_unknown", "Name", name)
@@ -205,25 +208,41 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 				if err := p.Validate(); err != nil {
 					bad("person_code", "import.error.person_code")
 				} else {
-					id, err := tx.PersonAdd(ctx, p, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name,
-						Action: "person.create", UnitID: u.UnitID, Detail: map[string]any{"import": out.ID, "line": r.Line}})
-					if err != nil {
-						return err
-					}
-					person = secondment.PersonView{Person: p}
-					person.ID = id
-					row.NewPerson = true
-					out.People++
-					byCode[p.Code] = person
-					byName[p.Name] = append(byName[p.Name], person)
+					newPerson = &p
 				}
 			}
 		}
 		if len(row.Problems) == 0 {
-			in.PersonID, in.person = person.ID, &person
-			reg, err := s.register(ctx, tx, u, cat, in, true)
+			var reg Registration
+			codeTaken := false
+			write := func(t *postgres.Tx) error {
+				if newPerson != nil {
+					id, err := t.PersonAdd(ctx, *newPerson, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name,
+						Action: "person.create", UnitID: u.UnitID, Detail: map[string]any{"import": out.ID, "line": r.Line}})
+					if err != nil {
+						codeTaken = secondment.ErrorCodeOf(err) == secondment.EConflict
+						return err
+					}
+					person = secondment.PersonView{Person: *newPerson}
+					person.ID = id
+				}
+				in.PersonID, in.person = person.ID, &person
+				var err error
+				reg, err = s.register(ctx, t, u, cat, in, true)
+				return err
+			}
+			var err error
+			if newPerson != nil {
+				err = tx.Savepoint(ctx, write)
+			} else {
+				err = write(tx)
+			}
 			var de *secondment.Error
 			switch {
+			case codeTaken:
+				// The code is someone's elsewhere: said on the row, without
+				// telling whose.
+				bad("person_code", "import.error.person_code_taken")
 			case errors.As(err, &de) && de.Code == secondment.EInvalid:
 				for _, fe := range de.Fields {
 					row.Problems = append(row.Problems, stock.Problem{Field: fe.Field, Message: fe.Message})
@@ -235,6 +254,12 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 				row.Outcome = ImportNew
 				if reg.Already {
 					row.Outcome = ImportAlready
+				}
+				if newPerson != nil {
+					row.NewPerson = true
+					out.People++
+					byCode[person.Code] = person
+					byName[person.Name] = append(byName[person.Name], person)
 				}
 			}
 		}

@@ -136,7 +136,44 @@ func TestImportXLSX(t *testing.T) {
 	if r := pre.Rows[0]; r.Outcome != approval.ImportNew || r.State != sm.StateReturned {
 		t.Errorf("xlsx row with Excel dates: %+v", r)
 	}
-	problemAt(t, pre.Rows[1], "task")
+	r := pre.Rows[1]
+	if len(r.Problems) == 0 || r.Problems[0].Field != "task" || r.Problems[0].Message.ID != "import.error.formula" {
+		t.Errorf("a formula's cell: %+v", r.Problems)
+	}
+}
+
+// A person an import would add goes only with a row that goes in: a row
+// refused after its person was added leaves no one behind, and a code
+// someone outside the jurisdiction holds is a problem on the row, not a
+// failed import.
+func TestImportAddsPeopleOnlyWithTheirRows(t *testing.T) {
+	w := newWorld(t, 0)
+	_, _, org := w.kashgar()
+	w.on(sm.D(2024, 6, 1))
+	rows := importHeader +
+		// a new person, at a borrowing unit the org dept does not approve
+		"新人甲,,阿克喀什乡,青山区人大常委会机关,借调,,专项工作,专项,2023-01-01,2023-03-01,已返回原单位,2023-03-01,,,\n" +
+		// a new person whose code is 芦长丽's, of Baotou
+		"新人乙,NMG-BT-QS-KXL-P01,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2023-01-01,2023-03-01,已返回原单位,2023-03-01,,,\n" +
+		// a new person, fine
+		"新人丙,,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2023-01-01,2023-03-01,已返回原单位,2023-03-01,,,\n"
+	o := approval.ImportOptions{CreatePeople: true}
+	pre, err := w.svc.ImportUpload(w.ctx, org, "a.csv", []byte(rows), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := w.svc.ImportCommit(w.ctx, org, pre.ID, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problemAt(t, done.Rows[0], "borrower")
+	problemAt(t, done.Rows[1], "person_code")
+	if done.Rows[0].NewPerson || done.Rows[1].NewPerson || !done.Rows[2].NewPerson || done.People != 1 || done.New != 1 {
+		t.Errorf("commit: %+v", done)
+	}
+	if n := w.count(`SELECT count(*) FROM person WHERE name LIKE '新人%'`); n != 1 {
+		t.Errorf("%d people added, want only the one whose row went in", n)
+	}
 }
 
 // Files that cannot be read are refused whole, with the reason, and kept

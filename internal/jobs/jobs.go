@@ -111,7 +111,9 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 		if err != nil {
 			return river.JobCancel(fmt.Errorf("sweep day %q: %w", job.Args.Day, err))
 		}
-		day = d
+		// A given day is swept as if now were that day (the steps check
+		// their dates against now), at the real time of day.
+		day, now = d, secondment.OnDay(d, now)
 	}
 	res, err := w.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: fmt.Sprintf("job %d", job.ID),
 		EscalateAfter: w.escalate, ReminderDays: w.remind})

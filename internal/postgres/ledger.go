@@ -254,6 +254,25 @@ func (s *Store) LedgerCount(ctx context.Context, f LedgerFilter, limit int) (int
 	return n, nil
 }
 
+// LedgerCounts counts the rows of each filter, up to limit, in one round
+// trip: a dashboard's figures.
+func (s *Store) LedgerCounts(ctx context.Context, fs []LedgerFilter, limit int) ([]int, error) {
+	b := &pgx.Batch{}
+	for _, f := range fs {
+		sql, args := ledgerCountSQL(f, limit)
+		b.Queue(sql, args...)
+	}
+	br := s.Pool.SendBatch(ctx, b)
+	defer br.Close()
+	out := make([]int, len(fs))
+	for i := range fs {
+		if err := br.QueryRow().Scan(&out[i]); err != nil {
+			return nil, fmt.Errorf("count ledger: %w", err)
+		}
+	}
+	return out, br.Close()
+}
+
 // ledgerCountSQL is the count query of f, up to limit.
 func ledgerCountSQL(f LedgerFilter, limit int) (string, []any) {
 	states := ledgerStates(f)

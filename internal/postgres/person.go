@@ -109,16 +109,22 @@ func upsertPerson(ctx context.Context, tx pgx.Tx, p secondment.Person) (inserted
 
 // PersonGet returns one person with the home unit's names.
 func (s *Store) PersonGet(ctx context.Context, id int64) (secondment.PersonView, error) {
-	return personGet(ctx, s.Pool, id)
+	return personGet(ctx, s.Pool, id, "")
 }
 
 // PersonGet is Store.PersonGet inside a transaction.
 func (t *Tx) PersonGet(ctx context.Context, id int64) (secondment.PersonView, error) {
-	return personGet(ctx, t.q, id)
+	return personGet(ctx, t.q, id, "")
 }
 
-func personGet(ctx context.Context, q dbtx, id int64) (secondment.PersonView, error) {
-	p, err := scanPerson(q.QueryRow(ctx, `SELECT `+personColumns+` FROM person p JOIN unit u ON u.id = p.home_unit_id WHERE p.id = $1`, id))
+// PersonLock reads person id and locks the row until the transaction
+// ends, so that two edits of one person are made one after the other.
+func (t *Tx) PersonLock(ctx context.Context, id int64) (secondment.PersonView, error) {
+	return personGet(ctx, t.q, id, " FOR UPDATE OF p")
+}
+
+func personGet(ctx context.Context, q dbtx, id int64, lock string) (secondment.PersonView, error) {
+	p, err := scanPerson(q.QueryRow(ctx, `SELECT `+personColumns+` FROM person p JOIN unit u ON u.id = p.home_unit_id WHERE p.id = $1`+lock, id))
 	if err != nil {
 		return p, fmt.Errorf("get person %d: %w", id, mapError(err, "person"))
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"slices"
 	"sync"
 	"testing"
@@ -256,12 +257,13 @@ func TestNotificationPrune(t *testing.T) {
 	if n, err = w.s.NotificationPrune(w.ctx, cutoff, 10); err != nil || n != 1 {
 		t.Fatalf("second batch: %d, %v", n, err)
 	}
-	var left []int64
-	rows, _ := w.s.Pool.Query(w.ctx, `SELECT id FROM notification_outbox ORDER BY id`)
-	for rows.Next() {
-		var id int64
-		_ = rows.Scan(&id)
-		left = append(left, id)
+	rows, err := w.s.Pool.Query(w.ctx, `SELECT id FROM notification_outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !slices.Equal(left, ids[2:]) {
 		t.Errorf("left %v, want %v", left, ids[2:])

@@ -168,9 +168,15 @@ func (s *Store) ImportGet(ctx context.Context, id, userID int64) (ImportFile, er
 }
 
 // ImportCommitted marks upload id committed, with its audit event.
+// A commit again of an upload committed before changes nothing (its rows
+// are all registered) and is not audited again.
 func (t *Tx) ImportCommitted(ctx context.Context, id int64, e AuditEvent) error {
-	if _, err := t.q.Exec(ctx, `UPDATE stock_import SET committed_at = $2 WHERE id = $1`, id, e.At); err != nil {
+	tag, err := t.q.Exec(ctx, `UPDATE stock_import SET committed_at = $2 WHERE id = $1 AND committed_at IS NULL`, id, e.At)
+	if err != nil {
 		return fmt.Errorf("mark import %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil
 	}
 	return auditInsert(ctx, t.q, e)
 }

@@ -58,3 +58,20 @@ func retryable(err error) error {
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.InTx(ctx, func(t *Tx) error { return fn(t.q) })
 }
+
+// Savepoint runs fn in a savepoint of t: what fn wrote is kept when it
+// returns nil and undone, alone, when it returns an error, which Savepoint
+// returns. The transaction goes on either way.
+func (t *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
+	sp, err := t.q.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(&Tx{q: sp}); err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return fmt.Errorf("roll back to savepoint: %w (after %w)", rerr, err)
+		}
+		return err
+	}
+	return sp.Commit(ctx)
+}

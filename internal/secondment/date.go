@@ -42,6 +42,12 @@ func RehearsalOn(d Date, real time.Time) RehearsalClock {
 
 func (c RehearsalClock) Now() time.Time { return time.Now().Add(c.Offset) }
 
+// OnDay is t moved by whole days to fall on day d, its time of day kept:
+// "now" for work done as of another day (a sweep for a given day).
+func OnDay(d Date, t time.Time) time.Time {
+	return t.Add(time.Duration(DateOf(t).DaysUntil(d)) * 24 * time.Hour)
+}
+
 // Today is the calendar day in Shanghai at c.Now().
 func Today(c Clock) Date { return DateOf(c.Now()) }
 

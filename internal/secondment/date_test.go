@@ -126,3 +126,13 @@ func TestTodayInShanghai(t *testing.T) {
 		t.Error("system clock")
 	}
 }
+
+func TestOnDay(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 23, 30, 0, 0, Shanghai)
+	for _, d := range []Date{D(2026, 12, 6), D(2027, 3, 10), D(2023, 10, 16)} {
+		got := OnDay(d, t0)
+		if DateOf(got) != d || got.In(Shanghai).Format("15:04") != "23:30" {
+			t.Errorf("OnDay(%s) = %s", d, got.In(Shanghai))
+		}
+	}
+}

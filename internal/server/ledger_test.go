@@ -348,6 +348,10 @@ func TestPeopleRegister(t *testing.T) {
 	if res, _ := s.as(t, "nmg-bt-jy-zzb.registrar").get("/people/" + strconv.FormatInt(id, 10) + "/edit"); res.StatusCode != http.StatusNotFound {
 		t.Errorf("another district's registrar opens the person: %d, want 404", res.StatusCode)
 	}
+	res, body = reg.post("/people", url.Values{"code": {"NMG-BT-QS-KXL-P01"}, "name": {"重号"}, "unit": {"NMG-BT-QS-KXL"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || within(doc(t, body), "error-code") == "" {
+		t.Errorf("a code in use: %d, want 422 naming the code", res.StatusCode)
+	}
 	if res, _ := s.as(t, "nmg-bt-qs-rd.borrower").post("/people", url.Values{"code": {"X1"}, "name": {"x"}, "unit": {"NMG-BT-QS-RD"}}); res.StatusCode != http.StatusForbidden {
 		t.Errorf("a clerk adds a person: %d, want 403", res.StatusCode)
 	}

@@ -81,13 +81,17 @@ func (s *Server) ledgerFigures(r *http.Request, u auth.User) ([]web.Figure, erro
 		{"home.ledger.overdue", url.Values{"overdue": {"true"}}},
 		{"home.ledger.irregular", url.Values{"irregular": {"true"}}},
 	}
-	out := make([]web.Figure, 0, len(figures))
-	for _, f := range figures {
-		n, err := s.app.LedgerCount(r.Context(), u, ledgerQueryOf(f.q))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, web.Figure{Label: f.id, Count: n, More: n >= approval.LedgerCountMax, Href: "/ledger?" + f.q.Encode()})
+	qs := make([]approval.LedgerQuery, len(figures))
+	for i, f := range figures {
+		qs[i] = ledgerQueryOf(f.q)
+	}
+	counts, err := s.app.LedgerCounts(r.Context(), u, qs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Figure, len(figures))
+	for i, f := range figures {
+		out[i] = web.Figure{Label: f.id, Count: counts[i], More: counts[i] >= approval.LedgerCountMax, Href: "/ledger?" + f.q.Encode()}
 	}
 	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"secondment/internal/approval"
 	"secondment/internal/auth"
@@ -204,7 +203,6 @@ func (s *Server) handleAPIPersonSave(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if id == 0 {
-		w.Header().Set("Location", "/api/v1/people/"+strconv.FormatInt(p.ID, 10))
 		w.WriteHeader(http.StatusCreated)
 	}
 	_ = json.NewEncoder(w).Encode(toAPIPerson(p))

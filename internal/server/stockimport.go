@@ -168,7 +168,15 @@ func (s *Server) writeImport(w http.ResponseWriter, status int, imp approval.Imp
 			if row.Problems == nil {
 				row.Problems = map[string]string{}
 			}
-			row.Problems[en.T(stock.HeaderID(p.Field))] = en.Message(p.Message)
+			key := "row" // a problem of the row as a whole
+			if p.Field != "" {
+				key = en.T(stock.HeaderID(p.Field))
+			}
+			if prev := row.Problems[key]; prev != "" {
+				row.Problems[key] = prev + "; " + en.Message(p.Message)
+			} else {
+				row.Problems[key] = en.Message(p.Message)
+			}
 		}
 		out.Rows = append(out.Rows, row)
 	}
