@@ -131,10 +131,7 @@ func nominable(ctx context.Context, r reader, u auth.User, cat *snapshot, person
 	if err != nil {
 		return 0, err
 	}
-	root := u.UnitID
-	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
-		root = j.Root.ID
-	}
+	root := cat.root(u)
 	if home == u.UnitID || !cat.h.Contains(root, home) {
 		return 0, nil
 	}
@@ -179,10 +176,7 @@ func (s *Service) Nominees(ctx context.Context, u auth.User, q string) ([]Nomine
 	if err != nil {
 		return nil, err
 	}
-	root := u.UnitID
-	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
-		root = j.Root.ID
-	}
+	root := cat.root(u)
 	units := cat.h.Subtree(root)
 	people, err := s.store.PersonSearch(ctx, units, u.UnitID, orgDeptsIn(cat, units), q, nomineeLimit)
 	if err != nil {

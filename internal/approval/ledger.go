@@ -48,6 +48,9 @@ type Ledger struct {
 	Total int  // rows of the filter, up to LedgerCountMax
 	More  bool // more than LedgerCountMax
 	Next  string
+	// CanRegister: u keeps the ledger (org dept, registrar) and so
+	// registers and imports existing secondments.
+	CanRegister bool
 }
 
 // ledgerRoles are the roles of u that have a ledger, the org dept's first.
@@ -155,7 +158,7 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 // lending unit: its own), current and past, filtered and counted.
 func (s *Service) Ledger(ctx context.Context, u auth.User, q LedgerQuery) (Ledger, error) {
 	f, roles, err := ledgerFilter(u, q)
-	out := Ledger{As: f.Role, Roles: roles}
+	out := Ledger{As: f.Role, Roles: roles, CanRegister: registering(u) == nil}
 	if err != nil {
 		return out, err
 	}

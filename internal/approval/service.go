@@ -154,6 +154,15 @@ func (s *Service) Scope(ctx context.Context, u auth.User) (auth.Scope, error) {
 // unit is a unit of the snapshot; a missing one is the zero unit.
 func (c *snapshot) unit(id int64) secondment.Unit { u, _ := c.h.Unit(id); return u }
 
+// root is the root of u's jurisdiction: the region whose people u's unit
+// may propose, register or import (u's own unit when it has none).
+func (c *snapshot) root(u auth.User) int64 {
+	if j, err := c.h.Jurisdiction(u.UnitID, c.policies); err == nil {
+		return j.Root.ID
+	}
+	return u.UnitID
+}
+
 // byCode is the unit with code, if any.
 func (c *snapshot) byCode(code string) (secondment.Unit, bool) {
 	id, ok := c.codes[code]

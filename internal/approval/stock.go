@@ -227,10 +227,7 @@ func (s *Service) Choices(ctx context.Context, u auth.User, q string) (RegisterC
 		return RegisterChoices{}, err
 	}
 	var out RegisterChoices
-	root := u.UnitID
-	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
-		root = j.Root.ID
-	}
+	root := cat.root(u)
 	for _, id := range cat.h.Subtree(root) {
 		if j, err := cat.h.Jurisdiction(id, cat.policies); err == nil && j.OrgDept.ID == u.UnitID {
 			out.Borrowers = append(out.Borrowers, cat.unit(id))

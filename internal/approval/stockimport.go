@@ -72,7 +72,8 @@ func (s *Service) ImportUpload(ctx context.Context, u auth.User, name string, co
 	if err != nil {
 		return Import{}, err
 	}
-	id, err := s.store.ImportSave(ctx, u.ID, name, content, s.clock.Now())
+	id, err := s.store.ImportSave(ctx, postgres.AuditEvent{At: s.clock.Now(), ActorID: u.ID, ActorName: u.Name, UnitID: u.UnitID},
+		name, content)
 	if err != nil {
 		return Import{}, err
 	}
@@ -133,10 +134,7 @@ func (s *Service) importRun(ctx context.Context, u auth.User, f postgres.ImportF
 
 // importRows resolves and registers each row through tx.
 func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, rows []stock.Row, o ImportOptions, out *Import) error {
-	root := u.UnitID
-	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
-		root = j.Root.ID
-	}
+	root := cat.root(u)
 	scope := cat.h.Subtree(root)
 	units := unitNames(cat, scope)
 	var codes, names []string

@@ -75,6 +75,9 @@ func (t *Tx) Register(ctx context.Context, r Registration) (Registered, error) {
 		closedOn = dateArg(r.Today)
 	}
 	detail := map[string]any{"state": s.State, "irregular": ruleNames(r.Irregular)}
+	if r.MoveHome {
+		detail["moved_home"] = map[string]any{"from": s.LenderID, "to": s.BorrowerID}
+	}
 	for k, v := range r.AuditDetail {
 		detail[k] = v
 	}
@@ -139,13 +142,19 @@ func ruleNames(rs []secondment.RuleID) []string {
 }
 
 // ImportSave keeps an uploaded import file for its preview and commit.
-func (s *Store) ImportSave(ctx context.Context, userID int64, name string, content []byte, now time.Time) (int64, error) {
+// It is audited with its name and size, in the same transaction.
+func (s *Store) ImportSave(ctx context.Context, e AuditEvent, name string, content []byte) (int64, error) {
 	var id int64
-	if err := s.Pool.QueryRow(ctx, `INSERT INTO stock_import (user_id, name, content, created_at) VALUES ($1, $2, $3, $4)
-		RETURNING id`, userID, name, content, now).Scan(&id); err != nil {
-		return 0, fmt.Errorf("save import file: %w", mapError(err, "import"))
-	}
-	return id, nil
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.q.QueryRow(ctx, `INSERT INTO stock_import (user_id, name, content, created_at) VALUES ($1, $2, $3, $4)
+			RETURNING id`, e.ActorID, name, content, e.At).Scan(&id); err != nil {
+			return fmt.Errorf("save import file: %w", mapError(err, "import"))
+		}
+		e.Action, e.ObjectType, e.ObjectID = "stock.upload", "stock_import", id
+		e.Detail = map[string]any{"name": name, "bytes": len(content)}
+		return auditInsert(ctx, tx.q, e)
+	})
+	return id, err
 }
 
 // ImportFile is an uploaded import file.

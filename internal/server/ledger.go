@@ -47,7 +47,7 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v := web.LedgerView{Query: r.URL.Query(), Form: web.NewForm(), CanRegister: registers(u)}
+	v := web.LedgerView{Query: r.URL.Query(), Form: web.NewForm()}
 	v.Ledger, err = s.app.Ledger(r.Context(), u, ledgerQueryOf(r.URL.Query()))
 	status := http.StatusOK
 	if err != nil {
@@ -59,9 +59,6 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 	}
 	s.renderStatus(w, r, status, web.LedgerPage(v))
 }
-
-// registers reports whether u keeps a ledger and so registers stock.
-func registers(u auth.User) bool { return u.HasAny(auth.RoleOrgDept, auth.RoleRegistrar) }
 
 // apiLedgerRow is one row of the ledger on the API.
 type apiLedgerRow struct {
