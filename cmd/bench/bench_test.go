@@ -14,6 +14,7 @@ import (
 	"secondment/internal/dbtest"
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
+	"secondment/internal/province"
 	"secondment/internal/secondment"
 	"secondment/internal/server"
 )
@@ -35,7 +36,7 @@ func TestStep(t *testing.T) {
 	var log bytes.Buffer
 	defer func() { t.Log("\n" + log.String()) }()
 	const pool = 1000 // consent runs twice: in the pair and with the sign-ins
-	fx, err := load(ctx, store, loadOptions{N: 4000, Consent: pool, Approve: pool, PasswordHash: hash,
+	fx, err := province.Load(ctx, store, province.Options{N: 4000, Consent: pool, Approve: pool, PasswordHash: hash,
 		Now: time.Now(), Seed: 1, Log: &log})
 	if err != nil {
 		t.Fatal(err)
@@ -83,29 +84,29 @@ func TestStep(t *testing.T) {
 
 	// A second run on the same data takes what still waits, including the
 	// requests this run consented to, with fresh tokens.
-	again, err := reuse(ctx, store, time.Now())
+	again, err := province.Reuse(ctx, store, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(again.consent), pool-len(res.consentDone); got != want {
+	if got, want := len(again.Consent), pool-len(res.consentDone); got != want {
 		t.Errorf("reuse: %d awaiting consent, want %d", got, want)
 	}
-	if got, want := len(again.approve), pool+len(res.consentDone)-len(res.approveDone); got != want {
+	if got, want := len(again.Approve), pool+len(res.consentDone)-len(res.approveDone); got != want {
 		t.Errorf("reuse: %d awaiting sign-off, want %d", got, want)
 	}
 }
 
 // checkLoad checks the loaded data's shape: every state, the pools with
 // their decisions, one token per waiting request.
-func checkLoad(t *testing.T, store *postgres.Store, fx *fixture, pool int) {
+func checkLoad(t *testing.T, store *postgres.Store, fx *province.Fixture, pool int) {
 	t.Helper()
 	ctx := context.Background()
-	if len(fx.consent) != pool || len(fx.approve) != pool {
-		t.Fatalf("pools of %d and %d, want %d each", len(fx.consent), len(fx.approve), pool)
+	if len(fx.Consent) != pool || len(fx.Approve) != pool {
+		t.Fatalf("pools of %d and %d, want %d each", len(fx.Consent), len(fx.Approve), pool)
 	}
-	for _, w := range append(fx.consent, fx.approve...) {
-		if !auth.LooksLikeToken(w.token) {
-			t.Fatalf("request %d has no token", w.id)
+	for _, w := range append(fx.Consent, fx.Approve...) {
+		if !auth.LooksLikeToken(w.Token) {
+			t.Fatalf("request %d has no token", w.ID)
 		}
 	}
 	counts := map[string]int{}
@@ -167,11 +168,11 @@ func TestLists(t *testing.T) {
 	}
 	var log bytes.Buffer
 	defer func() { t.Log("\n" + log.String()) }()
-	if _, err := load(ctx, store, loadOptions{N: 4000, Consent: 100, Approve: 100, PasswordHash: hash,
+	if _, err := province.Load(ctx, store, province.Options{N: 4000, Consent: 100, Approve: 100, PasswordHash: hash,
 		Now: time.Now(), Seed: 1, Log: &log}); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadHistory(ctx, store, &log); err != nil {
+	if err := province.History(ctx, store, &log); err != nil {
 		t.Fatal(err)
 	}
 	var notes int

@@ -22,6 +22,7 @@ import (
 	"secondment/internal/approval"
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
+	"secondment/internal/province"
 	"secondment/internal/secondment"
 	"secondment/web"
 )
@@ -44,45 +45,6 @@ const (
 	importRows         = 10000
 	ledgerQueryRepeats = 200
 )
-
-// loadHistory adds what a province's history holds beyond the requests and
-// decisions the loader wrote: an audit event per decision and two
-// notifications per request (to the lending unit and the org dept), all but
-// the latest read.
-func loadHistory(ctx context.Context, store *postgres.Store, out io.Writer) error {
-	var n int
-	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM notification_outbox`).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil // loaded by an earlier run
-	}
-	t0 := time.Now()
-	for _, q := range []string{
-		`INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, detail)
-		 SELECT d.at, d.actor_user_id, d.actor_name, 'secondment.' || d.action, 'secondment', d.secondment_id,
-		        jsonb_build_object('step', d.step)
-		 FROM decision d ORDER BY d.at`,
-		`INSERT INTO notification_outbox (recipient_role, recipient_unit_id, secondment_id, message_id, message_data,
-		     created_at, delivered_at, read_at, next_attempt_at)
-		 SELECT r.role, CASE r.role WHEN 'lender' THEN s.lender_id ELSE s.org_dept_id END, s.id, 'notify.awaiting_consent',
-		        jsonb_build_object('Person', 'x'), s.created_at, s.created_at,
-		        CASE WHEN s.created_at < now() - interval '7 days' THEN s.created_at + interval '1 day' END, s.created_at
-		 FROM secondment s CROSS JOIN (VALUES ('lender'), ('orgdept')) r(role)
-		 WHERE s.org_dept_id IS NOT NULL`,
-	} {
-		if _, err := store.Pool.Exec(ctx, q); err != nil {
-			return fmt.Errorf("history: %w", err)
-		}
-	}
-	var audit, notes int
-	if err := store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM notification_outbox)`).
-		Scan(&audit, &notes); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "history: %d audit events, %d notifications (%s)\n", audit, notes, since(t0))
-	return settle(ctx, store, out)
-}
 
 // listsParty is the org dept the lists are read as: the one with the most
 // requests, so its pages are the heaviest.
@@ -356,7 +318,7 @@ func importRun(ctx context.Context, c *http.Client, base string, file []byte) (p
 
 // measureLists runs the lists benchmark against the service.
 func measureLists(ctx context.Context, o options, bin, url, tmp string, store *postgres.Store, out io.Writer) error {
-	if err := loadHistory(ctx, store, out); err != nil {
+	if err := province.History(ctx, store, out); err != nil {
 		return err
 	}
 	party, err := busiestOrgDept(ctx, store.Pool)

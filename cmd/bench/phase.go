@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"secondment/internal/province"
 )
 
 // outcome is how one step of a phase ended.
@@ -217,15 +219,15 @@ type action struct {
 	body   string
 	base   string
 	client *http.Client
-	queue  chan work
+	queue  chan province.Work
 
 	mu    sync.Mutex
 	fails []string // the first few refusals, shown in full
 	done  []int64  // requests moved, checked in the database at the end
 }
 
-func newAction(name, body, base string, client *http.Client, items []work) *action {
-	a := &action{name: name, body: body, base: base, client: client, queue: make(chan work, len(items))}
+func newAction(name, body, base string, client *http.Client, items []province.Work) *action {
+	a := &action{name: name, body: body, base: base, client: client, queue: make(chan province.Work, len(items))}
 	for _, w := range items {
 		a.queue <- w
 	}
@@ -234,41 +236,41 @@ func newAction(name, body, base string, client *http.Client, items []work) *acti
 
 // step takes the next waiting request and moves it on. Only 200 counts.
 func (a *action) step(ctx context.Context, _ int) (outcome, error) {
-	var w work
+	var w province.Work
 	select {
 	case w = <-a.queue:
 	default:
 		return stepExhausted, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		fmt.Sprintf("%s/api/v1/secondments/%d/actions/%s", a.base, w.id, a.name), strings.NewReader(a.body))
+		fmt.Sprintf("%s/api/v1/secondments/%d/actions/%s", a.base, w.ID, a.name), strings.NewReader(a.body))
 	if err != nil {
 		return stepFailed, err
 	}
-	req.Header.Set("Authorization", "Bearer "+w.token)
+	req.Header.Set("Authorization", "Bearer "+w.Token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return stepFailed, ctx.Err()
 		}
-		a.fail(fmt.Sprintf("request %d: %v", w.id, err))
+		a.fail(fmt.Sprintf("request %d: %v", w.ID, err))
 		return stepFailed, nil
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2000))
-		a.fail(fmt.Sprintf("request %d: %s %s", w.id, resp.Status, body))
+		a.fail(fmt.Sprintf("request %d: %s %s", w.ID, resp.Status, body))
 		return stepFailed, nil
 	}
 	// Read the whole answer: the step is done when the client has it, and
 	// the connection goes back to the pool only once drained.
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		a.fail(fmt.Sprintf("request %d: reading the answer: %v", w.id, err))
+		a.fail(fmt.Sprintf("request %d: reading the answer: %v", w.ID, err))
 		return stepFailed, nil
 	}
 	a.mu.Lock()
-	a.done = append(a.done, w.id)
+	a.done = append(a.done, w.ID)
 	a.mu.Unlock()
 	return stepOK, nil
 }

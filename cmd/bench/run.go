@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"secondment/internal/province"
 )
 
 // runOptions shape the measured part of a run.
@@ -43,16 +45,16 @@ type results struct {
 // runSteps alternates, per pair, baseline, consent, baseline, approve, so
 // each service phase has a baseline measured right before it under the
 // same conditions (the machine is shared; numbers drift).
-func runSteps(ctx context.Context, dbURL, base string, fx *fixture, o runOptions) (*results, error) {
+func runSteps(ctx context.Context, dbURL, base string, fx *province.Fixture, o runOptions) (*results, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5e9))
-	for _, items := range [][]work{fx.consent, fx.approve} {
+	for _, items := range [][]province.Work{fx.Consent, fx.Approve} {
 		// Spread consecutive steps over lending units and org depts.
 		rng.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
 	}
 	perAction := (o.Pairs + 1) * int(2000*(o.Warmup+o.Duration).Seconds()) // +1: the consent phase with sign-ins
-	if len(fx.consent) < perAction || len(fx.approve) < perAction {
+	if len(fx.Consent) < perAction || len(fx.Approve) < perAction {
 		fmt.Fprintf(o.Log, "note: %d requests wait for consent and %d for sign-off; a service doing 2000 steps/s "+
-			"would need %d: a phase that runs out ends early and says so\n", len(fx.consent), len(fx.approve), perAction)
+			"would need %d: a phase that runs out ends early and says so\n", len(fx.Consent), len(fx.Approve), perAction)
 	}
 	b, err := newBaseline(ctx, dbURL, o.Clients)
 	if err != nil {
@@ -62,9 +64,9 @@ func runSteps(ctx context.Context, dbURL, base string, fx *fixture, o runOptions
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 		MaxIdleConns: 2 * o.Clients, MaxIdleConnsPerHost: 2 * o.Clients, IdleConnTimeout: time.Minute, DisableCompression: true}}
 	defer client.CloseIdleConnections()
-	consent := newAction("consent", `{"opinion":"同意借调"}`, base, client, fx.consent)
-	approve := newAction("approve", `{"opinion":"同意"}`, base, client, fx.approve)
-	signin := newSignIn(base, fx.logins, o.Password, o.SignIns)
+	consent := newAction("consent", `{"opinion":"同意借调"}`, base, client, fx.Consent)
+	approve := newAction("approve", `{"opinion":"同意"}`, base, client, fx.Approve)
+	signin := newSignIn(base, fx.Logins, o.Password, o.SignIns)
 
 	res := &results{}
 	for pair := 1; pair <= o.Pairs; pair++ {

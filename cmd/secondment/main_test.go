@@ -79,6 +79,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"migrate", "down", "x", "--yes"}, env(), 2, []string{`"x" is not a valid number`}},
 		{[]string{"migrate", "down", "1"}, env(), 2, []string{"--yes"}},
 		{[]string{"seed"}, env(), 2, []string{"seed demo"}},
+		{[]string{"seed", "demo", "--scale", "-1"}, env(), 2, []string{"--scale -1"}},
 		{[]string{"serve", "extra"}, env(), 2, []string{"takes no arguments"}},
 		// Every bad value is reported, one line each, in one run.
 		{[]string{"serve", "--log-level", "loud", "--addr", "nonsense", "--log-format", "xml"}, env(), 1,
@@ -474,6 +475,10 @@ func TestSweepRehearsal(t *testing.T) {
 	e := env("SECONDMENT_DATABASE_URL", dbURL)
 	if _, code, stderr := runCmd(t, e, "seed", "demo"); code != 0 {
 		t.Fatalf("seed demo: %d %s", code, stderr)
+	}
+	// A scaled demo's province goes only into an empty database.
+	if _, code, stderr := runCmd(t, e, "seed", "demo", "--scale", "1"); code != 1 || !strings.Contains(stderr, "empty") {
+		t.Fatalf("seed demo --scale over data: %d %s", code, stderr)
 	}
 	pool := dbtest.Pool(t, dbURL)
 	count := func(sql string) int {

@@ -74,7 +74,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "rehearsal clock: the service runs as if today were %s (dev mode)\n", cfg.Today)
 	}
 	if cfg.Demo {
-		if err := loadDemo(ctx, db.store, auth.DefaultHasher, clock, stdout); err != nil {
+		if err := loadDemo(ctx, db.store, auth.DefaultHasher, clock, 0, stdout); err != nil {
 			return err
 		}
 	}

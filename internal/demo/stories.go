@@ -56,11 +56,15 @@ type teller struct {
 	capped term // S2's third term, which the six-month cap refuses
 }
 
-// LoadStories adds the stories once: when any request is stored already,
-// it adds nothing, so that `serve --demo` may run it at every start.
+// LoadStories adds the stories once: when requests of the demo's cities
+// are stored already, it adds nothing, so that `serve --demo` may run it at
+// every start.
 func LoadStories(ctx context.Context, s *postgres.Store, now time.Time) (StoriesResult, error) {
+	// Requests of the demo's cities mean the stories are there (a scaled
+	// demo's synthetic province has requests of its own).
 	var any bool
-	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM secondment)`).Scan(&any); err != nil {
+	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM secondment s JOIN unit b ON b.id = s.borrower_id
+		WHERE b.code LIKE ANY (ARRAY['NMG-BT%', 'SD-WH%', 'XJ-KS%']))`).Scan(&any); err != nil {
 		return StoriesResult{}, fmt.Errorf("demo stories: %w", err)
 	}
 	if any {

@@ -2,12 +2,14 @@ package demo_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"secondment/internal/auth"
 	"secondment/internal/dbtest"
 	"secondment/internal/demo"
+	"secondment/internal/province"
 	sm "secondment/internal/secondment"
 )
 
@@ -116,5 +118,52 @@ func TestStories(t *testing.T) {
 	}
 	if n := count(`SELECT count(*) FROM secondment`); n != total {
 		t.Errorf("loading again: %d requests, was %d", n, total)
+	}
+}
+
+// A scaled demo: a synthetic province loaded first, then the demo beside
+// it, whose stories still load (the province's requests are not theirs)
+// and only once.
+func TestStoriesBesideAProvince(t *testing.T) {
+	ctx := t.Context()
+	s := dbtest.Store(t)
+	now := time.Now()
+	cheap := auth.Hasher{Params: auth.CheapParams}
+	hash, err := cheap.Hash("Demo-Password-2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	if _, err := province.Load(ctx, s, province.Options{N: 3000, Consent: 50, Approve: 50, PasswordHash: hash,
+		Now: now, Seed: 1, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if err := province.History(ctx, s, &log); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.LoadUsers(ctx, s, cheap, "Demo-Password-2026", now); err != nil {
+		t.Fatal(err)
+	}
+	res, err := demo.LoadStories(ctx, s, now)
+	if err != nil || res.Skipped || res.Registered < demo.StoryCounts.KashgarStock {
+		t.Fatalf("stories beside a province: %+v, %v", res, err)
+	}
+	var n, notes int
+	if err := s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM secondment), (SELECT count(*) FROM notification_outbox)`).Scan(&n, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if n < 3000+demo.StoryCounts.KashgarStock || notes == 0 {
+		t.Errorf("%d requests and %d notifications", n, notes)
+	}
+	if again, err := demo.LoadStories(ctx, s, now); err != nil || !again.Skipped {
+		t.Errorf("again: %+v %v", again, err)
+	}
+	// A province goes only into an empty database.
+	if _, err := province.Load(ctx, s, province.Options{N: 3000, PasswordHash: hash, Now: now, Seed: 1, Log: &log}); err == nil ||
+		!strings.Contains(err.Error(), "empty") {
+		t.Errorf("a province over data: %v", err)
 	}
 }

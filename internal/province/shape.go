@@ -1,4 +1,4 @@
-package main
+package province
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ const (
 	cities            = 14
 	countiesPerCity   = 7
 	townshipsPerCount = 15
-	rootCode          = "BP" // the province; its presence marks a database the benchmark loaded
+	RootCode          = "BP" // the province; its presence marks a database the benchmark loaded
 )
 
 // organ is a kind of organ a region has; the first is always the org dept.
@@ -60,15 +60,15 @@ type shape struct {
 // planShape draws the province. Headcounts are random but fixed by rng.
 func planShape(rng *rand.Rand) shape {
 	s := shape{people: map[string]int{}, borrowers: map[string][]string{}}
-	s.region(rootCode, "北川省", secondment.LevelProvince, "")
-	prov := s.organs(rootCode, "北川", secondment.LevelProvince, provinceOrgans, rng, 40, 70)
+	s.region(RootCode, "北川省", secondment.LevelProvince, "")
+	prov := s.organs(RootCode, "北川", secondment.LevelProvince, provinceOrgans, rng, 40, 70)
 	for _, o := range prov {
 		s.borrowers[o] = without(prov, o)
 	}
 	for c := 1; c <= cities; c++ {
-		cc := fmt.Sprintf("%s-C%02d", rootCode, c)
+		cc := fmt.Sprintf("%s-C%02d", RootCode, c)
 		cname := placeName(c*7) + "市"
-		s.region(cc, cname, secondment.LevelCity, rootCode)
+		s.region(cc, cname, secondment.LevelCity, RootCode)
 		city := s.organs(cc, cname[:len(cname)-len("市")], secondment.LevelCity, cityOrgans, rng, 25, 40)
 		for _, o := range city {
 			s.borrowers[o] = append(without(city, o), prov...)
@@ -147,9 +147,9 @@ func without(codes []string, code string) []string {
 // pass the rules, and the rule engine still runs in full on each of them.
 func (s shape) policies() []postgres.PolicyImport {
 	p := secondment.Policy{Version: 1, EffectiveFrom: secondment.D(2015, 1, 1), Township: secondment.TownshipAllowed}
-	out := []postgres.PolicyImport{{Policy: p, JurisdictionCode: rootCode}}
+	out := []postgres.PolicyImport{{Policy: p, JurisdictionCode: RootCode}}
 	for c := 1; c <= cities; c++ {
-		out = append(out, postgres.PolicyImport{Policy: p, JurisdictionCode: fmt.Sprintf("%s-C%02d", rootCode, c)})
+		out = append(out, postgres.PolicyImport{Policy: p, JurisdictionCode: fmt.Sprintf("%s-C%02d", RootCode, c)})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package main
+package province
 
 import (
 	"cmp"
@@ -84,7 +84,7 @@ func copyPeople(ctx context.Context, tx pgx.Tx, sh shape, p province, rng *rand.
 		for range sh.people[u.Code] {
 			id := int64(len(people) + 1)
 			people = append(people, personRef{id: id, unit: p.units[u.Code].ID})
-			rows = append(rows, []any{id, fmt.Sprintf("%s-P%06d", rootCode, id), personName(rng), p.units[u.Code].ID,
+			rows = append(rows, []any{id, fmt.Sprintf("%s-P%06d", RootCode, id), personName(rng), p.units[u.Code].ID,
 				posts[rng.IntN(len(posts))], ranks[rng.IntN(len(ranks))]})
 		}
 	}
@@ -151,11 +151,6 @@ func copyAccounts(ctx context.Context, tx pgx.Tx, p province, hash string, now t
 			return set, fmt.Errorf("copy %s: %w", c.table, err)
 		}
 	}
-	// Every sign-in of a run comes from 127.0.0.1: the per-address limit
-	// (20 in 5 minutes by default) would refuse the later phases' sign-ins.
-	if _, err := tx.Exec(ctx, `UPDATE security_setting SET rate_limit_attempts = 1000`); err != nil {
-		return set, fmt.Errorf("raise the sign-in rate limit: %w", err)
-	}
 	return set, nil
 }
 
@@ -168,26 +163,26 @@ func sortedUnits(p province) []secondment.Unit {
 	return units
 }
 
-// fixture is what the phases need: the waiting requests, each with the
+// Fixture is what the phases need: the waiting requests, each with the
 // token of the account that takes its next step, and accounts to sign in.
-type fixture struct {
-	consent, approve []work
-	logins           []string
+type Fixture struct {
+	Consent, Approve []Work
+	Logins           []string
 }
 
 // work is one request to move on, and who moves it.
-type work struct {
-	id    int64
-	token string
+type Work struct {
+	ID    int64
+	Token string
 }
 
-func (set accountSet) fixture(consent, approve []srow) *fixture {
-	fx := &fixture{logins: set.logins}
+func (set accountSet) Fixture(consent, approve []srow) *Fixture {
+	fx := &Fixture{Logins: set.logins}
 	for _, s := range consent {
-		fx.consent = append(fx.consent, work{s.id, set.tokens[accountKey{s.lender, "lender"}]})
+		fx.Consent = append(fx.Consent, Work{s.id, set.tokens[accountKey{s.lender, "lender"}]})
 	}
 	for _, s := range approve {
-		fx.approve = append(fx.approve, work{s.id, set.tokens[accountKey{s.orgDept, "orgdept"}]})
+		fx.Approve = append(fx.Approve, Work{s.id, set.tokens[accountKey{s.orgDept, "orgdept"}]})
 	}
 	return fx
 }
@@ -196,18 +191,18 @@ func (set accountSet) fixture(consent, approve []srow) *fixture {
 // tokens for the benchmark's accounts (only their hashes were kept) and
 // whatever requests wait for consent and sign-off now, which includes
 // those an earlier run consented to.
-func reuse(ctx context.Context, store *postgres.Store, now time.Time) (*fixture, error) {
+func Reuse(ctx context.Context, store *postgres.Store, now time.Time) (*Fixture, error) {
 	var exists bool
-	if err := store.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM unit WHERE code = $1)`, rootCode).Scan(&exists); err != nil {
+	if err := store.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM unit WHERE code = $1)`, RootCode).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("look for the benchmark's data: %w", err)
 	}
 	if !exists {
-		return nil, errNoBenchData
+		return nil, ErrNoData
 	}
 	set := accountSet{tokens: map[accountKey]string{}}
 	rows, err := store.Pool.Query(ctx, `
 		SELECT u.id, u.unit_id, r.role, u.login FROM app_user u JOIN user_role r ON r.user_id = u.id
-		WHERE r.role IN ('lender', 'orgdept') AND u.login LIKE $1 ORDER BY u.id`, strings.ToLower(rootCode)+"-%")
+		WHERE r.role IN ('lender', 'orgdept') AND u.login LIKE $1 ORDER BY u.id`, strings.ToLower(RootCode)+"-%")
 	if err != nil {
 		return nil, fmt.Errorf("read accounts: %w", err)
 	}
@@ -248,5 +243,5 @@ func reuse(ctx context.Context, store *postgres.Store, now time.Time) (*fixture,
 	if err != nil {
 		return nil, err
 	}
-	return set.fixture(consent, approve), nil
+	return set.Fixture(consent, approve), nil
 }

@@ -1,4 +1,4 @@
-package main
+package province
 
 import "math/rand/v2"
 

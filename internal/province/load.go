@@ -1,4 +1,4 @@
-package main
+package province
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"secondment/internal/secondment"
 )
 
-// loadOptions size the data set.
-type loadOptions struct {
+// Options size the data set.
+type Options struct {
 	N            int    // secondments in all, pools included
 	Consent      int    // requests awaiting consent (the consent pool)
 	Approve      int    // requests awaiting sign-off (the approve pool)
@@ -34,7 +34,7 @@ const chunk = 50_000
 // people, accounts and secondments, and returns the waiting requests with
 // the tokens that may act on them. Everything but the units and policies is
 // written in one transaction, so a failed load leaves no half data set.
-func load(ctx context.Context, store *postgres.Store, o loadOptions) (*fixture, error) {
+func Load(ctx context.Context, store *postgres.Store, o Options) (*Fixture, error) {
 	if o.Consent+o.Approve > o.N/2 {
 		return nil, fmt.Errorf("pools of %d + %d requests are more than half of -n %d: raise -n or shorten the phases", o.Consent, o.Approve, o.N)
 	}
@@ -83,13 +83,13 @@ func load(ctx context.Context, store *postgres.Store, o loadOptions) (*fixture, 
 		return nil, fmt.Errorf("commit load: %w", err)
 	}
 	fmt.Fprintf(o.Log, "committed (%s)\n", since(t0))
-	if err := settle(ctx, store, o.Log); err != nil {
+	if err := Settle(ctx, store, o.Log); err != nil {
 		return nil, err
 	}
 	if err := printStates(ctx, store, o.Log); err != nil {
 		return nil, err
 	}
-	return acc.fixture(g.consent, g.approve), nil
+	return acc.Fixture(g.consent, g.approve), nil
 }
 
 // printStates shows the mix loaded, in the order of the chain.
@@ -121,8 +121,8 @@ func checkEmpty(ctx context.Context, store *postgres.Store) error {
 		return fmt.Errorf("look at the database: %w", err)
 	}
 	if units+people > 0 {
-		return fmt.Errorf("the database already holds %d units and %d people; load needs an empty one "+
-			"(a database this benchmark loaded before can be reused with -skip-load)", units, people)
+		return fmt.Errorf("the database already holds %d units and %d people; a province loads into an empty one "+
+			"(start from a new data directory or database)", units, people)
 	}
 	return nil
 }
@@ -307,7 +307,7 @@ func finishLoad(ctx context.Context, tx pgx.Tx, g *generator) error {
 // settle gives the planner statistics and the visibility map for the new
 // rows, then checkpoints, so that writing out the load's dirty pages does
 // not fall into a measured phase.
-func settle(ctx context.Context, store *postgres.Store, log io.Writer) error {
+func Settle(ctx context.Context, store *postgres.Store, log io.Writer) error {
 	t0 := time.Now()
 	if _, err := store.Pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
 		return fmt.Errorf("vacuum analyze: %w", err)
@@ -353,4 +353,43 @@ func nullTime(t time.Time) any {
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }
 
-var errNoBenchData = errors.New("the database holds no data of this benchmark (unit " + rootCode + " is missing); load it without -skip-load")
+var ErrNoData = errors.New("the database holds no data of this benchmark (unit " + RootCode + " is missing); load it without -skip-load")
+
+// History adds what a province's history holds beyond the requests and
+// decisions the loader wrote: an audit event per decision and two
+// notifications per request (to the lending unit and the org dept), all but
+// the latest read.
+func History(ctx context.Context, store *postgres.Store, out io.Writer) error {
+	var n int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM notification_outbox`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil // loaded by an earlier run
+	}
+	t0 := time.Now()
+	for _, q := range []string{
+		`INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, detail)
+		 SELECT d.at, d.actor_user_id, d.actor_name, 'secondment.' || d.action, 'secondment', d.secondment_id,
+		        jsonb_build_object('step', d.step)
+		 FROM decision d ORDER BY d.at`,
+		`INSERT INTO notification_outbox (recipient_role, recipient_unit_id, secondment_id, message_id, message_data,
+		     created_at, delivered_at, read_at, next_attempt_at)
+		 SELECT r.role, CASE r.role WHEN 'lender' THEN s.lender_id ELSE s.org_dept_id END, s.id, 'notify.awaiting_consent',
+		        jsonb_build_object('Person', 'x'), s.created_at, s.created_at,
+		        CASE WHEN s.created_at < now() - interval '7 days' THEN s.created_at + interval '1 day' END, s.created_at
+		 FROM secondment s CROSS JOIN (VALUES ('lender'), ('orgdept')) r(role)
+		 WHERE s.org_dept_id IS NOT NULL`,
+	} {
+		if _, err := store.Pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+	}
+	var audit, notes int
+	if err := store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM notification_outbox)`).
+		Scan(&audit, &notes); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "history: %d audit events, %d notifications (%s)\n", audit, notes, since(t0))
+	return Settle(ctx, store, out)
+}
