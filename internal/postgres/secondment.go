@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -233,24 +234,40 @@ func (s *Store) SecondmentGet(ctx context.Context, id int64) (SecondmentRecord, 
 }
 
 // SecondmentList returns the requests matching f, newest first, without
-// decisions.
+// decisions. Only the filters given become conditions, so that each query
+// PostgreSQL plans (custom or generic) can use the index of its column.
 func (s *Store) SecondmentList(ctx context.Context, f SecondmentFilter) ([]SecondmentRecord, error) {
-	states := make([]string, len(f.States))
-	for i, st := range f.States {
-		states[i] = string(st)
+	var args []any
+	var where []string
+	cond := func(format string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(format, len(args)))
 	}
-	var limit *int
+	for _, c := range []struct {
+		col string
+		id  int64
+	}{{"s.borrower_id = $%d", f.BorrowerID}, {"s.lender_id = $%d", f.LenderID}, {"s.org_dept_id = $%d", f.OrgDeptID}, {"s.person_id = $%d", f.PersonID}} {
+		if c.id != 0 {
+			cond(c.col, c.id)
+		}
+	}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		cond("s.state = ANY ($%d)", states)
+	}
+	sql := secondmentSelect
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY s.created_at DESC, s.id DESC"
 	if f.Limit > 0 {
-		limit = &f.Limit
+		args = append(args, f.Limit)
+		sql += fmt.Sprintf(" LIMIT $%d", len(args))
 	}
-	out, err := collectSecondments(s.Pool.Query(ctx, secondmentSelect+`
-		WHERE ($1::bigint = 0 OR s.borrower_id = $1)
-		  AND ($2::bigint = 0 OR s.lender_id = $2)
-		  AND ($3::bigint = 0 OR s.org_dept_id = $3)
-		  AND ($4::bigint = 0 OR s.person_id = $4)
-		  AND (cardinality($5::text[]) = 0 OR s.state = ANY ($5))
-		ORDER BY s.created_at DESC, s.id DESC
-		LIMIT $6`, f.BorrowerID, f.LenderID, f.OrgDeptID, f.PersonID, states, limit))
+	out, err := collectSecondments(s.Pool.Query(ctx, sql, args...))
 	if err != nil {
 		return nil, fmt.Errorf("list secondments: %w", err)
 	}
