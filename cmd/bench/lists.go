@@ -43,6 +43,7 @@ const (
 	targetExportRSSMB  = 200
 	targetImport       = 15 * time.Second
 	importRows         = 10000
+	exportRowsWanted   = 100000
 	ledgerQueryRepeats = 200
 )
 
@@ -241,8 +242,9 @@ func exportRun(ctx context.Context, c *http.Client, base string) (time.Duration,
 }
 
 // importFile is a CSV of rows existing secondments of the org dept's
-// region: its people (by code) at units whose requests it approves.
-func importFile(ctx context.Context, pool *pgxpool.Pool, party listsParty, rows int) ([]byte, error) {
+// region: its people (by code) at units whose requests it approves. Each
+// round of a run starts its rows on other days.
+func importFile(ctx context.Context, pool *pgxpool.Pool, party listsParty, rows, round int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("姓名,人员编号,原单位（借出单位）,借用单位,借调事由,具体任务,开始日期,结束日期,借调现状,返回日期\n")
 	i := 0
@@ -257,13 +259,14 @@ func importFile(ctx context.Context, pool *pgxpool.Pool, party listsParty, rows 
 	if err != nil {
 		return nil, err
 	}
-	// Each run's rows start on days of their own, so that a run on data
-	// kept from an earlier one registers new rows rather than finding them
-	// "already" registered.
-	shift := int(time.Now().Unix()/60) % 2000
+	// Each run's rows, and each round's, start on days of their own, so
+	// that a run on data kept from an earlier one registers new rows rather
+	// than finding them "already" registered. All are past: 2005 onwards,
+	// at most 500 + 700 days a round + 700 days later.
+	shift := int(time.Now().Unix()/60)%500 + round*700
 	var name, code, lender, borrower string
 	_, err = pgx.ForEachRow(res, []any{&name, &code, &lender, &borrower}, func() error {
-		start := secondment.D(2015, 1, 1).AddDays(shift + i%700)
+		start := secondment.D(2005, 1, 1).AddDays(shift + i%700)
 		fmt.Fprintf(&buf, "%s,%s,%s,%s,专项工作,历史借调,%s,%s,已返回原单位,%s\n", name, code, lender, borrower,
 			start, start.AddDays(60), start.AddDays(60))
 		i++
@@ -326,7 +329,11 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 		return err
 	}
 	fmt.Fprintf(out, "reading as %s (%d requests)\n", party.login, party.rows)
-	svc, err := startService(ctx, bin, url, tmp+"/server.log", append([]string{"SECONDMENT_DB_MAX_CONNS=64"}, o.serverEnv...))
+	prof, env, err := newProfiler(ctx, o, store, out)
+	if err != nil {
+		return err
+	}
+	svc, err := startService(ctx, bin, url, tmp+"/server.log", append([]string{"SECONDMENT_DB_MAX_CONNS=64"}, env...))
 	if err != nil {
 		return err
 	}
@@ -359,7 +366,9 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 			if err != nil {
 				return err
 			}
+			profiled := prof.start(ctx, fmt.Sprintf("%s-%d", p.name, pair), o.warmup+o.duration)
 			sw, err := measure(ctx, time.Now(), o.clients, o.warmup, o.duration, getStep(client, svc.base, paths[p.name]))
+			profiled()
 			if err != nil {
 				return err
 			}
@@ -382,9 +391,48 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 	fmt.Fprintf(out, "ledger queries (rows + count, %d runs after 10, generic plans included): p50 %.1f ms, p95 %.1f ms\n",
 		len(took), ms(took[len(took)/2]), ms(p95))
 
-	var exportRows int
-	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM secondment WHERE org_dept_id = $1 AND state = ANY ($2)`,
-		party.unit, stateNames(postgres.LedgerStates)).Scan(&exportRows); err != nil {
+	// The import first (its 10,000 rows are the one measured), then more
+	// imports of the same size until the org dept's ledger holds the
+	// 100,000 rows the export is to be measured on: a province's busiest
+	// org dept after its stock came in.
+	ledgerRows := func() (int, error) {
+		var n int
+		err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM secondment WHERE org_dept_id = $1 AND state = ANY ($2)`,
+			party.unit, stateNames(postgres.LedgerStates)).Scan(&n)
+		return n, err
+	}
+	var preview, commit time.Duration
+	for round := 0; ; round++ {
+		n, err := ledgerRows()
+		if err != nil {
+			return err
+		}
+		if round > 0 && n >= exportRowsWanted {
+			break
+		}
+		file, err := importFile(ctx, store.Pool, party, importRows, round)
+		if err != nil {
+			return err
+		}
+		profiled := func() {}
+		if round == 0 {
+			profiled = prof.start(ctx, "import", targetImport)
+		}
+		p, c, err := importRun(ctx, client, svc.base, file)
+		profiled()
+		if err != nil {
+			return err
+		}
+		if round == 0 {
+			preview, commit = p, c
+			fmt.Fprintf(out, "import: %d rows previewed in %.1f s, committed in %.1f s\n", importRows, p.Seconds(), c.Seconds())
+		} else {
+			fmt.Fprintf(out, "import (toward an export of %d rows; the ledger held %d): previewed in %.1f s, committed in %.1f s\n",
+				exportRowsWanted, n, p.Seconds(), c.Seconds())
+		}
+	}
+	exportRows, err := ledgerRows()
+	if err != nil {
 		return err
 	}
 	exportTook, exportBytes, err := exportRun(ctx, client, svc.base)
@@ -394,23 +442,17 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 	mem := svc.memory()
 	fmt.Fprintf(out, "export: %d rows, %.1f MB of .xlsx in %.1f s; server peak RSS so far %.1f MB\n",
 		exportRows, float64(exportBytes)/(1<<20), exportTook.Seconds(), mem.peakMB())
-
-	file, err := importFile(ctx, store.Pool, party, importRows)
-	if err != nil {
-		return err
-	}
-	preview, commit, err := importRun(ctx, client, svc.base, file)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "import: %d rows previewed in %.1f s, committed in %.1f s\n", importRows, preview.Seconds(), commit.Seconds())
 	close(stopSampling)
 
 	fmt.Fprintln(out)
-	weakest := pages[0]
+	if o.pairs == 0 {
+		fmt.Fprintln(out, "lists: pages not measured (-pairs 0)")
+		pages = nil
+	}
+	var weakest *pageResult
 	for _, p := range pages {
 		fmt.Fprintf(out, "%s ratios per pair: %s → median %.2f\n", p.name, formatRatios(p.ratios), median(p.ratios))
-		if median(p.ratios) < median(weakest.ratios) {
+		if weakest == nil || median(p.ratios) < median(weakest.ratios) {
 			weakest = p
 		}
 	}
@@ -419,18 +461,20 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 			median(p.ratios), mark(median(p.ratios) >= targetListRatio))
 	}
 	fmt.Fprintf(out, "target ledger query p95 ≤ %d ms: %.1f ms %s\n", targetLedgerP95.Milliseconds(), ms(p95), mark(p95 <= targetLedgerP95))
-	exportNote := ""
-	if exportRows < 100000 {
-		exportNote = fmt.Sprintf(" (only %d rows: below the 100,000 the target names)", exportRows)
+	exportNote := fmt.Sprintf(" for %d rows", exportRows)
+	if exportRows < exportRowsWanted {
+		exportNote = fmt.Sprintf(" (only %d rows: below the %d the target names)", exportRows, exportRowsWanted)
 	}
 	fmt.Fprintf(out, "target export ≤ %.0f s: %.1f s%s %s\n", targetExport.Seconds(), exportTook.Seconds(), exportNote,
-		mark(exportTook <= targetExport && exportRows >= 100000))
+		mark(exportTook <= targetExport && exportRows >= exportRowsWanted))
 	fmt.Fprintf(out, "target server RSS ≤ %d MB through the export: %.1f MB %s\n", targetExportRSSMB, mem.peakMB(),
 		mark(mem.peakMB() <= targetExportRSSMB))
 	total := preview + commit
 	fmt.Fprintf(out, "target import of %d rows ≤ %.0f s: %.1f s %s\n", importRows, targetImport.Seconds(), total.Seconds(), mark(total <= targetImport))
-	fmt.Fprintf(out, "lists: service %.0f/s, bare %.0f/s, ratio %.2f (%s)\n", median(weakest.service), median(weakest.bare),
-		median(weakest.ratios), weakest.name)
+	if weakest != nil {
+		fmt.Fprintf(out, "lists: service %.0f/s, bare %.0f/s, ratio %.2f (%s)\n", median(weakest.service), median(weakest.bare),
+			median(weakest.ratios), weakest.name)
+	}
 	return nil
 }
 

@@ -69,7 +69,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.pool, "pool", 0, "requests waiting for each action (0: enough for a service doing 2000 steps/s)")
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "measured length of each phase")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each phase")
-	fs.IntVar(&o.pairs, "pairs", 2, "pairs of (baseline, consent, baseline, approve) phases")
+	fs.IntVar(&o.pairs, "pairs", 2, "pairs of (baseline, consent, baseline, approve) phases; lists: of (bare, inbox, bare, ledger), 0 skips them")
 	fs.IntVar(&o.clients, "clients", 32, "concurrent clients in every phase")
 	fs.IntVar(&o.signIns, "signins", 8, "concurrent password sign-ins per burst, two bursts in a last consent phase kept out of the ratios (0: none)")
 	fs.StringVar(&o.dbURL, "database-url", os.Getenv("SECONDMENT_DATABASE_URL"),
@@ -108,8 +108,10 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	if o.pool == 0 {
 		o.pool = (o.pairs + 1) * int(2000*(o.warmup+o.duration).Seconds()) // +1: the consent phase with sign-ins
 	}
-	if o.clients < 1 || o.pairs < 1 || o.duration <= 0 || o.signIns < 0 {
-		return o, errors.New("-clients, -pairs and -duration must be positive, -signins not negative")
+	// lists -pairs 0 skips the pages, for a run of the export and import
+	// alone; the ratio it ends on is then not measured.
+	if o.clients < 1 || o.pairs < 0 || (o.pairs == 0 && o.name != "lists") || o.duration <= 0 || o.signIns < 0 {
+		return o, errors.New("-clients, -pairs and -duration must be positive (lists: -pairs 0 skips the pages), -signins not negative")
 	}
 	return o, nil
 }
@@ -231,25 +233,34 @@ func prepare(ctx context.Context, o options, bin, url string, out io.Writer) (*p
 	return fx, store, nil
 }
 
+// newProfiler is -profile's profiler (nil without it) and the server
+// environment that opens the server's profile listener.
+func newProfiler(ctx context.Context, o options, store *postgres.Store, out io.Writer) (*profiler, []string, error) {
+	env := o.serverEnv
+	if o.profile == "" {
+		return nil, env, nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(o.profile, 0o755); err != nil {
+		return nil, nil, err
+	}
+	if _, err := store.Pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		return nil, nil, fmt.Errorf("-profile needs pg_stat_statements (a private cluster loads it): %w", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	env = append(env, "SECONDMENT_DEBUG_ADDR="+addr)
+	return &profiler{dir: o.profile, debug: "http://" + addr, pool: store.Pool, log: out}, env, nil
+}
+
 // measureService runs the phases against the service as a child process,
 // sampling its memory throughout, then checks and reports.
 func measureService(ctx context.Context, o options, bin, url, tmp string, fx *province.Fixture, store *postgres.Store, out io.Writer) error {
-	env := o.serverEnv
-	var prof *profiler
-	if o.profile != "" {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(o.profile, 0o755); err != nil {
-			return err
-		}
-		if _, err := store.Pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
-			return fmt.Errorf("-profile needs pg_stat_statements (a private cluster loads it): %w", err)
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		env = append(env, "SECONDMENT_DEBUG_ADDR="+addr)
-		prof = &profiler{dir: o.profile, debug: "http://" + addr, pool: store.Pool, log: out}
+	prof, env, err := newProfiler(ctx, o, store, out)
+	if err != nil {
+		return err
 	}
 	svc, err := startService(ctx, bin, url, filepath.Join(tmp, "server.log"), env)
 	if err != nil {
