@@ -27,6 +27,9 @@ type RegisterInput struct {
 	// person is the person PersonID names when the caller has read them
 	// already (an import reads a whole file's people at once).
 	person *secondment.PersonView
+	// preview: the write is to be rolled back (an import's preview), so
+	// only what later rows read is written (postgres.Registration.Preview).
+	preview bool
 }
 
 // Registration is the outcome of registering one existing secondment, or
@@ -68,14 +71,22 @@ func (s *Service) Register(ctx context.Context, u auth.User, in RegisterInput) (
 	var out Registration
 	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
 		var err error
-		out, err = s.register(ctx, tx, u, cat, in, true)
-		return err
+		if out, err = s.register(ctx, tx, u, cat, in, func(r Registration, err error) error { out = r; return err }); err != nil {
+			return err
+		}
+		return tx.Flush(ctx)
 	})
 	return out, err
 }
 
-// register judges in for u and, when write is set, writes it through tx.
-func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, in RegisterInput, write bool) (Registration, error) {
+// register judges in for u and queues its write on tx (RegisterLater).
+// What it returns is the judgement, whole when the secondment was
+// registered before (Already: nothing is written); otherwise written is
+// called once the write has gone (with tx's next batch) with the
+// registration's ID and number, or the write's error, and what it returns
+// stops the transaction.
+func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, in RegisterInput,
+	written func(Registration, error) error) (Registration, error) {
 	now := s.clock.Now()
 	today := secondment.DateOf(now)
 	r := secondment.Registration{Secondment: secondment.Secondment{Kind: secondment.Kind(in.Kind),
@@ -167,7 +178,7 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 	if err != nil {
 		return Registration{}, err
 	}
-	history, away, err := tx.Facts(ctx, r.PersonID, 0, r.LenderID)
+	history, away, existing, err := tx.RegisterFacts(ctx, r.PersonID, r.LenderID, r.BorrowerID, r.Start)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -176,7 +187,8 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 		return Registration{}, err
 	}
 	out := Registration{State: judged.Secondment.State, Findings: judged.Findings, Irregular: judged.Irregular}
-	if !write {
+	if existing != nil {
+		out.ID, out.Number, out.Already = existing.ID, existing.Number, true
 		return out, nil
 	}
 	details := make([]string, len(judged.Irregular))
@@ -190,14 +202,16 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 	}
 	rec := judged.Secondment
 	rec.ApprovalRef = r.ApprovalRef
-	w, err := tx.Register(ctx, postgres.Registration{Secondment: rec, JurisdictionID: j.Root.ID, OrgDeptID: j.OrgDept.ID,
+	err = tx.RegisterLater(ctx, postgres.Registration{Secondment: rec, JurisdictionID: j.Root.ID, OrgDeptID: j.OrgDept.ID,
 		PolicyVersion: p.Version, Irregular: judged.Irregular, Details: details, ActorID: u.ID, ActorName: u.Name,
-		UnitID: u.UnitID, Today: today, Now: now, MoveHome: rec.State == secondment.StateTransferred && person.HomeUnitID == r.LenderID})
-	if err != nil {
-		return Registration{}, err
-	}
-	out.ID, out.Number, out.Already = w.ID, w.Number, w.Already
-	return out, nil
+		UnitID: u.UnitID, Today: today, Now: now, MoveHome: rec.State == secondment.StateTransferred && person.HomeUnitID == r.LenderID,
+		Preview: in.preview},
+		func(w postgres.Registered, err error) error {
+			done := out
+			done.ID, done.Number = w.ID, w.Number
+			return written(done, err)
+		})
+	return out, err
 }
 
 func hasField(fe []secondment.FieldError, field string) bool {

@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"secondment/internal/auth"
+	"secondment/internal/imports"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
-	"secondment/internal/stock"
 )
 
 // ImportOutcome is what an import does with one row.
@@ -30,8 +30,8 @@ type ImportRow struct {
 	Person    string
 	Borrower  string
 	Outcome   ImportOutcome
-	Problems  []stock.Problem // per column (field), when Invalid
-	NewPerson bool            // the person was not on record and is (would be) added
+	Problems  []imports.Problem // per column (field), when Invalid
+	NewPerson bool              // the person was not on record and is (would be) added
 	Number    string
 	State     secondment.State
 	Irregular []secondment.RuleID
@@ -68,12 +68,12 @@ func (s *Service) ImportUpload(ctx context.Context, u auth.User, name string, co
 	if err := registering(u); err != nil {
 		return Import{}, err
 	}
-	rows, err := stock.Read(name, bytes.NewReader(content))
+	rows, err := imports.Stock.Read(name, bytes.NewReader(content))
 	if err != nil {
 		return Import{}, err
 	}
 	id, err := s.store.ImportSave(ctx, postgres.AuditEvent{At: s.clock.Now(), ActorID: u.ID, ActorName: u.Name, UnitID: u.UnitID},
-		name, content)
+		postgres.ImportStock, name, content)
 	if err != nil {
 		return Import{}, err
 	}
@@ -96,11 +96,11 @@ func (s *Service) importStored(ctx context.Context, u auth.User, id int64, o Imp
 	if err := registering(u); err != nil {
 		return Import{}, err
 	}
-	f, err := s.store.ImportGet(ctx, id, u.ID)
+	f, err := s.store.ImportGet(ctx, id, u.ID, postgres.ImportStock)
 	if err != nil {
 		return Import{}, err
 	}
-	rows, err := stock.Read(f.Name, bytes.NewReader(f.Content))
+	rows, err := imports.Stock.Read(f.Name, bytes.NewReader(f.Content))
 	if err != nil {
 		return Import{}, err
 	}
@@ -108,7 +108,7 @@ func (s *Service) importStored(ctx context.Context, u auth.User, id int64, o Imp
 }
 
 // importRun previews or commits the rows of file f.
-func (s *Service) importRun(ctx context.Context, u auth.User, f postgres.ImportFile, rows []stock.Row, o ImportOptions, commit bool) (Import, error) {
+func (s *Service) importRun(ctx context.Context, u auth.User, f postgres.ImportFile, rows []imports.Row, o ImportOptions, commit bool) (Import, error) {
 	cat, err := s.catalog(ctx, 0)
 	if err != nil {
 		return Import{}, err
@@ -116,7 +116,7 @@ func (s *Service) importRun(ctx context.Context, u auth.User, f postgres.ImportF
 	var out Import
 	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
 		out = Import{ID: f.ID, Name: f.Name, Committed: f.CommittedAt != nil || commit}
-		if err := s.importRows(ctx, tx, u, cat, rows, o, &out); err != nil {
+		if err := s.importRows(ctx, tx, u, cat, rows, o, !commit, &out); err != nil {
 			return err
 		}
 		if !commit {
@@ -132,8 +132,10 @@ func (s *Service) importRun(ctx context.Context, u auth.User, f postgres.ImportF
 	return out, err
 }
 
-// importRows resolves and registers each row through tx.
-func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, rows []stock.Row, o ImportOptions, out *Import) error {
+// importRows resolves and registers each row through tx (for a preview,
+// to be rolled back).
+func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, rows []imports.Row, o ImportOptions,
+	preview bool, out *Import) error {
 	root := cat.root(u)
 	scope := cat.h.Subtree(root)
 	units := unitNames(cat, scope)
@@ -159,14 +161,19 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		}
 	}
 	now := s.clock.Now()
-	for _, r := range rows {
-		row := ImportRow{Line: r.Line, Person: r.Fields["person"], Borrower: r.Fields["borrower"], Problems: r.Problems}
+	// Each row is written with the next row's reads (RegisterLater), so
+	// its number arrives a row later: the rows are in place from the start.
+	out.Rows = make([]ImportRow, len(rows))
+	tx.ExpectRegistrations(len(rows))
+	for i, r := range rows {
+		row := &out.Rows[i]
+		*row = ImportRow{Line: r.Line, Person: r.Fields["person"], Borrower: r.Fields["borrower"], Problems: r.Problems}
 		in := RegisterInput{Kind: orDefault(r.Fields["kind"], string(secondment.KindSecondment)), Alias: r.Fields["alias"],
 			Purpose: r.Fields["purpose"], Task: r.Fields["task"], Start: r.Fields["start"], End: r.Fields["end"],
 			Status: r.Fields["status"], ReturnedOn: r.Fields["returned_on"], ApprovalRef: r.Fields["approval_ref"],
-			ApprovedOn: r.Fields["approved_on"], TransferMethod: r.Fields["transfer_method"]}
+			ApprovedOn: r.Fields["approved_on"], TransferMethod: r.Fields["transfer_method"], preview: preview}
 		bad := func(field, id string, kv ...any) {
-			row.Problems = append(row.Problems, stock.Problem{Field: field, Message: secondment.Msg(id, kv...)})
+			row.Problems = append(row.Problems, imports.Problem{Field: field, Message: secondment.Msg(id, kv...)})
 		}
 		in.BorrowerID = units.find(r.Fields["borrower"], "borrower", bad)
 		in.LenderID = units.find(r.Fields["lender"], "lender", bad)
@@ -226,7 +233,13 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 				}
 				in.PersonID, in.person = person.ID, &person
 				var err error
-				reg, err = s.register(ctx, t, u, cat, in, true)
+				reg, err = s.register(ctx, t, u, cat, in, func(w Registration, err error) error {
+					if err != nil {
+						return &lineError{r.Line, err}
+					}
+					row.Number = w.Number
+					return nil
+				})
 				return err
 			}
 			var err error
@@ -236,22 +249,26 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 				err = write(tx)
 			}
 			var de *secondment.Error
+			var le *lineError
 			switch {
+			case errors.As(err, &le):
+				// An earlier row's write, gone with this row's reads.
+				return err
 			case codeTaken:
 				// The code is someone's elsewhere: said on the row, without
 				// telling whose.
 				bad("person_code", "import.error.person_code_taken")
 			case errors.As(err, &de) && de.Code == secondment.EInvalid:
 				for _, fe := range de.Fields {
-					row.Problems = append(row.Problems, stock.Problem{Field: fe.Field, Message: fe.Message})
+					row.Problems = append(row.Problems, imports.Problem{Field: fe.Field, Message: fe.Message})
 				}
 			case err != nil:
 				return fmt.Errorf("import line %d: %w", r.Line, err)
 			default:
-				row.Number, row.State, row.Irregular, row.Findings = reg.Number, reg.State, reg.Irregular, reg.Findings
+				row.State, row.Irregular, row.Findings = reg.State, reg.Irregular, reg.Findings
 				row.Outcome = ImportNew
 				if reg.Already {
-					row.Outcome = ImportAlready
+					row.Outcome, row.Number = ImportAlready, reg.Number
 				}
 				if newPerson != nil {
 					row.NewPerson = true
@@ -273,10 +290,23 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 				out.Irregular++
 			}
 		}
-		out.Rows = append(out.Rows, row)
+	}
+	if err := tx.Flush(ctx); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	return nil
 }
+
+// lineError is a row's write that failed: it went with a later row's reads
+// (or the import's last batch), so it names its own row. The import stops:
+// PostgreSQL has aborted the transaction.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("import line %d: %v", e.line, e.err) }
+func (e *lineError) Unwrap() error { return e.err }
 
 func orDefault(v, def string) string {
 	if v == "" {
@@ -285,7 +315,7 @@ func orDefault(v, def string) string {
 	return v
 }
 
-func hasProblem(ps []stock.Problem, fields ...string) bool {
+func hasProblem(ps []imports.Problem, fields ...string) bool {
 	for _, p := range ps {
 		for _, f := range fields {
 			if p.Field == f {

@@ -9,8 +9,8 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"secondment/internal/approval"
+	"secondment/internal/imports"
 	sm "secondment/internal/secondment"
-	"secondment/internal/stock"
 )
 
 const importHeader = "姓名,人员编号,原单位（借出单位）,借用单位,类别,本地称谓,借调事由,具体任务,开始日期,结束日期,借调现状,返回日期,调入方式,审批文号,审批日期\n"
@@ -82,11 +82,30 @@ func TestImportPreviewCommitAgain(t *testing.T) {
 	if done.New != 2 || done.Already != 1 || done.Invalid != 3 || !done.Committed {
 		t.Errorf("commit: new %d already %d invalid %d", done.New, done.Already, done.Invalid)
 	}
+	// Each row's number, though a row is written with the next row's
+	// reads: the first (written with the sixth's lookup), the second (in a
+	// savepoint, with its new person), and the sixth finding the first.
+	if a, b, c := done.Rows[0].Number, done.Rows[1].Number, done.Rows[5].Number; a != "登记〔2024〕0001" || b != "登记〔2024〕0002" || c != a {
+		t.Errorf("numbers: %q %q %q", a, b, c)
+	}
+	// The numbers reserved for the file's six rows and not used are given
+	// back: the next registration is 0003.
+	if n := w.count(`SELECT last_value FROM secondment_number_counter WHERE series = 'register'`); n != 2 {
+		t.Errorf("register counter at %d after two registered, want 2", n)
+	}
 	if n := w.count(`SELECT count(*) FROM secondment WHERE registered_on IS NOT NULL`); n != 2 {
 		t.Errorf("%d registered after commit, want 2", n)
 	}
 	if n := w.count(`SELECT count(*) FROM audit_event WHERE action = 'stock.import'`); n != 1 {
 		t.Errorf("%d import audit events", n)
+	}
+	// A commit writes each row whole (a preview writes the row alone).
+	if n := w.count(`SELECT count(*) FROM audit_event WHERE action = 'secondment.register'`); n != 2 {
+		t.Errorf("%d registration audit events, want 2", n)
+	}
+	if n := w.count(`SELECT count(*) FROM ledger_entry le JOIN secondment s ON s.id = le.secondment_id
+		WHERE s.number = $1`, done.Rows[0].Number); n == 0 {
+		t.Errorf("the irregular first row has no ledger entry")
 	}
 	again, err := w.svc.ImportCommit(w.ctx, org, pre.ID, o)
 	if err != nil || again.New != 0 || again.Already != 3 || again.People != 0 {
@@ -190,7 +209,7 @@ func TestImportBadFiles(t *testing.T) {
 		"no columns":    {"a.csv", "名字,日期\n张三,2024-01-01\n", "import.error.columns"},
 		"broken quotes": {"a.csv", importHeader + "\"李传群,,\n", "import.error.broken"},
 		"empty":         {"a.csv", "", "import.error.empty"},
-		"too many rows": {"a.csv", importHeader + strings.Repeat(strings.SplitAfter(importRows, "\n")[0], stock.MaxRows+1), "import.error.too_many_rows"},
+		"too many rows": {"a.csv", importHeader + strings.Repeat(strings.SplitAfter(importRows, "\n")[0], imports.MaxRows+1), "import.error.too_many_rows"},
 	} {
 		_, err := w.svc.ImportUpload(w.ctx, org, c.file, []byte(c.data), approval.ImportOptions{})
 		e := codeOf(t, err, sm.EInvalid)

@@ -30,6 +30,10 @@ type Registration struct {
 	// MoveHome: a transfer-in on record whose person still belongs to the
 	// lending unit now belongs to the borrowing unit.
 	MoveHome bool
+	// Preview writes the secondment row alone, not its ledger entries and
+	// audit event: a preview is rolled back, and what the rows after it
+	// read is the row (a third of an import's writing time).
+	Preview bool
 }
 
 // Registered is what a registration wrote, or found already written.
@@ -39,27 +43,54 @@ type Registered struct {
 	Already bool // the same person, borrowing unit and start were registered before: nothing written
 }
 
-// Register writes one registration: the secondment with the next number
-// of the jurisdiction's register series, its ledger entries (closed at
-// once when the person is back or transferred: nothing is left to
-// rectify) and its audit event. The same person at the same borrowing unit
-// from the same day is one secondment, so registering it again writes
-// nothing and says so.
-func (t *Tx) Register(ctx context.Context, r Registration) (Registered, error) {
-	var existing Registered
-	err := t.q.QueryRow(ctx, `SELECT id, number FROM secondment
+// RegisterFacts is what registering one existing secondment weighs, read
+// in one round trip: the person's other requests and the people away from
+// the lending unit (as Facts), and the secondment registered before for
+// the same person, borrowing unit and start, if any. The registrations
+// queued by RegisterLater go first in the same round trip, so that an
+// import of thousands of rows costs one round trip a row, and each row
+// still sees the rows before it.
+func (t *Tx) RegisterFacts(ctx context.Context, personID, lenderID, borrowerID int64, start secondment.Date) (
+	history []SecondmentRecord, away int, existing *Registered, err error) {
+	b := &pgx.Batch{}
+	pending := t.queued(b)
+	b.Queue(historySQL, personID, int64(0))
+	b.Queue(awaySQL, lenderID, personID)
+	b.Queue(`SELECT id, number FROM secondment
 		WHERE person_id = $1 AND borrower_id = $2 AND start_date = $3 AND registered_on IS NOT NULL`,
-		r.PersonID, r.BorrowerID, dateArg(r.Start)).Scan(&existing.ID, &existing.Number)
-	switch {
-	case err == nil:
-		existing.Already = true
-		return existing, nil
-	case !errors.Is(err, pgx.ErrNoRows):
-		return Registered{}, fmt.Errorf("find registration: %w", err)
+		personID, borrowerID, dateArg(start))
+	br := t.q.SendBatch(ctx, b)
+	defer br.Close()
+	if err := pending(br); err != nil {
+		return nil, 0, nil, err
 	}
-	// The number, the row, its ledger entries and its audit event in one
-	// statement: an import registers thousands of rows in one transaction,
-	// and each round trip counts.
+	if history, err = collectHistory(br.Query()); err != nil {
+		return nil, 0, nil, fmt.Errorf("history of person %d: %w", personID, err)
+	}
+	if err := br.QueryRow().Scan(&away); err != nil {
+		return nil, 0, nil, fmt.Errorf("count people away from unit %d: %w", lenderID, err)
+	}
+	var r Registered
+	switch err := br.QueryRow().Scan(&r.ID, &r.Number); {
+	case err == nil:
+		r.Already = true
+		existing = &r
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, 0, nil, fmt.Errorf("find registration: %w", err)
+	}
+	return history, away, existing, br.Close()
+}
+
+// RegisterLater queues one registration, to be written with the next
+// RegisterFacts or Flush of t (at the latest, before t commits): the
+// secondment with the next number of the jurisdiction's register series,
+// its ledger entries (closed at once when the person is back or
+// transferred: nothing is left to rectify) and its audit event. done gets
+// what was written, or the error, and what it returns stops the flush.
+// The same person at the same borrowing unit from the same day is one
+// secondment: the caller checks RegisterFacts' existing first, and one
+// registered by someone else since is a conflict.
+func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Registered, error) error) error {
 	s := r.Secondment
 	var closed *time.Time
 	if s.State.Terminal() {
@@ -83,54 +114,160 @@ func (t *Tx) Register(ctx context.Context, r Registration) (Registered, error) {
 	}
 	audit, err := json.Marshal(detail)
 	if err != nil {
-		return Registered{}, fmt.Errorf("encode audit detail: %w", err)
+		return fmt.Errorf("encode audit detail: %w", err)
 	}
-	var out Registered
-	err = t.q.QueryRow(ctx, `
-		WITH n AS (
-		    INSERT INTO secondment_number_counter (jurisdiction_id, series, year, last_value) VALUES ($12, 'register', $26, 1)
-		    ON CONFLICT (jurisdiction_id, series, year) DO UPDATE SET last_value = secondment_number_counter.last_value + 1
-		    RETURNING '登记〔' || $26::int || '〕' || lpad(last_value::text, greatest(4, length(last_value::text)), '0') AS number),
-		ins AS (
+	number, err := t.registerNumber(ctx, r.JurisdictionID, r.Today.Year)
+	if err != nil {
+		return err
+	}
+	// The row, its ledger entries and its audit event in one statement.
+	t.queue(`
+		WITH ins AS (
 		    INSERT INTO secondment (number, state, kind, alias, purpose, task, person_id, borrower_id, lender_id,
 		        start_date, end_date, justification, jurisdiction_id, org_dept_id, policy_id,
 		        approved_on, started_on, returned_on, return_confirmed_on, transfer_method,
 		        registered_on, registered_by, approval_ref, closed_at, created_at, updated_at)
-		    SELECT n.number, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+		    VALUES ($26, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
 		        (SELECT id FROM policy WHERE jurisdiction_id = $12 AND version = $14),
-		        $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24
-		    FROM n
+		        $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)
 		    ON CONFLICT (person_id, borrower_id, start_date) WHERE registered_on IS NOT NULL DO NOTHING
 		    RETURNING id, number),
 		le AS (
 		    INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, closed_on, created_at)
 		    SELECT ins.id, l.rule, $20, l.detail, $7, $25, $24
-		    FROM ins, unnest($27::text[], $28::text[]) AS l(rule, detail)),
+		    FROM ins, unnest($27::text[], $28::text[]) AS l(rule, detail) WHERE NOT $33::bool),
 		au AS (
 		    INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, unit_id, detail, request_id)
 		    SELECT $24, $21, $29, 'secondment.register', 'secondment', ins.id, $30,
 		           $31::jsonb || jsonb_build_object('number', ins.number), $32
-		    FROM ins)
+		    FROM ins WHERE NOT $33::bool)
 		SELECT id, number FROM ins`,
-		s.State, s.Kind, s.Alias, s.Purpose, s.Task, s.PersonID, s.BorrowerID, s.LenderID,
-		dateArg(s.Start), dateArg(s.End), s.Justification, r.JurisdictionID, r.OrgDeptID, r.PolicyVersion,
-		dateArg(s.ApprovedOn), dateArg(s.StartedOn), dateArg(s.ReturnedOn), dateArg(s.ReturnConfirmedOn), method,
-		dateArg(r.Today), r.ActorID, s.ApprovalRef, closed, r.Now, closedOn, r.Today.Year,
-		ruleNames(r.Irregular), r.Details, r.ActorName, nullID(r.UnitID), audit, requestID(ctx)).Scan(&out.ID, &out.Number)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Registered by someone else since the lookup: theirs stands, and
-		// this transaction gives its number back by rolling back.
-		return Registered{}, secondment.Errorf(secondment.EConflict, secondment.Msg("stock.error.race"), errors.New("registration raced"))
-	}
-	if err != nil {
-		return Registered{}, fmt.Errorf("insert registration: %w", mapError(err, "secondment"))
-	}
+		[]any{s.State, s.Kind, s.Alias, s.Purpose, s.Task, s.PersonID, s.BorrowerID, s.LenderID,
+			dateArg(s.Start), dateArg(s.End), s.Justification, r.JurisdictionID, r.OrgDeptID, r.PolicyVersion,
+			dateArg(s.ApprovedOn), dateArg(s.StartedOn), dateArg(s.ReturnedOn), dateArg(s.ReturnConfirmedOn), method,
+			dateArg(r.Today), r.ActorID, s.ApprovalRef, closed, r.Now, closedOn, number,
+			ruleNames(r.Irregular), r.Details, r.ActorName, nullID(r.UnitID), audit, requestID(ctx), r.Preview},
+		func(br pgx.BatchResults) error {
+			var out Registered
+			err := br.QueryRow().Scan(&out.ID, &out.Number)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				// Registered by someone else since the lookup: theirs
+				// stands, and this transaction gives its number back by
+				// rolling back.
+				err = secondment.Errorf(secondment.EConflict, secondment.Msg("stock.error.race"), errors.New("registration raced"))
+			case err != nil:
+				err = fmt.Errorf("insert registration: %w", mapError(err, "secondment"))
+			}
+			return done(out, err)
+		})
 	if r.MoveHome {
-		if err := moveHome(ctx, t.q, s, s.BorrowerID, r.Now); err != nil {
-			return Registered{}, err
-		}
+		t.queue(`UPDATE person SET home_unit_id = $2, updated_at = $3 WHERE id = $1`, []any{s.PersonID, s.BorrowerID, r.Now},
+			func(br pgx.BatchResults) error {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("move person %d to unit %d: %w", s.PersonID, s.BorrowerID, mapError(err, "person"))
+				}
+				return nil
+			})
+		t.queue(`UPDATE unit SET headcount = headcount + CASE WHEN id = $1 THEN 1 ELSE -1 END, updated_at = $3
+			WHERE id IN ($1, $2)`, []any{s.BorrowerID, s.LenderID, r.Now},
+			func(br pgx.BatchResults) error {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("headcounts of units %d and %d: %w", s.BorrowerID, s.LenderID, mapError(err, "unit"))
+				}
+				return nil
+			})
 	}
-	return out, nil
+	return nil
+}
+
+// RegisterNumber is the number of a registered secondment: its own series
+// (登记〔2024〕0001), apart from the requests' (借调〔2024〕0001).
+func RegisterNumber(year, n int) string { return fmt.Sprintf("登记〔%d〕%04d", year, n) }
+
+// numberKey is one series of register numbers: a jurisdiction's year.
+type numberKey struct {
+	jurisdiction int64
+	year         int
+}
+
+// numberBlock are the register numbers next..last, reserved by the
+// transaction and not yet used.
+type numberBlock struct{ next, last int }
+
+// ExpectRegistrations tells t that about n registrations follow, so that
+// it reserves their numbers in blocks: the counter row updated once per
+// row of an import made each update slower than the last (every version
+// of the row stays until the transaction ends), 0.16 ms a row at 10,000.
+func (t *Tx) ExpectRegistrations(n int) { t.ahead = n }
+
+// maxNumberBlock bounds one reservation.
+const maxNumberBlock = 1000
+
+// registerNumber takes the next register number of a series: from the
+// block the transaction reserved, or from a new block, reserved with the
+// pending writes in one round trip. The counter row stays locked until
+// the transaction ends, so the numbers stay the transaction's; those left
+// are given back before it commits (releaseNumbers), leaving no gap.
+func (t *Tx) registerNumber(ctx context.Context, jurisdiction int64, year int) (string, error) {
+	k := numberKey{jurisdiction, year}
+	b, ok := t.numbers[k]
+	if !ok || b.next > b.last {
+		n := min(max(t.ahead, 1), maxNumberBlock)
+		batch := &pgx.Batch{}
+		read := t.queued(batch)
+		batch.Queue(`
+			INSERT INTO secondment_number_counter (jurisdiction_id, series, year, last_value) VALUES ($1, 'register', $2, $3)
+			ON CONFLICT (jurisdiction_id, series, year) DO UPDATE SET last_value = secondment_number_counter.last_value + $3
+			RETURNING last_value`, jurisdiction, year, n)
+		br := t.q.SendBatch(ctx, batch)
+		err := read(br)
+		var last int
+		if err == nil {
+			if err = br.QueryRow().Scan(&last); err != nil {
+				err = fmt.Errorf("reserve register numbers of jurisdiction %d, %d: %w", jurisdiction, year, err)
+			}
+		}
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return "", err
+		}
+		b = numberBlock{last - n + 1, last}
+	}
+	if t.numbers == nil {
+		t.numbers = map[numberKey]numberBlock{}
+	}
+	t.numbers[k] = numberBlock{b.next + 1, b.last}
+	t.ahead = max(t.ahead-1, 0)
+	return RegisterNumber(year, b.next), nil
+}
+
+// releaseNumbers gives back the register numbers t reserved and did not
+// use, with its pending writes. Nobody else took one meanwhile: the
+// counter row has been locked by t since it reserved them.
+func (t *Tx) releaseNumbers(ctx context.Context) error {
+	for k, b := range t.numbers {
+		if b.next > b.last {
+			continue
+		}
+		t.queue(`UPDATE secondment_number_counter SET last_value = $4
+			WHERE jurisdiction_id = $1 AND series = 'register' AND year = $2 AND last_value = $3`,
+			[]any{k.jurisdiction, k.year, b.last, b.next - 1},
+			func(br pgx.BatchResults) error {
+				tag, err := br.Exec()
+				if err == nil && tag.RowsAffected() != 1 {
+					err = errors.New("the counter moved while locked")
+				}
+				if err != nil {
+					return fmt.Errorf("give back register numbers of jurisdiction %d, %d: %w", k.jurisdiction, k.year, err)
+				}
+				return nil
+			})
+	}
+	clear(t.numbers)
+	return t.Flush(ctx)
 }
 
 func ruleNames(rs []secondment.RuleID) []string {
@@ -141,16 +278,24 @@ func ruleNames(rs []secondment.RuleID) []string {
 	return out
 }
 
+// ImportKind is the template an uploaded file follows.
+type ImportKind string
+
+const (
+	ImportStock  ImportKind = "stock"  // existing secondments
+	ImportPeople ImportKind = "people" // the register of people
+)
+
 // ImportSave keeps an uploaded import file for its preview and commit.
 // It is audited with its name and size, in the same transaction.
-func (s *Store) ImportSave(ctx context.Context, e AuditEvent, name string, content []byte) (int64, error) {
+func (s *Store) ImportSave(ctx context.Context, e AuditEvent, kind ImportKind, name string, content []byte) (int64, error) {
 	var id int64
 	err := s.InTx(ctx, func(tx *Tx) error {
-		if err := tx.q.QueryRow(ctx, `INSERT INTO stock_import (user_id, name, content, created_at) VALUES ($1, $2, $3, $4)
-			RETURNING id`, e.ActorID, name, content, e.At).Scan(&id); err != nil {
+		if err := tx.q.QueryRow(ctx, `INSERT INTO stock_import (user_id, kind, name, content, created_at) VALUES ($1, $2, $3, $4, $5)
+			RETURNING id`, e.ActorID, kind, name, content, e.At).Scan(&id); err != nil {
 			return fmt.Errorf("save import file: %w", mapError(err, "import"))
 		}
-		e.Action, e.ObjectType, e.ObjectID = "stock.upload", "stock_import", id
+		e.Action, e.ObjectType, e.ObjectID = string(kind)+".upload", "stock_import", id
 		e.Detail = map[string]any{"name": name, "bytes": len(content)}
 		return auditInsert(ctx, tx.q, e)
 	})
@@ -165,11 +310,12 @@ type ImportFile struct {
 	CommittedAt *time.Time
 }
 
-// ImportGet reads upload id of userID; anyone else's is not found.
-func (s *Store) ImportGet(ctx context.Context, id, userID int64) (ImportFile, error) {
+// ImportGet reads upload id of userID, of kind; anyone else's, or one of
+// the other kind, is not found.
+func (s *Store) ImportGet(ctx context.Context, id, userID int64, kind ImportKind) (ImportFile, error) {
 	f := ImportFile{ID: id}
-	err := s.Pool.QueryRow(ctx, `SELECT name, content, committed_at FROM stock_import WHERE id = $1 AND user_id = $2`,
-		id, userID).Scan(&f.Name, &f.Content, &f.CommittedAt)
+	err := s.Pool.QueryRow(ctx, `SELECT name, content, committed_at FROM stock_import WHERE id = $1 AND user_id = $2 AND kind = $3`,
+		id, userID, kind).Scan(&f.Name, &f.Content, &f.CommittedAt)
 	if err != nil {
 		return f, fmt.Errorf("get import %d: %w", id, mapError(err, "import"))
 	}
@@ -198,6 +344,18 @@ func (t *Tx) PeopleNamed(ctx context.Context, codes, names []string, units []int
 		WHERE p.code = ANY ($1) OR (p.name = ANY ($2) AND p.home_unit_id = ANY ($3))`, codes, names, units)
 	if err != nil {
 		return nil, fmt.Errorf("find people: %w", err)
+	}
+	return collectPeople(rows)
+}
+
+// PeopleNamedLocked is PeopleNamed with the people found locked until the
+// transaction ends, for an import that edits them.
+func (t *Tx) PeopleNamedLocked(ctx context.Context, codes, names []string, units []int64) ([]secondment.PersonView, error) {
+	rows, err := t.q.Query(ctx, `SELECT `+personColumns+` FROM person p JOIN unit u ON u.id = p.home_unit_id
+		WHERE p.code = ANY ($1) OR (p.name = ANY ($2) AND p.home_unit_id = ANY ($3))
+		ORDER BY p.id FOR NO KEY UPDATE OF p`, codes, names, units)
+	if err != nil {
+		return nil, fmt.Errorf("find and lock people: %w", err)
 	}
 	return collectPeople(rows)
 }

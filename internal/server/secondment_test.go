@@ -23,8 +23,15 @@ import (
 // (since the No.1 document) is in force, townships in exception mode.
 var kashgar = time.Date(2024, time.March, 1, 9, 0, 0, 0, secondment.Shanghai)
 
-// postMultipart posts fields and an optional file as multipart/form-data.
+// postMultipart posts fields and an optional file (a consent letter) as
+// multipart/form-data.
 func (c *client) postMultipart(path string, fields url.Values, fileName string, file []byte) (*http.Response, string) {
+	return c.postFile(path, fields, "letter", fileName, file)
+}
+
+// postFile posts fields and an optional file in field as
+// multipart/form-data.
+func (c *client) postFile(path string, fields url.Values, field, fileName string, file []byte) (*http.Response, string) {
 	c.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -34,7 +41,7 @@ func (c *client) postMultipart(path string, fields url.Values, fileName string, 
 		}
 	}
 	if fileName != "" {
-		fw, _ := mw.CreateFormFile("letter", fileName)
+		fw, _ := mw.CreateFormFile(field, fileName)
 		_, _ = fw.Write(file)
 	}
 	_ = mw.Close()

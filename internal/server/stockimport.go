@@ -11,8 +11,8 @@ import (
 
 	"secondment/internal/approval"
 	"secondment/internal/i18n"
+	"secondment/internal/imports"
 	"secondment/internal/secondment"
-	"secondment/internal/stock"
 	"secondment/web"
 )
 
@@ -26,7 +26,7 @@ func fileError(id string, kv ...any) error {
 // the form's other values too.
 func readImportFile(w http.ResponseWriter, r *http.Request) (name string, data []byte, form web.Form, err error) {
 	form = web.NewForm()
-	r.Body = http.MaxBytesReader(w, r.Body, stock.MaxBytes+maxFormBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, imports.MaxBytes+maxFormBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
 		name = filepath.Base(r.URL.Query().Get("name"))
@@ -44,7 +44,7 @@ func readImportFile(w http.ResponseWriter, r *http.Request) (name string, data [
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return "", nil, form, fileError("import.error.too_large", "MaxMB", stock.MaxBytes>>20)
+		return "", nil, form, fileError("import.error.too_large", "MaxMB", imports.MaxBytes>>20)
 	case err != nil:
 		return "", nil, form, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
 	case name == "" || name == "." || len(data) == 0:
@@ -67,7 +67,7 @@ func (s *Server) handleImportForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleImportTemplate(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	w.Header().Set("Content-Disposition", `attachment; filename="stock-import-template.xlsx"`)
-	if err := stock.Template(w, i18n.Lang(r.Context())); err != nil {
+	if err := imports.Stock.Template(w, i18n.Lang(r.Context())); err != nil {
 		s.log.Error("import template", "err", err)
 	}
 }
@@ -154,8 +154,30 @@ type apiImportRow struct {
 	Irregular []string          `json:"irregular"`
 }
 
-func (s *Server) writeImport(w http.ResponseWriter, status int, imp approval.Import) {
+// problemsByHeader are a row's problems on the API: in English, by the
+// English header of their column ("row" for the row as a whole); nil when
+// there are none.
+func (s *Server) problemsByHeader(ps []imports.Problem) map[string]string {
+	if len(ps) == 0 {
+		return nil
+	}
 	en := s.catalog.Localizer(i18n.English)
+	out := map[string]string{}
+	for _, p := range ps {
+		key := "row"
+		if p.Field != "" {
+			key = en.T(imports.HeaderID(p.Field))
+		}
+		if prev := out[key]; prev != "" {
+			out[key] = prev + "; " + en.Message(p.Message)
+		} else {
+			out[key] = en.Message(p.Message)
+		}
+	}
+	return out
+}
+
+func (s *Server) writeImport(w http.ResponseWriter, status int, imp approval.Import) {
 	out := apiImport{ID: imp.ID, Name: imp.Name, Committed: imp.Committed, New: imp.New, Already: imp.Already,
 		Invalid: imp.Invalid, Irregular: imp.Irregular, People: imp.People, Rows: []apiImportRow{}}
 	for _, r := range imp.Rows {
@@ -164,20 +186,7 @@ func (s *Server) writeImport(w http.ResponseWriter, status int, imp approval.Imp
 		for _, x := range r.Irregular {
 			row.Irregular = append(row.Irregular, string(x))
 		}
-		for _, p := range r.Problems {
-			if row.Problems == nil {
-				row.Problems = map[string]string{}
-			}
-			key := "row" // a problem of the row as a whole
-			if p.Field != "" {
-				key = en.T(stock.HeaderID(p.Field))
-			}
-			if prev := row.Problems[key]; prev != "" {
-				row.Problems[key] = prev + "; " + en.Message(p.Message)
-			} else {
-				row.Problems[key] = en.Message(p.Message)
-			}
-		}
+		row.Problems = s.problemsByHeader(r.Problems)
 		out.Rows = append(out.Rows, row)
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -1,4 +1,4 @@
-package stock_test
+package imports_test
 
 import (
 	"bytes"
@@ -7,19 +7,19 @@ import (
 	"testing"
 
 	"secondment/internal/i18n"
+	"secondment/internal/imports"
 	"secondment/internal/secondment"
 	"secondment/internal/sheet"
-	"secondment/internal/stock"
 )
 
 // English headers and labels read as well as Chinese ones; dates in the
 // forms offices type become YYYY-MM-DD; a bad value is a problem on its
 // column, not a failed file.
 func TestReadEnglishAndChinese(t *testing.T) {
-	en := strings.Join(stock.Header(i18n.English), ",") + "\n" +
+	en := strings.Join(imports.Stock.Header(i18n.English), ",") + "\n" +
 		"Li,,A,B,Secondment,,Special project,task,2023/1/5,2023年3月1日,Returned home,20230301,,,\n" +
 		"Li,,A,B,借调,,专项工作,task,2023-01-05,soon,失踪,,,,\n"
-	rows, err := stock.Read("x.csv", strings.NewReader(en))
+	rows, err := imports.Stock.Read("x.csv", strings.NewReader(en))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestReadEnglishAndChinese(t *testing.T) {
 
 // A file without the required columns is refused whole, naming them.
 func TestReadMissingColumns(t *testing.T) {
-	_, err := stock.Read("x.csv", strings.NewReader("姓名,借用单位\n张三,某单位\n"))
+	_, err := imports.Stock.Read("x.csv", strings.NewReader("姓名,借用单位\n张三,某单位\n"))
 	var e *secondment.Error
 	if !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Message.ID != "import.error.columns" ||
 		!strings.Contains(e.Fields[0].Message.Data["Columns"].(string), "开始日期") {
@@ -59,13 +59,13 @@ func TestReadMissingColumns(t *testing.T) {
 func TestTemplateReadsBack(t *testing.T) {
 	for _, lang := range i18n.Supported {
 		var buf bytes.Buffer
-		if err := stock.Template(&buf, lang); err != nil {
+		if err := imports.Stock.Template(&buf, lang); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := sheet.Read("t.xlsx", bytes.NewReader(buf.Bytes()), sheet.Limits{}); err != nil {
 			t.Fatalf("%s: %v", lang, err)
 		}
-		rows, err := stock.Read("t.xlsx", bytes.NewReader(buf.Bytes()))
+		rows, err := imports.Stock.Read("t.xlsx", bytes.NewReader(buf.Bytes()))
 		if err != nil || len(rows) != 1 || len(rows[0].Problems) != 0 || rows[0].Fields["status"] != "returned" {
 			t.Errorf("%s template: %+v, %v", lang, rows, err)
 		}
