@@ -3,9 +3,11 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -315,6 +317,72 @@ func TestImportAPI(t *testing.T) {
 		t.Errorf("template: %d", res.StatusCode)
 	} else if tab, err := sheet.Read("t.xlsx", strings.NewReader(body), sheet.Limits{}); err != nil || tab.Column("借调现状") < 0 || len(tab.Rows) != 1 {
 		t.Errorf("the template does not read back as an import file: %v", err)
+	}
+}
+
+// People come in from a file through the pages and the API alike: the
+// page previews the rows and commits them, the API answers the same
+// counts, and the template reads back as a people file.
+func TestPeopleImportPagesAndAPI(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, time.Now())
+	reg := s.as(t, "xj-ks-zzb.registrar")
+	file := "姓名,人员编号,所在单位,职务,是否领导职务\n" +
+		"古丽,KS-IMP-1,阿克喀什乡,科员,否\n" +
+		"阿不都,,不存在乡,科员,否\n"
+	res, page := reg.postFile("/people/import", nil, "file", "人员.csv", []byte(file))
+	if res.StatusCode != 200 || strings.Count(page, `data-testid="people-import-row"`) != 2 ||
+		!strings.Contains(page, `data-outcome="new"`) || !strings.Contains(page, `data-outcome="invalid"`) {
+		t.Fatalf("upload page: %d %.600s", res.StatusCode, page)
+	}
+	m := regexp.MustCompile(`action="(/people/import/\d+/commit)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no commit form")
+	}
+	res, page = reg.post(m[1], url.Values{})
+	if res.StatusCode != 200 || !strings.Contains(page, `data-testid="people-import-list"`) {
+		t.Fatalf("commit page: %d %.600s", res.StatusCode, page)
+	}
+	if _, list := reg.get("/people?q=" + url.QueryEscape("古丽")); !strings.Contains(list, "KS-IMP-1") {
+		t.Error("the imported person is not on the people page")
+	}
+
+	call := func(method, path, body string) (*http.Response, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/csv")
+		res, out := reg.do(req)
+		var v map[string]any
+		_ = json.Unmarshal([]byte(out), &v)
+		return res, v
+	}
+	res, pre := call("POST", "/api/v1/people/imports?name=people.csv", file+
+		"古丽,KS-IMP-1,阿克喀什乡,副乡长,是\n")
+	if res.StatusCode != http.StatusCreated || pre["unchanged"] != float64(1) || pre["updated"] != float64(1) || pre["invalid"] != float64(1) {
+		t.Fatalf("API upload: %d %v", res.StatusCode, pre)
+	}
+	rows, _ := pre["rows"].([]any)
+	if last, _ := rows[2].(map[string]any); last["outcome"] != "updated" || fmt.Sprint(last["changed"]) != "[post leader]" {
+		t.Errorf("the updated row: %v", last)
+	}
+	if bad, _ := rows[1].(map[string]any); bad["problems"].(map[string]any)["Home unit"] == nil {
+		t.Errorf("the bad row's problem is not on its column: %v", bad)
+	}
+	if res, done := call("POST", res.Header.Get("Location")+"/commit", ""); res.StatusCode != 200 || done["updated"] != float64(1) {
+		t.Errorf("API commit: %d %v", res.StatusCode, done)
+	}
+	// A stock upload's ID is no people upload.
+	res, stock := call("POST", "/api/v1/stock/imports?name=stock.csv", "姓名,原单位（借出单位）,借用单位,借调事由,具体任务,开始日期,结束日期,借调现状\n")
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("stock upload: %d %v", res.StatusCode, stock)
+	}
+	if res, _ := call("GET", fmt.Sprintf("/api/v1/people/imports/%v", stock["id"]), ""); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a stock upload read as people: %d, want 404", res.StatusCode)
+	}
+	if res, body := reg.get("/people/import/template.xlsx"); res.StatusCode != 200 {
+		t.Errorf("template: %d", res.StatusCode)
+	} else if tab, err := sheet.Read("t.xlsx", strings.NewReader(body), sheet.Limits{}); err != nil || tab.Column("所在单位") < 0 || len(tab.Rows) != 1 {
+		t.Errorf("the people template does not read back: %v", err)
 	}
 }
 
