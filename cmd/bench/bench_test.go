@@ -205,9 +205,11 @@ func TestLists(t *testing.T) {
 			t.Errorf("%s%s: %d steps, %d failed, %v", c.base, c.path, w.steps, w.failed, err)
 		}
 	}
-	took, err := ledgerQueryTimes(ctx, store, party)
-	if err != nil || len(took) != ledgerQueryRepeats {
-		t.Fatalf("ledger query timings: %d, %v", len(took), err)
+	for _, q := range ledgerQueries(party) {
+		took, err := ledgerQueryTimes(ctx, store, q.f)
+		if err != nil || len(took) != ledgerQueryRepeats {
+			t.Fatalf("ledger query timings, %s: %d, %v", q.name, len(took), err)
+		}
 	}
 	if _, n, err := exportRun(ctx, client, srv.URL); err != nil || n == 0 {
 		t.Fatalf("export: %d bytes, %v", n, err)

@@ -198,12 +198,28 @@ func (b *bareServer) close() {
 	b.pool.Close()
 }
 
-// ledgerQueryTimes runs the ledger page's two queries (rows and count) as
+// ledgerQuery is one ledger view whose queries the benchmark times.
+type ledgerQuery struct {
+	name string
+	f    postgres.LedgerFilter
+}
+
+// ledgerQueries are the views timed: the page's (running terms, latest
+// start first), and the whole ledger in either order ("soonest end" is
+// the registrar's what-runs-out-next).
+func ledgerQueries(party listsParty) []ledgerQuery {
+	f := postgres.LedgerFilter{Role: secondment.RoleOrgDept, UnitID: party.unit, Limit: approval.LedgerPageSize + 1}
+	active := f
+	active.States = []secondment.State{secondment.StateActive}
+	byEnd := f
+	byEnd.Sort = postgres.LedgerByEnd
+	return []ledgerQuery{{"active by start", active}, {"all by start", f}, {"all by end", byEnd}}
+}
+
+// ledgerQueryTimes runs a ledger view's two queries (rows and count) as
 // the service does, repeatedly on one connection: the first runs are
 // discarded (custom plans), the rest timed, generic plans included.
-func ledgerQueryTimes(ctx context.Context, store *postgres.Store, party listsParty) ([]time.Duration, error) {
-	f := postgres.LedgerFilter{Role: secondment.RoleOrgDept, UnitID: party.unit,
-		States: []secondment.State{secondment.StateActive}, Limit: approval.LedgerPageSize + 1}
+func ledgerQueryTimes(ctx context.Context, store *postgres.Store, f postgres.LedgerFilter) ([]time.Duration, error) {
 	var took []time.Duration
 	for i := range ledgerQueryRepeats + 10 {
 		t0 := time.Now()
@@ -383,13 +399,17 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 		}
 	}
 
-	took, err := ledgerQueryTimes(ctx, store, party)
-	if err != nil {
-		return err
+	var p95 time.Duration // the worst view's
+	for _, q := range ledgerQueries(party) {
+		took, err := ledgerQueryTimes(ctx, store, q.f)
+		if err != nil {
+			return err
+		}
+		p := took[len(took)*95/100]
+		p95 = max(p95, p)
+		fmt.Fprintf(out, "ledger queries, %s (rows + count, %d runs after 10, generic plans included): p50 %.1f ms, p95 %.1f ms\n",
+			q.name, len(took), ms(took[len(took)/2]), ms(p))
 	}
-	p95 := took[len(took)*95/100]
-	fmt.Fprintf(out, "ledger queries (rows + count, %d runs after 10, generic plans included): p50 %.1f ms, p95 %.1f ms\n",
-		len(took), ms(took[len(took)/2]), ms(p95))
 
 	// The import first (its 10,000 rows are the one measured), then more
 	// imports of the same size until the org dept's ledger holds the
@@ -460,7 +480,7 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 		fmt.Fprintf(out, "target %s ratio ≥ %.2f at %d connections: %.2f %s\n", p.name, targetListRatio, o.clients,
 			median(p.ratios), mark(median(p.ratios) >= targetListRatio))
 	}
-	fmt.Fprintf(out, "target ledger query p95 ≤ %d ms: %.1f ms %s\n", targetLedgerP95.Milliseconds(), ms(p95), mark(p95 <= targetLedgerP95))
+	fmt.Fprintf(out, "target ledger query p95 ≤ %d ms (the slowest view): %.1f ms %s\n", targetLedgerP95.Milliseconds(), ms(p95), mark(p95 <= targetLedgerP95))
 	exportNote := fmt.Sprintf(" for %d rows", exportRows)
 	if exportRows < exportRowsWanted {
 		exportNote = fmt.Sprintf(" (only %d rows: below the %d the target names)", exportRows, exportRowsWanted)

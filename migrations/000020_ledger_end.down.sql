@@ -1,0 +1,2 @@
+DROP INDEX secondment_borrower_state_end_idx;
+DROP INDEX secondment_orgdept_state_end_idx;
