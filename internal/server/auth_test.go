@@ -307,6 +307,37 @@ func TestSessionCookieAttributes(t *testing.T) {
 	}
 }
 
+// A page view reads the session and writes it at most once a minute (to
+// note the user was seen), not on every request.
+func TestPageViewsDoNotWriteTheSession(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	c := s.as(t, "sysadmin")
+	version := func() string {
+		t.Helper()
+		var v string
+		if err := s.store.Pool.QueryRow(t.Context(), `SELECT string_agg(xmin::text, ',') FROM sessions`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	c.get("/account")
+	before := version()
+	for range 3 {
+		if res, _ := c.get("/account"); res.StatusCode != http.StatusOK {
+			t.Fatalf("account page: %d", res.StatusCode)
+		}
+	}
+	if after := version(); after != before {
+		t.Errorf("three page views within a minute wrote the session: %s, then %s", before, after)
+	}
+	s.clock.Advance(2 * time.Minute)
+	c.get("/account")
+	if after := version(); after == before {
+		t.Error("a page view two minutes later did not note the user as seen")
+	}
+}
+
 func TestSessionIdleAndAbsoluteTimeout(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
