@@ -93,6 +93,36 @@ func TestRegisterApprovedAndReturned(t *testing.T) {
 	}
 }
 
+// A transfer-in on record moves the person to the borrowing unit, with
+// both units' headcounts, in the registration's transaction.
+func TestRegisterCompletedTransferMovesThePerson(t *testing.T) {
+	w := newWorld(t, 0)
+	_, _, org := w.kashgar()
+	w.on(sm.D(2024, 6, 1))
+	headcounts := func() string {
+		var s string
+		if err := w.s.Pool.QueryRow(w.ctx, `SELECT string_agg(code || '=' || headcount, ' ' ORDER BY code) FROM unit
+			WHERE code IN ('XJ-KS-JW', 'XJ-KS-AKKS')`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := headcounts()
+	in := w.regInput(sm.StockTransferred, sm.D(2023, 8, 1), sm.D(2023, 10, 31))
+	in.TransferMethod = string(sm.TransferOfPost)
+	in.ApprovalRef, in.ApprovedOn = "喀市组干字〔2023〕12号", "2023-07-25"
+	got, err := w.svc.Register(w.ctx, org, in)
+	if err != nil || got.State != sm.StateTransferred {
+		t.Fatalf("transferred stock: %+v, %v", got, err)
+	}
+	if n := w.count(`SELECT count(*) FROM person WHERE id = $1 AND home_unit_id = $2`, w.person("李传群"), w.unit("XJ-KS-JW")); n != 1 {
+		t.Error("the person was not moved to the borrowing unit")
+	}
+	if after := headcounts(); after != "XJ-KS-AKKS=43 XJ-KS-JW=58" || before != "XJ-KS-AKKS=44 XJ-KS-JW=57" {
+		t.Errorf("headcounts %s, then %s", before, after)
+	}
+}
+
 // Bad input is refused field by field and writes nothing; a borrowing
 // unit outside the org dept's approval, a borrower's clerk, and a person
 // of another jurisdiction are refused too.

@@ -313,7 +313,8 @@ func (t *Tx) SecondmentStep(ctx context.Context, st Step) (version int, decision
 		return 0, 0, fmt.Errorf("write %s of secondment %d: %w", st.Action, id, mapError(err, "secondment"))
 	}
 	if st.Home != 0 {
-		if err := moveHome(ctx, t.q, ns, st.Home, st.Now); err != nil {
+		t.moveHome(ns, st.Home, st.Now)
+		if err := t.Flush(ctx); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -339,22 +340,26 @@ func ruleStrings(rules []secondment.RuleID) []string {
 // FormatNumber is the request number 借调〔2024〕0001.
 func FormatNumber(year, n int) string { return fmt.Sprintf("借调〔%04d〕%04d", year, n) }
 
-// moveHome completes a transfer-in (R12): the person now belongs to the
-// borrowing unit, which gains one on its headcount while the lending unit
-// loses one and so gains a vacancy. A unit without a recorded headcount
-// keeps none.
-func moveHome(ctx context.Context, q dbtx, s secondment.Secondment, home int64, now time.Time) error {
-	if _, err := q.Exec(ctx, `UPDATE person SET home_unit_id = $2, updated_at = $3 WHERE id = $1`,
-		s.PersonID, home, now); err != nil {
-		return fmt.Errorf("move person %d to unit %d: %w", s.PersonID, home, mapError(err, "person"))
-	}
-	_, err := q.Exec(ctx, `
-		UPDATE unit SET headcount = headcount + CASE WHEN id = $1 THEN 1 ELSE -1 END, updated_at = $3
-		WHERE id IN ($1, $2)`, home, s.LenderID, now)
-	if err != nil {
-		return fmt.Errorf("headcounts of units %d and %d: %w", home, s.LenderID, mapError(err, "unit"))
-	}
-	return nil
+// moveHome queues on t the writes that complete a transfer-in (R12): the
+// person now belongs to the borrowing unit, which gains one on its
+// headcount while the lending unit loses one and so gains a vacancy. A
+// unit without a recorded headcount keeps none.
+func (t *Tx) moveHome(s secondment.Secondment, home int64, now time.Time) {
+	t.queue(`UPDATE person SET home_unit_id = $2, updated_at = $3 WHERE id = $1`, []any{s.PersonID, home, now},
+		func(br pgx.BatchResults) error {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("move person %d to unit %d: %w", s.PersonID, home, mapError(err, "person"))
+			}
+			return nil
+		})
+	t.queue(`UPDATE unit SET headcount = headcount + CASE WHEN id = $1 THEN 1 ELSE -1 END, updated_at = $3
+		WHERE id IN ($1, $2)`, []any{home, s.LenderID, now},
+		func(br pgx.BatchResults) error {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("headcounts of units %d and %d: %w", home, s.LenderID, mapError(err, "unit"))
+			}
+			return nil
+		})
 }
 
 // InTxLoading begins a transaction and loads request id as viewerID sees it

@@ -162,21 +162,7 @@ func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Regist
 			return done(out, err)
 		})
 	if r.MoveHome {
-		t.queue(`UPDATE person SET home_unit_id = $2, updated_at = $3 WHERE id = $1`, []any{s.PersonID, s.BorrowerID, r.Now},
-			func(br pgx.BatchResults) error {
-				if _, err := br.Exec(); err != nil {
-					return fmt.Errorf("move person %d to unit %d: %w", s.PersonID, s.BorrowerID, mapError(err, "person"))
-				}
-				return nil
-			})
-		t.queue(`UPDATE unit SET headcount = headcount + CASE WHEN id = $1 THEN 1 ELSE -1 END, updated_at = $3
-			WHERE id IN ($1, $2)`, []any{s.BorrowerID, s.LenderID, r.Now},
-			func(br pgx.BatchResults) error {
-				if _, err := br.Exec(); err != nil {
-					return fmt.Errorf("headcounts of units %d and %d: %w", s.BorrowerID, s.LenderID, mapError(err, "unit"))
-				}
-				return nil
-			})
+		t.moveHome(s, s.BorrowerID, r.Now)
 	}
 	return nil
 }
