@@ -93,21 +93,11 @@ func (s *Service) peopleImportRun(ctx context.Context, u auth.User, f postgres.I
 		return PeopleImport{}, err
 	}
 	var out PeopleImport
-	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
+	err = s.inImportTx(ctx, u, f, commit, postgres.ImportPeople, func(tx *postgres.Tx) (map[string]any, error) {
 		out = PeopleImport{ID: f.ID, Name: f.Name, Committed: f.CommittedAt != nil || commit}
-		if err := s.peopleImportRows(ctx, tx, u, cat, rows, &out); err != nil {
-			return err
-		}
-		if !commit {
-			return errPreview
-		}
-		return tx.ImportCommitted(ctx, f.ID, postgres.AuditEvent{At: s.clock.Now(), ActorID: u.ID, ActorName: u.Name,
-			Action: "people.import", ObjectType: "stock_import", ObjectID: f.ID, UnitID: u.UnitID,
-			Detail: map[string]any{"name": f.Name, "new": out.New, "updated": out.Updated, "already": out.Already, "invalid": out.Invalid}})
+		err := s.peopleImportRows(ctx, tx, u, cat, rows, &out)
+		return map[string]any{"new": out.New, "updated": out.Updated, "already": out.Already, "invalid": out.Invalid}, err
 	})
-	if errors.Is(err, errPreview) {
-		err = nil
-	}
 	return out, err
 }
 

@@ -114,22 +114,36 @@ func (s *Service) importRun(ctx context.Context, u auth.User, f postgres.ImportF
 		return Import{}, err
 	}
 	var out Import
-	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
+	err = s.inImportTx(ctx, u, f, commit, postgres.ImportStock, func(tx *postgres.Tx) (map[string]any, error) {
 		out = Import{ID: f.ID, Name: f.Name, Committed: f.CommittedAt != nil || commit}
-		if err := s.importRows(ctx, tx, u, cat, rows, o, !commit, &out); err != nil {
+		err := s.importRows(ctx, tx, u, cat, rows, o, !commit, &out)
+		return map[string]any{"new": out.New, "already": out.Already, "invalid": out.Invalid, "people": out.People}, err
+	})
+	return out, err
+}
+
+// inImportTx runs an import's rows (run) in one transaction: rolled back
+// for a preview (a preview does all an import would do), committed with
+// the upload marked committed and audited as "<kind>.import" with the
+// counts run gives.
+func (s *Service) inImportTx(ctx context.Context, u auth.User, f postgres.ImportFile, commit bool, kind postgres.ImportKind,
+	run func(*postgres.Tx) (map[string]any, error)) error {
+	err := s.store.InTx(ctx, func(tx *postgres.Tx) error {
+		counts, err := run(tx)
+		if err != nil {
 			return err
 		}
 		if !commit {
 			return errPreview
 		}
+		counts["name"] = f.Name
 		return tx.ImportCommitted(ctx, f.ID, postgres.AuditEvent{At: s.clock.Now(), ActorID: u.ID, ActorName: u.Name,
-			Action: "stock.import", ObjectType: "stock_import", ObjectID: f.ID, UnitID: u.UnitID,
-			Detail: map[string]any{"name": f.Name, "new": out.New, "already": out.Already, "invalid": out.Invalid, "people": out.People}})
+			Action: string(kind) + ".import", ObjectType: "stock_import", ObjectID: f.ID, UnitID: u.UnitID, Detail: counts})
 	})
 	if errors.Is(err, errPreview) {
 		err = nil
 	}
-	return out, err
+	return err
 }
 
 // importRows resolves and registers each row through tx (for a preview,

@@ -286,12 +286,7 @@ func TestImportAPI(t *testing.T) {
 		"李传群,阿克喀什乡,喀什市纪委监委,专项工作,专项,2023-01-01,2023-03-01,已返回原单位,2023-03-01\n"
 	call := func(c *client, method, path, body string) (*http.Response, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "text/csv")
-		res, out := c.do(req)
-		var m map[string]any
-		_ = json.Unmarshal([]byte(out), &m)
-		return res, m
+		return c.sendCSV(method, path, body)
 	}
 	res, pre := call(reg, "POST", "/api/v1/stock/imports?name=stock.csv", csv)
 	if res.StatusCode != http.StatusCreated || pre["new"] != float64(1) || pre["committed"] != false {
@@ -318,6 +313,18 @@ func TestImportAPI(t *testing.T) {
 	} else if tab, err := sheet.Read("t.xlsx", strings.NewReader(body), sheet.Limits{}); err != nil || tab.Column("借调现状") < 0 || len(tab.Rows) != 1 {
 		t.Errorf("the template does not read back as an import file: %v", err)
 	}
+}
+
+// sendCSV calls the API with a CSV body (an import file, or nothing) and
+// decodes the JSON answer.
+func (c *client) sendCSV(method, path, body string) (*http.Response, map[string]any) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.s.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/csv")
+	res, out := c.do(req)
+	var m map[string]any
+	_ = json.Unmarshal([]byte(out), &m)
+	return res, m
 }
 
 // People come in from a file through the pages and the API alike: the
@@ -349,12 +356,7 @@ func TestPeopleImportPagesAndAPI(t *testing.T) {
 
 	call := func(method, path, body string) (*http.Response, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "text/csv")
-		res, out := reg.do(req)
-		var v map[string]any
-		_ = json.Unmarshal([]byte(out), &v)
-		return res, v
+		return reg.sendCSV(method, path, body)
 	}
 	res, pre := call("POST", "/api/v1/people/imports?name=people.csv", file+
 		"古丽,KS-IMP-1,阿克喀什乡,副乡长,是\n")
