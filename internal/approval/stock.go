@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"secondment/internal/auth"
 	"secondment/internal/postgres"
@@ -79,14 +80,47 @@ func (s *Service) Register(ctx context.Context, u auth.User, in RegisterInput) (
 	return out, err
 }
 
-// register judges in for u and queues its write on tx (RegisterLater).
-// What it returns is the judgement, whole when the secondment was
-// registered before (Already: nothing is written); otherwise written is
-// called once the write has gone (with tx's next batch) with the
-// registration's ID and number, or the write's error, and what it returns
-// stops the transaction.
+// register judges in for u on its facts and queues its write on tx
+// (RegisterLater). What it returns is the judgement, whole when the
+// secondment was registered before (Already: nothing is written);
+// otherwise written is called once the write has gone (with tx's next
+// batch) with the registration's ID and number, or the write's error, and
+// what it returns stops the transaction.
 func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, in RegisterInput,
 	written func(Registration, error) error) (Registration, error) {
+	prep, err := s.prepare(ctx, tx, u, cat, in)
+	if err != nil {
+		return Registration{}, err
+	}
+	facts, err := tx.RegisterFactsOf(ctx, []postgres.RegisterKey{prep.key()})
+	if err != nil {
+		return Registration{}, err
+	}
+	return s.judge(ctx, tx, u, cat, prep, facts[0], written)
+}
+
+// prepared is a registration whose input is checked and whose units,
+// person and policy are resolved: what is left is to judge it on its
+// facts.
+type prepared struct {
+	r       secondment.Registration
+	j       secondment.Jurisdiction
+	policy  secondment.Policy
+	person  secondment.PersonView
+	today   secondment.Date
+	now     time.Time
+	preview bool
+}
+
+// key is what prep's facts are read for.
+func (prep *prepared) key() postgres.RegisterKey {
+	return postgres.RegisterKey{PersonID: prep.r.PersonID, LenderID: prep.r.LenderID, BorrowerID: prep.r.BorrowerID, Start: prep.r.Start}
+}
+
+// prepare checks in for u and resolves its units, person and policy; a
+// bad field is an EInvalid error naming it. It reads nothing but the
+// person, and that only when the caller has not (in.person).
+func (s *Service) prepare(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, in RegisterInput) (*prepared, error) {
 	now := s.clock.Now()
 	today := secondment.DateOf(now)
 	r := secondment.Registration{Secondment: secondment.Secondment{Kind: secondment.Kind(in.Kind),
@@ -140,7 +174,7 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 		switch {
 		case secondment.ErrorCodeOf(err) == secondment.ENotFound:
 		case err != nil:
-			return Registration{}, err
+			return nil, err
 		case j.Root.ID != 0 && cat.h.Contains(j.Root.ID, p.HomeUnitID):
 			person = p
 		}
@@ -170,25 +204,29 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 		}
 	}
 	if len(fe) > 0 {
-		return Registration{}, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"), Fields: fe}
+		return nil, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"), Fields: fe}
 	}
 
 	r.BorrowerName, r.LenderName = cat.unit(r.BorrowerID).Name, cat.unit(r.LenderID).Name
 	p, err := j.PolicyOn(today)
 	if err != nil {
-		return Registration{}, err
+		return nil, err
 	}
-	history, away, existing, err := tx.RegisterFacts(ctx, r.PersonID, r.LenderID, r.BorrowerID, r.Start)
-	if err != nil {
-		return Registration{}, err
-	}
-	judged, err := secondment.Register(p, r, factsOf(cat, r.Secondment, j.Root.Name, history, away), today)
+	return &prepared{r: r, j: j, policy: p, person: person, today: today, now: now, preview: in.preview}, nil
+}
+
+// judge judges prep on facts (read for prep.key()) and queues its write,
+// as register says.
+func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, prep *prepared,
+	facts postgres.RegisterFacts, written func(Registration, error) error) (Registration, error) {
+	r, j, p, person, today, now := prep.r, prep.j, prep.policy, prep.person, prep.today, prep.now
+	judged, err := secondment.Register(p, r, factsOf(cat, r.Secondment, j.Root.Name, facts.History, facts.Away), today)
 	if err != nil {
 		return Registration{}, err
 	}
 	out := Registration{State: judged.Secondment.State, Findings: judged.Findings, Irregular: judged.Irregular}
-	if existing != nil {
-		out.ID, out.Number, out.Already = existing.ID, existing.Number, true
+	if e := facts.Existing; e != nil {
+		out.ID, out.Number, out.Already = e.ID, e.Number, true
 		return out, nil
 	}
 	details := make([]string, len(judged.Irregular))
@@ -205,7 +243,7 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 	err = tx.RegisterLater(ctx, postgres.Registration{Secondment: rec, JurisdictionID: j.Root.ID, OrgDeptID: j.OrgDept.ID,
 		PolicyVersion: p.Version, Irregular: judged.Irregular, Details: details, ActorID: u.ID, ActorName: u.Name,
 		UnitID: u.UnitID, Today: today, Now: now, MoveHome: rec.State == secondment.StateTransferred && person.HomeUnitID == r.LenderID,
-		Preview: in.preview},
+		Preview: prep.preview},
 		func(w postgres.Registered, err error) error {
 			done := out
 			done.ID, done.Number = w.ID, w.Number

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"secondment/internal/auth"
@@ -175,14 +176,13 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		}
 	}
 	now := s.clock.Now()
-	// Each row is written with the next row's reads (RegisterLater), so
-	// its number arrives a row later: the rows are in place from the start.
-	out.Rows = make([]ImportRow, len(rows))
-	tx.ExpectRegistrations(len(rows))
-	for i, r := range rows {
-		row := &out.Rows[i]
-		*row = ImportRow{Line: r.Line, Person: r.Fields["person"], Borrower: r.Fields["borrower"], Problems: r.Problems}
-		in := RegisterInput{Kind: orDefault(r.Fields["kind"], string(secondment.KindSecondment)), Alias: r.Fields["alias"],
+	// resolve finds row i's units and person (or the person it would add)
+	// from the file's people as known so far; only a row adding a person
+	// changes what it knows.
+	resolve := func(i int) (row ImportRow, in RegisterInput, person secondment.PersonView, newPerson *secondment.Person) {
+		r := rows[i]
+		row = ImportRow{Line: r.Line, Person: r.Fields["person"], Borrower: r.Fields["borrower"], Problems: slices.Clone(r.Problems)}
+		in = RegisterInput{Kind: orDefault(r.Fields["kind"], string(secondment.KindSecondment)), Alias: r.Fields["alias"],
 			Purpose: r.Fields["purpose"], Task: r.Fields["task"], Start: r.Fields["start"], End: r.Fields["end"],
 			Status: r.Fields["status"], ReturnedOn: r.Fields["returned_on"], ApprovalRef: r.Fields["approval_ref"],
 			ApprovedOn: r.Fields["approved_on"], TransferMethod: r.Fields["transfer_method"], preview: preview}
@@ -191,7 +191,6 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		}
 		in.BorrowerID = units.find(r.Fields["borrower"], "borrower", bad)
 		in.LenderID = units.find(r.Fields["lender"], "lender", bad)
-		var person secondment.PersonView
 		switch code, name := r.Fields["person_code"], r.Fields["person"]; {
 		case name == "":
 			bad("person", "error.required")
@@ -217,7 +216,6 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		}
 		// A person not on record is added with the row, in a savepoint:
 		// if the row turns out invalid, the person goes with it.
-		var newPerson *secondment.Person
 		if name := row.Person; person.ID == 0 && name != "" && !hasProblem(row.Problems, "person", "person_code") {
 			if !o.CreatePeople || in.LenderID == 0 {
 				bad("person", "import.error.person_unknown", "Name", name)
@@ -230,6 +228,23 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 					newPerson = &p
 				}
 			}
+		}
+		in.PersonID = person.ID
+		return row, in, person, newPerson
+	}
+	ahead := readAhead{}
+	// Each row is written with a later batch's reads (RegisterLater), so
+	// its number arrives later: the rows are in place from the start.
+	out.Rows = make([]ImportRow, len(rows))
+	tx.ExpectRegistrations(len(rows))
+	for i, r := range rows {
+		row := &out.Rows[i]
+		var in RegisterInput
+		var person secondment.PersonView
+		var newPerson *secondment.Person
+		*row, in, person, newPerson = resolve(i)
+		bad := func(field, id string, kv ...any) {
+			row.Problems = append(row.Problems, imports.Problem{Field: field, Message: secondment.Msg(id, kv...)})
 		}
 		if len(row.Problems) == 0 {
 			var reg Registration
@@ -246,14 +261,40 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 					person.ID = id
 				}
 				in.PersonID, in.person = person.ID, &person
-				var err error
-				reg, err = s.register(ctx, t, u, cat, in, func(w Registration, err error) error {
+				numbered := func(w Registration, err error) error {
 					if err != nil {
 						return &lineError{r.Line, err}
 					}
 					row.Number = w.Number
 					return nil
-				})
+				}
+				if newPerson != nil {
+					var err error
+					reg, err = s.register(ctx, t, u, cat, in, numbered)
+					return err
+				}
+				prep, err := s.prepare(ctx, t, u, cat, in)
+				if err != nil {
+					return err
+				}
+				facts, err := ahead.facts(ctx, t, i, prep.key(), func(k int) (postgres.RegisterKey, bool) {
+					_, kin, kperson, knew := resolve(k)
+					if knew != nil {
+						return postgres.RegisterKey{}, false
+					}
+					kin.person = &kperson
+					kprep, err := s.prepare(ctx, t, u, cat, kin)
+					if err != nil || kperson.ID == 0 {
+						return postgres.RegisterKey{}, true // no facts to read; its turn will tell why
+					}
+					return kprep.key(), true
+				}, len(rows))
+				if err != nil {
+					return err
+				}
+				if reg, err = s.judge(ctx, t, u, cat, prep, facts, numbered); err == nil && !reg.Already {
+					ahead.wrote(prep.key(), reg.State.Away())
+				}
 				return err
 			}
 			var err error
@@ -309,6 +350,74 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		return fmt.Errorf("import: %w", err)
 	}
 	return nil
+}
+
+// importWindow is how many rows' facts an import reads in one batch.
+const importWindow = 100
+
+// readAhead reads the facts of an import's rows a window at a time, in
+// one round trip with the writes queued before, and tells which of them
+// the rows written since may have changed. A row's facts are its person's
+// requests (and the registration of the same secondment), and the people
+// away from its lending unit: a row written since changes them if it is
+// the same person's, or a secondment away from the same lending unit.
+// Such a row's facts are read again, so each row sees every row before it,
+// as it would read one at a time.
+type readAhead struct {
+	window map[int]postgres.RegisterFacts
+	keys   map[int]postgres.RegisterKey
+	since  []writtenRow
+}
+
+type writtenRow struct {
+	key  postgres.RegisterKey
+	away bool
+}
+
+// wrote notes a row queued for writing after the window was read.
+func (a *readAhead) wrote(k postgres.RegisterKey, away bool) {
+	a.since = append(a.since, writtenRow{k, away})
+}
+
+// changed reports whether a row written since the window was read may
+// have changed the facts of k.
+func (a *readAhead) changed(k postgres.RegisterKey) bool {
+	for _, w := range a.since {
+		if w.key.PersonID == k.PersonID || (w.away && w.key.LenderID == k.LenderID) {
+			return true
+		}
+	}
+	return false
+}
+
+// facts are row i's (key k): from the window when read there and not
+// changed since; otherwise a new window is read from row i on, each later
+// row's key from keyOf until it says stop (a row that adds a person: what
+// rows after it name may change).
+func (a *readAhead) facts(ctx context.Context, tx *postgres.Tx, i int, k postgres.RegisterKey,
+	keyOf func(int) (postgres.RegisterKey, bool), n int) (postgres.RegisterFacts, error) {
+	if f, ok := a.window[i]; ok && a.keys[i] == k && !a.changed(k) {
+		return f, nil
+	}
+	keys, rows := []postgres.RegisterKey{k}, []int{i}
+	for j := i + 1; j < n && len(keys) < importWindow; j++ {
+		kj, more := keyOf(j)
+		if !more {
+			break
+		}
+		if kj.PersonID != 0 {
+			keys, rows = append(keys, kj), append(rows, j)
+		}
+	}
+	facts, err := tx.RegisterFactsOf(ctx, keys)
+	if err != nil {
+		return postgres.RegisterFacts{}, err
+	}
+	a.window, a.keys, a.since = map[int]postgres.RegisterFacts{}, map[int]postgres.RegisterKey{}, nil
+	for x, j := range rows {
+		a.window[j], a.keys[j] = facts[x], keys[x]
+	}
+	return facts[0], nil
 }
 
 // lineError is a row's write that failed: it went with a later row's reads

@@ -2,6 +2,7 @@ package approval_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -118,6 +119,46 @@ func TestImportPreviewCommitAgain(t *testing.T) {
 	other := w.actor("XJ-KS-ZZB", sm.RoleRegistrar, "另一位台账管理员")
 	_, err = w.svc.ImportPreview(w.ctx, other, pre.ID, o)
 	codeOf(t, err, sm.ENotFound)
+}
+
+// An import reads its rows' facts a window at a time, yet each row sees
+// the rows before it: three people of one township registered away in one
+// file count one, two and three away (R14), as they would one by one, and
+// a row repeated is found registered.
+func TestImportRowsSeeTheRowsBefore(t *testing.T) {
+	w := newWorld(t, 0)
+	_, _, org := w.kashgar()
+	w.on(sm.D(2024, 6, 1))
+	if _, err := w.s.Pool.Exec(w.ctx, `UPDATE unit SET headcount = 10 WHERE code = 'XJ-KS-AKKS';
+		INSERT INTO person (code, name, home_unit_id) SELECT 'KS-T-' || n, '测试' || n, id FROM unit, generate_series(1, 3) n
+		WHERE code = 'XJ-KS-AKKS'`); err != nil {
+		t.Fatal(err)
+	}
+	file := importHeader
+	for n := 1; n <= 3; n++ {
+		file += fmt.Sprintf("测试%d,KS-T-%d,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2024-05-01,2024-07-31,仍在借调,,,,\n", n, n)
+	}
+	// And someone back home, twice: the second row is the first.
+	back := "李传群,,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2023-01-01,2023-03-01,已返回原单位,2023-03-01,,,\n"
+	file += back + back
+	imp, err := w.svc.ImportUpload(w.ctx, org, "三人.csv", []byte(file), approval.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := imp.Rows[3].Outcome + "," + imp.Rows[4].Outcome; o != "new,already" {
+		t.Errorf("the same returned row twice: %s", o)
+	}
+	for n, r := range imp.Rows[:3] {
+		away := -1
+		for _, f := range r.Findings {
+			if f.Rule == sm.R14 {
+				away, _ = f.Message.Data["Away"].(int)
+			}
+		}
+		if r.Outcome != approval.ImportNew || away != n+1 {
+			t.Errorf("row %d: %s, %d away, want %d", n+1, r.Outcome, away, n+1)
+		}
+	}
 }
 
 // An .xlsx with Excel dates and a formula: the dates are read, the formula

@@ -43,52 +43,72 @@ type Registered struct {
 	Already bool // the same person, borrowing unit and start were registered before: nothing written
 }
 
-// RegisterFacts is what registering one existing secondment weighs, read
-// in one round trip: the person's other requests and the people away from
-// the lending unit (as Facts), and the secondment registered before for
-// the same person, borrowing unit and start, if any. The registrations
-// queued by RegisterLater go first in the same round trip, so that an
-// import of thousands of rows costs one round trip a row, and each row
-// still sees the rows before it.
-func (t *Tx) RegisterFacts(ctx context.Context, personID, lenderID, borrowerID int64, start secondment.Date) (
-	history []SecondmentRecord, away int, existing *Registered, err error) {
+// RegisterKey is what registering one existing secondment weighs facts
+// of.
+type RegisterKey struct {
+	PersonID, LenderID, BorrowerID int64
+	Start                          secondment.Date
+}
+
+// RegisterFacts are those facts: the person's other requests and the
+// people away from the lending unit (as Facts), and the secondment
+// registered before for the same person, borrowing unit and start, if
+// any.
+type RegisterFacts struct {
+	History  []SecondmentRecord
+	Away     int
+	Existing *Registered
+}
+
+// RegisterFactsOf reads the facts of each key in one round trip, after
+// the registrations RegisterLater queued: an import costs one round trip
+// a row (or a window of rows), and each row still sees the rows written
+// before it.
+func (t *Tx) RegisterFactsOf(ctx context.Context, keys []RegisterKey) ([]RegisterFacts, error) {
 	b := &pgx.Batch{}
 	pending := t.queued(b)
-	b.Queue(historySQL, personID, int64(0))
-	b.Queue(awaySQL, lenderID, personID)
-	b.Queue(`SELECT id, number FROM secondment
-		WHERE person_id = $1 AND borrower_id = $2 AND start_date = $3 AND registered_on IS NOT NULL`,
-		personID, borrowerID, dateArg(start))
+	for _, k := range keys {
+		b.Queue(historySQL, k.PersonID, int64(0))
+		b.Queue(awaySQL, k.LenderID, k.PersonID)
+		b.Queue(`SELECT id, number FROM secondment
+			WHERE person_id = $1 AND borrower_id = $2 AND start_date = $3 AND registered_on IS NOT NULL`,
+			k.PersonID, k.BorrowerID, dateArg(k.Start))
+	}
 	br := t.q.SendBatch(ctx, b)
 	defer br.Close()
 	if err := pending(br); err != nil {
-		return nil, 0, nil, err
+		return nil, err
 	}
-	if history, err = collectHistory(br.Query()); err != nil {
-		return nil, 0, nil, fmt.Errorf("history of person %d: %w", personID, err)
+	out := make([]RegisterFacts, len(keys))
+	for i, k := range keys {
+		f := &out[i]
+		var err error
+		if f.History, err = collectHistory(br.Query()); err != nil {
+			return nil, fmt.Errorf("history of person %d: %w", k.PersonID, err)
+		}
+		if err := br.QueryRow().Scan(&f.Away); err != nil {
+			return nil, fmt.Errorf("count people away from unit %d: %w", k.LenderID, err)
+		}
+		var r Registered
+		switch err := br.QueryRow().Scan(&r.ID, &r.Number); {
+		case err == nil:
+			r.Already = true
+			f.Existing = &r
+		case !errors.Is(err, pgx.ErrNoRows):
+			return nil, fmt.Errorf("find registration: %w", err)
+		}
 	}
-	if err := br.QueryRow().Scan(&away); err != nil {
-		return nil, 0, nil, fmt.Errorf("count people away from unit %d: %w", lenderID, err)
-	}
-	var r Registered
-	switch err := br.QueryRow().Scan(&r.ID, &r.Number); {
-	case err == nil:
-		r.Already = true
-		existing = &r
-	case !errors.Is(err, pgx.ErrNoRows):
-		return nil, 0, nil, fmt.Errorf("find registration: %w", err)
-	}
-	return history, away, existing, br.Close()
+	return out, br.Close()
 }
 
 // RegisterLater queues one registration, to be written with the next
-// RegisterFacts or Flush of t (at the latest, before t commits): the
+// RegisterFactsOf or Flush of t (at the latest, before t commits): the
 // secondment with the next number of the jurisdiction's register series,
 // its ledger entries (closed at once when the person is back or
 // transferred: nothing is left to rectify) and its audit event. done gets
 // what was written, or the error, and what it returns stops the flush.
 // The same person at the same borrowing unit from the same day is one
-// secondment: the caller checks RegisterFacts' existing first, and one
+// secondment: the caller checks RegisterFacts' Existing first, and one
 // registered by someone else since is a conflict.
 func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Registered, error) error) error {
 	s := r.Secondment
