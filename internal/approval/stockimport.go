@@ -391,13 +391,22 @@ func (a *readAhead) changed(k postgres.RegisterKey) bool {
 }
 
 // facts are row i's (key k): from the window when read there and not
-// changed since; otherwise a new window is read from row i on, each later
-// row's key from keyOf until it says stop (a row that adds a person: what
-// rows after it name may change).
+// changed since, read again alone when changed; otherwise a new window is
+// read from row i on, each later row's key from keyOf until it says stop
+// (a row that adds a person: what rows after it name may change).
 func (a *readAhead) facts(ctx context.Context, tx *postgres.Tx, i int, k postgres.RegisterKey,
 	keyOf func(int) (postgres.RegisterKey, bool), n int) (postgres.RegisterFacts, error) {
-	if f, ok := a.window[i]; ok && a.keys[i] == k && !a.changed(k) {
-		return f, nil
+	if f, ok := a.window[i]; ok && a.keys[i] == k {
+		if !a.changed(k) {
+			return f, nil
+		}
+		// Its facts alone again: the rest of the window stands, as far as
+		// the rows written since allow.
+		facts, err := tx.RegisterFactsOf(ctx, []postgres.RegisterKey{k})
+		if err != nil {
+			return postgres.RegisterFacts{}, err
+		}
+		return facts[0], nil
 	}
 	keys, rows := []postgres.RegisterKey{k}, []int{i}
 	for j := i + 1; j < n && len(keys) < importWindow; j++ {
