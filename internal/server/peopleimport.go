@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 
 	"secondment/internal/approval"
+	"secondment/internal/auth"
 	"secondment/internal/i18n"
 	"secondment/internal/imports"
 	"secondment/web"
@@ -142,28 +144,19 @@ func (s *Server) handleAPIPeopleImportUpload(w http.ResponseWriter, r *http.Requ
 	s.writePeopleImport(w, http.StatusCreated, imp)
 }
 
-func (s *Server) handleAPIPeopleImportShow(w http.ResponseWriter, r *http.Request) {
-	u, id, ok := s.userAndPathID(w, r, "importID")
-	if !ok {
-		return
+// apiPeopleImportStep answers step (the preview again, or the commit) of
+// the upload in the path.
+func (s *Server) apiPeopleImportStep(step func(context.Context, auth.User, int64) (approval.PeopleImport, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, id, ok := s.userAndPathID(w, r, "importID")
+		if !ok {
+			return
+		}
+		imp, err := step(r.Context(), u, id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writePeopleImport(w, http.StatusOK, imp)
 	}
-	imp, err := s.app.PeopleImportPreview(r.Context(), u, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writePeopleImport(w, http.StatusOK, imp)
-}
-
-func (s *Server) handleAPIPeopleImportCommit(w http.ResponseWriter, r *http.Request) {
-	u, id, ok := s.userAndPathID(w, r, "importID")
-	if !ok {
-		return
-	}
-	imp, err := s.app.PeopleImportCommit(r.Context(), u, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writePeopleImport(w, http.StatusOK, imp)
 }
