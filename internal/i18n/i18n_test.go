@@ -131,4 +131,11 @@ func TestRenderAndFallback(t *testing.T) {
 	if got := c.Localizer("zh-CN").T("no.such.id"); got != "[no.such.id]" {
 		t.Errorf("missing ID = %q", got)
 	}
+	// A message without data is rendered once per language and kept: each
+	// language keeps its own, asked in either order.
+	for range 2 {
+		if zh, en := c.Localizer("zh-CN").T("import.leader.yes"), c.Localizer("en").T("import.leader.yes"); zh != "是" || en != "yes" {
+			t.Errorf("plain messages: %q, %q", zh, en)
+		}
+	}
 }
