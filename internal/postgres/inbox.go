@@ -142,7 +142,9 @@ func collectInbox(rows pgx.Rows, err error) ([]Loaded, error) {
 	}
 	out := make([]Loaded, len(raw))
 	for i, r := range raw {
-		out[i] = r.loaded()
+		if out[i], err = r.loaded(); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
 	}
 	return out, nil
 }

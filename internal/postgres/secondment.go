@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,48 +175,50 @@ func dateArg(d secondment.Date) pgtype.Date {
 	return pgtype.Date{Time: time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC), Valid: true}
 }
 
-// decisionRow is one decision as the load query aggregates it.
-type decisionRow struct {
-	Step       string    `json:"step"`
-	Action     string    `json:"action"`
-	Role       string    `json:"role"`
-	ActorID    int64     `json:"actor_id"`
-	ActorName  string    `json:"actor_name"`
-	OnBehalfOf string    `json:"on_behalf_of"`
-	ForID      int64     `json:"for_id"`
-	Opinion    string    `json:"opinion"`
-	At         time.Time `json:"at"`
-}
+// decisionsArray aggregates the decisions of request s.id in time order,
+// each a row of text: step, action, role, actor, actor's name, on behalf
+// of, for whom, opinion, and the time in microseconds since 1970. A text
+// array scans in binary; the JSON it replaces was a fifth of an inbox
+// page's server time to decode. It stays a scalar subquery, as the JSON
+// was: aggregated in a lateral join instead, the list query's generic
+// plan was priced above its custom ones and every execution was planned
+// afresh.
+const decisionsArray = `(SELECT array_agg(ARRAY[d.step, d.action, d.role, coalesce(d.actor_user_id, 0)::text, d.actor_name,
+           d.on_behalf_of, coalesce(d.on_behalf_of_user_id, 0)::text, d.opinion, (extract(epoch FROM d.at) * 1000000)::bigint::text]
+           ORDER BY d.at, d.id)
+       FROM decision d WHERE d.secondment_id = s.id)`
 
-func (d decisionRow) decision() secondment.Decision {
-	return secondment.Decision{Step: secondment.State(d.Step), Action: secondment.Action(d.Action),
-		Role: secondment.Role(d.Role), ActorID: d.ActorID, ActorName: d.ActorName, OnBehalfOf: d.OnBehalfOf,
-		ForID: d.ForID, Opinion: d.Opinion, At: d.At}
-}
-
-// decisionsJSON aggregates the decisions of request s.id in time order.
-const decisionsJSON = `coalesce((SELECT json_agg(json_build_object('step', d.step, 'action', d.action, 'role', d.role,
-           'actor_id', coalesce(d.actor_user_id, 0), 'actor_name', d.actor_name, 'on_behalf_of', d.on_behalf_of,
-           'for_id', coalesce(d.on_behalf_of_user_id, 0), 'opinion', d.opinion, 'at', d.at) ORDER BY d.at, d.id)
-       FROM decision d WHERE d.secondment_id = s.id), '[]')`
-
-// withDecisions is a request row with its decisions.
+// withDecisions is a request row with its decisions (decisionsArray).
 type withDecisions struct {
 	secondmentRow
-	Decisions []decisionRow `db:"decisions"`
+	Decisions [][]string `db:"decisions"`
 }
 
-func (r withDecisions) record() SecondmentRecord {
+func (r withDecisions) record() (SecondmentRecord, error) {
 	out := r.secondmentRow.record()
-	for _, d := range r.Decisions {
-		out.Decisions = append(out.Decisions, d.decision())
+	if len(r.Decisions) > 0 {
+		out.Decisions = make([]secondment.Decision, len(r.Decisions))
 	}
-	return out
+	for i, f := range r.Decisions {
+		if len(f) != 9 {
+			return out, fmt.Errorf("decision %d of secondment %d: %d fields", i, r.ID, len(f))
+		}
+		actor, err1 := strconv.ParseInt(f[3], 10, 64)
+		forID, err2 := strconv.ParseInt(f[6], 10, 64)
+		micro, err3 := strconv.ParseInt(f[8], 10, 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return out, fmt.Errorf("decision %d of secondment %d: %w", i, r.ID, err)
+		}
+		out.Decisions[i] = secondment.Decision{Step: secondment.State(f[0]), Action: secondment.Action(f[1]),
+			Role: secondment.Role(f[2]), ActorID: actor, ActorName: f[4], OnBehalfOf: f[5], ForID: forID, Opinion: f[7],
+			At: time.UnixMicro(micro)}
+	}
+	return out, nil
 }
 
 // secondmentGet reads one request with its decisions, in one statement.
 func secondmentGet(ctx context.Context, q dbtx, id int64, lock bool) (SecondmentRecord, error) {
-	sql := `SELECT ` + secondmentColumns + `, ` + decisionsJSON + ` AS decisions` + secondmentFrom + ` WHERE s.id = $1`
+	sql := `SELECT ` + secondmentColumns + `, ` + decisionsArray + ` AS decisions` + secondmentFrom + ` WHERE s.id = $1`
 	if lock {
 		sql += ` FOR UPDATE OF s`
 	}
@@ -224,7 +227,7 @@ func secondmentGet(ctx context.Context, q dbtx, id int64, lock bool) (Secondment
 	if err != nil {
 		return SecondmentRecord{}, fmt.Errorf("get secondment %d: %w", id, mapError(err, "secondment"))
 	}
-	return r.record(), nil
+	return r.record()
 }
 
 // SecondmentGet reads one request with its decisions in time order; a

@@ -43,7 +43,7 @@ type loadedRow struct {
 // loadQuery selects requests as Loaded holds them, for the viewer whose ID
 // is parameter viewer, of the rows where selects.
 func loadQuery(viewer, where string) string {
-	return `SELECT ` + secondmentColumns + `, ` + decisionsJSON + ` AS decisions,
+	return `SELECT ` + secondmentColumns + `, ` + decisionsArray + ` AS decisions,
        coalesce((SELECT json_agg(json_build_object('step', h.step, 'user_id', h.user_id, 'name', hu.name))
                  FROM secondment_handler h JOIN app_user hu ON hu.id = h.user_id
                  WHERE h.secondment_id = s.id), '[]') AS handlers,
@@ -73,12 +73,13 @@ func secondmentLoad(ctx context.Context, q dbtx, id, viewerID int64) (Loaded, er
 	if err != nil {
 		return Loaded{}, fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment"))
 	}
-	return r.loaded(), nil
+	return r.loaded()
 }
 
-func (r loadedRow) loaded() Loaded {
-	return Loaded{SecondmentRecord: r.withDecisions.record(), Handlers: r.Handlers, Copied: r.Copied,
-		EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}
+func (r loadedRow) loaded() (Loaded, error) {
+	rec, err := r.withDecisions.record()
+	return Loaded{SecondmentRecord: rec, Handlers: r.Handlers, Copied: r.Copied,
+		EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}, err
 }
 
 // awaySQL counts the people of a lending unit away now. The states are
@@ -385,11 +386,15 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
+	var l Loaded
+	if err == nil {
+		l, err = row.loaded()
+	}
 	if err != nil {
 		return retryable(fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment")))
 	}
 	t := &Tx{q: tx}
-	if err := fn(t, row.loaded()); err != nil {
+	if err := fn(t, l); err != nil {
 		return retryable(err)
 	}
 	if err := t.finish(ctx); err != nil {
