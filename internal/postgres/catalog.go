@@ -41,7 +41,7 @@ func (t *Tx) CatalogLoad(ctx context.Context) (Catalog, error) {
 	if c.Units, err = unitsTx(ctx, t.q); err != nil {
 		return c, err
 	}
-	c.Policies, err = policiesTx(ctx, t.q, 0)
+	c.Policies, err = policiesTx(ctx, t.q)
 	return c, err
 }
 
@@ -111,13 +111,12 @@ type policyRow struct {
 	Rules          policyRules `db:"rules"`
 }
 
-// policiesTx lists the policy versions of one jurisdiction or (0) all of
-// them.
-func policiesTx(ctx context.Context, q dbtx, jurisdictionID int64) (map[int64][]secondment.Policy, error) {
+// policiesTx lists the policy versions of every jurisdiction: a few per
+// jurisdiction, read whole into the catalog.
+func policiesTx(ctx context.Context, q dbtx) (map[int64][]secondment.Policy, error) {
 	rows, err := q.Query(ctx, `
 		SELECT jurisdiction_id, version, preset, effective_from, rules
-		FROM policy WHERE $1::bigint = 0 OR jurisdiction_id = $1
-		ORDER BY jurisdiction_id, version`, jurisdictionID)
+		FROM policy ORDER BY jurisdiction_id, version`)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}

@@ -116,7 +116,7 @@ func importPolicies(ctx context.Context, tx pgx.Tx, policies []PolicyImport) (ad
 // PolicyAll returns every jurisdiction's policy versions, keyed by the
 // jurisdiction's unit ID, oldest version first.
 func (s *Store) PolicyAll(ctx context.Context) (map[int64][]secondment.Policy, error) {
-	return policiesTx(ctx, s.Pool, 0)
+	return policiesTx(ctx, s.Pool)
 }
 
 // UnitAll returns every unit, for building the domain's Hierarchy.

@@ -177,7 +177,7 @@ func policyVersion(versions []secondment.Policy, v int) (secondment.Policy, erro
 // (not due yet, e.g. within the grace period) are passed over.
 func (s *Store) sweepStep(ctx context.Context, from secondment.State, action secondment.Action, today secondment.Date,
 	now time.Time, batch int, res *SweepResult) (int, error) {
-	policies, err := policiesTx(ctx, s.Pool, 0)
+	policies, err := policiesTx(ctx, s.Pool)
 	if err != nil {
 		return 0, err
 	}
@@ -418,7 +418,7 @@ func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now t
 	for _, d := range o.ReminderDays {
 		maxDays = max(maxDays, d)
 	}
-	policies, err := policiesTx(ctx, s.Pool, 0)
+	policies, err := policiesTx(ctx, s.Pool)
 	if err != nil {
 		return 0, err
 	}
