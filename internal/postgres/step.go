@@ -405,3 +405,13 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	}
 	return nil
 }
+
+// LenderAway counts the people of a lending unit away now (R14), from the
+// index of people away.
+func (s *Store) LenderAway(ctx context.Context, unitID int64) (int, error) {
+	var n int
+	if err := s.Pool.QueryRow(ctx, awaySQL, unitID, int64(0)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count people away from unit %d: %w", unitID, err)
+	}
+	return n, nil
+}

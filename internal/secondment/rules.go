@@ -239,11 +239,11 @@ func burden(p Policy, s Secondment, f Facts) Violations {
 		return nil
 	}
 	return Violations{{R14, SeverityWarning, Msg("policy.r14.burden", s.msgData("Away", away, "Headcount", head,
-		"Percent", percent(away*10_000/head), "Threshold", percent(p.BurdenWarnBP))...)}}
+		"Percent", Percent(away*10_000/head), "Threshold", Percent(p.BurdenWarnBP))...)}}
 }
 
-// percent formats basis points as a percentage with one decimal, rounded down.
-func percent(bp int) string { return fmt.Sprintf("%d.%d", bp/100, bp%100/10) }
+// Percent formats basis points as a percentage with one decimal, rounded down.
+func Percent(bp int) string { return fmt.Sprintf("%d.%d", bp/100, bp%100/10) }
 
 // Burden is the seconded-out load of a lending unit, for the lender view (R14).
 type Burden struct {

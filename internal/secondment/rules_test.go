@@ -280,8 +280,8 @@ func TestBurdenOf(t *testing.T) {
 	if b.BP != 1739 || !b.Warn || b.Headcount != 23 {
 		t.Errorf("burden %+v", b)
 	}
-	if percent(1739) != "17.3" {
-		t.Errorf("percent %s", percent(1739))
+	if Percent(1739) != "17.3" {
+		t.Errorf("percent %s", Percent(1739))
 	}
 }
 

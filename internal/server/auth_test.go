@@ -129,6 +129,7 @@ var expected = map[string][]string{
 	"POST /api/v1/stock/imports":                    {"orgdept", "registrar"},
 	"GET /api/v1/stock/imports/{importID}":          {"orgdept", "registrar"},
 	"POST /api/v1/stock/imports/{importID}/commit":  {"orgdept", "registrar"},
+	"GET /api/v1/burden":                            {"lender"},
 	"GET /people/import":                            {"orgdept", "registrar"},
 	"GET /people/import/template.xlsx":              {"orgdept", "registrar"},
 	"POST /people/import":                           {"orgdept", "registrar"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -325,6 +326,39 @@ func (c *client) sendCSV(method, path, body string) (*http.Response, map[string]
 	var m map[string]any
 	_ = json.Unmarshal([]byte(out), &m)
 	return res, m
+}
+
+// A lending unit sees its load (R14, S8) on its home page and on the API
+// alike: 科学路街道 has 4 of its 23 people away, over Baotou's 10%
+// warning line, and the card links to who they are.
+func TestLenderBurden(t *testing.T) {
+	t.Parallel()
+	s := newStorySetup(t)
+	kxl := s.as(t, "nmg-bt-qs-kxl.lender")
+	res, b := kxl.sendCSV("GET", "/api/v1/burden", "")
+	want := map[string]any{"unit_code": "NMG-BT-QS-KXL", "away": float64(demo.StoryCounts.KexueluAway), "headcount": float64(23),
+		"percent": "17.3", "threshold_percent": "10.0", "warn": true}
+	for k, v := range want {
+		if res.StatusCode != 200 || b[k] != v {
+			t.Errorf("burden %s = %v, want %v (%d %v)", k, b[k], v, res.StatusCode, b)
+		}
+	}
+	_, home := kxl.get("/")
+	card := regexp.MustCompile(`(?s)<a class="card warn" href="([^"]+)" data-testid="burden">.*?</a>`).FindStringSubmatch(home)
+	if card == nil || !strings.Contains(card[0], "4 / 23") || !strings.Contains(card[0], `data-testid="burden-warn"`) {
+		t.Fatalf("home has no warning burden card of 4 / 23: %.400s", card)
+	}
+	// The card's rows are the people away.
+	if page := kxl.ledger(strings.TrimPrefix(html.UnescapeString(card[1]), "/ledger?")); page.Total != demo.StoryCounts.KexueluAway {
+		t.Errorf("the card's ledger holds %d rows, want %d", page.Total, demo.StoryCounts.KexueluAway)
+	}
+	// Its clerk's own; a borrowing clerk has none.
+	if res, _ := s.as(t, "nmg-bt-qs-rd.borrower").sendCSV("GET", "/api/v1/burden", ""); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a borrowing clerk's burden: %d, want 403", res.StatusCode)
+	}
+	if _, home := s.as(t, "nmg-bt-qs-rd.borrower").get("/"); strings.Contains(home, `data-testid="burden"`) {
+		t.Error("a borrowing clerk's home shows a lending unit's burden")
+	}
 }
 
 // People come in from a file through the pages and the API alike: the

@@ -61,7 +61,23 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if u.Has(auth.RoleLender) {
+		b, err := s.app.Burden(r.Context(), u)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		v.Burden = &web.BurdenCard{Unit: b.Unit.Name, Away: b.Burden.Away, Headcount: b.Burden.Headcount,
+			Percent: secondment.Percent(b.Burden.BP), Threshold: secondment.Percent(b.ThresholdBP), HasThreshold: b.ThresholdBP > 0,
+			Warn: b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
+	}
 	s.render(w, r, web.HomePage(v))
+}
+
+// awayQuery is the ledger's view of the people away now, soonest back
+// first: who is away, where, and until when.
+func awayQuery() url.Values {
+	return url.Values{"state": {"active", "expired", "overdue", "transfer_pending"}, "sort": {"end"}}
 }
 
 // ledgerFigures are the home page's figures of the user's ledger, each
@@ -74,7 +90,7 @@ func (s *Server) ledgerFigures(r *http.Request, u auth.User) ([]web.Figure, erro
 		id string
 		q  url.Values
 	}{
-		{"home.ledger.away", url.Values{"state": {"active", "expired", "overdue", "transfer_pending"}}},
+		{"home.ledger.away", awayQuery()},
 		{"home.ledger.ending", url.Values{"state": {"active"}, "end_from": {today.String()}, "end_to": {soon}, "sort": {"end"}}},
 		{"home.ledger.renewals_due", url.Values{"state": {"active"}, "end_from": {today.String()}, "end_to": {soon},
 			"unrenewed": {"true"}, "sort": {"end"}}},

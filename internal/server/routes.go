@@ -100,6 +100,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/api/v1/notifications", anyOf(chain...), s.handleAPINotificationList)
 	s.handle(r, "POST", "/api/v1/notifications/read", anyOf(chain...), s.handleAPINotificationsRead)
 	s.handle(r, "GET", "/api/v1/ledger", anyOf(chain...), s.handleAPILedger)
+	s.handle(r, "GET", "/api/v1/burden", anyOf(auth.RoleLender), s.handleAPIBurden)
 	s.handle(r, "POST", "/api/v1/stock", keepers, s.handleAPIRegister)
 	s.handle(r, "POST", "/api/v1/stock/imports", keepers, s.handleAPIImportUpload)
 	s.handle(r, "GET", "/api/v1/stock/imports/{importID}", keepers, s.handleAPIImportShow)
