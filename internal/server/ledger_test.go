@@ -352,6 +352,23 @@ func TestLenderBurden(t *testing.T) {
 	if page := kxl.ledger(strings.TrimPrefix(html.UnescapeString(card[1]), "/ledger?")); page.Total != demo.StoryCounts.KexueluAway {
 		t.Errorf("the card's ledger holds %d rows, want %d", page.Total, demo.StoryCounts.KexueluAway)
 	}
+	// Below it, who they are, where, and until when; the borrowing unit's
+	// home lists whom it holds the same way.
+	if n := strings.Count(home, `data-testid="away-row"`); n != demo.StoryCounts.KexueluAway {
+		t.Errorf("the lending unit's home lists %d people away, want %d", n, demo.StoryCounts.KexueluAway)
+	}
+	for _, login := range []string{"nmg-bt-qs-rd.borrower", "xj-ks-jw.borrower"} {
+		c := s.as(t, login)
+		held := c.ledger("as=borrower&sort=end&state=active&state=expired&state=overdue&state=transfer_pending")
+		if held.Total == 0 {
+			t.Fatalf("%s holds nobody in the demo", login)
+		}
+		_, page := c.get("/")
+		if strings.Count(page, `data-testid="away-row"`) != min(held.Total, 10) || !strings.Contains(page, held.Rows[0].Person) ||
+			!strings.Contains(page, fmt.Sprintf("查看全部 %d 人", held.Total)) {
+			t.Errorf("%s's home does not list the first of the %d people it holds", login, held.Total)
+		}
+	}
 	// Its clerk's own; a borrowing clerk has none.
 	if res, _ := s.as(t, "nmg-bt-qs-rd.borrower").sendCSV("GET", "/api/v1/burden", ""); res.StatusCode != http.StatusForbidden {
 		t.Errorf("a borrowing clerk's burden: %d, want 403", res.StatusCode)

@@ -71,8 +71,32 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			Percent: secondment.Percent(b.Burden.BP), Threshold: secondment.Percent(b.ThresholdBP), HasThreshold: b.ThresholdBP > 0,
 			Warn: b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
 	}
+	// Who is away from a lending unit, or held by a borrowing unit, and
+	// until when: the first rows of the ledger's view of them.
+	for _, t := range []struct {
+		role  auth.Role
+		as    string
+		title string
+	}{{auth.RoleLender, "lender", "home.away.lender"}, {auth.RoleBorrower, "borrower", "home.away.borrower"}} {
+		if !u.Has(t.role) {
+			continue
+		}
+		q := awayQuery()
+		q.Set("as", t.as)
+		l, err := s.app.Ledger(r.Context(), u, ledgerQueryOf(q))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		v.Away = append(v.Away, web.AwayTable{Title: t.title, Lender: t.role == auth.RoleLender,
+			Rows: l.Rows[:min(len(l.Rows), homeAwayRows)], Total: l.Total, More: l.More, Href: "/ledger?" + q.Encode()})
+	}
 	s.render(w, r, web.HomePage(v))
 }
+
+// homeAwayRows are the people away a home page lists; the rest are a
+// link away.
+const homeAwayRows = 10
 
 // awayQuery is the ledger's view of the people away now, soonest back
 // first: who is away, where, and until when.
