@@ -40,3 +40,77 @@ func (s *Service) Burden(ctx context.Context, u auth.User) (LenderBurden, error)
 	}
 	return LenderBurden{Unit: unit, Burden: secondment.BurdenOf(p, unit, away), ThresholdBP: p.BurdenWarnBP}, nil
 }
+
+// UnitLoad is a unit's people away in an org dept's ledger: lent out (a
+// lending unit, with its burden against its headcount) or held (a
+// borrowing unit).
+type UnitLoad struct {
+	Unit   secondment.Unit
+	Away   int
+	Burden secondment.Burden // a lending unit's; zero for a borrowing unit
+}
+
+// Loads are the units of an org dept's ledger with the most people away:
+// lending units by people lent out, borrowing units by people held, under
+// the warning threshold of the policy in force.
+type Loads struct {
+	Lenders, Borrowers []UnitLoad
+	ThresholdBP        int
+}
+
+// LoadsMax bounds each table of Loads.
+const LoadsMax = 10
+
+// Loads lists, for the org dept (or its registrar), the lending units with
+// the most people away and the borrowing units holding the most (S8: each
+// township's load, R14). Each count is the org dept's ledger filtered to
+// the unit and the states of people away, so it links to its rows.
+func (s *Service) Loads(ctx context.Context, u auth.User) (Loads, error) {
+	if err := registering(u); err != nil {
+		return Loads{}, err
+	}
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return Loads{}, err
+	}
+	var p secondment.Policy
+	if j, err := cat.h.Jurisdiction(u.UnitID, cat.policies); err == nil {
+		if p, err = j.PolicyOn(secondment.DateOf(s.clock.Now())); err != nil {
+			return Loads{}, err
+		}
+	}
+	role := secondment.RoleOrgDept
+	if !holds(u, role) {
+		role = secondment.RoleRegistrar
+	}
+	out := Loads{ThresholdBP: p.BurdenWarnBP}
+	for _, t := range []struct {
+		by  secondment.Role
+		dst *[]UnitLoad
+	}{{secondment.RoleLender, &out.Lenders}, {secondment.RoleBorrower, &out.Borrowers}} {
+		counts, err := s.store.LedgerByUnit(ctx, role, u.UnitID, t.by, AwayStates, LoadsMax)
+		if err != nil {
+			return Loads{}, err
+		}
+		for _, c := range counts {
+			l := UnitLoad{Unit: cat.unit(c.UnitID), Away: c.Count}
+			if t.by == secondment.RoleLender {
+				l.Burden = secondment.BurdenOf(p, l.Unit, c.Count)
+			}
+			*t.dst = append(*t.dst, l)
+		}
+	}
+	return out, nil
+}
+
+// AwayStates are the states of a secondment whose person is away: the
+// people a lending unit is without, and a borrowing unit holds.
+var AwayStates = func() []secondment.State {
+	var out []secondment.State
+	for _, st := range secondment.AllStates {
+		if st.Away() {
+			out = append(out, st)
+		}
+	}
+	return out
+}()

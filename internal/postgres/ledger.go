@@ -288,3 +288,37 @@ func ledgerCountSQL(f LedgerFilter, limit int) (string, []any) {
 	}
 	return `SELECT count(*) FROM (SELECT 1 FROM (` + strings.Join(branches, " UNION ALL ") + `) u LIMIT ` + lim + `) c`, args
 }
+
+// UnitCount is a unit and a count of ledger rows.
+type UnitCount struct {
+	UnitID int64
+	Count  int
+}
+
+// LedgerByUnit counts the rows in states of the ledger of a party (role
+// in unitID), per lending unit (by RoleLender) or borrowing unit, most
+// first, for the limit units with the most. It reads the party's rows of
+// those states through the index on (party, state, …).
+func (s *Store) LedgerByUnit(ctx context.Context, role secondment.Role, unitID int64, by secondment.Role,
+	states []secondment.State, limit int) ([]UnitCount, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT s.`+column(by)+`, count(*) FROM secondment s
+		WHERE s.`+column(role)+` = $1 AND s.state = ANY ($2) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`,
+		unitID, stateNames(states), limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger by unit: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[UnitCount])
+	if err != nil {
+		return nil, fmt.Errorf("ledger by unit: %w", err)
+	}
+	return out, nil
+}
+
+// stateNames are states as query text values.
+func stateNames(states []secondment.State) []string {
+	out := make([]string, len(states))
+	for i, st := range states {
+		out[i] = string(st)
+	}
+	return out
+}

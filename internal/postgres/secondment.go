@@ -255,11 +255,7 @@ func (s *Store) SecondmentList(ctx context.Context, f SecondmentFilter) ([]Secon
 		}
 	}
 	if len(f.States) > 0 {
-		states := make([]string, len(f.States))
-		for i, st := range f.States {
-			states[i] = string(st)
-		}
-		cond("s.state = ANY ($%d)", states)
+		cond("s.state = ANY ($%d)", stateNames(f.States))
 	}
 	sql := secondmentSelect
 	if len(where) > 0 {

@@ -378,6 +378,34 @@ func TestLenderBurden(t *testing.T) {
 	}
 }
 
+// The org dept's home lists the lending units with the most people away,
+// with their share of the headcount (科学路街道: 4 of 23, over the line),
+// and the borrowing units holding the most; each count opens its rows.
+func TestOrgDeptLoads(t *testing.T) {
+	t.Parallel()
+	s := newStorySetup(t)
+	for _, login := range []string{"nmg-bt-qs-zzb.orgdept", "nmg-bt-qs-zzb.registrar"} {
+		c := s.as(t, login)
+		_, home := c.get("/")
+		row := regexp.MustCompile(`(?s)<tr data-testid="load-row"><td>科学路街道办事处.*?</tr>`).FindString(home)
+		link := regexp.MustCompile(`href="([^"]+)" data-testid="load-away">(\d+)<`).FindStringSubmatch(row)
+		if link == nil || link[2] != strconv.Itoa(demo.StoryCounts.KexueluAway) || !strings.Contains(row, ">23<") ||
+			!strings.Contains(row, "17.3%") || !strings.Contains(row, `data-testid="load-warn"`) {
+			t.Fatalf("%s: no load row of 科学路街道 with 4 of 23 over the line: %q", login, row)
+		}
+		if p := c.ledger(strings.TrimPrefix(html.UnescapeString(link[1]), "/ledger?")); p.Total != demo.StoryCounts.KexueluAway {
+			t.Errorf("%s: the count's ledger holds %d rows, want %d", login, p.Total, demo.StoryCounts.KexueluAway)
+		}
+		borrowers := regexp.MustCompile(`(?s)data-testid="loads-false">.*?</table>`).FindString(home)
+		if !strings.Contains(borrowers, "青山区人大常委会机关") {
+			t.Errorf("%s: the borrowing units' table lacks 青山区人大常委会机关: %.300s", login, borrowers)
+		}
+	}
+	if _, home := s.as(t, "nmg-bt-qs-kxl.lender").get("/"); strings.Contains(home, `data-testid="load-row"`) {
+		t.Error("a lending unit's home shows the org dept's tables")
+	}
+}
+
 // People come in from a file through the pages and the API alike: the
 // page previews the rows and commits them, the API answers the same
 // counts, and the template reads back as a people file.

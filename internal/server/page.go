@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -71,6 +72,14 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			Percent: secondment.Percent(b.Burden.BP), Threshold: secondment.Percent(b.ThresholdBP), HasThreshold: b.ThresholdBP > 0,
 			Warn: b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
 	}
+	if u.HasAny(auth.RoleOrgDept, auth.RoleRegistrar) {
+		l, err := s.app.Loads(r.Context(), u)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		v.Loads = loadsView(l)
+	}
 	// Who is away from a lending unit, or held by a borrowing unit, and
 	// until when: the first rows of the ledger's view of them.
 	for _, t := range []struct {
@@ -101,7 +110,30 @@ const homeAwayRows = 10
 // awayQuery is the ledger's view of the people away now, soonest back
 // first: who is away, where, and until when.
 func awayQuery() url.Values {
-	return url.Values{"state": {"active", "expired", "overdue", "transfer_pending"}, "sort": {"end"}}
+	q := url.Values{"sort": {"end"}}
+	for _, st := range approval.AwayStates {
+		q.Add("state", string(st))
+	}
+	return q
+}
+
+// loadsView is the org dept's tables of the units with the most people
+// away, each count a link to its rows in the ledger.
+func loadsView(l approval.Loads) *web.LoadsView {
+	v := &web.LoadsView{Threshold: secondment.Percent(l.ThresholdBP)}
+	row := func(u approval.UnitLoad, param string) web.LoadRow {
+		q := awayQuery()
+		q.Set(param, strconv.FormatInt(u.Unit.ID, 10))
+		return web.LoadRow{Unit: u.Unit.Name, Level: u.Unit.Level, Away: u.Away, Headcount: u.Burden.Headcount,
+			Percent: secondment.Percent(u.Burden.BP), Warn: u.Burden.Warn, Href: "/ledger?" + q.Encode()}
+	}
+	for _, u := range l.Lenders {
+		v.Lenders = append(v.Lenders, row(u, "lender"))
+	}
+	for _, u := range l.Borrowers {
+		v.Borrowers = append(v.Borrowers, row(u, "borrower"))
+	}
+	return v
 }
 
 // ledgerFigures are the home page's figures of the user's ledger, each
