@@ -205,6 +205,9 @@ func TestLists(t *testing.T) {
 			t.Errorf("%s%s: %d steps, %d failed, %v", c.base, c.path, w.steps, w.failed, err)
 		}
 	}
+	if took, err := pageTimes(ctx, client, srv.URL, "/", 5); err != nil || len(took) != 5 {
+		t.Fatalf("dashboard timings: %d, %v", len(took), err)
+	}
 	for _, q := range ledgerQueries(party) {
 		took, err := ledgerQueryTimes(ctx, store, q.f)
 		if err != nil || len(took) != ledgerQueryRepeats {
