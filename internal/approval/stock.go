@@ -29,9 +29,21 @@ type RegisterInput struct {
 	// already (an import reads a whole file's people at once).
 	person *secondment.PersonView
 	// preview: the write is to be rolled back (an import's preview), so
-	// only what later rows read is written (postgres.Registration.Preview).
+	// only what later rows read from the store is written
+	// (postgres.Registration.Preview): later says which.
 	preview bool
+	later   laterRows
 }
+
+// laterRows says what the rows after one of an import read of it from the
+// store: the people away from its lending unit, when a later row has that
+// unit and it is away; everything, when it adds a person (the rows naming
+// that person read them from the store). A later row of the same person
+// gets the row from the import itself (readAhead).
+type laterRows struct{ lender, always bool }
+
+// reads reports whether a later row reads what a row in state st writes.
+func (l laterRows) reads(st secondment.State) bool { return l.always || (l.lender && st.Away()) }
 
 // Registration is the outcome of registering one existing secondment, or
 // of judging it without writing (a preview).
@@ -42,6 +54,11 @@ type Registration struct {
 	Already   bool // registered before: nothing was written
 	Findings  secondment.Violations
 	Irregular []secondment.RuleID
+	// record is the secondment as judged (numbered when written), and
+	// written says it was queued for writing: an import gives it to its
+	// later rows of the same person until they can read it.
+	record  secondment.Secondment
+	written bool
 }
 
 // registering refuses anyone but the org dept and its registrar: they keep
@@ -110,6 +127,7 @@ type prepared struct {
 	today   secondment.Date
 	now     time.Time
 	preview bool
+	later   laterRows
 }
 
 // key is what prep's facts are read for.
@@ -212,7 +230,7 @@ func (s *Service) prepare(ctx context.Context, tx *postgres.Tx, u auth.User, cat
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{r: r, j: j, policy: p, person: person, today: today, now: now, preview: in.preview}, nil
+	return &prepared{r: r, j: j, policy: p, person: person, today: today, now: now, preview: in.preview, later: in.later}, nil
 }
 
 // judge judges prep on facts (read for prep.key()) and queues its write,
@@ -229,6 +247,15 @@ func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *
 		out.ID, out.Number, out.Already = e.ID, e.Number, true
 		return out, nil
 	}
+	rec := judged.Secondment
+	rec.ApprovalRef = r.ApprovalRef
+	out.record = rec
+	if prep.preview && !prep.later.reads(out.State) {
+		// Rolled back, and read from the store by no row after it (the
+		// import gives its own rows to the rows of the same person): the
+		// preview's writing was half its time.
+		return out, nil
+	}
 	details := make([]string, len(judged.Irregular))
 	for i, rule := range judged.Irregular {
 		for _, v := range judged.Findings {
@@ -238,9 +265,7 @@ func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *
 			}
 		}
 	}
-	rec := judged.Secondment
-	rec.ApprovalRef = r.ApprovalRef
-	err = tx.RegisterLater(ctx, postgres.Registration{Secondment: rec, JurisdictionID: j.Root.ID, OrgDeptID: j.OrgDept.ID,
+	out.record.Number, err = tx.RegisterLater(ctx, postgres.Registration{Secondment: rec, JurisdictionID: j.Root.ID, OrgDeptID: j.OrgDept.ID,
 		PolicyVersion: p.Version, Irregular: judged.Irregular, Details: details, ActorID: u.ID, ActorName: u.Name,
 		UnitID: u.UnitID, Today: today, Now: now, MoveHome: rec.State == secondment.StateTransferred && person.HomeUnitID == r.LenderID,
 		Preview: prep.preview},
@@ -249,6 +274,7 @@ func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *
 			done.ID, done.Number = w.ID, w.Number
 			return written(done, err)
 		})
+	out.written = err == nil
 	return out, err
 }
 

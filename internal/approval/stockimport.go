@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -232,7 +233,25 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		in.PersonID = person.ID
 		return row, in, person, newPerson
 	}
+	// A preview writes a row only for the rows after it that read it from
+	// the store (see laterRows): which rows name the same lending unit is
+	// known from the file, read from its end.
+	var later []laterRows
+	if preview {
+		later = make([]laterRows, len(rows))
+		lenders := map[int64]bool{}
+		for i := len(rows) - 1; i >= 0; i-- {
+			_, in, person, newPerson := resolve(i)
+			lender := in.LenderID
+			if lender == 0 {
+				lender = person.HomeUnitID
+			}
+			later[i] = laterRows{lender: lenders[lender], always: newPerson != nil}
+			lenders[lender] = true
+		}
+	}
 	ahead := readAhead{}
+	previewNumbers := map[string]bool{} // numbers the preview's written rows took
 	// Each row is written with a later batch's reads (RegisterLater), so
 	// its number arrives later: the rows are in place from the start.
 	out.Rows = make([]ImportRow, len(rows))
@@ -243,6 +262,9 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		var person secondment.PersonView
 		var newPerson *secondment.Person
 		*row, in, person, newPerson = resolve(i)
+		if preview {
+			in.later = later[i]
+		}
 		bad := func(field, id string, kv ...any) {
 			row.Problems = append(row.Problems, imports.Problem{Field: field, Message: secondment.Msg(id, kv...)})
 		}
@@ -265,7 +287,10 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 					if err != nil {
 						return &lineError{r.Line, err}
 					}
-					row.Number = w.Number
+					if !preview {
+						// A preview's numbers are rolled back with it.
+						row.Number = w.Number
+					}
 					return nil
 				}
 				if newPerson != nil {
@@ -293,7 +318,7 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 					return err
 				}
 				if reg, err = s.judge(ctx, t, u, cat, prep, facts, numbered); err == nil && !reg.Already {
-					ahead.wrote(prep.key(), reg.State.Away())
+					ahead.wrote(prep.key(), reg.record, reg.written)
 				}
 				return err
 			}
@@ -324,6 +349,13 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 				row.Outcome = ImportNew
 				if reg.Already {
 					row.Outcome, row.Number = ImportAlready, reg.Number
+					if previewNumbers[reg.Number] {
+						// The row it repeats is the preview's own:
+						// its number goes with the rollback.
+						row.Number = ""
+					}
+				} else if preview && reg.written {
+					previewNumbers[reg.record.Number] = true
 				}
 				if newPerson != nil {
 					row.NewPerson = true
@@ -356,57 +388,104 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 const importWindow = 100
 
 // readAhead reads the facts of an import's rows a window at a time, in
-// one round trip with the writes queued before, and tells which of them
-// the rows written since may have changed. A row's facts are its person's
-// requests (and the registration of the same secondment), and the people
-// away from its lending unit: a row written since changes them if it is
-// the same person's, or a secondment away from the same lending unit.
-// Such a row's facts are read again, so each row sees every row before it,
-// as it would read one at a time.
+// one round trip with the writes queued before, and makes each row see
+// every row before it, as it would reading one at a time. A row's facts
+// are its person's requests (and the registration of the same secondment),
+// and the people away from its lending unit:
+//   - the rows of the same person that the store did not hold when the
+//     facts were read (written since, or, in a preview, not written at
+//     all) are added to them from the import's own rows;
+//   - a row away from the same lending unit, of another person, written
+//     since the window was read changes the count: that row's facts are
+//     read again, alone.
 type readAhead struct {
+	reads  int // reads of facts so far: each also writes what was queued before it
 	window map[int]postgres.RegisterFacts
 	keys   map[int]postgres.RegisterKey
-	since  []writtenRow
+	readAt int                    // the read that gave the window
+	away   []postgres.RegisterKey // rows away written since
+	mine   map[int64][]fileRow    // per person, the rows judged so far
 }
 
-type writtenRow struct {
-	key  postgres.RegisterKey
-	away bool
+// fileRow is a row of the import as judged: its record (with an id of its
+// own below zero, as the rules tell requests apart by id), and the first
+// read that finds it in the store (math.MaxInt: none, a preview's row
+// not written).
+type fileRow struct {
+	rec     postgres.SecondmentRecord
+	visible int
 }
 
-// wrote notes a row queued for writing after the window was read.
-func (a *readAhead) wrote(k postgres.RegisterKey, away bool) {
-	a.since = append(a.since, writtenRow{k, away})
+// wrote notes row k as judged: rec, queued for writing or not.
+func (a *readAhead) wrote(k postgres.RegisterKey, rec secondment.Secondment, written bool) {
+	if a.mine == nil {
+		a.mine = map[int64][]fileRow{}
+	}
+	n := 0
+	for _, rows := range a.mine {
+		n += len(rows)
+	}
+	rec.ID = -int64(n + 1)
+	visible := math.MaxInt
+	if written {
+		visible = a.reads + 1
+		if rec.State.Away() {
+			a.away = append(a.away, k)
+		}
+	}
+	a.mine[k.PersonID] = append(a.mine[k.PersonID], fileRow{postgres.SecondmentRecord{Secondment: rec}, visible})
 }
 
-// changed reports whether a row written since the window was read may
-// have changed the facts of k.
-func (a *readAhead) changed(k postgres.RegisterKey) bool {
-	for _, w := range a.since {
-		if w.key.PersonID == k.PersonID || (w.away && w.key.LenderID == k.LenderID) {
+// awayChanged reports whether a row of another person away from k's
+// lending unit was written since the window was read.
+func (a *readAhead) awayChanged(k postgres.RegisterKey) bool {
+	for _, w := range a.away {
+		if w.LenderID == k.LenderID && w.PersonID != k.PersonID {
 			return true
 		}
 	}
 	return false
 }
 
-// facts are row i's (key k): from the window when read there and not
-// changed since, read again alone when changed; otherwise a new window is
-// read from row i on, each later row's key from keyOf until it says stop
-// (a row that adds a person: what rows after it name may change).
+// merged are facts f of k, read by read number at, with the import's rows
+// of k's person that read did not find.
+func (a *readAhead) merged(f postgres.RegisterFacts, k postgres.RegisterKey, at int) postgres.RegisterFacts {
+	var add []postgres.SecondmentRecord
+	for _, r := range a.mine[k.PersonID] {
+		if r.visible <= at {
+			continue
+		}
+		add = append(add, r.rec)
+		if f.Existing == nil && r.rec.BorrowerID == k.BorrowerID && r.rec.Start == k.Start {
+			f.Existing = &postgres.Registered{Number: r.rec.Number, Already: true}
+		}
+	}
+	if len(add) > 0 {
+		f.History = append(slices.Clone(f.History), add...)
+		slices.SortStableFunc(f.History, func(x, y postgres.SecondmentRecord) int { return x.Start.Compare(y.Start) })
+	}
+	return f
+}
+
+// facts are row i's (key k): from the window when read there, read again
+// alone when a row away from its lending unit was written since;
+// otherwise a new window is read from row i on, each later row's key from
+// keyOf until it says stop (a row that adds a person: what rows after it
+// name may change).
 func (a *readAhead) facts(ctx context.Context, tx *postgres.Tx, i int, k postgres.RegisterKey,
 	keyOf func(int) (postgres.RegisterKey, bool), n int) (postgres.RegisterFacts, error) {
 	if f, ok := a.window[i]; ok && a.keys[i] == k {
-		if !a.changed(k) {
-			return f, nil
+		if !a.awayChanged(k) {
+			return a.merged(f, k, a.readAt), nil
 		}
 		// Its facts alone again: the rest of the window stands, as far as
 		// the rows written since allow.
+		a.reads++
 		facts, err := tx.RegisterFactsOf(ctx, []postgres.RegisterKey{k})
 		if err != nil {
 			return postgres.RegisterFacts{}, err
 		}
-		return facts[0], nil
+		return a.merged(facts[0], k, a.reads), nil
 	}
 	keys, rows := []postgres.RegisterKey{k}, []int{i}
 	for j := i + 1; j < n && len(keys) < importWindow; j++ {
@@ -418,15 +497,16 @@ func (a *readAhead) facts(ctx context.Context, tx *postgres.Tx, i int, k postgre
 			keys, rows = append(keys, kj), append(rows, j)
 		}
 	}
+	a.reads++
 	facts, err := tx.RegisterFactsOf(ctx, keys)
 	if err != nil {
 		return postgres.RegisterFacts{}, err
 	}
-	a.window, a.keys, a.since = map[int]postgres.RegisterFacts{}, map[int]postgres.RegisterKey{}, nil
+	a.window, a.keys, a.readAt, a.away = map[int]postgres.RegisterFacts{}, map[int]postgres.RegisterKey{}, a.reads, nil
 	for x, j := range rows {
 		a.window[j], a.keys[j] = facts[x], keys[x]
 	}
-	return facts[0], nil
+	return a.merged(facts[0], k, a.reads), nil
 }
 
 // lineError is a row's write that failed: it went with a later row's reads

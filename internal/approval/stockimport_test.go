@@ -3,6 +3,7 @@ package approval_test
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,6 +149,12 @@ func TestImportRowsSeeTheRowsBefore(t *testing.T) {
 	if o := imp.Rows[3].Outcome + "," + imp.Rows[4].Outcome; o != "new,already" {
 		t.Errorf("the same returned row twice: %s", o)
 	}
+	// A preview's numbers are rolled back with it: it shows none.
+	for _, r := range imp.Rows {
+		if r.Number != "" {
+			t.Errorf("line %d: a preview shows number %s", r.Line, r.Number)
+		}
+	}
 	for n, r := range imp.Rows[:3] {
 		away := -1
 		for _, f := range r.Findings {
@@ -158,6 +165,55 @@ func TestImportRowsSeeTheRowsBefore(t *testing.T) {
 		if r.Outcome != approval.ImportNew || away != n+1 {
 			t.Errorf("row %d: %s, %d away, want %d", n+1, r.Outcome, away, n+1)
 		}
+	}
+}
+
+// A person's rows read each other whether the store holds them or not: a
+// preview writes a returned row for no one (no later row counts people
+// away from its unit), and the person's next term must still see it. Two
+// consecutive terms at one borrowing unit run past Kashgar's six-month
+// chain cap (R7), with another person's row between them; the third row
+// repeats the first.
+func TestImportPersonRowsChain(t *testing.T) {
+	w := newWorld(t, 0)
+	_, _, org := w.kashgar()
+	w.on(sm.D(2024, 6, 1))
+	if _, err := w.s.Pool.Exec(w.ctx, `INSERT INTO person (code, name, home_unit_id)
+		SELECT 'KS-C-' || n, '连续' || n, id FROM unit, generate_series(1, 2) n WHERE code = 'XJ-KS-AKKS'`); err != nil {
+		t.Fatal(err)
+	}
+	first := "连续1,KS-C-1,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2023-01-01,2023-03-31,已返回原单位,2023-03-31,,,\n"
+	file := importHeader + first +
+		"连续2,KS-C-2,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2023-01-01,2023-02-28,已返回原单位,2023-02-28,,,\n" +
+		first +
+		"连续1,KS-C-1,阿克喀什乡,喀什市纪委监委,借调,,专项工作,专项,2023-04-01,2023-08-31,已返回原单位,2023-08-31,,,\n"
+	check := func(what string, imp approval.Import) {
+		t.Helper()
+		if o := fmt.Sprintf("%s %s %s %s", imp.Rows[0].Outcome, imp.Rows[1].Outcome, imp.Rows[2].Outcome, imp.Rows[3].Outcome); o != "new new already new" {
+			t.Errorf("%s: outcomes %s", what, o)
+		}
+		if !slices.Contains(imp.Rows[3].Irregular, sm.R7) {
+			t.Errorf("%s: the second term of a chain over the cap is not irregular under R7: %v", what, imp.Rows[3].Irregular)
+		}
+		if slices.Contains(imp.Rows[0].Irregular, sm.R7) {
+			t.Errorf("%s: the first term alone is over the cap: %v", what, imp.Rows[0].Irregular)
+		}
+	}
+	pre, err := w.svc.ImportUpload(w.ctx, org, "连续.csv", []byte(file), approval.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("preview", pre)
+	if pre.Rows[2].Number != "" {
+		t.Errorf("a preview shows the number %s of a row it rolls back", pre.Rows[2].Number)
+	}
+	done, err := w.svc.ImportCommit(w.ctx, org, pre.ID, approval.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("commit", done)
+	if done.Rows[2].Number == "" || done.Rows[2].Number != done.Rows[0].Number {
+		t.Errorf("the repeated row's number %q, the first's %q", done.Rows[2].Number, done.Rows[0].Number)
 	}
 }
 

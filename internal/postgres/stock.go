@@ -105,12 +105,13 @@ func (t *Tx) RegisterFactsOf(ctx context.Context, keys []RegisterKey) ([]Registe
 // RegisterFactsOf or Flush of t (at the latest, before t commits): the
 // secondment with the next number of the jurisdiction's register series,
 // its ledger entries (closed at once when the person is back or
-// transferred: nothing is left to rectify) and its audit event. done gets
+// transferred: nothing is left to rectify) and its audit event; it returns
+// the number the secondment will have. done gets
 // what was written, or the error, and what it returns stops the flush.
 // The same person at the same borrowing unit from the same day is one
 // secondment: the caller checks RegisterFacts' Existing first, and one
 // registered by someone else since is a conflict.
-func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Registered, error) error) error {
+func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Registered, error) error) (string, error) {
 	s := r.Secondment
 	var closed *time.Time
 	if s.State.Terminal() {
@@ -134,11 +135,11 @@ func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Regist
 	}
 	audit, err := json.Marshal(detail)
 	if err != nil {
-		return fmt.Errorf("encode audit detail: %w", err)
+		return "", fmt.Errorf("encode audit detail: %w", err)
 	}
 	number, err := t.registerNumber(ctx, r.JurisdictionID, r.Today.Year)
 	if err != nil {
-		return err
+		return "", err
 	}
 	// The row, its ledger entries and its audit event in one statement.
 	t.queue(`
@@ -184,7 +185,7 @@ func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Regist
 	if r.MoveHome {
 		t.moveHome(s, s.BorrowerID, r.Now)
 	}
-	return nil
+	return number, nil
 }
 
 // RegisterNumber is the number of a registered secondment: its own series
