@@ -47,6 +47,11 @@ type Page struct {
 	BorrowerUnit          *UnitNumbers // around a transfer-in
 	LenderUnit            *UnitNumbers
 	Colleagues            []Nominee // to hand the waiting step to
+	// Rects are its irregular ledger entries that u may open (a keeper of
+	// its jurisdiction sees all, a responsible unit its own), and
+	// CanOpenRect says u may put it on the ledger by hand.
+	Rects       []secondment.Rectification
+	CanOpenRect bool
 }
 
 // Show gathers request id's page for u; a request u may not see is not
@@ -103,6 +108,19 @@ func (s *Service) Show(ctx context.Context, u auth.User, id int64) (Page, error)
 	s.terms(u, cat, &p, history, today)
 	if err := s.colleagues(ctx, u, &p); err != nil {
 		return p, err
+	}
+	keeper := registering(u) == nil && u.UnitID == r.OrgDeptID
+	p.CanOpenRect = keeper && slices.Contains(LedgerStates, r.State)
+	if slices.Contains(LedgerStates, r.State) {
+		rects, err := s.store.SecondmentRects(ctx, r.ID)
+		if err != nil {
+			return p, err
+		}
+		for _, e := range rects {
+			if keeper || e.ResponsibleUnitID == u.UnitID || (e.EscalatedTo == u.UnitID && holds(u, secondment.RoleOrgDept)) {
+				p.Rects = append(p.Rects, e)
+			}
+		}
 	}
 	return p, nil
 }

@@ -86,6 +86,26 @@ func TestStories(t *testing.T) {
 		WHERE le.rule = 'R10' AND s.registered_on IS NULL AND le.closed_on IS NULL`); n == 0 {
 		t.Error("no overdue request in the ledger")
 	}
+	// S4: 科学路街道's four on the irregular ledger with deadlines, one
+	// past and escalated to 包头市委组织部, three with a plan, one
+	// transfer-in under way; five of Kashgar's held to term end.
+	kxl := `SELECT count(*) FROM ledger_entry le JOIN secondment s ON s.id = le.secondment_id JOIN unit l ON l.id = s.lender_id
+		WHERE l.code = 'NMG-BT-QS-KXL' AND le.rule = 'R4' AND le.closed_on IS NULL`
+	for what, want := range map[string]int{
+		"":                                    4,
+		" AND le.deadline IS NOT NULL":        4,
+		" AND le.target_task <> ''":           3,
+		" AND le.status = 'transfer_pending'": 1,
+		" AND le.deadline < current_date":     1,
+		" AND le.escalated_to = (SELECT id FROM unit WHERE code = 'NMG-BT-ZZB')": 1,
+	} {
+		if n := count(kxl + what); n != want {
+			t.Errorf("科学路街道's entries%s: %d, want %d", what, n, want)
+		}
+	}
+	if n := count(`SELECT count(*) FROM ledger_entry WHERE status = 'term_end'`); n != 5 {
+		t.Errorf("%d entries held to term end, want 5", n)
+	}
 	// S1 refused, S2's third term refused by the cap: both stay drafts.
 	if n := count(`SELECT count(*) FROM secondment s JOIN person p ON p.id = s.person_id
 		WHERE s.state = 'draft' AND p.name IN ('芦长丽', '热依汗古丽·艾则孜')`); n != 2 {

@@ -154,8 +154,10 @@ func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Regist
 		    ON CONFLICT (person_id, borrower_id, start_date) WHERE registered_on IS NOT NULL DO NOTHING
 		    RETURNING id, number),
 		le AS (
-		    INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, closed_on, created_at)
-		    SELECT ins.id, l.rule, $20, l.detail, $7, $25, $24
+		    INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, org_dept_id, closed_on,
+		        status, created_at)
+		    SELECT ins.id, l.rule, $20, l.detail, $7, $13, $25,
+		        CASE WHEN $25::date IS NULL THEN 'rectifying' ELSE 'closed' END, $24
 		    FROM ins, unnest($27::text[], $28::text[]) AS l(rule, detail) WHERE NOT $33::bool),
 		au AS (
 		    INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, unit_id, detail, request_id)

@@ -28,6 +28,9 @@ type SweepResult struct {
 	Day                                  secondment.Date
 	Renewed, Expired, Overdue, Reminders int
 	Escalated                            int
+	// RectEscalated counts the irregular ledger entries whose deadline
+	// passed, flagged to the supervising org dept.
+	RectEscalated int
 	// LongestBatch is the longest any batch transaction held its row
 	// locks: what other writers of those rows may have waited.
 	LongestBatch time.Duration
@@ -46,7 +49,9 @@ type SweepResult struct {
 //   - an expired term not returned within the grace period becomes
 //     overdue, and the irregular ledger gets an R10 entry;
 //   - reminders are sent N days before the end and on the renewal
-//     apply-by day, each once.
+//     apply-by day, each once;
+//   - an irregular ledger entry still open after its rectification
+//     deadline is flagged, once, to the org dept one region up.
 //
 // Conditions are "on or before today", so days missed while the service
 // was down are caught up; a second sweep on the same day changes nothing.
@@ -86,9 +91,13 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	if res.Escalated, err = s.sweepEscalations(ctx, today, now, o.EscalateAfter); err != nil {
 		return res, err
 	}
-	_, err = s.Pool.Exec(ctx, `INSERT INTO sweep_run (day, started_at, finished_at, renewed, expired, overdue, reminders, escalated, origin)
-		VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9)`, today.String(), now, now.Add(time.Since(wall)),
-		res.Renewed, res.Expired, res.Overdue, res.Reminders, res.Escalated, o.Origin)
+	if res.RectEscalated, err = s.sweepRectifications(ctx, today, now, o.BatchSize); err != nil {
+		return res, err
+	}
+	_, err = s.Pool.Exec(ctx, `INSERT INTO sweep_run (day, started_at, finished_at, renewed, expired, overdue, reminders, escalated,
+		    rect_escalated, origin)
+		VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, today.String(), now, now.Add(time.Since(wall)),
+		res.Renewed, res.Expired, res.Overdue, res.Reminders, res.Escalated, res.RectEscalated, o.Origin)
 	if err != nil {
 		return res, fmt.Errorf("record sweep: %w", err)
 	}
@@ -400,8 +409,8 @@ func (w *batchWrite) write(ctx context.Context, tx pgx.Tx, now time.Time, today 
 	}
 	if len(w.ledgerIDs) > 0 {
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, created_at)
-			SELECT l.id, l.rule, $1::date, l.detail, s.borrower_id, $2
+			INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, org_dept_id, created_at)
+			SELECT l.id, l.rule, $1::date, l.detail, s.borrower_id, s.org_dept_id, $2
 			FROM unnest($3::bigint[], $4::text[], $5::text[]) AS l(id, rule, detail)
 			JOIN secondment s ON s.id = l.id
 			ON CONFLICT (secondment_id, rule) DO NOTHING`,

@@ -62,6 +62,12 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if u.HasAny(chainRoles...) {
+		if v.Rects, err = s.rectFigures(r, u); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
 	if u.Has(auth.RoleLender) {
 		b, err := s.app.Burden(r.Context(), u)
 		if err != nil {
@@ -164,6 +170,48 @@ func (s *Server) ledgerFigures(r *http.Request, u auth.User) ([]web.Figure, erro
 	out := make([]web.Figure, len(figures))
 	for i, f := range figures {
 		out[i] = web.Figure{Label: f.id, Count: counts[i], More: counts[i] >= approval.LedgerCountMax, Href: "/ledger?" + f.q.Encode()}
+	}
+	return out, nil
+}
+
+// rectFigures are the home page's figures of the user's irregular ledger
+// (issue 11): for a keeper, the open entries by status, those past their
+// deadline and, for the org dept, those escalated to it; for a unit, what
+// it has to rectify. Each is counted from the query string its link opens.
+func (s *Server) rectFigures(r *http.Request, u auth.User) ([]web.Figure, error) {
+	type figure struct {
+		id string
+		q  url.Values
+	}
+	var figures []figure
+	for _, sc := range approval.RectScopesOf(u) {
+		switch sc {
+		case approval.RectOwn:
+			figures = append(figures,
+				figure{"home.rect.open", url.Values{"scope": {"own"}, "open": {"true"}}},
+				figure{"home.rect.rectifying", url.Values{"scope": {"own"}, "status": {"rectifying"}}},
+				figure{"home.rect.transfer_pending", url.Values{"scope": {"own"}, "status": {"transfer_pending"}}},
+				figure{"home.rect.term_end", url.Values{"scope": {"own"}, "status": {"term_end"}}},
+				figure{"home.rect.past_deadline", url.Values{"scope": {"own"}, "past_deadline": {"true"}}})
+		case approval.RectEscalated:
+			figures = append(figures, figure{"home.rect.escalated", url.Values{"scope": {"escalated"}, "open": {"true"}}})
+		case approval.RectResponsible:
+			figures = append(figures,
+				figure{"home.rect.responsible", url.Values{"scope": {"responsible"}, "open": {"true"}}},
+				figure{"home.rect.responsible_past", url.Values{"scope": {"responsible"}, "past_deadline": {"true"}}})
+		}
+	}
+	qs := make([]approval.RectQuery, len(figures))
+	for i, f := range figures {
+		qs[i] = rectQueryOf(f.q)
+	}
+	counts, err := s.app.RectCounts(r.Context(), u, qs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Figure, len(figures))
+	for i, f := range figures {
+		out[i] = web.Figure{Label: f.id, Count: counts[i], More: counts[i] >= approval.LedgerCountMax, Href: "/irregular?" + f.q.Encode()}
 	}
 	return out, nil
 }

@@ -16,11 +16,6 @@ import (
 	"secondment/web"
 )
 
-func fileError(id string, kv ...any) error {
-	return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
-		Fields: []secondment.FieldError{{Field: "file", Message: secondment.Msg(id, kv...)}}}
-}
-
 // readImportFile reads an uploaded import file: the "file" part of a
 // multipart form, or (on the API) a raw body named by ?name=. It returns
 // the form's other values too.
@@ -35,7 +30,7 @@ func readImportFile(w http.ResponseWriter, r *http.Request) (name string, data [
 		form.Values["create_people"] = r.FormValue("create_people")
 		f, fh, ferr := r.FormFile("file")
 		if ferr != nil {
-			return "", nil, form, fileError("import.error.file")
+			return "", nil, form, fileError("file", "import.error.file")
 		}
 		defer f.Close()
 		name = fh.Filename
@@ -44,11 +39,11 @@ func readImportFile(w http.ResponseWriter, r *http.Request) (name string, data [
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return "", nil, form, fileError("import.error.too_large", "MaxMB", imports.MaxBytes>>20)
+		return "", nil, form, fileError("file", "import.error.too_large", "MaxMB", imports.MaxBytes>>20)
 	case err != nil:
 		return "", nil, form, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
 	case name == "" || name == "." || len(data) == 0:
-		return "", nil, form, fileError("import.error.file")
+		return "", nil, form, fileError("file", "import.error.file")
 	}
 	return name, data, form, nil
 }

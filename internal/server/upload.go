@@ -27,9 +27,12 @@ var letterTypes = map[string]string{
 	"image/png":       ".png",
 }
 
-func uploadError(msg string, kv ...any) error {
+func uploadError(msg string, kv ...any) error { return fileError("letter", msg, kv...) }
+
+// fileError is a problem with the file of form field field.
+func fileError(field, msg string, kv ...any) error {
 	return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
-		Fields: []secondment.FieldError{{Field: "letter", Message: secondment.Msg(msg, kv...)}}}
+		Fields: []secondment.FieldError{{Field: field, Message: secondment.Msg(msg, kv...)}}}
 }
 
 // readActionForm reads an action's form, which is multipart when it can
@@ -81,20 +84,26 @@ func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval
 // by its content: a renamed executable is refused whatever it is called.
 // The stored name gets the extension of the real type.
 func checkLetter(name string, data []byte) (*approval.File, error) {
+	return checkUpload("letter", name, data)
+}
+
+// checkUpload is checkLetter for the file of form field field (evidence of
+// a rectification is scanned the same way).
+func checkUpload(field, name string, data []byte) (*approval.File, error) {
 	if len(data) == 0 {
-		return nil, uploadError("upload.error.type")
+		return nil, fileError(field, "upload.error.type")
 	}
 	if len(data) > MaxLetterBytes {
-		return nil, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
+		return nil, fileError(field, "upload.error.size", "MaxMB", MaxLetterBytes>>20)
 	}
 	kind := sniff(data)
 	ext, ok := letterTypes[kind]
 	if !ok {
-		return nil, uploadError("upload.error.type")
+		return nil, fileError(field, "upload.error.type")
 	}
 	name = filepath.Base(name)
 	if !utf8.ValidString(name) || name == "." || name == "/" || len(name) > 200 {
-		name = "letter" + ext
+		name = field + ext
 	}
 	if !strings.EqualFold(filepath.Ext(name), ext) && !(ext == ".jpg" && strings.EqualFold(filepath.Ext(name), ".jpeg")) {
 		name = strings.TrimSuffix(name, filepath.Ext(name)) + ext
