@@ -1,3 +1,5 @@
+-- Indexes on columns older than this migration go with it explicitly.
+DROP INDEX IF EXISTS ledger_entry_responsible_idx;
 ALTER TABLE sweep_run DROP COLUMN rect_escalated;
 DROP TABLE ledger_evidence;
 ALTER TABLE ledger_entry

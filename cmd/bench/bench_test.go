@@ -208,6 +208,15 @@ func TestLists(t *testing.T) {
 	if took, err := pageTimes(ctx, client, srv.URL, "/", 5); err != nil || len(took) != 5 {
 		t.Fatalf("dashboard timings: %d, %v", len(took), err)
 	}
+	var entries int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM ledger_entry WHERE org_dept_id = $1`, party.unit).Scan(&entries); err != nil || entries == 0 {
+		t.Fatalf("history: %d irregular ledger entries of the org dept, %v", entries, err)
+	}
+	for _, v := range irregularViews {
+		if took, err := pageTimes(ctx, client, srv.URL, v.path, 5); err != nil || len(took) != 5 {
+			t.Fatalf("irregular ledger timings, %s: %d, %v", v.name, len(took), err)
+		}
+	}
 	for _, q := range ledgerQueries(party) {
 		took, err := ledgerQueryTimes(ctx, store, q.f)
 		if err != nil || len(took) != ledgerQueryRepeats {

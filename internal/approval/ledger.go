@@ -51,6 +51,9 @@ type Ledger struct {
 	// CanRegister: u keeps the ledger (org dept, registrar) and so
 	// registers and imports existing secondments.
 	CanRegister bool
+	// CanCampaign: u is the org dept, listing as such, and may open a
+	// clean-up campaign over the rows shown.
+	CanCampaign bool
 }
 
 // ledgerRoles are the roles of u that have a ledger, the org dept's first.
@@ -158,7 +161,8 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 // lending unit: its own), current and past, filtered and counted.
 func (s *Service) Ledger(ctx context.Context, u auth.User, q LedgerQuery) (Ledger, error) {
 	f, roles, err := ledgerFilter(u, q)
-	out := Ledger{As: f.Role, Roles: roles, CanRegister: registering(u) == nil}
+	out := Ledger{As: f.Role, Roles: roles, CanRegister: registering(u) == nil,
+		CanCampaign: f.Role == secondment.RoleOrgDept && holds(u, secondment.RoleOrgDept)}
 	if err != nil {
 		return out, err
 	}

@@ -162,6 +162,7 @@ type RectPage struct {
 	Today        secondment.Date
 	PastDeadline bool
 	Keeper       bool // u keeps the entry's ledger: sets deadline and responsible unit
+	Party        bool // u may open the secondment's page (a keeper or the responsible unit)
 	CanEdit      bool // plan, report and attach evidence (keeper or responsible unit)
 	CanClose     bool // the org dept of the entry's jurisdiction (销号)
 	// Parties are the units a keeper may make responsible: the
@@ -202,29 +203,36 @@ func (s *Service) rectPage(u auth.User, v secondment.RectView) (RectPage, error)
 	}
 	today := secondment.DateOf(s.clock.Now())
 	open := v.Status != secondment.RectClosed
-	return RectPage{RectView: v, Today: today, PastDeadline: v.PastDeadline(today), Keeper: keeper,
+	return RectPage{RectView: v, Today: today, PastDeadline: v.PastDeadline(today), Keeper: keeper, Party: keeper || responsible,
 		CanEdit:  open && (keeper || responsible),
 		CanClose: open && holds(u, secondment.RoleOrgDept) && u.UnitID == v.OrgDeptID,
 		Parties:  []UnitChoice{{v.BorrowerID, v.BorrowerName}, {v.LenderID, v.LenderName}}}, nil
 }
 
 // RectPlanInput is a change to an entry's plan: the version it was read
-// at, and the fields (Deadline and ResponsibleUnitID count for a keeper
-// only).
+// at, and the fields to change; a nil field keeps what is on record (an
+// API call may send one field). Deadline and ResponsibleUnitID count for a
+// keeper only; an empty deadline removes it.
 type RectPlanInput struct {
 	Version                                 int
-	TargetTask, Measures, ResponsiblePerson string
-	ResponsibleUnitID                       int64
-	Deadline                                string
+	TargetTask, Measures, ResponsiblePerson *string
+	ResponsibleUnitID                       *int64
+	Deadline                                *string
 }
 
 // RectPlan writes u's plan for entry id.
 func (s *Service) RectPlan(ctx context.Context, u auth.User, id int64, in RectPlanInput) (RectPage, error) {
 	return s.rectChange(ctx, u, id, in.Version, "ledger.plan", func(p RectPage, today secondment.Date) (secondment.Rectification, error) {
+		or := func(v *string, cur string) string {
+			if v == nil {
+				return cur
+			}
+			return *v
+		}
 		deadline := p.Deadline
-		if p.Keeper {
+		if p.Keeper && in.Deadline != nil {
 			deadline = secondment.Date{}
-			if v := strings.TrimSpace(in.Deadline); v != "" {
+			if v := strings.TrimSpace(*in.Deadline); v != "" {
 				d, err := secondment.ParseDate(v)
 				if err != nil {
 					return p.Rectification, fieldError("deadline", "error.date")
@@ -232,13 +240,13 @@ func (s *Service) RectPlan(ctx context.Context, u auth.User, id int64, in RectPl
 				deadline = d
 			}
 		}
-		unit := in.ResponsibleUnitID
-		if unit == 0 {
-			unit = p.ResponsibleUnitID
+		unit := p.ResponsibleUnitID
+		if in.ResponsibleUnitID != nil && *in.ResponsibleUnitID != 0 {
+			unit = *in.ResponsibleUnitID
 		}
-		return p.Rectification.Plan(secondment.RectPlan{TargetTask: in.TargetTask, Measures: in.Measures,
-			ResponsiblePerson: in.ResponsiblePerson, ResponsibleUnitID: unit, Deadline: deadline, Keeper: p.Keeper},
-			[]int64{p.BorrowerID, p.LenderID}, today)
+		return p.Rectification.Plan(secondment.RectPlan{TargetTask: or(in.TargetTask, p.TargetTask),
+			Measures: or(in.Measures, p.Measures), ResponsiblePerson: or(in.ResponsiblePerson, p.ResponsiblePerson),
+			ResponsibleUnitID: unit, Deadline: deadline, Keeper: p.Keeper}, []int64{p.BorrowerID, p.LenderID}, today)
 	})
 }
 
@@ -321,6 +329,8 @@ func rectChanges(a, b secondment.Rectification) map[string]any {
 	diff("responsible_unit", a.ResponsibleUnitID, b.ResponsibleUnitID)
 	diff("responsible_person", a.ResponsiblePerson, b.ResponsiblePerson)
 	diff("deadline", a.Deadline.String(), b.Deadline.String())
+	diff("escalated_on", a.EscalatedOn.String(), b.EscalatedOn.String())
+	diff("escalated_to", a.EscalatedTo, b.EscalatedTo)
 	diff("status", a.Status, b.Status)
 	diff("opinion", a.CloseOpinion, b.CloseOpinion)
 	return out

@@ -73,9 +73,9 @@ func TestRectificationLifecycle(t *testing.T) {
 	}
 
 	// The borrowing unit's plan: its deadline and unit are not its to set.
-	p, err = w.svc.RectPlan(w.ctx, clerk, id, approval.RectPlanInput{Version: p.Version, TargetTask: "芦长丽返回原单位",
-		Measures: "完成交接后6月底前返回", ResponsiblePerson: "王主任", Deadline: "2024-12-31",
-		ResponsibleUnitID: w.unit("NMG-BT-QS-KXL")})
+	p, err = w.svc.RectPlan(w.ctx, clerk, id, approval.RectPlanInput{Version: p.Version, TargetTask: new("芦长丽返回原单位"),
+		Measures: new("完成交接后6月底前返回"), ResponsiblePerson: new("王主任"), Deadline: new("2024-12-31"),
+		ResponsibleUnitID: new(w.unit("NMG-BT-QS-KXL"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,17 +85,18 @@ func TestRectificationLifecycle(t *testing.T) {
 	}
 	// The org dept's deadline: not in the past.
 	before := p.Version
-	_, err = w.svc.RectPlan(w.ctx, org, id, approval.RectPlanInput{Version: p.Version, TargetTask: p.TargetTask,
-		Measures: p.Measures, ResponsiblePerson: p.ResponsiblePerson, Deadline: "2024-05-01"})
+	_, err = w.svc.RectPlan(w.ctx, org, id, approval.RectPlanInput{Version: p.Version, TargetTask: new(p.TargetTask),
+		Measures: new(p.Measures), ResponsiblePerson: new(p.ResponsiblePerson), Deadline: new("2024-05-01")})
 	if e := codeOf(t, err, sm.EInvalid); len(e.Fields) != 1 || e.Fields[0].Field != "deadline" {
 		t.Errorf("a deadline in the past: %+v", e)
 	}
 	if p, _ = w.svc.Rect(w.ctx, org, id); p.Version != before || !p.Deadline.IsZero() {
 		t.Errorf("a refused plan changed the entry: %+v", p.Rectification)
 	}
-	p, err = w.svc.RectPlan(w.ctx, registrar, id, approval.RectPlanInput{Version: p.Version, TargetTask: p.TargetTask,
-		Measures: p.Measures, ResponsiblePerson: p.ResponsiblePerson, Deadline: "2024-06-30"})
-	if err != nil || p.Deadline != sm.D(2024, 6, 30) || p.Version != before+1 {
+	// The deadline alone (as an API call may send it): the rest stays.
+	p, err = w.svc.RectPlan(w.ctx, registrar, id, approval.RectPlanInput{Version: p.Version, Deadline: new("2024-06-30")})
+	if err != nil || p.Deadline != sm.D(2024, 6, 30) || p.Version != before+1 || p.TargetTask != "芦长丽返回原单位" ||
+		p.ResponsiblePerson != "王主任" {
 		t.Fatalf("the registrar's deadline: %+v %v", p.Rectification, err)
 	}
 	// A change made over an old version is a conflict.
@@ -133,6 +134,10 @@ func TestRectificationLifecycle(t *testing.T) {
 			t.Errorf("unit %d told %d times of the escalation", unit, n)
 		}
 	}
+	// The city's notice links no secondment: it may not open one.
+	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE recipient_unit_id = $1 AND secondment_id IS NULL`, city.UnitID); n != 1 {
+		t.Errorf("the city's notice links a secondment it cannot open")
+	}
 
 	// The return, reported with evidence, and closed.
 	p, err = w.svc.RectReport(w.ctx, clerk, id, p.Version, string(sm.RectReturned))
@@ -155,7 +160,7 @@ func TestRectificationLifecycle(t *testing.T) {
 	if err != nil || p.Status != sm.RectClosed || p.ClosedOn != sm.D(2024, 7, 2) || p.CanEdit || p.CanClose {
 		t.Fatalf("close: %+v %v", p, err)
 	}
-	_, err = w.svc.RectPlan(w.ctx, clerk, id, approval.RectPlanInput{Version: p.Version, TargetTask: "改"})
+	_, err = w.svc.RectPlan(w.ctx, clerk, id, approval.RectPlanInput{Version: p.Version, TargetTask: new("改")})
 	codeOf(t, err, sm.EConflict)
 	_, err = w.svc.RectClose(w.ctx, org, id, p.Version, "再次销号")
 	codeOf(t, err, sm.EConflict)

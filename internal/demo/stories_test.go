@@ -106,6 +106,15 @@ func TestStories(t *testing.T) {
 	if n := count(`SELECT count(*) FROM ledger_entry WHERE status = 'term_end'`); n != 5 {
 		t.Errorf("%d entries held to term end, want 5", n)
 	}
+	// S6: the clean-up's figures, as its page shows them.
+	var campaign int64
+	if err := s.Pool.QueryRow(ctx, `SELECT c.id FROM campaign c JOIN unit u ON u.id = c.org_dept_id WHERE u.code = 'XJ-KS-ZZB'`).Scan(&campaign); err != nil {
+		t.Fatalf("the Kashgar campaign: %v", err)
+	}
+	if v, err := s.CampaignGet(ctx, campaign); err != nil || v.Counts.Found != c.KashgarStock || v.Counts.Returned != c.StockReturned ||
+		v.Counts.Transfer != c.StockTransfer || v.Counts.Remaining() != c.StockAway || v.Counts.Held != c.StockAway {
+		t.Errorf("the Kashgar campaign's counts: %+v %v", v.Counts, err)
+	}
 	// S1 refused, S2's third term refused by the cap: both stay drafts.
 	if n := count(`SELECT count(*) FROM secondment s JOIN person p ON p.id = s.person_id
 		WHERE s.state = 'draft' AND p.name IN ('芦长丽', '热依汗古丽·艾则孜')`); n != 2 {

@@ -126,14 +126,15 @@ func (s *Store) RectList(ctx context.Context, f RectFilter, max int) (lines []se
 	return lines, total, more, br.Close()
 }
 
-// RectCounts counts each filter's entries up to max, in one round trip.
+// RectCounts counts each filter's entries up to max+1 (more than max:
+// beyond the cap, as RectList tells it), in one round trip.
 func (s *Store) RectCounts(ctx context.Context, fs []RectFilter, max int) ([]int, error) {
 	b := &pgx.Batch{}
 	for _, f := range fs {
 		var args []any
 		arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 		where, _, _ := rectWhere(f, arg)
-		b.Queue(`SELECT count(*) FROM (SELECT 1 FROM ledger_entry le WHERE `+where+` LIMIT `+strconv.Itoa(max)+`) c`, args...)
+		b.Queue(`SELECT count(*) FROM (SELECT 1 FROM ledger_entry le WHERE `+where+` LIMIT `+strconv.Itoa(max+1)+`) c`, args...)
 	}
 	br := s.Pool.SendBatch(ctx, b)
 	defer br.Close()
@@ -360,23 +361,26 @@ func (s *Store) sweepRectifications(ctx context.Context, today secondment.Date, 
 				}
 				m := secondment.Msg("rect.notify.escalated", "Number", d.number, "Person", d.person, "Rule", d.rule,
 					"Deadline", civil(d.deadline).String())
+				// The notice links the secondment for its parties; the org
+				// dept above may not open it, and finds the entry on its
+				// irregular ledger ("督办至本部"): its notice links nothing.
 				type recipient struct {
-					role secondment.Role
-					unit int64
+					role       secondment.Role
+					unit, link int64
 				}
-				to := []recipient{{secondment.RoleOrgDept, d.orgDept}}
+				to := []recipient{{secondment.RoleOrgDept, d.orgDept, d.secondment}}
 				if ok {
-					to = append(to, recipient{secondment.RoleOrgDept, sup.ID})
+					to = append(to, recipient{secondment.RoleOrgDept, sup.ID, 0})
 				}
 				if d.responsible != 0 {
 					role := secondment.RoleLender
 					if d.responsible == d.borrower {
 						role = secondment.RoleBorrower
 					}
-					to = append(to, recipient{role, d.responsible})
+					to = append(to, recipient{role, d.responsible, d.secondment})
 				}
 				for _, r := range to {
-					if err := notifyUser(ctx, tx, r.role, r.unit, 0, d.secondment, m, now); err != nil {
+					if err := notifyUser(ctx, tx, r.role, r.unit, 0, r.link, m, now); err != nil {
 						return err
 					}
 				}

@@ -380,16 +380,33 @@ func History(ctx context.Context, store *postgres.Store, out io.Writer) error {
 		        CASE WHEN s.created_at < now() - interval '7 days' THEN s.created_at + interval '1 day' END, s.created_at
 		 FROM secondment s CROSS JOIN (VALUES ('lender'), ('orgdept')) r(role)
 		 WHERE s.org_dept_id IS NOT NULL`,
+		// The irregular ledger: every overdue term (R10), its deadline a
+		// month after it was entered (the sweep escalates those missed), a
+		// fifth reported sent back and a tenth in transfer-in; and one
+		// returned secondment in eight found without approval (R8) and
+		// closed since.
+		`INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, org_dept_id, target_task,
+		     measures, deadline, status, created_at)
+		 SELECT s.id, 'R10', s.end_date + 1, 'policy.r10.overdue', s.borrower_id, s.org_dept_id, '返回原单位', '完成交接后返回',
+		        s.end_date + 31,
+		        CASE s.id % 10 WHEN 0 THEN 'returned' WHEN 1 THEN 'returned' WHEN 2 THEN 'transfer_pending' ELSE 'rectifying' END,
+		        s.updated_at
+		 FROM secondment s WHERE s.state = 'overdue'`,
+		`INSERT INTO ledger_entry (secondment_id, rule, opened_on, detail, responsible_unit_id, org_dept_id, deadline, status,
+		     closed_on, close_opinion, created_at)
+		 SELECT s.id, 'R8', s.start_date, 'stock.r8.no_approval', s.borrower_id, s.org_dept_id, s.start_date + 30, 'closed',
+		        greatest(s.start_date, coalesce(s.returned_on, s.end_date)), '已返回，同意销号', s.created_at
+		 FROM secondment s WHERE s.state = 'returned' AND s.id % 8 = 0`,
 	} {
 		if _, err := store.Pool.Exec(ctx, q); err != nil {
 			return fmt.Errorf("history: %w", err)
 		}
 	}
-	var audit, notes int
-	if err := store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM notification_outbox)`).
-		Scan(&audit, &notes); err != nil {
+	var audit, notes, entries int
+	if err := store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM notification_outbox),
+		(SELECT count(*) FROM ledger_entry)`).Scan(&audit, &notes, &entries); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "history: %d audit events, %d notifications (%s)\n", audit, notes, since(t0))
+	fmt.Fprintf(out, "history: %d audit events, %d notifications, %d irregular ledger entries (%s)\n", audit, notes, entries, since(t0))
 	return Settle(ctx, store, out)
 }

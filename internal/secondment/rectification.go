@@ -128,8 +128,9 @@ func (r Rectification) Plan(p RectPlan, parties []int64, today Date) (Rectificat
 				bad("deadline", "rect.error.deadline_past")
 			}
 			out.Deadline = p.Deadline
-			if !p.Deadline.IsZero() && !p.Deadline.Before(today) {
-				// A new deadline is a new chance: the flag goes.
+			if p.Deadline.IsZero() || !p.Deadline.Before(today) {
+				// A new deadline is a new chance, and none is nothing
+				// missed: the flag goes (the audit records it going).
 				out.EscalatedOn, out.EscalatedTo = Date{}, 0
 			}
 		}

@@ -170,14 +170,14 @@ func (s *Server) handleLedgerExport(format string) http.HandlerFunc {
 		name := fmt.Sprintf("ledger-%s.%s", secondment.Today(s.clock), format)
 		err = s.app.LedgerEach(r.Context(), u, ledgerQueryOf(r.URL.Query()), func(row secondment.LedgerLine) error {
 			if out == nil {
-				if out, err = startExport(w, format, name, header); err != nil {
+				if out, err = startExport(w, format, name, "台账", header); err != nil {
 					return err
 				}
 			}
 			return out.Write(ledgerCells(loc, row))
 		})
 		if err == nil && out == nil {
-			out, err = startExport(w, format, name, header) // an empty ledger is a file with its header
+			out, err = startExport(w, format, name, "台账", header) // an empty ledger is a file with its header
 		}
 		if err != nil {
 			if out == nil {
@@ -195,12 +195,12 @@ func (s *Server) handleLedgerExport(format string) http.HandlerFunc {
 	}
 }
 
-func startExport(w http.ResponseWriter, format, name string, header []string) (sheet.Writer, error) {
+func startExport(w http.ResponseWriter, format, name, sheetName string, header []string) (sheet.Writer, error) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	if format == "xlsx" {
 		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		return sheet.NewXLSX(w, "台账", header)
+		return sheet.NewXLSX(w, sheetName, header)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	return sheet.NewCSV(w, header)

@@ -396,6 +396,12 @@ func TestOrgDeptLoads(t *testing.T) {
 		if p := c.ledger(strings.TrimPrefix(html.UnescapeString(link[1]), "/ledger?")); p.Total != demo.StoryCounts.KexueluAway {
 			t.Errorf("%s: the count's ledger holds %d rows, want %d", login, p.Total, demo.StoryCounts.KexueluAway)
 		}
+		// Each count has its bar, the largest drawn full length.
+		lenders := regexp.MustCompile(`(?s)data-testid="loads-true">.*?</table>`).FindString(home)
+		if strings.Count(lenders, `data-testid="hbar"`) != strings.Count(lenders, `data-testid="load-row"`) ||
+			!strings.Contains(lenders, `<rect x="0" y="0" width="100"`) || !strings.Contains(row, `data-testid="hbar"`) {
+			t.Errorf("%s: the lending units' bars are missing or none is full length", login)
+		}
 		borrowers := regexp.MustCompile(`(?s)data-testid="loads-false">.*?</table>`).FindString(home)
 		if !strings.Contains(borrowers, "青山区人大常委会机关") {
 			t.Errorf("%s: the borrowing units' table lacks 青山区人大常委会机关: %.300s", login, borrowers)

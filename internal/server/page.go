@@ -79,6 +79,10 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			Warn: b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
 	}
 	if u.HasAny(auth.RoleOrgDept, auth.RoleRegistrar) {
+		if v.Campaigns, err = s.app.Campaigns(r.Context(), u, true, homeCampaigns); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
 		l, err := s.app.Loads(r.Context(), u)
 		if err != nil {
 			s.renderError(w, r, err)
@@ -113,6 +117,9 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 // link away.
 const homeAwayRows = 10
 
+// homeCampaigns are the open campaigns an org dept's home shows.
+const homeCampaigns = 3
+
 // awayQuery is the ledger's view of the people away now, soonest back
 // first: who is away, where, and until when.
 func awayQuery() url.Values {
@@ -138,6 +145,17 @@ func loadsView(l approval.Loads) *web.LoadsView {
 	}
 	for _, u := range l.Borrowers {
 		v.Borrowers = append(v.Borrowers, row(u, "borrower"))
+	}
+	for _, rows := range [][]web.LoadRow{v.Lenders, v.Borrowers} {
+		top := 0
+		for _, r := range rows {
+			top = max(top, r.Away)
+		}
+		for i := range rows {
+			if top > 0 {
+				rows[i].Bar = rows[i].Away * 100 / top
+			}
+		}
 	}
 	return v
 }
@@ -211,7 +229,8 @@ func (s *Server) rectFigures(r *http.Request, u auth.User) ([]web.Figure, error)
 	}
 	out := make([]web.Figure, len(figures))
 	for i, f := range figures {
-		out[i] = web.Figure{Label: f.id, Count: counts[i], More: counts[i] >= approval.LedgerCountMax, Href: "/irregular?" + f.q.Encode()}
+		out[i] = web.Figure{Label: f.id, Count: min(counts[i], approval.LedgerCountMax), More: counts[i] > approval.LedgerCountMax,
+			Href: "/irregular?" + f.q.Encode()}
 	}
 	return out, nil
 }

@@ -92,10 +92,20 @@ func (s *Server) handleRectPlan(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	unit, _ := strconv.ParseInt(f.Value("responsible_unit"), 10, 64)
-	_, err = s.app.RectPlan(r.Context(), u, id, approval.RectPlanInput{Version: formVersion(f), TargetTask: f.Value("target_task"),
-		Measures: f.Value("measures"), ResponsiblePerson: f.Value("responsible_person"), ResponsibleUnitID: unit,
-		Deadline: f.Value("deadline")})
+	// The form sends the fields its user may change: those it has.
+	field := func(k string) *string {
+		if _, ok := r.PostForm[k]; !ok {
+			return nil
+		}
+		v := f.Value(k)
+		return &v
+	}
+	in := approval.RectPlanInput{Version: formVersion(f), TargetTask: field("target_task"), Measures: field("measures"),
+		ResponsiblePerson: field("responsible_person"), Deadline: field("deadline")}
+	if unit, err := strconv.ParseInt(f.Value("responsible_unit"), 10, 64); err == nil {
+		in.ResponsibleUnitID = &unit
+	}
+	_, err = s.app.RectPlan(r.Context(), u, id, in)
 	if err != nil {
 		s.rectRefused(w, r, u, id, f, err)
 		return
@@ -356,16 +366,16 @@ func (s *Server) handleAPIRect(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiRectChange is the body of a change to an entry: the version read, and
-// the fields of the change made.
+// the fields of the change made; a plan's field left out keeps its value.
 type apiRectChange struct {
-	Version           int    `json:"version"`
-	TargetTask        string `json:"target_task"`
-	Measures          string `json:"measures"`
-	ResponsibleUnitID int64  `json:"responsible_unit_id"`
-	ResponsiblePerson string `json:"responsible_person"`
-	Deadline          string `json:"deadline"`
-	Status            string `json:"status"`
-	Opinion           string `json:"opinion"`
+	Version           int     `json:"version"`
+	TargetTask        *string `json:"target_task"`
+	Measures          *string `json:"measures"`
+	ResponsibleUnitID *int64  `json:"responsible_unit_id"`
+	ResponsiblePerson *string `json:"responsible_person"`
+	Deadline          *string `json:"deadline"`
+	Status            string  `json:"status"`
+	Opinion           string  `json:"opinion"`
 }
 
 // apiRectStep is an API call changing an entry through do.

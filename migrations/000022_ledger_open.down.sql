@@ -1,0 +1,2 @@
+DROP INDEX ledger_entry_responsible_open_idx;
+DROP INDEX ledger_entry_orgdept_open_idx;

@@ -1,0 +1,2 @@
+DROP TABLE campaign_member;
+DROP TABLE campaign;
