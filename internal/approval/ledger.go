@@ -141,13 +141,10 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 		bad("sort", "ledger.error.sort")
 	}
 	if q.After != "" {
-		d, id, ok := strings.Cut(q.After, "_")
-		day, err := secondment.ParseDate(d)
-		n, nerr := strconv.ParseInt(id, 10, 64)
-		if !ok || err != nil || nerr != nil || n <= 0 {
-			bad("after", "error.cursor")
-		} else {
+		if day, n, ok := parseDateCursor(q.After); ok {
 			f.AfterDate, f.AfterID = day, n
+		} else {
+			bad("after", "error.cursor")
 		}
 	}
 	if len(fe) > 0 {
@@ -239,4 +236,16 @@ func (s *Service) LedgerCounts(ctx context.Context, u auth.User, qs []LedgerQuer
 		fs[i] = f
 	}
 	return s.store.LedgerCounts(ctx, fs, LedgerCountMax)
+}
+
+// parseDateCursor reads a keyset cursor "date_id" (the sort date and the id of
+// the last row shown), as the ledgers' pages give it.
+func parseDateCursor(after string) (secondment.Date, int64, bool) {
+	d, id, ok := strings.Cut(after, "_")
+	day, err := secondment.ParseDate(d)
+	n, nerr := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil || nerr != nil || n <= 0 {
+		return secondment.Date{}, 0, false
+	}
+	return day, n, true
 }

@@ -96,13 +96,10 @@ func rectFilter(u auth.User, q RectQuery, today secondment.Date) (postgres.RectF
 		bad("rule", "rect.error.rule")
 	}
 	if q.After != "" {
-		d, id, ok := strings.Cut(q.After, "_")
-		day, err := secondment.ParseDate(d)
-		n, nerr := strconv.ParseInt(id, 10, 64)
-		if !ok || err != nil || nerr != nil || n <= 0 {
-			bad("after", "error.cursor")
-		} else {
+		if day, n, ok := parseDateCursor(q.After); ok {
 			f.AfterDate, f.AfterID = day, n
+		} else {
+			bad("after", "error.cursor")
 		}
 	}
 	if len(fe) > 0 {
@@ -270,11 +267,12 @@ func (s *Service) RectClose(ctx context.Context, u auth.User, id int64, version 
 	})
 }
 
-// rectChange runs one change of entry id in a transaction: the entry
-// locked, u's standing checked, the version compared, the change made by
-// change and written with its audit event (the fields before and after).
-func (s *Service) rectChange(ctx context.Context, u auth.User, id int64, version int, action string,
-	change func(RectPage, secondment.Date) (secondment.Rectification, error)) (RectPage, error) {
+// rectEdit runs do on entry id in one transaction: the entry locked and
+// u's standing checked (a closed entry is a conflict; one u may only read
+// is forbidden, unless closing, which checks its own), then the entry as
+// it stands after do, for the caller to show.
+func (s *Service) rectEdit(ctx context.Context, u auth.User, id int64, closing bool,
+	do func(tx *postgres.Tx, p RectPage) error) (RectPage, error) {
 	var out RectPage
 	err := s.store.InTx(ctx, func(tx *postgres.Tx) error {
 		v, err := tx.RectLock(ctx, id)
@@ -285,34 +283,42 @@ func (s *Service) rectChange(ctx context.Context, u auth.User, id int64, version
 		if err != nil {
 			return err
 		}
-		if action != "ledger.close" && !p.CanEdit {
+		if !closing && !p.CanEdit {
 			if v.Status == secondment.RectClosed {
 				return secondment.Errorf(secondment.EConflict, secondment.Msg("rect.error.closed"), nil)
 			}
 			return forbidden("error.forbidden", fmt.Errorf("%s may not change ledger entry %d", u.Login, id))
 		}
-		if version != v.Version {
-			return secondment.Errorf(secondment.EConflict, secondment.Msg("error.conflict"),
-				fmt.Errorf("ledger entry %d is at version %d, not %d", id, v.Version, version))
-		}
-		now := s.clock.Now()
-		next, err := change(p, secondment.DateOf(now))
-		if err != nil {
+		if err := do(tx, p); err != nil {
 			return err
 		}
-		err = tx.RectSave(ctx, next, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: action,
-			ObjectType: "ledger_entry", ObjectID: id, UnitID: u.UnitID, Detail: rectChanges(v.Rectification, next)})
-		if err != nil {
-			return err
-		}
-		v, err = tx.RectLock(ctx, id)
-		if err != nil {
+		if v, err = tx.RectLock(ctx, id); err != nil {
 			return err
 		}
 		out, err = s.rectPage(u, v)
 		return err
 	})
 	return out, err
+}
+
+// rectChange runs one change of entry id (rectEdit): the version compared,
+// the change made by change and written with its audit event (the fields
+// before and after).
+func (s *Service) rectChange(ctx context.Context, u auth.User, id int64, version int, action string,
+	change func(RectPage, secondment.Date) (secondment.Rectification, error)) (RectPage, error) {
+	return s.rectEdit(ctx, u, id, action == "ledger.close", func(tx *postgres.Tx, p RectPage) error {
+		if version != p.Version {
+			return secondment.Errorf(secondment.EConflict, secondment.Msg("error.conflict"),
+				fmt.Errorf("ledger entry %d is at version %d, not %d", id, p.Version, version))
+		}
+		now := s.clock.Now()
+		next, err := change(p, secondment.DateOf(now))
+		if err != nil {
+			return err
+		}
+		return tx.RectSave(ctx, next, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: action,
+			ObjectType: "ledger_entry", ObjectID: id, UnitID: u.UnitID, Detail: rectChanges(p.Rectification, next)})
+	})
 }
 
 // rectChanges are the fields a change moved, before and after, for the
@@ -387,35 +393,12 @@ func (s *Service) RectOpen(ctx context.Context, u auth.User, in RectOpenInput) (
 
 // RectAttach attaches evidence f to entry id.
 func (s *Service) RectAttach(ctx context.Context, u auth.User, id int64, f File) (RectPage, error) {
-	var out RectPage
-	err := s.store.InTx(ctx, func(tx *postgres.Tx) error {
-		v, err := tx.RectLock(ctx, id)
-		if err != nil {
-			return err
-		}
-		p, err := s.rectPage(u, v)
-		if err != nil {
-			return err
-		}
-		if !p.CanEdit {
-			if v.Status == secondment.RectClosed {
-				return secondment.Errorf(secondment.EConflict, secondment.Msg("rect.error.closed"), nil)
-			}
-			return forbidden("error.forbidden", fmt.Errorf("%s may not attach to ledger entry %d", u.Login, id))
-		}
-		now := s.clock.Now()
-		if _, err := tx.EvidenceAdd(ctx, id, f.Name, f.ContentType, f.Data, postgres.AuditEvent{At: now, ActorID: u.ID,
+	return s.rectEdit(ctx, u, id, false, func(tx *postgres.Tx, _ RectPage) error {
+		_, err := tx.EvidenceAdd(ctx, id, f.Name, f.ContentType, f.Data, postgres.AuditEvent{At: s.clock.Now(), ActorID: u.ID,
 			ActorName: u.Name, Action: "ledger.evidence", ObjectType: "ledger_entry", ObjectID: id, UnitID: u.UnitID,
-			Detail: map[string]any{"name": f.Name, "size": len(f.Data)}}); err != nil {
-			return err
-		}
-		if v, err = tx.RectLock(ctx, id); err != nil {
-			return err
-		}
-		out, err = s.rectPage(u, v)
+			Detail: map[string]any{"name": f.Name, "size": len(f.Data)}})
 		return err
 	})
-	return out, err
 }
 
 // RectEvidence is evidence file evID of entry id, for someone who may see
