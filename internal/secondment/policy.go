@@ -198,8 +198,8 @@ func (p Policy) Validate() error {
 
 // PolicyOn picks from the versions of one jurisdiction's policy the one in
 // force on day d: the latest whose EffectiveFrom is not after d. A request is
-// judged by the version in force on its submission day, so a later version
-// never re-judges it.
+// judged by the version in force on its submission day, and at the sign-off
+// by the one in force that day.
 func PolicyOn(versions []Policy, d Date) (Policy, error) {
 	var best *Policy
 	for i := range versions {

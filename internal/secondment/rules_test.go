@@ -216,30 +216,42 @@ func TestPolicyVersions(t *testing.T) {
 	}
 }
 
-// A request submitted under an older version is judged by it to the end.
-func TestNewVersionNeverRejudges(t *testing.T) {
+// A request still in the chain when a stricter version takes effect is
+// judged by it at the sign-off (S1: Baotou's township ban of April 2024
+// reaches a request submitted under the version before), and by the
+// version of that day when signed off before it.
+func TestNewVersionReachesTheChain(t *testing.T) {
 	j := DemoJurisdiction("NMG-BT-QS-RD")
 	kxl, rd := DemoUnit("NMG-BT-QS-KXL"), DemoUnit("NMG-BT-QS-RD")
 	s := Secondment{ID: 1, State: StateDraft, Kind: KindSecondment, Purpose: PurposeSpecialProject, Task: "人大专项工作",
-		PersonID: 1, PersonName: "芦长丽", BorrowerID: rd.ID, LenderID: kxl.ID, Start: D(2023, 6, 1), End: D(2023, 8, 31)}
+		PersonID: 1, PersonName: "芦长丽", BorrowerID: rd.ID, LenderID: kxl.ID, Start: D(2024, 5, 1), End: D(2024, 5, 31)}
+	s.Justification = "人大换届筹备急需" // the township was an exception before the ban
 	in := Input{Jurisdiction: &j, Facts: &Facts{Jurisdiction: j.Root.Name, Borrower: rd, Lender: kxl}, Opinion: "同意"}
 	clerk := Actor{UserID: 1, Role: RoleBorrower, UnitID: rd.ID}
 	in.Action = ActSubmit
-	res, err := Transition(s, clerk, in, At(D(2023, 5, 20)))
-	if err != nil || res.Secondment.PolicyVersion != 1 {
-		t.Fatalf("submitted under version 1: %v %+v", err, res.Secondment)
+	res, err := Transition(s, clerk, in, At(D(2024, 3, 20)))
+	if err != nil {
+		t.Fatalf("submitted before the ban: %v", err)
 	}
+	submitted := res.Secondment.PolicyVersion
 	in.Action = ActConsent
-	res, err = Transition(res.Secondment, Actor{UserID: 2, Role: RoleLender, UnitID: kxl.ID}, in, At(D(2023, 5, 22)))
+	res, err = Transition(res.Secondment, Actor{UserID: 2, Role: RoleLender, UnitID: kxl.ID}, in, At(D(2024, 3, 22)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The org dept signs off only after the April 2024 ban: still version 1.
+	ban, err := PolicyOn(j.Policies, D(2024, 4, 20))
+	if err != nil || ban.Version <= submitted || ban.Township != TownshipForbidden {
+		t.Fatalf("the ban: version %d (submitted under %d), %s, %v", ban.Version, submitted, ban.Township, err)
+	}
+	org := Actor{UserID: 3, Name: "李志强", Role: RoleOrgDept, UnitID: j.OrgDept.ID}
 	in.Action = ActApprove
-	s2 := res.Secondment
-	s2.Start, s2.End = D(2024, 5, 1), D(2024, 5, 31) // (dates moved so the order rule holds)
-	if _, err := Transition(s2, Actor{UserID: 3, Name: "李志强", Role: RoleOrgDept, UnitID: j.OrgDept.ID}, in, At(D(2024, 4, 20))); err != nil {
-		t.Errorf("re-judged under the new version: %v", err)
+	_, err = Transition(res.Secondment, org, in, At(D(2024, 4, 20)))
+	var e *Error
+	if !errors.As(err, &e) || !e.Violations.Blocked() || !slices.Contains(e.Violations.Rules(), R4) {
+		t.Fatalf("signed off after the ban: %v; want refused under R4", err)
+	}
+	if res2, err := Transition(res.Secondment, org, in, At(D(2024, 3, 25))); err != nil || res2.Secondment.State != StateApproved {
+		t.Errorf("signed off before the ban: %v", err)
 	}
 }
 

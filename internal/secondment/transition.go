@@ -301,7 +301,14 @@ func (t *step) apply(rows []Row) error {
 			return t.transferIn(p, true)
 		}
 		s.ApprovedOn = t.today
-		return t.judge(p, true)
+		// The sign-off judges by the policy in force today: a stricter
+		// version reaches the requests still in the chain (S1's ban of
+		// April 2024 refuses a request submitted before it).
+		now, err := t.in.Jurisdiction.PolicyOn(t.today)
+		if err != nil {
+			return err
+		}
+		return t.judge(now, true)
 	case ActWithdraw:
 		if s.State == StateAwaitingSignoff { // the lender takes back its consent
 			s.ConsentedOn = Date{}
@@ -445,8 +452,8 @@ func (t *step) refuse(vs Violations, fe []FieldError) error {
 	return &Error{Code: EInvalid, Message: Msg("transition.error.policy"), Fields: fe, Violations: vs, Err: ErrPolicyViolation}
 }
 
-// policy is the version the request was judged by at submission: a later
-// version never re-judges it.
+// policy is the version the request was judged by at submission. The
+// sign-off judges again by the version in force that day (ActApprove).
 func (t *step) policy() (Policy, error) {
 	if t.in.Jurisdiction == nil {
 		return Policy{}, missing("jurisdiction")
