@@ -516,3 +516,27 @@ func jsString(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
 }
+
+// Viewport emulates a screen of width × height CSS pixels (a phone's is
+// 375 wide) for the pages loaded after it.
+func (b *Browser) Viewport(width, height int64) {
+	b.t.Helper()
+	b.step(fmt.Sprintf("emulate a %d×%d screen", width, height), "", func(ctx context.Context) error {
+		_, err := chromedp.Run(ctx, chromedp.EmulateViewport(width, height))
+		return err
+	})
+}
+
+// Overflow is how many CSS pixels the page is wider than its window: 0
+// when nothing on it needs a sideways scroll of the whole page (a wide
+// table scrolls in its own box).
+func (b *Browser) Overflow() int {
+	b.t.Helper()
+	var n int
+	b.step("measure the page's width", "", func(ctx context.Context) (err error) {
+		n, err = chromedp.Run(ctx, chromedp.Evaluate[int](
+			`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+		return err
+	})
+	return n
+}

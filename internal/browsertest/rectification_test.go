@@ -112,3 +112,26 @@ func TestRectificationFromHomeFigure(t *testing.T) {
 		t.Errorf("the past-deadline figure after closing: %q", got)
 	}
 }
+
+// The dashboards on a phone (375 CSS pixels wide): the org dept's home
+// with its figures, campaign bar and units' bars, the campaign's page and
+// the irregular ledger fit the screen; wide tables scroll in their own
+// box. A screenshot of each is kept with the test's artifacts.
+func TestDashboardsOnAPhone(t *testing.T) {
+	t.Parallel()
+	base := newStoryServer(t)
+	b := browsertest.New(t)
+	b.SignIn(base, "xj-ks-zzb.orgdept", demoPassword)
+	b.Viewport(375, 812)
+	dir := browsertest.ArtifactDir(t)
+	for name, page := range map[string]string{"home": "/", "campaigns": "/campaigns", "irregular": "/irregular"} {
+		b.Go(base + page)
+		if n := b.Overflow(); n > 0 {
+			t.Errorf("%s is %d px wider than a 375 px screen", page, n)
+		}
+		if name == "home" && !b.Exists(`[data-testid=home-campaign] svg.campaign-bar`) {
+			t.Error("the home page lacks the campaign's bar")
+		}
+		b.Screenshot(filepath.Join(dir, "phone-"+name+".png"))
+	}
+}
