@@ -31,6 +31,9 @@ type SweepResult struct {
 	// RectEscalated counts the irregular ledger entries whose deadline
 	// passed, flagged to the supervising org dept.
 	RectEscalated int
+	// PolicyFlagged counts the running secondments a policy version new
+	// in force put on the irregular ledger.
+	PolicyFlagged int
 	// LongestBatch is the longest any batch transaction held its row
 	// locks: what other writers of those rows may have waited.
 	LongestBatch time.Duration
@@ -51,7 +54,10 @@ type SweepResult struct {
 //   - reminders are sent N days before the end and on the renewal
 //     apply-by day, each once;
 //   - an irregular ledger entry still open after its rectification
-//     deadline is flagged, once, to the org dept one region up.
+//     deadline is flagged, once, to the org dept one region up;
+//   - a policy version new in force judges the running secondments
+//     approved under an earlier one, once, and puts those it forbids on
+//     the irregular ledger.
 //
 // Conditions are "on or before today", so days missed while the service
 // was down are caught up; a second sweep on the same day changes nothing.
@@ -94,10 +100,13 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	if res.RectEscalated, err = s.sweepRectifications(ctx, today, now, o.BatchSize); err != nil {
 		return res, err
 	}
+	if res.PolicyFlagged, err = s.sweepPolicies(ctx, today, now); err != nil {
+		return res, err
+	}
 	_, err = s.Pool.Exec(ctx, `INSERT INTO sweep_run (day, started_at, finished_at, renewed, expired, overdue, reminders, escalated,
-		    rect_escalated, origin)
-		VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, today.String(), now, now.Add(time.Since(wall)),
-		res.Renewed, res.Expired, res.Overdue, res.Reminders, res.Escalated, res.RectEscalated, o.Origin)
+		    rect_escalated, policy_flagged, origin)
+		VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, today.String(), now, now.Add(time.Since(wall)),
+		res.Renewed, res.Expired, res.Overdue, res.Reminders, res.Escalated, res.RectEscalated, res.PolicyFlagged, o.Origin)
 	if err != nil {
 		return res, fmt.Errorf("record sweep: %w", err)
 	}
