@@ -21,6 +21,7 @@ type SweepRow struct {
 	Day                                             secondment.Date
 	StartedAt, FinishedAt                           time.Time
 	Renewed, Expired, Overdue, Reminders, Escalated int
+	RectEscalated, PolicyFlagged                    int // rectifications past deadline flagged; running secondments a new policy entered
 	Origin                                          string
 }
 

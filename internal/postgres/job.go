@@ -17,12 +17,14 @@ type SweepRun struct {
 	StartedAt, FinishedAt                time.Time
 	Renewed, Expired, Overdue, Reminders int
 	Escalated                            int
+	RectEscalated, PolicyFlagged         int
 	Origin                               string
 }
 
 // SweepRuns lists the latest sweeps, newest first.
 func (s *Store) SweepRuns(ctx context.Context, limit int) ([]SweepRun, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, day, started_at, finished_at, renewed, expired, overdue, reminders, escalated, origin
+	rows, err := s.Pool.Query(ctx, `SELECT id, day, started_at, finished_at, renewed, expired, overdue, reminders, escalated,
+		    rect_escalated, policy_flagged, origin
 		FROM sweep_run ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list sweeps: %w", err)
@@ -30,7 +32,8 @@ func (s *Store) SweepRuns(ctx context.Context, limit int) ([]SweepRun, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SweepRun, error) {
 		var x SweepRun
 		var day time.Time
-		err := r.Scan(&x.ID, &day, &x.StartedAt, &x.FinishedAt, &x.Renewed, &x.Expired, &x.Overdue, &x.Reminders, &x.Escalated, &x.Origin)
+		err := r.Scan(&x.ID, &day, &x.StartedAt, &x.FinishedAt, &x.Renewed, &x.Expired, &x.Overdue, &x.Reminders, &x.Escalated,
+			&x.RectEscalated, &x.PolicyFlagged, &x.Origin)
 		x.Day = dateOf(day)
 		return x, err
 	})

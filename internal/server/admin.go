@@ -452,7 +452,7 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 	for _, x := range sweeps {
 		v.Sweeps = append(v.Sweeps, web.SweepRow{Day: x.Day, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt,
 			Renewed: x.Renewed, Expired: x.Expired, Overdue: x.Overdue, Reminders: x.Reminders, Escalated: x.Escalated,
-			Origin: x.Origin})
+			RectEscalated: x.RectEscalated, PolicyFlagged: x.PolicyFlagged, Origin: x.Origin})
 	}
 	s.render(w, r, web.JobsPage(v))
 }

@@ -73,4 +73,9 @@ func TestJobsPage(t *testing.T) {
 		attr(byTestID(page, "job-row")[0], "data-state") != "available" {
 		t.Fatalf("jobs page: %d, %d sweeps, %d jobs", res.StatusCode, len(byTestID(page, "sweep-row")), len(byTestID(page, "job-row")))
 	}
+	// The sweep's count of running secondments a new policy entered (none
+	// in the demo without its stories) is shown with the others.
+	if got := within(page, "sweep-policy-flagged"); got != "0" {
+		t.Errorf("policy-flagged column: %q", got)
+	}
 }
