@@ -138,6 +138,8 @@ var expected = map[string][]string{
 	"POST /api/v1/people/imports":                                {"orgdept", "registrar"},
 	"GET /api/v1/people/imports/{importID}":                      {"orgdept", "registrar"},
 	"POST /api/v1/people/imports/{importID}/commit":              {"orgdept", "registrar"},
+	"GET /policies":                                              {"borrower", "lender", "orgdept", "registrar"},
+	"GET /api/v1/policies":                                       {"borrower", "lender", "orgdept", "registrar"},
 	"GET /campaigns":                                             {"orgdept", "registrar"},
 	"GET /campaigns/new":                                         {"orgdept"},
 	"POST /campaigns":                                            {"orgdept"},

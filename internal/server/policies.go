@@ -1,0 +1,69 @@
+package server
+
+import (
+	"net/http"
+
+	"secondment/internal/i18n"
+	"secondment/web"
+)
+
+// The policy a unit works under (issue 11): a page, and the same on the
+// API.
+
+func (s *Server) handlePolicies(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := s.app.Policies(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, web.PolicyPage(web.PolicyView{Book: b}))
+}
+
+// apiPolicyVersion is one version of a policy on the API: its settings as
+// the page says them (in English), and the seed's words behind them.
+type apiPolicyVersion struct {
+	Version       int                `json:"version"`
+	Preset        string             `json:"preset,omitempty"`
+	EffectiveFrom string             `json:"effective_from"`
+	InForce       bool               `json:"in_force"`
+	Settings      []apiPolicySetting `json:"settings"`
+	Citations     []apiPolicySetting `json:"citations"`
+}
+
+type apiPolicySetting struct {
+	Rule string `json:"rule"`
+	Text string `json:"text"`
+}
+
+func (s *Server) handleAPIPolicies(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := s.app.Policies(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := i18n.WithLocalizer(r.Context(), s.catalog.Localizer(i18n.English))
+	versions := make([]apiPolicyVersion, 0, len(b.Versions))
+	for _, p := range b.Versions {
+		v := apiPolicyVersion{Version: p.Version, Preset: string(p.Preset), EffectiveFrom: p.EffectiveFrom.String(),
+			InForce: p.Version == b.InForce, Settings: []apiPolicySetting{}, Citations: []apiPolicySetting{}}
+		for _, x := range web.PolicySettings(ctx, p) {
+			v.Settings = append(v.Settings, apiPolicySetting{Rule: string(x.Rule), Text: x.Text})
+		}
+		for _, c := range p.Citations {
+			v.Citations = append(v.Citations, apiPolicySetting{Rule: string(c.Rule), Text: c.Quote})
+		}
+		versions = append(versions, v)
+	}
+	writeJSON(w, map[string]any{"jurisdiction": b.Jurisdiction.Name, "jurisdiction_code": b.Jurisdiction.Code,
+		"org_dept": b.OrgDept.Name, "versions": versions})
+}
