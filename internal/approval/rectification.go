@@ -219,7 +219,7 @@ type RectPlanInput struct {
 
 // RectPlan writes u's plan for entry id.
 func (s *Service) RectPlan(ctx context.Context, u auth.User, id int64, in RectPlanInput) (RectPage, error) {
-	return s.rectChange(ctx, u, id, in.Version, "ledger.plan", func(p RectPage, today secondment.Date) (secondment.Rectification, error) {
+	return s.rectChange(ctx, u, id, in.Version, "ledger.plan", false, func(p RectPage, today secondment.Date) (secondment.Rectification, error) {
 		or := func(v *string, cur string) string {
 			if v == nil {
 				return cur
@@ -249,14 +249,14 @@ func (s *Service) RectPlan(ctx context.Context, u auth.User, id int64, in RectPl
 
 // RectReport sets the status u reports for entry id.
 func (s *Service) RectReport(ctx context.Context, u auth.User, id int64, version int, status string) (RectPage, error) {
-	return s.rectChange(ctx, u, id, version, "ledger.report", func(p RectPage, _ secondment.Date) (secondment.Rectification, error) {
+	return s.rectChange(ctx, u, id, version, "ledger.report", false, func(p RectPage, _ secondment.Date) (secondment.Rectification, error) {
 		return p.Rectification.Report(secondment.RectStatus(status))
 	})
 }
 
 // RectClose closes (销号) entry id on the org dept's opinion.
 func (s *Service) RectClose(ctx context.Context, u auth.User, id int64, version int, opinion string) (RectPage, error) {
-	return s.rectChange(ctx, u, id, version, "ledger.close", func(p RectPage, today secondment.Date) (secondment.Rectification, error) {
+	return s.rectChange(ctx, u, id, version, "ledger.close", true, func(p RectPage, today secondment.Date) (secondment.Rectification, error) {
 		if p.Status == secondment.RectClosed {
 			return p.Rectification, secondment.Errorf(secondment.EConflict, secondment.Msg("rect.error.closed"), nil)
 		}
@@ -304,9 +304,9 @@ func (s *Service) rectEdit(ctx context.Context, u auth.User, id int64, closing b
 // rectChange runs one change of entry id (rectEdit): the version compared,
 // the change made by change and written with its audit event (the fields
 // before and after).
-func (s *Service) rectChange(ctx context.Context, u auth.User, id int64, version int, action string,
+func (s *Service) rectChange(ctx context.Context, u auth.User, id int64, version int, action string, closing bool,
 	change func(RectPage, secondment.Date) (secondment.Rectification, error)) (RectPage, error) {
-	return s.rectEdit(ctx, u, id, action == "ledger.close", func(tx *postgres.Tx, p RectPage) error {
+	return s.rectEdit(ctx, u, id, closing, func(tx *postgres.Tx, p RectPage) error {
 		if version != p.Version {
 			return secondment.Errorf(secondment.EConflict, secondment.Msg("error.conflict"),
 				fmt.Errorf("ledger entry %d is at version %d, not %d", id, p.Version, version))

@@ -70,21 +70,28 @@ type CampaignCounts struct {
 // transferred in: held, exempt and pending.
 func (c CampaignCounts) Remaining() int { return c.Held + c.Exempt + c.Pending }
 
-// Add counts one member at outcome o.
-func (c *CampaignCounts) Add(o CampaignOutcome, n int) {
-	c.Found += n
+// at is the count of outcome o (pending for anything else).
+func (c *CampaignCounts) at(o CampaignOutcome) *int {
 	switch o {
 	case OutcomeReturned:
-		c.Returned += n
+		return &c.Returned
 	case OutcomeTransfer:
-		c.Transfer += n
+		return &c.Transfer
 	case OutcomeHeld:
-		c.Held += n
+		return &c.Held
 	case OutcomeExempt:
-		c.Exempt += n
-	default:
-		c.Pending += n
+		return &c.Exempt
 	}
+	return &c.Pending
+}
+
+// Of is how many members stand at outcome o.
+func (c CampaignCounts) Of(o CampaignOutcome) int { return *c.at(o) }
+
+// Add counts n members at outcome o.
+func (c *CampaignCounts) Add(o CampaignOutcome, n int) {
+	c.Found += n
+	*c.at(o) += n
 }
 
 // Percent is n of the found in basis points (for progress bars).

@@ -258,7 +258,7 @@ type apiMember struct {
 func toAPICampaign(v secondment.CampaignView) apiCampaign {
 	c := v.Counts
 	return apiCampaign{ID: v.ID, Name: v.Name, Basis: v.Basis, Filter: v.Filter, OpenedOn: v.OpenedOn.String(),
-		ClosedOn: dateOrEmpty(v.ClosedOn), Version: v.Version,
+		ClosedOn: dateString(v.ClosedOn), Version: v.Version,
 		Counts: apiCampaignCounts{Found: c.Found, Returned: c.Returned, Transfer: c.Transfer, Held: c.Held, Exempt: c.Exempt,
 			Pending: c.Pending, Remaining: c.Remaining()}}
 }
@@ -301,7 +301,7 @@ func (s *Server) handleAPICampaign(w http.ResponseWriter, r *http.Request) {
 			a.Reason = m.Decision.Reason
 		}
 		if m.Outcome == secondment.OutcomeHeld {
-			a.Until = dateOrEmpty(m.Decision.Until)
+			a.Until = dateString(m.Decision.Until)
 		}
 		out.Members = append(out.Members, a)
 	}

@@ -130,12 +130,7 @@ var ledgerColumns = []string{"secondment.number", "secondment.person", "secondme
 	"ledger.registered_on", "ledger.approval_ref", "ledger.irregular"}
 
 func ledgerCells(l *i18n.Localizer, row secondment.LedgerLine) []string {
-	date := func(d secondment.Date) string {
-		if d.IsZero() {
-			return ""
-		}
-		return d.String()
-	}
+	date := dateString
 	yes := ""
 	if row.Renewal {
 		yes = l.T("ledger.yes")

@@ -295,18 +295,11 @@ type apiEvidence struct {
 	UploadedAt  string `json:"uploaded_at"`
 }
 
-func dateOrEmpty(d secondment.Date) string {
-	if d.IsZero() {
-		return ""
-	}
-	return d.String()
-}
-
 func toAPIRect(r secondment.Rectification, today secondment.Date) apiRect {
 	return apiRect{ID: r.ID, SecondmentID: r.SecondmentID, Rule: string(r.Rule), Manual: r.Manual, Detail: r.Detail,
 		OpenedOn: r.OpenedOn.String(), TargetTask: r.TargetTask, Measures: r.Measures, ResponsibleUnitID: r.ResponsibleUnitID,
-		ResponsiblePerson: r.ResponsiblePerson, Deadline: dateOrEmpty(r.Deadline), PastDeadline: r.PastDeadline(today),
-		Status: string(r.Status), EscalatedOn: dateOrEmpty(r.EscalatedOn), ClosedOn: dateOrEmpty(r.ClosedOn),
+		ResponsiblePerson: r.ResponsiblePerson, Deadline: dateString(r.Deadline), PastDeadline: r.PastDeadline(today),
+		Status: string(r.Status), EscalatedOn: dateString(r.EscalatedOn), ClosedOn: dateString(r.ClosedOn),
 		CloseOpinion: r.CloseOpinion, Version: r.Version}
 }
 
