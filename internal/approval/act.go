@@ -213,7 +213,15 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, cat *snapshot, cu
 		if err != nil {
 			return err
 		}
-		f := factsOf(cat, cur.Secondment, in.Jurisdiction.Root.Name, history, away)
+		held := 0
+		if in.Jurisdiction.CapsBorrowers() {
+			// The sign-off takes a place: it locks the unit so that two
+			// sign-offs cannot both take its last one.
+			if held, err = tx.Held(ctx, cur.BorrowerID, cur.PersonID, cur.Start, cur.End, in.Action == secondment.ActApprove); err != nil {
+				return err
+			}
+		}
+		f := factsOf(cat, cur.Secondment, in.Jurisdiction.Root.Name, history, away, held)
 		in.Facts = &f
 	}
 	apply := in.Action == secondment.ActTransfer && cur.State == secondment.StateActive
@@ -238,9 +246,9 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, cat *snapshot, cu
 
 // factsOf assembles the rules' facts from the catalog and the person's
 // other requests.
-func factsOf(cat *snapshot, s secondment.Secondment, jurisdiction string, history []postgres.SecondmentRecord, away int) secondment.Facts {
+func factsOf(cat *snapshot, s secondment.Secondment, jurisdiction string, history []postgres.SecondmentRecord, away, held int) secondment.Facts {
 	f := secondment.Facts{Jurisdiction: jurisdiction, Borrower: cat.unit(s.BorrowerID), Lender: cat.unit(s.LenderID),
-		LenderAway: away, History: make([]secondment.Secondment, 0, len(history))}
+		LenderAway: away, BorrowerHeld: held, History: make([]secondment.Secondment, 0, len(history))}
 	for _, h := range history {
 		f.History = append(f.History, named(cat, h.Secondment, s.PersonName))
 	}

@@ -114,3 +114,47 @@ var AwayStates = func() []secondment.State {
 	}
 	return out
 }()
+
+// BorrowerHold is a borrowing unit's people held now against its limit
+// under the policy in force today (R15).
+type BorrowerHold struct {
+	Unit secondment.Unit
+	Hold secondment.Hold
+}
+
+// HeldStates are the states in which a borrowing unit holds its people
+// (R15): signed off, or away.
+var HeldStates = func() []secondment.State {
+	var out []secondment.State
+	for _, st := range secondment.AllStates {
+		if st.Held() {
+			out = append(out, st)
+		}
+	}
+	return out
+}()
+
+// Hold is u's borrowing unit's load against its limit: what its clerks
+// see on their home page.
+func (s *Service) Hold(ctx context.Context, u auth.User) (BorrowerHold, error) {
+	if err := borrowing(u); err != nil {
+		return BorrowerHold{}, err
+	}
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return BorrowerHold{}, err
+	}
+	unit := cat.unit(u.UnitID)
+	today := secondment.DateOf(s.clock.Now())
+	var p secondment.Policy
+	if j, err := cat.h.Jurisdiction(unit.ID, cat.policies); err == nil {
+		if p, err = j.PolicyOn(today); err != nil {
+			return BorrowerHold{}, err
+		}
+	}
+	held, err := s.store.Held(ctx, unit.ID, 0, today, today)
+	if err != nil {
+		return BorrowerHold{}, err
+	}
+	return BorrowerHold{Unit: unit, Hold: secondment.HoldOf(p, unit, held)}, nil
+}

@@ -17,15 +17,17 @@ type Evaluation struct {
 	Violations            secondment.Violations
 	Usage                 secondment.Usage
 	Burden                secondment.Burden
+	Hold                  secondment.Hold // the borrowing unit against its limit (R15), this request included
 	LenderName            string
 }
 
 // evaluate judges req as if submitted on day (today for a form being
 // filled in), or with recorded as it was judged at its submission: in the
 // jurisdiction and by the policy version it recorded, on its submission
-// day. history and away are the facts (Store.Facts).
+// day. history and away are the facts (Store.Facts), held the people the
+// borrowing unit holds (Store.Held).
 func evaluate(cat *snapshot, req secondment.Secondment, day secondment.Date, recorded bool,
-	history []postgres.SecondmentRecord, away int) (Evaluation, error) {
+	history []postgres.SecondmentRecord, away, held int) (Evaluation, error) {
 	var ev Evaluation
 	var j secondment.Jurisdiction
 	if recorded && req.JurisdictionID != 0 {
@@ -45,11 +47,12 @@ func evaluate(cat *snapshot, req secondment.Secondment, day secondment.Date, rec
 		}
 		req.SubmittedOn = day
 	}
-	f := factsOf(cat, req, j.Root.Name, history, away)
+	f := factsOf(cat, req, j.Root.Name, history, away, held)
 	ev.Jurisdiction, ev.OrgDept = j.Root.Name, j.OrgDept.Name
 	ev.Violations = secondment.Evaluate(ev.Policy, req, f)
 	ev.Usage = secondment.UsageOf(ev.Policy, req, f)
 	ev.Burden = secondment.BurdenOf(ev.Policy, f.Lender, f.LenderAway+1)
+	ev.Hold = secondment.HoldOf(ev.Policy, f.Borrower, f.BorrowerHeld+1)
 	ev.LenderName = f.Lender.Name
 	return ev, nil
 }
@@ -80,5 +83,25 @@ func (s *Service) Check(ctx context.Context, u auth.User, in DraftInput) (Evalua
 	if err != nil {
 		return Evaluation{}, err
 	}
-	return evaluate(cat, d, secondment.Today(s.clock), false, history, away)
+	held, err := s.held(ctx, cat, d)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	return evaluate(cat, d, secondment.Today(s.clock), false, history, away, held)
+}
+
+// held counts the people req's borrowing unit holds during its term, when
+// its jurisdiction has ever limited them (R15); 0 saves the query where no
+// version does.
+func (s *Service) held(ctx context.Context, cat *snapshot, req secondment.Secondment) (int, error) {
+	var caps bool
+	if rec := cat.recorded(req); rec != nil {
+		caps = rec.CapsBorrowers()
+	} else if j, err := cat.h.Jurisdiction(req.BorrowerID, cat.policies); err == nil {
+		caps = j.CapsBorrowers()
+	} // else: no jurisdiction, which evaluate reports
+	if !caps {
+		return 0, nil
+	}
+	return s.store.Held(ctx, req.BorrowerID, req.PersonID, req.Start, req.End)
 }

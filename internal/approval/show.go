@@ -74,13 +74,17 @@ func (s *Service) Show(ctx context.Context, u auth.User, id int64) (Page, error)
 	if err != nil {
 		return p, err
 	}
+	held, err := s.held(ctx, cat, r.Secondment)
+	if err != nil {
+		return p, err
+	}
 	today := secondment.Today(s.clock)
-	if ev, err := evaluate(cat, r.Secondment, today, false, history, away); err == nil {
+	if ev, err := evaluate(cat, r.Secondment, today, false, history, away, held); err == nil {
 		p.Now = &ev
 		p.Jurisdiction, p.OrgDept = ev.Jurisdiction, ev.OrgDept
 	}
 	if r.JurisdictionID != 0 {
-		if ev, err := evaluate(cat, r.Secondment, r.SubmittedOn, true, history, away); err == nil {
+		if ev, err := evaluate(cat, r.Secondment, r.SubmittedOn, true, history, away, held); err == nil {
 			p.AtSubmit = &ev
 			p.Jurisdiction, p.OrgDept = ev.Jurisdiction, ev.OrgDept
 		}

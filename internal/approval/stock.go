@@ -238,7 +238,7 @@ func (s *Service) prepare(ctx context.Context, tx *postgres.Tx, u auth.User, cat
 func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, prep *prepared,
 	facts postgres.RegisterFacts, written func(Registration, error) error) (Registration, error) {
 	r, j, p, person, today, now := prep.r, prep.j, prep.policy, prep.person, prep.today, prep.now
-	judged, err := secondment.Register(p, r, factsOf(cat, r.Secondment, j.Root.Name, facts.History, facts.Away), today)
+	judged, err := secondment.Register(p, r, factsOf(cat, r.Secondment, j.Root.Name, facts.History, facts.Away, 0), today)
 	if err != nil {
 		return Registration{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,7 +34,10 @@ type policyRules struct {
 	TransferInQuota    bool                    `json:"transfer_in_quota"`
 	DualFiling         bool                    `json:"dual_filing"`
 	BurdenWarnBP       int                     `json:"burden_warn_bp"`
+	BorrowerCapBP      int                     `json:"borrower_cap_bp,omitempty"`
+	BorrowerCapPeople  int                     `json:"borrower_cap_people,omitempty"`
 	Citations          []citation              `json:"citations"`
+	Basis              string                  `json:"basis,omitempty"`
 }
 
 type citation struct {
@@ -47,7 +52,8 @@ func rulesOf(p secondment.Policy) policyRules {
 		PersonCapMonths: p.PersonCapMonths, PersonWindowMonths: p.PersonWindowMonths,
 		CoolingOffMonths: p.CoolingOffMonths, ReturnGraceDays: p.ReturnGraceDays,
 		CleanupHoldsMajor: p.CleanupHoldsMajor, TransferInQuota: p.TransferInQuota,
-		DualFiling: p.DualFiling, BurdenWarnBP: p.BurdenWarnBP, ConsentLetter: p.ConsentLetter}
+		DualFiling: p.DualFiling, BurdenWarnBP: p.BurdenWarnBP, ConsentLetter: p.ConsentLetter,
+		BorrowerCapBP: p.BorrowerCapBP, BorrowerCapPeople: p.BorrowerCapPeople, Basis: p.Basis}
 	for _, c := range p.Citations {
 		r.Citations = append(r.Citations, citation{c.Rule, c.Quote})
 	}
@@ -62,7 +68,8 @@ func (r policyRules) policy(preset string, version int, from time.Time) secondme
 		PersonCapMonths: r.PersonCapMonths, PersonWindowMonths: r.PersonWindowMonths,
 		CoolingOffMonths: r.CoolingOffMonths, ReturnGraceDays: r.ReturnGraceDays,
 		CleanupHoldsMajor: r.CleanupHoldsMajor, TransferInQuota: r.TransferInQuota,
-		DualFiling: r.DualFiling, BurdenWarnBP: r.BurdenWarnBP, ConsentLetter: r.ConsentLetter}
+		DualFiling: r.DualFiling, BurdenWarnBP: r.BurdenWarnBP, ConsentLetter: r.ConsentLetter,
+		BorrowerCapBP: r.BorrowerCapBP, BorrowerCapPeople: r.BorrowerCapPeople, Basis: r.Basis}
 	for _, c := range r.Citations {
 		p.Citations = append(p.Citations, secondment.Citation{Rule: c.Rule, Quote: c.Quote})
 	}
@@ -122,4 +129,69 @@ func (s *Store) PolicyAll(ctx context.Context) (map[int64][]secondment.Policy, e
 // UnitAll returns every unit, for building the domain's Hierarchy.
 func (s *Store) UnitAll(ctx context.Context) ([]secondment.Unit, error) {
 	return unitsTx(ctx, s.Pool)
+}
+
+// PolicyAdd stores new versions of jurisdiction root's policy, numbered
+// after its last one, oldest first, with their audit event (its object the
+// jurisdiction, its detail the versions' numbers and settings). The
+// jurisdiction's unit is locked first, so two editors number one after the
+// other. It returns the versions as stored.
+func (t *Tx) PolicyAdd(ctx context.Context, root int64, versions []secondment.Policy, e AuditEvent) ([]secondment.Policy, error) {
+	if _, err := t.q.Exec(ctx, `SELECT 1 FROM unit WHERE id = $1 FOR NO KEY UPDATE`, root); err != nil {
+		return nil, fmt.Errorf("lock unit %d: %w", root, err)
+	}
+	var last int
+	if err := t.q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM policy WHERE jurisdiction_id = $1`, root).Scan(&last); err != nil {
+		return nil, fmt.Errorf("last policy version of unit %d: %w", root, err)
+	}
+	out := make([]secondment.Policy, len(versions))
+	added := make([]map[string]any, len(versions))
+	for i, p := range versions {
+		p.Version = last + 1 + i
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		rules := rulesOf(p)
+		b, err := json.Marshal(rules)
+		if err != nil {
+			return nil, fmt.Errorf("encode policy: %w", err)
+		}
+		if _, err := t.q.Exec(ctx, `INSERT INTO policy (jurisdiction_id, version, preset, effective_from, rules)
+		    VALUES ($1, $2, $3, $4, $5)`, root, p.Version, string(p.Preset), dateArg(p.EffectiveFrom), b); err != nil {
+			return nil, fmt.Errorf("save policy version %d of unit %d: %w", p.Version, root, mapError(err, "policy"))
+		}
+		out[i] = p
+		added[i] = map[string]any{"version": p.Version, "preset": p.Preset, "effective_from": p.EffectiveFrom.String(), "rules": rules}
+	}
+	e.ObjectType, e.ObjectID = "unit", root
+	if e.Detail == nil {
+		e.Detail = map[string]any{}
+	}
+	e.Detail["versions"] = added
+	return out, auditInsert(ctx, t.q, e)
+}
+
+// PolicyPreview judges jurisdiction root's requests still in the chain as
+// the next decision would by p, and its running secondments as the policy
+// sweep would (whichever version they were approved under, so that the
+// version in force can be previewed too, for comparison), without writing
+// anything: the preview of a new version.
+func (s *Store) PolicyPreview(ctx context.Context, h *secondment.Hierarchy, root int64, p secondment.Policy) (pending, running secondment.PolicyImpact, err error) {
+	count := func(into *secondment.PolicyImpact, keep func(secondment.Violation) bool) func(SecondmentRecord, secondment.Violations) {
+		into.Rules = map[secondment.RuleID]int{}
+		return func(_ SecondmentRecord, vs secondment.Violations) { into.Add(vs, keep) }
+	}
+	err = s.ReadTx(ctx, func(tx *Tx) error {
+		// A request sent back is judged again when it is resubmitted.
+		if _, err := judgeJurisdiction(ctx, tx.q, h, root, p, []secondment.State{secondment.StateAwaitingConsent,
+			secondment.StateAwaitingSignoff, secondment.StateSentBack}, math.MaxInt32,
+			count(&pending, func(secondment.Violation) bool { return true })); err != nil {
+			return err
+		}
+		_, err := judgeJurisdiction(ctx, tx.q, h, root, p, []secondment.State{secondment.StateApproved,
+			secondment.StateActive}, math.MaxInt32,
+			count(&running, func(v secondment.Violation) bool { return slices.Contains(reachedRules, v.Rule) }))
+		return err
+	})
+	return pending, running, err
 }

@@ -13,11 +13,11 @@ import (
 
 // reachedRules are the rules a new policy version applies to a secondment
 // already running: what it is (purpose, levels, systems, township, term,
-// caps, disguises). The order of the steps (R8), a renewal's timing (R6),
+// caps, disguises, the borrowing unit's limit). The order of the steps (R8), a renewal's timing (R6),
 // filing (R13), a transfer's quota (R12) and warnings (R14) were for the
 // procedure it went through.
 var reachedRules = []secondment.RuleID{secondment.R1, secondment.R2, secondment.R3, secondment.R4, secondment.R5,
-	secondment.R7, secondment.R9}
+	secondment.R7, secondment.R9, secondment.R15}
 
 // sweepPolicies judges, once per jurisdiction and policy version, the
 // running secondments of the chain (approved or active, approved under an
@@ -69,39 +69,25 @@ func (s *Store) sweepPolicy(ctx context.Context, h *secondment.Hierarchy, root i
 		if tag.RowsAffected() == 0 {
 			return errSkip // judged by this version before (or by another worker now)
 		}
-		recs, err := collectSecondments(tx.Query(ctx, secondmentSelect+`
-		    WHERE s.jurisdiction_id = $1 AND s.state IN ('approved', 'active') AND s.registered_on IS NULL
-		      AND pol.version < $2
-		    ORDER BY s.id`, root, p.Version))
-		if err != nil {
-			return fmt.Errorf("running secondments: %w", err)
-		}
-		unit, _ := h.Unit(root)
 		var ids []int64
 		var rules, details []string
 		orgDepts := map[int64]int{}
-		for _, rec := range recs {
-			history, away, err := facts(ctx, tx, rec.PersonID, rec.ID, rec.LenderID)
-			if err != nil {
-				return err
-			}
-			f := secondment.Facts{Jurisdiction: unit.Name, LenderAway: away}
-			f.Borrower, _ = h.Unit(rec.BorrowerID)
-			f.Lender, _ = h.Unit(rec.LenderID)
-			for _, hr := range history {
-				f.History = append(f.History, hr.Secondment)
-			}
-			hit := false
-			for _, v := range secondment.Evaluate(p, rec.Secondment, f) {
-				if v.Severity == secondment.SeverityBlock && slices.Contains(reachedRules, v.Rule) {
-					ids, rules, details = append(ids, rec.ID), append(rules, string(v.Rule)), append(details, v.Message.ID)
-					hit = true
+		judged, err := judgeJurisdiction(ctx, tx, h, root, p, []secondment.State{secondment.StateApproved, secondment.StateActive},
+			p.Version, func(rec SecondmentRecord, vs secondment.Violations) {
+				hit := false
+				for _, v := range vs {
+					if v.Severity == secondment.SeverityBlock && slices.Contains(reachedRules, v.Rule) {
+						ids, rules, details = append(ids, rec.ID), append(rules, string(v.Rule)), append(details, v.Message.ID)
+						hit = true
+					}
 				}
-			}
-			if hit {
-				flagged++
-				orgDepts[rec.OrgDeptID]++
-			}
+				if hit {
+					flagged++
+					orgDepts[rec.OrgDeptID]++
+				}
+			})
+		if err != nil {
+			return fmt.Errorf("running secondments: %w", err)
 		}
 		if len(ids) > 0 {
 			if _, err := tx.Exec(ctx, `
@@ -114,7 +100,7 @@ func (s *Store) sweepPolicy(ctx context.Context, h *secondment.Hierarchy, root i
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE policy_sweep SET judged = $3, flagged = $4 WHERE jurisdiction_id = $1 AND version = $2`,
-			root, p.Version, len(recs), flagged); err != nil {
+			root, p.Version, judged, flagged); err != nil {
 			return fmt.Errorf("record the sweep: %w", err)
 		}
 		for od, n := range orgDepts {
@@ -124,7 +110,7 @@ func (s *Store) sweepPolicy(ctx context.Context, h *secondment.Hierarchy, root i
 			}
 		}
 		return auditInsert(ctx, tx, AuditEvent{At: now, ActorName: "system", Action: "policy.sweep", ObjectType: "unit",
-			ObjectID: root, UnitID: root, Detail: map[string]any{"version": p.Version, "judged": len(recs), "flagged": flagged}})
+			ObjectID: root, UnitID: root, Detail: map[string]any{"version": p.Version, "judged": judged, "flagged": flagged}})
 	})
 	if err == errSkip {
 		return 0, nil

@@ -421,6 +421,44 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	return nil
 }
 
+// heldSQL counts the people a borrowing unit holds during a term (R15):
+// signed off or away, in a term that meets [$3, $4] or still away past its
+// end, this request's person excluded. Formal exchanges and attachments
+// are arranged by the org dept and do not count. It reads
+// secondment_borrower_state_start_idx, whose rows per unit and held state
+// are as few as the people the unit holds.
+var heldSQL = `SELECT count(DISTINCT person_id) FROM secondment
+	WHERE borrower_id = $1 AND person_id <> $2 AND kind = 'secondment' AND state IN ('` +
+	strings.Join(statesWhere(secondment.State.Held), "', '") + `')
+	  AND start_date <= $4 AND (end_date >= $3 OR state IN ('expired', 'overdue', 'transfer_pending'))`
+
+// Held counts the people borrowing unit borrowerID holds during [start,
+// end], personID excluded (R15). With lock, the unit is locked first (FOR
+// NO KEY UPDATE, as a transfer does), so two sign-offs for one unit are
+// judged one after the other and cannot both take its last place.
+func (t *Tx) Held(ctx context.Context, borrowerID, personID int64, start, end secondment.Date, lock bool) (int, error) {
+	if lock {
+		if _, err := t.q.Exec(ctx, `SELECT 1 FROM unit WHERE id = $1 FOR NO KEY UPDATE`, borrowerID); err != nil {
+			return 0, fmt.Errorf("lock unit %d: %w", borrowerID, err)
+		}
+	}
+	return held(ctx, t.q, borrowerID, personID, start, end)
+}
+
+// Held is Tx.Held outside a transaction, for the live check and the
+// borrowing unit's home page.
+func (s *Store) Held(ctx context.Context, borrowerID, personID int64, start, end secondment.Date) (int, error) {
+	return held(ctx, s.Pool, borrowerID, personID, start, end)
+}
+
+func held(ctx context.Context, q dbtx, borrowerID, personID int64, start, end secondment.Date) (int, error) {
+	var n int
+	if err := q.QueryRow(ctx, heldSQL, borrowerID, personID, dateArg(start), dateArg(end)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count people held by unit %d: %w", borrowerID, err)
+	}
+	return n, nil
+}
+
 // LenderAway counts the people of a lending unit away now (R14), from the
 // index of people away.
 func (s *Store) LenderAway(ctx context.Context, unitID int64) (int, error) {

@@ -5,7 +5,8 @@ import (
 	"strconv"
 )
 
-// RuleID names a rule of DOMAIN.md: "R1" … "R14".
+// RuleID names a rule of DOMAIN.md: "R1" … "R14", and R15, the
+// borrowing-unit limit of its policy paragraph.
 type RuleID string
 
 const (
@@ -23,9 +24,10 @@ const (
 	R12 RuleID = "R12" // transfer-in within staffing and post quota
 	R13 RuleID = "R13" // dual filing
 	R14 RuleID = "R14" // lending-unit burden
+	R15 RuleID = "R15" // borrowing-unit limit (limit.go)
 )
 
-var AllRules = []RuleID{R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14}
+var AllRules = []RuleID{R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15}
 
 func (r RuleID) Valid() bool { return slices.Contains(AllRules, r) }
 
@@ -121,8 +123,11 @@ type Policy struct {
 	TransferInQuota   bool // R12
 	DualFiling        bool // R13
 	BurdenWarnBP      int  // R14: warn when seconded-out/headcount reaches this, in basis points (1% = 100)
+	BorrowerCapBP     int  // R15: people a borrowing unit may hold, as a share of its staffing quota (basis points)
+	BorrowerCapPeople int  // R15: … as a number; with both, the smaller applies
 
 	Citations []Citation // where the seed says so, for the user and the docs
+	Basis     string     // the document that set this version (依据), as the org dept enters it
 }
 
 // Citation ties a rule of a preset to the words of its source, quoted
@@ -179,6 +184,8 @@ func (p Policy) Validate() error {
 		{"cooling_off_months", p.CoolingOffMonths, 120},
 		{"return_grace_days", p.ReturnGraceDays, 90},
 		{"burden_warn_bp", p.BurdenWarnBP, 10_000},
+		{"borrower_cap_bp", p.BorrowerCapBP, 10_000},
+		{"borrower_cap_people", p.BorrowerCapPeople, 100_000},
 	} {
 		if n.v < 0 || n.v > n.limit {
 			bad(n.field, "error.range", "Min", 0, "Max", n.limit)

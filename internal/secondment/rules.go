@@ -12,6 +12,7 @@ type Facts struct {
 	Lender       Unit
 	History      []Secondment // the person's other requests, any state (R6, R7)
 	LenderAway   int          // people of the lending unit away now, this request excluded (R14)
+	BorrowerHeld int          // people the borrowing unit holds during the term, this person excluded (R15)
 }
 
 // Evaluate judges a request against a policy as of its submission day (today
@@ -68,6 +69,7 @@ func Evaluate(p Policy, s Secondment, f Facts) Violations {
 	vs = append(vs, renewal(p, s, f, on)...)
 	vs = append(vs, cumulative(p, s, f, on)...)
 	vs = append(vs, burden(p, s, f)...)
+	vs = append(vs, borrowerLimit(p, s, f)...)
 	slices.SortStableFunc(vs, func(a, b Violation) int { return a.Rule.num() - b.Rule.num() })
 	return vs
 }

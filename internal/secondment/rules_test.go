@@ -109,6 +109,9 @@ func TestRulesPerPreset(t *testing.T) {
 			return Audit(pol, s, D(2024, 3, 10))
 		}, outcome{PresetWeihai: SeverityWarning}},
 		{R14, evaluate(func(p *probe) { p.f.Lender.Headcount, p.f.LenderAway = ip(23), 3 }), all(SeverityWarning)},
+		// The seed names no number for R15: no preset limits a borrowing
+		// unit, however many it holds (TestBorrowerLimit sets one).
+		{R15, evaluate(func(p *probe) { p.f.BorrowerHeld = 500 }), outcome{}},
 	}
 	if len(cases) != len(AllRules) {
 		t.Fatalf("%d rule cases for %d rules", len(cases), len(AllRules))

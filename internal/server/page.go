@@ -78,6 +78,18 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			Percent: secondment.Percent(b.Burden.BP), Threshold: secondment.Percent(b.ThresholdBP), HasThreshold: b.ThresholdBP > 0,
 			Warn: b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
 	}
+	if u.Has(auth.RoleBorrower) {
+		h, err := s.app.Hold(r.Context(), u)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		q := url.Values{"sort": {"end"}, "as": {"borrower"}}
+		for _, st := range approval.HeldStates {
+			q.Add("state", string(st))
+		}
+		v.Hold = &web.HoldCard{Unit: h.Unit.Name, Hold: h.Hold, Href: "/ledger?" + q.Encode()}
+	}
 	if u.HasAny(auth.RoleOrgDept, auth.RoleRegistrar) {
 		if v.Campaigns, err = s.app.Campaigns(r.Context(), u, true, homeCampaigns); err != nil {
 			s.renderError(w, r, err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 
 	"secondment/internal/i18n"
 	"secondment/web"
@@ -21,7 +22,8 @@ func (s *Server) handlePolicies(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, web.PolicyPage(web.PolicyView{Book: b}))
+	saved, _ := strconv.Atoi(r.URL.Query().Get("saved"))
+	s.render(w, r, web.PolicyPage(web.PolicyView{Book: b, Saved: max(saved, 0)}))
 }
 
 // apiPolicyVersion is one version of a policy on the API: its settings as
@@ -31,6 +33,7 @@ type apiPolicyVersion struct {
 	Preset        string             `json:"preset,omitempty"`
 	EffectiveFrom string             `json:"effective_from"`
 	InForce       bool               `json:"in_force"`
+	Basis         string             `json:"basis,omitempty"`
 	Settings      []apiPolicySetting `json:"settings"`
 	Citations     []apiPolicySetting `json:"citations"`
 }
@@ -55,7 +58,7 @@ func (s *Server) handleAPIPolicies(w http.ResponseWriter, r *http.Request) {
 	versions := make([]apiPolicyVersion, 0, len(b.Versions))
 	for _, p := range b.Versions {
 		v := apiPolicyVersion{Version: p.Version, Preset: string(p.Preset), EffectiveFrom: p.EffectiveFrom.String(),
-			InForce: p.Version == b.InForce, Settings: []apiPolicySetting{}, Citations: []apiPolicySetting{}}
+			InForce: p.Version == b.InForce, Basis: p.Basis, Settings: []apiPolicySetting{}, Citations: []apiPolicySetting{}}
 		for _, x := range web.PolicySettings(ctx, p) {
 			v.Settings = append(v.Settings, apiPolicySetting{Rule: string(x.Rule), Text: x.Text})
 		}
@@ -64,6 +67,10 @@ func (s *Server) handleAPIPolicies(w http.ResponseWriter, r *http.Request) {
 		}
 		versions = append(versions, v)
 	}
-	writeJSON(w, map[string]any{"jurisdiction": b.Jurisdiction.Name, "jurisdiction_code": b.Jurisdiction.Code,
-		"org_dept": b.OrgDept.Name, "versions": versions})
+	out := map[string]any{"jurisdiction": b.Jurisdiction.Name, "jurisdiction_code": b.Jurisdiction.Code,
+		"org_dept": b.OrgDept.Name, "versions": versions, "can_edit": b.CanEdit()}
+	if b.CanEdit() {
+		out["region"], out["region_code"] = b.Region.Name, b.Region.Code
+	}
+	writeJSON(w, out)
 }

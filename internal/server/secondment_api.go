@@ -196,11 +196,15 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 	if vs == nil {
 		vs = []apiViolation{}
 	}
-	writeJSON(w, map[string]any{"jurisdiction": ev.Jurisdiction, "org_dept": ev.OrgDept,
+	out := map[string]any{"jurisdiction": ev.Jurisdiction, "org_dept": ev.OrgDept,
 		"policy": en.Message(ev.Policy.Message()), "blocked": ev.Violations.Blocked(),
 		"needs_exception": ev.Violations.NeedsException(), "violations": vs,
 		"usage": map[string]int{"used_days": ev.Usage.Used, "requested_days": ev.Usage.Requested,
-			"cap_days": ev.Usage.CapDays, "cap_months": ev.Usage.CapMonths}})
+			"cap_days": ev.Usage.CapDays, "cap_months": ev.Usage.CapMonths}}
+	if ev.Hold.Capped {
+		out["borrower_limit"] = map[string]int{"held": ev.Hold.Held, "limit": ev.Hold.Cap}
+	}
+	writeJSON(w, out)
 }
 
 func (s *Server) handleAPISecondmentGet(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,202 @@
+package approval_test
+
+import (
+	"slices"
+	"testing"
+
+	"secondment/internal/approval"
+	"secondment/internal/auth"
+	sm "secondment/internal/secondment"
+)
+
+// banTownships is an edit that forbids borrowing from townships (R4).
+func banTownships(p *sm.Policy) error { p.Township = sm.TownshipForbidden; return nil }
+
+// Kashgar's org dept writes a stricter version (S1's ban, in Kashgar): the
+// preview counts the request in the chain it would refuse and the running
+// secondment it would flag, against none under the version in force; the
+// preview writes nothing; a back-dated version is refused; the saved
+// version is audited, refuses the pending request at its sign-off and puts
+// the running one on the irregular ledger at the next sweep.
+func TestPolicyVersionByTheOrgDept(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk, lender, org := w.kashgar()
+	running := w.s5Active() // 李传群, from 阿克喀什乡, active from 11 March 2024
+	d := w.draft("张鹏", sm.D(2024, 4, 1), sm.D(2024, 6, 30))
+	d.Justification = "重大案件查办急需"
+	pending := w.create(clerk, d, sm.D(2024, 3, 12))
+	w.act(pending.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
+	w.act(pending.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+
+	w.on(sm.D(2024, 3, 14))
+	policies := w.count(`SELECT count(*) FROM policy`)
+	in := approval.PolicyInput{EffectiveFrom: "2024-03-20", Basis: "喀组通〔2024〕3号", Edit: banTownships}
+	c, err := w.svc.PolicyPreview(w.ctx, org, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Book.Region.Code != "XJ-KS" || c.Policy.Township != sm.TownshipForbidden || c.Policy.Version != 3 ||
+		c.Policy.TermMonths != 3 { // the rest is the base's: Kashgar v2
+		t.Fatalf("the previewed version: %+v in %s", c.Policy, c.Book.Region.Name)
+	}
+	if c.Pending.Blocked != 1 || c.Pending.Rules[sm.R4] != 1 || c.Running.Blocked != 1 || c.Running.Rules[sm.R4] != 1 {
+		t.Errorf("under the ban: pending %+v, running %+v", c.Pending, c.Running)
+	}
+	if !c.HasToday || c.PendingToday.Blocked != 0 || c.PendingToday.Exception != 1 || c.RunningToday.Blocked != 0 {
+		t.Errorf("under the version in force: pending %+v, running %+v", c.PendingToday, c.RunningToday)
+	}
+	if n := w.count(`SELECT count(*) FROM policy`); n != policies {
+		t.Fatalf("the preview wrote %d versions", n-policies)
+	}
+
+	back := in
+	back.EffectiveFrom = "2024-03-13"
+	if _, err := w.svc.PolicyCreate(w.ctx, org, back); codeOf(t, err, sm.EInvalid).Fields[0].Field != "effective_from" {
+		t.Errorf("a back-dated version: %v", err)
+	}
+	for _, u := range []auth.User{clerk, lender, w.actor("XJ-KS-ZZB", sm.RoleRegistrar, "登记员"),
+		w.actor("NMG-BT-QS-ZZB", sm.RoleOrgDept, "青山区委组织部")} {
+		if _, err := w.svc.PolicyCreate(w.ctx, u, in); err == nil && u.UnitID != w.unit("NMG-BT-QS-ZZB") {
+			t.Errorf("%s saved a Kashgar version", u.Name)
+		}
+	}
+	if n := w.count(`SELECT count(*) FROM policy p JOIN unit u ON u.id = p.jurisdiction_id WHERE u.code = 'XJ-KS'`); n != 2 {
+		t.Fatalf("refused versions were saved: Kashgar has %d", n)
+	}
+
+	c, err = w.svc.PolicyCreate(w.ctx, org, in)
+	if err != nil || !c.Saved || c.Policy.Version != 3 {
+		t.Fatalf("save: %+v %v", c.Policy, err)
+	}
+	if n := w.count(`SELECT count(*) FROM audit_event WHERE action = 'policy.create' AND actor_user_id = $1
+		AND detail->'versions'->0->>'version' = '3' AND detail->'versions'->0->'rules'->>'township' = 'forbidden'
+		AND detail->'versions'->0->'rules'->>'basis' = '喀组通〔2024〕3号'`, org.ID); n != 1 {
+		t.Errorf("%d audit events of the new version", n)
+	}
+	b, err := w.svc.Policies(w.ctx, clerk)
+	if err != nil || len(b.Versions) != 3 || b.Versions[0].Version != 3 || b.InForce != 2 || b.Versions[0].Basis == "" {
+		t.Fatalf("the clerk's policy book: %+v %v", b, err)
+	}
+
+	// In force from 20 March: the sign-off refuses the pending request by
+	// R4, and the sweep flags the running one (R11 governs its return).
+	w.on(sm.D(2024, 3, 20))
+	_, err = w.svc.Act(w.ctx, org, pending.ID, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
+	if e := codeOf(t, err, sm.EInvalid); !slices.ContainsFunc(e.Violations, func(v sm.Violation) bool { return v.Rule == sm.R4 && v.Severity == sm.SeverityBlock }) {
+		t.Errorf("the sign-off under the ban: %+v", e)
+	}
+	if res := w.sweep(sm.D(2024, 3, 20)); res.PolicyFlagged != 1 {
+		t.Errorf("the sweep flagged %d", res.PolicyFlagged)
+	}
+	if n := w.count(`SELECT count(*) FROM ledger_entry WHERE secondment_id = $1 AND rule = 'R4'`, running.ID); n != 1 {
+		t.Errorf("%d R4 entries for the running secondment", n)
+	}
+}
+
+// A district org dept (青山区委组织部, under Baotou's policy) adopts the
+// Weihai preset for its district: the district gets a policy of its own, a
+// copy of Baotou's version in force first, so nothing changes before the
+// new version's day; its units' new requests are judged by it.
+func TestPolicyAdoptPreset(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	org := w.actor("NMG-BT-QS-ZZB", sm.RoleOrgDept, "青山区委组织部")
+	clerk := w.actor("NMG-BT-QS-RD", sm.RoleBorrower, "人大经办人")
+	w.on(sm.D(2024, 5, 6))
+	b, err := w.svc.Policies(w.ctx, org)
+	if err != nil || !b.Inherits() || b.Jurisdiction.Code != "NMG-BT" || b.Region.Code != "NMG-BT-QS" {
+		t.Fatalf("before: %+v %v", b, err)
+	}
+	if _, err := w.svc.PolicyCreate(w.ctx, org, approval.PolicyInput{Base: "nowhere"}); codeOf(t, err, sm.EInvalid).Fields[0].Field != "base" {
+		t.Errorf("an unknown base: %v", err)
+	}
+	c, err := w.svc.PolicyCreate(w.ctx, org, approval.PolicyInput{Base: string(sm.PresetWeihai), EffectiveFrom: "2024-06-01"})
+	if err != nil || c.Policy.Version != 2 || c.Policy.Preset != sm.PresetWeihai || c.Policy.TermMonths != 3 {
+		t.Fatalf("adopt Weihai: %+v %v", c.Policy, err)
+	}
+	b, err = w.svc.Policies(w.ctx, clerk)
+	if err != nil || b.Jurisdiction.Code != "NMG-BT-QS" || len(b.Versions) != 2 || b.InForce != 1 ||
+		b.Versions[1].Preset != sm.PresetBaotou || b.Versions[1].Township != sm.TownshipForbidden {
+		t.Fatalf("after: %+v %v", b, err)
+	}
+	// Before 1 June the copy of Baotou's version judges; from then, Weihai's
+	// three months.
+	d := w.draft("芦长丽", sm.D(2024, 6, 10), sm.D(2024, 10, 9))
+	d.Purpose = string(sm.PurposeKeyTask)
+	ev, err := w.svc.Check(w.ctx, clerk, d)
+	if err != nil || ev.Jurisdiction != "青山区" || ev.Policy.Version != 1 || slices.Contains(ev.Violations.Rules(), sm.R5) {
+		t.Errorf("before June: %+v %v", ev, err)
+	}
+	w.on(sm.D(2024, 6, 1))
+	ev, err = w.svc.Check(w.ctx, clerk, d)
+	if err != nil || ev.Policy.Version != 2 || !slices.Contains(ev.Violations.Rules(), sm.R5) {
+		t.Errorf("from June: %+v %v", ev, err)
+	}
+}
+
+// R15: Kashgar caps the people 喀什市纪委监委 holds at once at what it
+// holds; a request in the chain is refused at its sign-off, the live check
+// says so with the count; a running secondment inside the limit is not
+// flagged; once the limit is raised, the sign-off passes.
+func TestBorrowerLimitAtSignOff(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk, lender, org := w.kashgar()
+	w.s5Active()
+	d := w.draft("张鹏", sm.D(2024, 4, 1), sm.D(2024, 6, 30))
+	d.Justification = "重大案件查办急需"
+	pending := w.create(clerk, d, sm.D(2024, 3, 12))
+	w.act(pending.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
+	w.act(pending.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+
+	w.on(sm.D(2024, 3, 14))
+	held := w.count(`SELECT count(DISTINCT person_id) FROM secondment WHERE borrower_id = $1 AND kind = 'secondment'
+		AND state IN ('approved', 'active', 'expired', 'overdue', 'transfer_pending')
+		AND start_date <= '2024-06-30' AND end_date >= '2024-04-01'`, clerk.UnitID)
+	if held < 1 {
+		t.Fatalf("S5 holds %d", held)
+	}
+	limit := func(n int) approval.PolicyInput {
+		return approval.PolicyInput{Edit: func(p *sm.Policy) error { p.BorrowerCapPeople = n; return nil }}
+	}
+	c, err := w.svc.PolicyPreview(w.ctx, org, limit(held))
+	if err != nil || c.Pending.Rules[sm.R15] != 1 || c.Running.Rules[sm.R15] != 0 {
+		t.Fatalf("preview of a limit of %d: pending %+v, running %+v, %v", held, c.Pending, c.Running, err)
+	}
+	if _, err := w.svc.PolicyCreate(w.ctx, org, limit(held)); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := w.svc.Check(w.ctx, clerk, d)
+	if err != nil || !ev.Hold.Capped || ev.Hold.Cap != held || ev.Hold.Held != held+1 ||
+		!slices.Contains(ev.Violations.Rules(), sm.R15) || !ev.Violations.Blocked() {
+		t.Errorf("the live check: %+v %+v %v", ev.Hold, ev.Violations, err)
+	}
+	_, err = w.svc.Act(w.ctx, org, pending.ID, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
+	if e := codeOf(t, err, sm.EInvalid); !slices.ContainsFunc(e.Violations, func(v sm.Violation) bool { return v.Rule == sm.R15 }) {
+		t.Errorf("the sign-off over the limit: %+v", e)
+	}
+	if w.record(pending.ID).State != sm.StateAwaitingSignoff {
+		t.Fatal("a refused sign-off changed the request")
+	}
+	if res := w.sweep(sm.D(2024, 3, 14)); res.PolicyFlagged != 0 {
+		t.Errorf("the sweep flagged %d inside the limit", res.PolicyFlagged)
+	}
+
+	w.on(sm.D(2024, 3, 15))
+	if _, err := w.svc.PolicyCreate(w.ctx, org, limit(held+1)); err != nil {
+		t.Fatal(err)
+	}
+	w.act(pending.ID, org, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"}, sm.D(2024, 3, 15))
+	// Full again: a lower limit now flags the one taken last, not both.
+	w.on(sm.D(2024, 3, 16))
+	if _, err := w.svc.PolicyCreate(w.ctx, org, limit(held)); err != nil {
+		t.Fatal(err)
+	}
+	if res := w.sweep(sm.D(2024, 3, 16)); res.PolicyFlagged != 1 {
+		t.Errorf("the sweep under a lower limit flagged %d, want 1", res.PolicyFlagged)
+	}
+	if n := w.count(`SELECT count(*) FROM ledger_entry WHERE secondment_id = $1 AND rule = 'R15'`, pending.ID); n != 1 {
+		t.Errorf("the one taken last has %d R15 entries", n)
+	}
+}

@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"secondment/internal/secondment"
+)
+
+// Judging a jurisdiction's requests by one policy version, in bulk: the
+// policy sweep flags the running secondments a new version forbids, and the
+// policy editor previews what a version would flag before it is saved.
+// The facts are read for all requests at once (histories by chunks of
+// people, the people held by each borrowing unit in one query) so that a
+// jurisdiction of tens of thousands of requests takes a few round trips,
+// not two per request.
+
+// judgeChunk is how many people's histories one query reads.
+const judgeChunk = 5000
+
+// historiesSQL is historySQL for many people, grouped by person.
+const historiesSQL = `SELECT id, state, kind, person_id, borrower_id, lender_id, start_date, end_date,
+       coalesce(previous_id, 0) AS previous_id, returned_on, recalled_on, coalesce(number, '') AS number, created_at
+FROM secondment WHERE person_id = ANY($1) ORDER BY person_id, start_date, id`
+
+// judgeJurisdiction judges the chain requests (registered stock is judged
+// at registration) of jurisdiction root in states, recorded under a version
+// older than below, by p, and calls fn with each and its violations, in ID
+// order. The lending unit's load (R14) is not read: it only ever warns.
+// For R15, a running secondment counts only the people its borrowing unit
+// took before it, so that a new limit flags the last ones taken, not all.
+func judgeJurisdiction(ctx context.Context, q dbtx, h *secondment.Hierarchy, root int64, p secondment.Policy,
+	states []secondment.State, below int, fn func(SecondmentRecord, secondment.Violations)) (int, error) {
+	st := make([]string, len(states))
+	for i, s := range states {
+		st[i] = string(s)
+	}
+	recs, err := collectSecondments(q.Query(ctx, secondmentSelect+`
+	    WHERE s.jurisdiction_id = $1 AND s.state = ANY($2) AND s.registered_on IS NULL AND pol.version < $3
+	    ORDER BY s.id`, root, st, below))
+	if err != nil {
+		return 0, fmt.Errorf("requests of jurisdiction %d: %w", root, err)
+	}
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	histories, err := historiesOf(ctx, q, recs)
+	if err != nil {
+		return 0, err
+	}
+	var holds *heldIndex
+	if p.HasBorrowerCap() {
+		if holds, err = heldOf(ctx, q, recs); err != nil {
+			return 0, err
+		}
+	}
+	unit, _ := h.Unit(root)
+	for _, rec := range recs {
+		f := secondment.Facts{Jurisdiction: unit.Name}
+		f.Borrower, _ = h.Unit(rec.BorrowerID)
+		f.Lender, _ = h.Unit(rec.LenderID)
+		for _, hr := range histories[rec.PersonID] {
+			if hr.ID != rec.ID {
+				f.History = append(f.History, hr.Secondment)
+			}
+		}
+		if holds != nil {
+			f.BorrowerHeld = holds.count(rec.Secondment)
+		}
+		fn(rec, secondment.Evaluate(p, rec.Secondment, f))
+	}
+	return len(recs), nil
+}
+
+// historiesOf reads the requests of the people of recs, by person.
+func historiesOf(ctx context.Context, q dbtx, recs []SecondmentRecord) (map[int64][]SecondmentRecord, error) {
+	people := make([]int64, 0, len(recs))
+	for _, r := range recs {
+		people = append(people, r.PersonID)
+	}
+	slices.Sort(people)
+	people = slices.Compact(people)
+	out := make(map[int64][]SecondmentRecord, len(people))
+	for chunk := range slices.Chunk(people, judgeChunk) {
+		rows, err := collectHistory(q.Query(ctx, historiesSQL, chunk))
+		if err != nil {
+			return nil, fmt.Errorf("histories of %d people: %w", len(chunk), err)
+		}
+		for _, r := range rows {
+			out[r.PersonID] = append(out[r.PersonID], r)
+		}
+	}
+	return out, nil
+}
+
+// heldIndex is, per borrowing unit, the terms of the people it holds (R15).
+type heldIndex struct{ terms map[int64][]heldTerm }
+
+type heldTerm struct {
+	id, person int64
+	start, end secondment.Date
+	open       bool // away past its end: held whatever the end says
+}
+
+// heldOf reads the terms the borrowing units of recs hold, as heldSQL
+// counts them.
+func heldOf(ctx context.Context, q dbtx, recs []SecondmentRecord) (*heldIndex, error) {
+	units := make([]int64, 0, len(recs))
+	for _, r := range recs {
+		units = append(units, r.BorrowerID)
+	}
+	slices.Sort(units)
+	units = slices.Compact(units)
+	rows, err := q.Query(ctx, `SELECT id, borrower_id, person_id, start_date, end_date,
+	        state IN ('expired', 'overdue', 'transfer_pending')
+	    FROM secondment WHERE borrower_id = ANY($1) AND kind = 'secondment' AND state = ANY($2)`,
+		units, statesWhere(secondment.State.Held))
+	if err != nil {
+		return nil, fmt.Errorf("people held by %d units: %w", len(units), err)
+	}
+	defer rows.Close()
+	x := &heldIndex{terms: map[int64][]heldTerm{}}
+	for rows.Next() {
+		var t heldTerm
+		var unit int64
+		var start, end pgtype.Date
+		if err := rows.Scan(&t.id, &unit, &t.person, &start, &end, &t.open); err != nil {
+			return nil, fmt.Errorf("people held: %w", err)
+		}
+		t.start, t.end = civil(start), civil(end)
+		x.terms[unit] = append(x.terms[unit], t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("people held: %w", err)
+	}
+	return x, nil
+}
+
+// count is the people s's borrowing unit holds during its term besides its
+// person. For a request it holds already (signed off or away), only the
+// people it took earlier count: their first term started before, or on the
+// same day with a smaller ID.
+func (x *heldIndex) count(s secondment.Secondment) int {
+	first := map[int64]heldTerm{} // each other person's earliest overlapping term
+	for _, t := range x.terms[s.BorrowerID] {
+		if t.person == s.PersonID || t.start.After(s.End) || (!t.open && t.end.Before(s.Start)) {
+			continue
+		}
+		if f, ok := first[t.person]; !ok || before(t, f) {
+			first[t.person] = t
+		}
+	}
+	if !s.State.Held() {
+		return len(first)
+	}
+	me := heldTerm{id: s.ID, start: s.Start}
+	n := 0
+	for _, t := range first {
+		if before(t, me) {
+			n++
+		}
+	}
+	return n
+}
+
+func before(a, b heldTerm) bool {
+	if c := a.start.Compare(b.start); c != 0 {
+		return c < 0
+	}
+	return a.id < b.id
+}

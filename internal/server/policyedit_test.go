@@ -1,0 +1,151 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// policyForm is the editor's form as a clerk would post it: Kashgar's
+// version 2 with the township ban.
+func policyFormOf(action, from string) url.Values {
+	return url.Values{"action": {action}, "effective_from": {from}, "basis": {"喀组通〔2024〕3号"},
+		"purposes": {"key_task", "special_project", "major_project"}, "township": {"forbidden"},
+		"term_months": {"3"}, "chain_cap_months": {"6"}, "cleanup_holds_major": {"on"}, "transfer_in_quota": {"on"},
+		"burden_warn_percent": {"10"}, "borrower_cap_percent": {"12.5"}, "borrower_cap_people": {"0"}}
+}
+
+// Kashgar's org dept adds policy versions through the page and the API,
+// which agree: the page shows the editor only to it; the form starts from
+// the version in force; a preview counts and saves nothing; bad input is
+// refused beside its field, in the user's language; a save redirects to the
+// policies page, which shows the new version, its basis and its R15 limit;
+// the API previews and saves the same way; clerks get 403.
+func TestPolicyEditorPagesAndAPI(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true) // 6 May 2024
+	org := s.as(t, "xj-ks-zzb.orgdept")
+	_, body := org.get("/policies")
+	if page := doc(t, body); len(byTestID(page, "policy-edit")) != 1 || len(byTestID(page, "policy-new-preset")) != 4 {
+		t.Fatal("the org dept is not offered a new version")
+	}
+	_, body = s.as(t, "xj-ks-jw.borrower").get("/policies")
+	if len(byTestID(doc(t, body), "policy-edit")) != 0 {
+		t.Error("a borrowing clerk is offered a new version")
+	}
+	if res, _ := s.as(t, "xj-ks-jw.borrower").get("/policies/new"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a borrowing clerk opens the editor: %d", res.StatusCode)
+	}
+
+	res, body := org.get("/policies/new")
+	page := doc(t, body)
+	if res.StatusCode != 200 || attr(byTestID(page, "field-township")[0], "data-testid") == "" ||
+		!strings.Contains(body, `value="2024-05-06"`) || len(byTestID(page, "field-purpose-key_task")) != 1 {
+		t.Fatalf("the editor: %d", res.StatusCode)
+	}
+	en := s.as(t, "xj-ks-zzb.orgdept")
+	en.lang = "en"
+	if _, body := en.get("/policies/new?base=baotou"); !strings.Contains(body, "Borrowing-unit limit") || strings.Contains(body, "[policy.") {
+		t.Error("the English editor is not in English")
+	}
+	count := func() int {
+		var n int
+		if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM policy p JOIN unit u ON u.id = p.jurisdiction_id
+			WHERE u.code = 'XJ-KS'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	res, body = org.post("/policies/new", policyFormOf("preview", "2024-06-01"))
+	if page := doc(t, body); res.StatusCode != 200 || len(byTestID(page, "policy-preview")) != 1 ||
+		within(page, "preview-pending") == "" || within(page, "preview-running-today") == "" || count() != 2 {
+		t.Fatalf("preview: %d, %d versions", res.StatusCode, count())
+	}
+	bad := policyFormOf("save", "2024-05-05")
+	bad.Set("borrower_cap_percent", "百分之十")
+	res, body = org.post("/policies/new", bad)
+	page = doc(t, body)
+	if res.StatusCode != http.StatusUnprocessableEntity || within(page, "error-borrower_cap_percent") == "" || count() != 2 {
+		t.Fatalf("a bad share: %d, %d versions", res.StatusCode, count())
+	}
+	bad.Set("borrower_cap_percent", "10")
+	res, body = org.post("/policies/new", bad)
+	if e := within(doc(t, body), "error-effective_from"); res.StatusCode != 422 || !strings.Contains(e, "2024-05-06") || count() != 2 {
+		t.Fatalf("back-dated: %d %q", res.StatusCode, e)
+	}
+	res, _ = org.post("/policies/new", policyFormOf("save", "2024-06-01"))
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/policies?saved=3#v3" || count() != 3 {
+		t.Fatalf("save: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	_, body = org.get("/policies?saved=3")
+	page = doc(t, body)
+	if within(page, "policy-saved") == "" || within(page, "policy-basis") == "" ||
+		!strings.Contains(within(page, "policy-settings"), "12.5%") {
+		t.Error("the policies page does not show the new version")
+	}
+
+	// The API: a preview from the Weihai preset, a refused setting, a save.
+	res, m, _ := org.sendJSON("/api/v1/policies/preview", map[string]any{"base": "weihai", "effective_from": "2024-07-01",
+		"settings": map[string]any{"borrower_cap_people": 5}})
+	if res.StatusCode != 200 || m["version"] != float64(4) || m["preset"] != "weihai" || m["saved"] != false || count() != 3 {
+		t.Fatalf("API preview: %d %v", res.StatusCode, m)
+	}
+	if st := m["settings"].(map[string]any); st["term_months"] != float64(3) || st["borrower_cap_people"] != float64(5) {
+		t.Errorf("API preview settings: %v", st)
+	}
+	if _, ok := m["pending"].(map[string]any)["flagged"]; !ok {
+		t.Errorf("API preview without counts: %v", m)
+	}
+	res, m, _ = org.sendJSON("/api/v1/policies", map[string]any{"settings": map[string]any{"no_such_rule": 1}})
+	if res.StatusCode != http.StatusUnprocessableEntity || count() != 3 {
+		t.Errorf("an unknown setting: %d %v", res.StatusCode, m)
+	}
+	res, m, _ = org.sendJSON("/api/v1/policies", map[string]any{"settings": map[string]any{"term_months": -1}})
+	if res.StatusCode != http.StatusUnprocessableEntity || count() != 3 {
+		t.Errorf("a negative term: %d %v", res.StatusCode, m)
+	}
+	res, m, _ = org.sendJSON("/api/v1/policies", map[string]any{"base": "weihai", "effective_from": "2024-07-01"})
+	if res.StatusCode != http.StatusCreated || m["version"] != float64(4) || m["saved"] != true || count() != 4 {
+		t.Fatalf("API save: %d %v", res.StatusCode, m)
+	}
+	_, body = org.get("/api/v1/policies")
+	var api struct {
+		CanEdit  bool   `json:"can_edit"`
+		Region   string `json:"region"`
+		Versions []struct {
+			Version int    `json:"version"`
+			Basis   string `json:"basis"`
+		} `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(body), &api); err != nil || !api.CanEdit || api.Region != "喀什市" || len(api.Versions) != 4 ||
+		api.Versions[1].Basis != "喀组通〔2024〕3号" {
+		t.Errorf("the API's policy book: %s", body)
+	}
+	if res, _, _ := s.as(t, "xj-ks-zzb.registrar").sendJSON("/api/v1/policies/preview", map[string]any{}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a registrar previews: %d", res.StatusCode)
+	}
+	// From 1 June the borrowing clerk's home shows its limit: 12.5% of
+	// 喀什市纪委监委's quota of 60 is 7, against the people it holds, a
+	// link to them in the ledger.
+	clerk := s.as(t, "xj-ks-jw.borrower")
+	_, body = clerk.get("/")
+	if h := within(doc(t, body), "hold"); h == "" || strings.Contains(h, "/") {
+		t.Errorf("before June, the home's hold card: %q", h)
+	}
+	s.clock.Advance(26 * 24 * time.Hour)
+	clerk = s.as(t, "xj-ks-jw.borrower")
+	_, body = clerk.get("/")
+	hold := byTestID(doc(t, body), "hold")
+	if len(hold) != 1 || !strings.Contains(text(hold[0]), "/ 7") || len(byTestID(doc(t, body), "hold-full")) != 0 {
+		t.Fatalf("from June, the home's hold card: %d", len(hold))
+	}
+	held, _, _ := strings.Cut(strings.TrimSpace(text(hold[0])), " ")
+	if l := clerk.ledger(strings.TrimPrefix(attr(hold[0], "href"), "/ledger?")); strconv.Itoa(l.Total) != held {
+		t.Errorf("the card says %s held, its ledger lists %d", held, l.Total)
+	}
+
+}
