@@ -28,7 +28,10 @@ import (
 var StoryCounts = struct {
 	KashgarStock, StockReturned, StockTransfer, StockAway int
 	KexueluAway, AkekashiAway                             int
-}{165, 131, 12, 22, 4, 6}
+	// Kashgar's earlier clean-up (end of 2022): 103 returned, 38 moved in
+	// by public selection or transfer of post.
+	Kashgar2022Returned, Kashgar2022Transferred int
+}{165, 131, 12, 22, 4, 6, 103, 38}
 
 // StoriesResult says what LoadStories did.
 type StoriesResult struct {
@@ -79,7 +82,7 @@ func LoadStories(ctx context.Context, s *postgres.Store, now time.Time) (Stories
 	if err := t.index(); err != nil {
 		return t.res, err
 	}
-	for _, story := range []func() error{t.kashgar, t.weihai, t.baotou, t.kashgarStock, t.kashgarCampaign, t.rectifications} {
+	for _, story := range []func() error{t.kashgar, t.weihai, t.baotou, t.kashgar2022, t.kashgarStock, t.kashgarCampaign, t.rectifications} {
 		if err := story(); err != nil {
 			return t.res, err
 		}
@@ -427,6 +430,17 @@ var (
 	fatherNames = []string{"艾买提", "托合提", "卡德尔", "阿布力孜", "吾守尔", "赛买提", "阿西木", "伊敏", "肉孜", "斯迪克", "巴拉提", "亚森", "热西提"}
 )
 
+// stock2022Names are given names for the 2022 clean-up's people, apart
+// from S6's so that no name is of two people.
+var stock2022Names = []string{"阿布都热依木", "艾合买提", "克然木", "麦麦提敏", "帕尔哈提", "热依木", "沙比尔", "吐逊",
+	"乌斯曼", "亚库甫", "祖农", "阿米娜", "布海丽且姆"}
+
+// stock2022Name is the invented name of the i-th secondee of Kashgar's
+// 2022 clean-up.
+func stock2022Name(i int) string {
+	return stock2022Names[i%len(stock2022Names)] + "·" + fatherNames[(i/len(stock2022Names))%len(fatherNames)]
+}
+
 // stockName is the invented name of the i-th secondee of S6's stock.
 func stockName(i int) string {
 	return givenNames[i%len(givenNames)] + "·" + fatherNames[(i/len(givenNames))%len(fatherNames)]
@@ -454,6 +468,15 @@ func storyPeople() []postgres.PersonImport {
 	}
 	for i := range StoryCounts.KashgarStock {
 		add(fmt.Sprintf("DEMO-KS-%03d", i+1), stockName(i), storyTowns[i%len(storyTowns)], "科员")
+	}
+	// Those of 2022 who were transferred in belong to the borrowing unit
+	// now; the others are back home.
+	for i := range StoryCounts.Kashgar2022Returned + StoryCounts.Kashgar2022Transferred {
+		home := storyTowns[i%len(storyTowns)]
+		if i >= StoryCounts.Kashgar2022Returned {
+			home = stock2022Borrowers[i%2]
+		}
+		add(fmt.Sprintf("DEMO-KS22-%03d", i+1), stock2022Name(i), home, "科员")
 	}
 	return out
 }

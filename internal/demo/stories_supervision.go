@@ -14,6 +14,68 @@ import (
 // The supervision stories of issue 11: S6's clean-up campaign and S4's
 // rectifications, told after the stock they follow is registered.
 
+// stock2022Borrowers are the organs that held the 2022 clean-up's people.
+var stock2022Borrowers = []string{"XJ-KS-ZF", "XJ-KS-JW"}
+
+// kashgar2022 is Kashgar's earlier clean-up (S6: end of 2022, 100+
+// long-term secondees found, 103 returned, 38 moved in by public selection
+// or transfer). 喀什市委组织部's registrar records them as they ended,
+// terms of ten months and more that all ended before S6's stock began, and
+// the org dept opens the campaign over its ledger's registered township
+// stock that day (nothing else was registered yet) and closes it two months
+// later, every one accounted for. It comes before S6 in the stories, as in
+// the seed; S6's campaign only takes the terms that ran after it.
+func (t *teller) kashgar2022() error {
+	registrar, err := t.user("xj-ks-zzb.registrar")
+	if err != nil {
+		return err
+	}
+	org, err := t.user("xj-ks-zzb.orgdept")
+	if err != nil {
+		return err
+	}
+	t.at(stock2022Day)
+	c := StoryCounts
+	for i := range c.Kashgar2022Returned + c.Kashgar2022Transferred {
+		start := stock2022Day - 700 + 2*i
+		in := approval.RegisterInput{PersonID: t.people[stock2022Name(i)], BorrowerID: t.units[stock2022Borrowers[i%2]],
+			LenderID: t.units[storyTowns[i%len(storyTowns)]], Kind: string(secondment.KindSecondment),
+			Purpose: string(secondment.PurposeSpecialProject), Task: "专项工作",
+			Start: t.day(start).String(), End: t.day(min(start+300+i%60, stock2022Day-30)).String()}
+		if i < c.Kashgar2022Returned {
+			in.Status, in.ReturnedOn = string(secondment.StockReturned), t.day(stock2022Day-10+i%8).String()
+		} else {
+			in.Status, in.TransferMethod = string(secondment.StockTransferred), string(secondment.TransferPublicSelection)
+			if i%2 == 1 {
+				in.TransferMethod = string(secondment.TransferOfPost)
+			}
+		}
+		if _, err := t.register(registrar, in); err != nil {
+			return fmt.Errorf("demo story Kashgar 2022: %w", err)
+		}
+	}
+	filter := url.Values{"registered": {"true"}, "level": {"township"}}
+	id, err := t.svc.CampaignOpen(t.ctx, org, approval.CampaignInput{Name: "长期借调干部清理（2022年底）",
+		Basis: "喀什市长期借调干部专项清理", Filter: approval.LedgerQuery{Registered: true, Level: string(secondment.LevelTownship)},
+		FilterText: filter.Encode()})
+	if err != nil {
+		return fmt.Errorf("demo story Kashgar 2022: %w", err)
+	}
+	t.at(stock2022Day + 60)
+	v, err := t.svc.Campaign(t.ctx, org, id, approval.CampaignQuery{})
+	if err == nil {
+		err = t.svc.CampaignClose(t.ctx, org, id, v.Version)
+	}
+	if err != nil {
+		return fmt.Errorf("demo story Kashgar 2022: %w", err)
+	}
+	return nil
+}
+
+// stock2022Day is the day, relative to today, Kashgar's 2022 clean-up
+// registered its people and opened: about fourteen months before S6's.
+const stock2022Day = -480
+
 // kashgarCampaign is S6's clean-up: 喀什市委组织部 opens it over its
 // ledger's registered township stock the day it was registered, and holds
 // the 22 on major projects to their term's end (R11). Its figures are then
@@ -24,10 +86,12 @@ func (t *teller) kashgarCampaign() error {
 		return err
 	}
 	t.at(-60)
-	filter := url.Values{"registered": {"true"}, "level": {"township"}}
+	// The terms that ran after the 2022 clean-up (all of its ended before).
+	from := t.day(stock2022Day).String()
+	filter := url.Values{"registered": {"true"}, "level": {"township"}, "from": {from}}
 	id, err := t.svc.CampaignOpen(t.ctx, org, approval.CampaignInput{Name: "借调干部清理整治（2024年1月）",
-		Basis: "喀什市规范借调工作专项清理", Filter: approval.LedgerQuery{Registered: true, Level: string(secondment.LevelTownship)},
-		FilterText: filter.Encode()})
+		Basis: "喀什市规范借调工作专项清理", Filter: approval.LedgerQuery{Registered: true, Level: string(secondment.LevelTownship),
+			From: from}, FilterText: filter.Encode()})
 	if err != nil {
 		return fmt.Errorf("demo story S6: %w", err)
 	}

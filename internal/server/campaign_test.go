@@ -13,10 +13,11 @@ import (
 )
 
 type campaignJSON struct {
-	ID     int64  `json:"id"`
-	Name   string `json:"name"`
-	Filter string `json:"filter"`
-	Counts struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Filter   string `json:"filter"`
+	ClosedOn string `json:"closed_on"`
+	Counts   struct {
 		Found, Returned, Transfer, Held, Exempt, Pending, Remaining int
 	} `json:"counts"`
 	Members []struct {
@@ -55,10 +56,15 @@ func TestCampaignPagesAndAPI(t *testing.T) {
 	var list struct {
 		Campaigns []campaignJSON `json:"campaigns"`
 	}
-	if err := json.Unmarshal([]byte(body), &list); err != nil || res.StatusCode != 200 || len(list.Campaigns) != 1 {
+	if err := json.Unmarshal([]byte(body), &list); err != nil || res.StatusCode != 200 || len(list.Campaigns) != 2 {
 		t.Fatalf("campaigns: %d %s", res.StatusCode, body)
 	}
-	k := list.Campaigns[0]
+	// Newest first: S6's, open, then the end-2022 clean-up's, closed.
+	k, k22 := list.Campaigns[0], list.Campaigns[1]
+	if k.ClosedOn != "" || k22.ClosedOn == "" || k22.Counts.Found != c.Kashgar2022Returned+c.Kashgar2022Transferred ||
+		k22.Counts.Returned != c.Kashgar2022Returned || k22.Counts.Transfer != c.Kashgar2022Transferred || k22.Counts.Remaining != 0 {
+		t.Errorf("the campaigns: S6 closed on %q; 2022's %+v closed on %q", k.ClosedOn, k22.Counts, k22.ClosedOn)
+	}
 	if k.Counts.Found != c.KashgarStock || k.Counts.Returned != c.StockReturned || k.Counts.Transfer != c.StockTransfer ||
 		k.Counts.Remaining != c.StockAway {
 		t.Fatalf("API counts %+v", k.Counts)
@@ -69,7 +75,7 @@ func TestCampaignPagesAndAPI(t *testing.T) {
 	for id, want := range map[string]int{"campaign-found": c.KashgarStock, "campaign-returned": c.StockReturned,
 		"campaign-transfer": c.StockTransfer, "campaign-remaining": c.StockAway} {
 		cards := byTestID(page, id)
-		if len(cards) != 1 || figureCount(t, cards[0]) != want {
+		if len(cards) != 2 || figureCount(t, cards[0]) != want {
 			t.Errorf("the list's %s: want %d", id, want)
 		}
 	}
