@@ -217,9 +217,11 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, cat *snapshot, cu
 		if in.Jurisdiction.CapsBorrowers() {
 			// The sign-off takes a place: it locks the unit so that two
 			// sign-offs cannot both take its last one.
-			if held, err = tx.Held(ctx, cur.BorrowerID, cur.PersonID, cur.Start, cur.End, in.Action == secondment.ActApprove); err != nil {
+			terms, err := tx.HeldTerms(ctx, cur.BorrowerID, in.Action == secondment.ActApprove)
+			if err != nil {
 				return err
 			}
+			held = secondment.HeldDuring(terms, cur.Secondment)
 		}
 		f := factsOf(cat, cur.Secondment, in.Jurisdiction.Root.Name, history, away, held)
 		in.Facts = &f

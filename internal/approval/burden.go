@@ -115,11 +115,13 @@ var AwayStates = func() []secondment.State {
 	return out
 }()
 
-// BorrowerHold is a borrowing unit's people held now against its limit
-// under the policy in force today (R15).
+// BorrowerHold is a borrowing unit's people held today (signed off and
+// started, or away) against its limit under the policy in force today
+// (R15).
 type BorrowerHold struct {
-	Unit secondment.Unit
-	Hold secondment.Hold
+	Unit  secondment.Unit
+	Hold  secondment.Hold
+	Today secondment.Date
 }
 
 // HeldStates are the states in which a borrowing unit holds its people
@@ -146,15 +148,14 @@ func (s *Service) Hold(ctx context.Context, u auth.User) (BorrowerHold, error) {
 	}
 	unit := cat.unit(u.UnitID)
 	today := secondment.DateOf(s.clock.Now())
-	var p secondment.Policy
+	var p secondment.Policy // none in force yet: no limit
 	if j, err := cat.h.Jurisdiction(unit.ID, cat.policies); err == nil {
-		if p, err = j.PolicyOn(today); err != nil {
-			return BorrowerHold{}, err
-		}
+		p, _ = j.PolicyOn(today)
 	}
-	held, err := s.store.Held(ctx, unit.ID, 0, today, today)
+	terms, err := s.store.HeldTerms(ctx, unit.ID)
 	if err != nil {
 		return BorrowerHold{}, err
 	}
-	return BorrowerHold{Unit: unit, Hold: secondment.HoldOf(p, unit, held)}, nil
+	held := secondment.HeldDuring(terms, secondment.Secondment{Start: today, End: today})
+	return BorrowerHold{Unit: unit, Hold: secondment.HoldOf(p, unit, held), Today: today}, nil
 }

@@ -90,9 +90,10 @@ func (s *Service) Check(ctx context.Context, u auth.User, in DraftInput) (Evalua
 	return evaluate(cat, d, secondment.Today(s.clock), false, history, away, held)
 }
 
-// held counts the people req's borrowing unit holds during its term, when
-// its jurisdiction has ever limited them (R15); 0 saves the query where no
-// version does.
+// held is the most people req's borrowing unit holds at once during its
+// term besides req's person (for a request it holds already, of those it
+// took before), when its jurisdiction has ever limited them (R15); 0 saves
+// the query where no version does.
 func (s *Service) held(ctx context.Context, cat *snapshot, req secondment.Secondment) (int, error) {
 	var caps bool
 	if rec := cat.recorded(req); rec != nil {
@@ -103,5 +104,9 @@ func (s *Service) held(ctx context.Context, cat *snapshot, req secondment.Second
 	if !caps {
 		return 0, nil
 	}
-	return s.store.Held(ctx, req.BorrowerID, req.PersonID, req.Start, req.End)
+	terms, err := s.store.HeldTerms(ctx, req.BorrowerID)
+	if err != nil {
+		return 0, err
+	}
+	return secondment.HeldDuring(terms, req), nil
 }

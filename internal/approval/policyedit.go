@@ -46,6 +46,10 @@ type PolicyInput struct {
 	// Edit changes the base's settings as the editor asked (a form or a
 	// JSON body); nil keeps them.
 	Edit func(*secondment.Policy) error
+	// BasedOn is the number of versions the region had when the editor
+	// began (PolicyBook.Stored): a save after someone else's is a conflict,
+	// so nobody's version is passed over unseen. nil: not checked.
+	BasedOn *int
 }
 
 // PolicyChange is a new version and what it would change: the requests in
@@ -79,8 +83,9 @@ func (s *Service) PolicyPreview(ctx context.Context, u auth.User, in PolicyInput
 
 // PolicyCreate stores the version in, audited, after judging what it
 // would change (the counts are returned as its preview showed them).
-// A region without a policy of its own gets first a copy of the version it
-// inherits today, so nothing changes for it before the new version's day.
+// A region without a policy of its own gets first copies of the versions it
+// inherits (in force today and scheduled), so nothing changes for it before
+// the new version's day.
 func (s *Service) PolicyCreate(ctx context.Context, u auth.User, in PolicyInput) (PolicyChange, error) {
 	return s.policyChange(ctx, u, in, true)
 }
@@ -107,18 +112,14 @@ func (s *Service) policyChange(ctx context.Context, u auth.User, in PolicyInput,
 	if !save {
 		return c, nil
 	}
-	var add []secondment.Policy
-	if b.Inherits() {
-		inherited, err := secondment.PolicyOn(cat.policies[b.Jurisdiction.ID], b.Today)
-		if err != nil {
-			return c, err
-		}
-		add = append(add, inherited)
+	add := append(inherited(cat, b), p)
+	based := -1 // unchecked
+	if in.BasedOn != nil {
+		based = *in.BasedOn
 	}
-	add = append(add, p)
 	now := s.clock.Now()
 	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
-		saved, err := tx.PolicyAdd(ctx, b.Region.ID, add, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name,
+		saved, err := tx.PolicyAdd(ctx, b.Region.ID, based, add, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name,
 			Action: "policy.create", UnitID: u.UnitID, Detail: map[string]any{"base": in.Base,
 				"preview": map[string]any{"pending_blocked": c.Pending.Blocked, "running_flagged": c.Running.Blocked}}})
 		if err != nil {
@@ -167,9 +168,11 @@ func (s *Service) policyFrom(cat *snapshot, b PolicyBook, in PolicyInput) (secon
 	}
 	p.Basis, p.EffectiveFrom = "", b.Today
 	if in.Edit != nil {
+		base := p
 		if err := in.Edit(&p); err != nil {
 			return p, err
 		}
+		p = p.Edited(base)
 	}
 	if v := strings.TrimSpace(in.EffectiveFrom); v != "" {
 		d, err := secondment.ParseDate(v)
@@ -186,9 +189,36 @@ func (s *Service) policyFrom(cat *snapshot, b PolicyBook, in PolicyInput) (secon
 	if len([]rune(p.Basis)) > 200 {
 		return p, fieldError("basis", "error.too_long", "Max", 200)
 	}
-	p.Version = len(cat.policies[b.Region.ID]) + 1
-	if b.Inherits() {
-		p.Version++ // after the copy of the inherited version
-	}
+	p.Version = len(cat.policies[b.Region.ID]) + len(inherited(cat, b)) + 1
 	return p, p.Validate()
+}
+
+// inherited are the versions a region without a policy of its own takes
+// over from the one it inherits when it adopts one: the version in force
+// today and those scheduled after it, so that nothing changes for its
+// units before its own version's day. None for a region with its own.
+func inherited(cat *snapshot, b PolicyBook) []secondment.Policy {
+	if !b.Inherits() {
+		return nil
+	}
+	vs := cat.policies[b.Jurisdiction.ID]
+	var out []secondment.Policy
+	if p, err := secondment.PolicyOn(vs, b.Today); err == nil {
+		out = append(out, p)
+	}
+	for _, v := range vs {
+		if v.EffectiveFrom.After(b.Today) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Stored is the number of versions the region's policy has: what an
+// editor's form was built on (PolicyInput.BasedOn).
+func (b PolicyBook) Stored() int {
+	if b.Inherits() {
+		return 0
+	}
+	return len(b.Versions)
 }

@@ -95,43 +95,54 @@ func TestPolicyVersionByTheOrgDept(t *testing.T) {
 }
 
 // A district org dept (青山区委组织部, under Baotou's policy) adopts the
-// Weihai preset for its district: the district gets a policy of its own, a
-// copy of Baotou's version in force first, so nothing changes before the
-// new version's day; its units' new requests are judged by it.
+// Weihai preset for its district in March 2024: the district gets a policy
+// of its own, copies first of Baotou's version in force and of the one
+// scheduled for April (the township ban), so nothing changes before the new
+// version's day; its units' requests are judged by it from then on.
 func TestPolicyAdoptPreset(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
 	org := w.actor("NMG-BT-QS-ZZB", sm.RoleOrgDept, "青山区委组织部")
 	clerk := w.actor("NMG-BT-QS-RD", sm.RoleBorrower, "人大经办人")
-	w.on(sm.D(2024, 5, 6))
+	w.on(sm.D(2024, 3, 10))
 	b, err := w.svc.Policies(w.ctx, org)
-	if err != nil || !b.Inherits() || b.Jurisdiction.Code != "NMG-BT" || b.Region.Code != "NMG-BT-QS" {
+	if err != nil || !b.Inherits() || b.Jurisdiction.Code != "NMG-BT" || b.Region.Code != "NMG-BT-QS" || b.Stored() != 0 {
 		t.Fatalf("before: %+v %v", b, err)
 	}
 	if _, err := w.svc.PolicyCreate(w.ctx, org, approval.PolicyInput{Base: "nowhere"}); codeOf(t, err, sm.EInvalid).Fields[0].Field != "base" {
 		t.Errorf("an unknown base: %v", err)
 	}
 	c, err := w.svc.PolicyCreate(w.ctx, org, approval.PolicyInput{Base: string(sm.PresetWeihai), EffectiveFrom: "2024-06-01"})
-	if err != nil || c.Policy.Version != 2 || c.Policy.Preset != sm.PresetWeihai || c.Policy.TermMonths != 3 {
+	if err != nil || c.Policy.Version != 3 || c.Policy.Preset != sm.PresetWeihai || c.Policy.TermMonths != 3 {
 		t.Fatalf("adopt Weihai: %+v %v", c.Policy, err)
 	}
 	b, err = w.svc.Policies(w.ctx, clerk)
-	if err != nil || b.Jurisdiction.Code != "NMG-BT-QS" || len(b.Versions) != 2 || b.InForce != 1 ||
-		b.Versions[1].Preset != sm.PresetBaotou || b.Versions[1].Township != sm.TownshipForbidden {
+	if err != nil || b.Jurisdiction.Code != "NMG-BT-QS" || len(b.Versions) != 3 || b.InForce != 1 ||
+		b.Versions[1].Preset != sm.PresetBaotou || b.Versions[1].Township != sm.TownshipForbidden ||
+		b.Versions[1].EffectiveFrom != sm.D(2024, 4, 1) || b.Versions[2].Township != sm.TownshipException {
 		t.Fatalf("after: %+v %v", b, err)
 	}
-	// Before 1 June the copy of Baotou's version judges; from then, Weihai's
-	// three months.
+	// In May the copy of Baotou's ban judges; from 1 June, Weihai's three
+	// months.
 	d := w.draft("芦长丽", sm.D(2024, 6, 10), sm.D(2024, 10, 9))
 	d.Purpose = string(sm.PurposeKeyTask)
+	w.on(sm.D(2024, 5, 6))
 	ev, err := w.svc.Check(w.ctx, clerk, d)
-	if err != nil || ev.Jurisdiction != "青山区" || ev.Policy.Version != 1 || slices.Contains(ev.Violations.Rules(), sm.R5) {
-		t.Errorf("before June: %+v %v", ev, err)
+	if err != nil || ev.Jurisdiction != "青山区" || ev.Policy.Version != 2 || slices.Contains(ev.Violations.Rules(), sm.R5) ||
+		!slices.Contains(ev.Violations.Rules(), sm.R4) {
+		t.Errorf("in May: %+v %v", ev, err)
 	}
 	w.on(sm.D(2024, 6, 1))
 	ev, err = w.svc.Check(w.ctx, clerk, d)
-	if err != nil || ev.Policy.Version != 2 || !slices.Contains(ev.Violations.Rules(), sm.R5) {
+	if err != nil || ev.Policy.Version != 3 || !slices.Contains(ev.Violations.Rules(), sm.R5) {
 		t.Errorf("from June: %+v %v", ev, err)
+	}
+	// An editor who began before that save is told, and nothing is saved.
+	stale := 0
+	if _, err := w.svc.PolicyCreate(w.ctx, org, approval.PolicyInput{BasedOn: &stale}); err == nil {
+		t.Error("a save on a stale editor went through")
+	} else {
+		codeOf(t, err, sm.EConflict)
 	}
 }
 
@@ -151,11 +162,11 @@ func TestBorrowerLimitAtSignOff(t *testing.T) {
 	w.act(pending.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
 
 	w.on(sm.D(2024, 3, 14))
-	held := w.count(`SELECT count(DISTINCT person_id) FROM secondment WHERE borrower_id = $1 AND kind = 'secondment'
-		AND state IN ('approved', 'active', 'expired', 'overdue', 'transfer_pending')
-		AND start_date <= '2024-06-30' AND end_date >= '2024-04-01'`, clerk.UnitID)
-	if held < 1 {
-		t.Fatalf("S5 holds %d", held)
+	// 喀什市纪委监委 holds 李传群 (S5) and nobody else in this world.
+	const held = 1
+	if n := w.count(`SELECT count(*) FROM secondment WHERE borrower_id = $1 AND state NOT IN ('draft', 'awaiting_consent',
+		'awaiting_signoff', 'sent_back', 'declined', 'rejected', 'withdrawn')`, clerk.UnitID); n != held {
+		t.Fatalf("喀什市纪委监委 has %d secondments signed off, want %d", n, held)
 	}
 	limit := func(n int) approval.PolicyInput {
 		return approval.PolicyInput{Edit: func(p *sm.Policy) error { p.BorrowerCapPeople = n; return nil }}

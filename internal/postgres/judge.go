@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"secondment/internal/secondment"
 )
 
@@ -31,7 +29,8 @@ FROM secondment WHERE person_id = ANY($1) ORDER BY person_id, start_date, id`
 // older than below, by p, and calls fn with each and its violations, in ID
 // order. The lending unit's load (R14) is not read: it only ever warns.
 // For R15, a running secondment counts only the people its borrowing unit
-// took before it, so that a new limit flags the last ones taken, not all.
+// took before it (secondment.HeldDuring), so that a new limit flags the
+// last ones taken, not all.
 func judgeJurisdiction(ctx context.Context, q dbtx, h *secondment.Hierarchy, root int64, p secondment.Policy,
 	states []secondment.State, below int, fn func(SecondmentRecord, secondment.Violations)) (int, error) {
 	st := make([]string, len(states))
@@ -51,9 +50,14 @@ func judgeJurisdiction(ctx context.Context, q dbtx, h *secondment.Hierarchy, roo
 	if err != nil {
 		return 0, err
 	}
-	var holds *heldIndex
+	var holds map[int64][]secondment.HeldTerm
 	if p.HasBorrowerCap() {
-		if holds, err = heldOf(ctx, q, recs); err != nil {
+		units := make([]int64, 0, len(recs))
+		for _, r := range recs {
+			units = append(units, r.BorrowerID)
+		}
+		slices.Sort(units)
+		if holds, err = heldTerms(ctx, q, slices.Compact(units)); err != nil {
 			return 0, err
 		}
 	}
@@ -68,7 +72,7 @@ func judgeJurisdiction(ctx context.Context, q dbtx, h *secondment.Hierarchy, roo
 			}
 		}
 		if holds != nil {
-			f.BorrowerHeld = holds.count(rec.Secondment)
+			f.BorrowerHeld = secondment.HeldDuring(holds[rec.BorrowerID], rec.Secondment)
 		}
 		fn(rec, secondment.Evaluate(p, rec.Secondment, f))
 	}
@@ -94,81 +98,4 @@ func historiesOf(ctx context.Context, q dbtx, recs []SecondmentRecord) (map[int6
 		}
 	}
 	return out, nil
-}
-
-// heldIndex is, per borrowing unit, the terms of the people it holds (R15).
-type heldIndex struct{ terms map[int64][]heldTerm }
-
-type heldTerm struct {
-	id, person int64
-	start, end secondment.Date
-	open       bool // away past its end: held whatever the end says
-}
-
-// heldOf reads the terms the borrowing units of recs hold, as heldSQL
-// counts them.
-func heldOf(ctx context.Context, q dbtx, recs []SecondmentRecord) (*heldIndex, error) {
-	units := make([]int64, 0, len(recs))
-	for _, r := range recs {
-		units = append(units, r.BorrowerID)
-	}
-	slices.Sort(units)
-	units = slices.Compact(units)
-	rows, err := q.Query(ctx, `SELECT id, borrower_id, person_id, start_date, end_date,
-	        state IN ('expired', 'overdue', 'transfer_pending')
-	    FROM secondment WHERE borrower_id = ANY($1) AND kind = 'secondment' AND state = ANY($2)`,
-		units, statesWhere(secondment.State.Held))
-	if err != nil {
-		return nil, fmt.Errorf("people held by %d units: %w", len(units), err)
-	}
-	defer rows.Close()
-	x := &heldIndex{terms: map[int64][]heldTerm{}}
-	for rows.Next() {
-		var t heldTerm
-		var unit int64
-		var start, end pgtype.Date
-		if err := rows.Scan(&t.id, &unit, &t.person, &start, &end, &t.open); err != nil {
-			return nil, fmt.Errorf("people held: %w", err)
-		}
-		t.start, t.end = civil(start), civil(end)
-		x.terms[unit] = append(x.terms[unit], t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("people held: %w", err)
-	}
-	return x, nil
-}
-
-// count is the people s's borrowing unit holds during its term besides its
-// person. For a request it holds already (signed off or away), only the
-// people it took earlier count: their first term started before, or on the
-// same day with a smaller ID.
-func (x *heldIndex) count(s secondment.Secondment) int {
-	first := map[int64]heldTerm{} // each other person's earliest overlapping term
-	for _, t := range x.terms[s.BorrowerID] {
-		if t.person == s.PersonID || t.start.After(s.End) || (!t.open && t.end.Before(s.Start)) {
-			continue
-		}
-		if f, ok := first[t.person]; !ok || before(t, f) {
-			first[t.person] = t
-		}
-	}
-	if !s.State.Held() {
-		return len(first)
-	}
-	me := heldTerm{id: s.ID, start: s.Start}
-	n := 0
-	for _, t := range first {
-		if before(t, me) {
-			n++
-		}
-	}
-	return n
-}
-
-func before(a, b heldTerm) bool {
-	if c := a.start.Compare(b.start); c != 0 {
-		return c < 0
-	}
-	return a.id < b.id
 }

@@ -135,14 +135,20 @@ func (s *Store) UnitAll(ctx context.Context) ([]secondment.Unit, error) {
 // after its last one, oldest first, with their audit event (its object the
 // jurisdiction, its detail the versions' numbers and settings). The
 // jurisdiction's unit is locked first, so two editors number one after the
-// other. It returns the versions as stored.
-func (t *Tx) PolicyAdd(ctx context.Context, root int64, versions []secondment.Policy, e AuditEvent) ([]secondment.Policy, error) {
+// other; with basedOn 0 or more, a policy with another number of versions
+// than basedOn (someone saved since the editor began) is a conflict. It
+// returns the versions as stored.
+func (t *Tx) PolicyAdd(ctx context.Context, root int64, basedOn int, versions []secondment.Policy, e AuditEvent) ([]secondment.Policy, error) {
 	if _, err := t.q.Exec(ctx, `SELECT 1 FROM unit WHERE id = $1 FOR NO KEY UPDATE`, root); err != nil {
 		return nil, fmt.Errorf("lock unit %d: %w", root, err)
 	}
 	var last int
 	if err := t.q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM policy WHERE jurisdiction_id = $1`, root).Scan(&last); err != nil {
 		return nil, fmt.Errorf("last policy version of unit %d: %w", root, err)
+	}
+	if basedOn >= 0 && last != basedOn {
+		return nil, secondment.Errorf(secondment.EConflict, secondment.Msg("policy.error.changed", "Version", last),
+			fmt.Errorf("unit %d has policy version %d, the editor began at %d", root, last, basedOn))
 	}
 	out := make([]secondment.Policy, len(versions))
 	added := make([]map[string]any, len(versions))

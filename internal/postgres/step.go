@@ -421,42 +421,59 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	return nil
 }
 
-// heldSQL counts the people a borrowing unit holds during a term (R15):
-// signed off or away, in a term that meets [$3, $4] or still away past its
-// end, this request's person excluded. Formal exchanges and attachments
-// are arranged by the org dept and do not count. It reads
-// secondment_borrower_state_start_idx, whose rows per unit and held state
-// are as few as the people the unit holds.
-var heldSQL = `SELECT count(DISTINCT person_id) FROM secondment
-	WHERE borrower_id = $1 AND person_id <> $2 AND kind = 'secondment' AND state IN ('` +
-	strings.Join(statesWhere(secondment.State.Held), "', '") + `')
-	  AND start_date <= $4 AND (end_date >= $3 OR state IN ('expired', 'overdue', 'transfer_pending'))`
+// heldSQL reads the terms on which borrowing units hold people (R15):
+// signed off or away; formal exchanges and attachments, arranged by the
+// org dept, do not count. It reads secondment_borrower_state_start_idx,
+// whose rows per unit and held state are as few as the people the unit
+// holds, whatever its history.
+var heldSQL = `SELECT borrower_id, id, person_id, start_date, end_date, state IN ('` +
+	strings.Join(statesWhere(func(st secondment.State) bool { return st.Away() && st != secondment.StateActive }), "', '") + `')
+	FROM secondment WHERE borrower_id = ANY($1) AND kind = 'secondment' AND state IN ('` +
+	strings.Join(statesWhere(secondment.State.Held), "', '") + `')`
 
-// Held counts the people borrowing unit borrowerID holds during [start,
-// end], personID excluded (R15). With lock, the unit is locked first (FOR
-// NO KEY UPDATE, as a transfer does), so two sign-offs for one unit are
-// judged one after the other and cannot both take its last place.
-func (t *Tx) Held(ctx context.Context, borrowerID, personID int64, start, end secondment.Date, lock bool) (int, error) {
+// HeldTerms reads the terms borrowing unit borrowerID holds people on
+// (R15). With lock, the unit is locked first (FOR NO KEY UPDATE, as a
+// transfer does), so two sign-offs for one unit are judged one after the
+// other and cannot both take its last place.
+func (t *Tx) HeldTerms(ctx context.Context, borrowerID int64, lock bool) ([]secondment.HeldTerm, error) {
 	if lock {
 		if _, err := t.q.Exec(ctx, `SELECT 1 FROM unit WHERE id = $1 FOR NO KEY UPDATE`, borrowerID); err != nil {
-			return 0, fmt.Errorf("lock unit %d: %w", borrowerID, err)
+			return nil, fmt.Errorf("lock unit %d: %w", borrowerID, err)
 		}
 	}
-	return held(ctx, t.q, borrowerID, personID, start, end)
+	terms, err := heldTerms(ctx, t.q, []int64{borrowerID})
+	return terms[borrowerID], err
 }
 
-// Held is Tx.Held outside a transaction, for the live check and the
-// borrowing unit's home page.
-func (s *Store) Held(ctx context.Context, borrowerID, personID int64, start, end secondment.Date) (int, error) {
-	return held(ctx, s.Pool, borrowerID, personID, start, end)
+// HeldTerms is Tx.HeldTerms outside a transaction, for the live check,
+// a request's page and the borrowing unit's home page.
+func (s *Store) HeldTerms(ctx context.Context, borrowerID int64) ([]secondment.HeldTerm, error) {
+	terms, err := heldTerms(ctx, s.Pool, []int64{borrowerID})
+	return terms[borrowerID], err
 }
 
-func held(ctx context.Context, q dbtx, borrowerID, personID int64, start, end secondment.Date) (int, error) {
-	var n int
-	if err := q.QueryRow(ctx, heldSQL, borrowerID, personID, dateArg(start), dateArg(end)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count people held by unit %d: %w", borrowerID, err)
+// heldTerms reads the held terms of units, by unit.
+func heldTerms(ctx context.Context, q dbtx, units []int64) (map[int64][]secondment.HeldTerm, error) {
+	rows, err := q.Query(ctx, heldSQL, units)
+	if err != nil {
+		return nil, fmt.Errorf("people held by %d units: %w", len(units), err)
 	}
-	return n, nil
+	defer rows.Close()
+	out := map[int64][]secondment.HeldTerm{}
+	for rows.Next() {
+		var unit int64
+		var t secondment.HeldTerm
+		var start, end pgtype.Date
+		if err := rows.Scan(&unit, &t.ID, &t.PersonID, &start, &end, &t.Open); err != nil {
+			return nil, fmt.Errorf("people held: %w", err)
+		}
+		t.Start, t.End = civil(start), civil(end)
+		out[unit] = append(out[unit], t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("people held: %w", err)
+	}
+	return out, nil
 }
 
 // LenderAway counts the people of a lending unit away now (R14), from the

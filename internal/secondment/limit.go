@@ -1,5 +1,7 @@
 package secondment
 
+import "slices"
+
 // R15 is the borrowing-unit limit. DOMAIN.md's table stops at R14; its
 // policy paragraph adds, from Kashgar's finding 借调干部数量缺乏管控, a
 // per-borrowing-unit limit as a policy option: a share of the unit's
@@ -47,8 +49,81 @@ func HoldOf(p Policy, u Unit, held int) Hold {
 	return h
 }
 
+// HeldTerm is a term on which a borrowing unit holds a person (R15).
+type HeldTerm struct {
+	ID, PersonID int64
+	Start, End   Date
+	Open         bool // away past its end (expired, overdue, in transfer-in): held until return
+}
+
+// HeldDuring is the most people, s's person apart, that the borrowing unit
+// holds at once on some day of s's term, from terms (all the unit holds).
+// For a request it holds already (signed off or away) only the people it
+// took before s's person count — those whose first term there began
+// earlier, ties by ID — so that a new or lower limit flags the people taken
+// last, not everyone.
+func HeldDuring(terms []HeldTerm, s Secondment) int {
+	first := map[int64]HeldTerm{} // each person's first term held
+	for _, t := range terms {
+		if f, ok := first[t.PersonID]; !ok || t.earlier(f) {
+			first[t.PersonID] = t
+		}
+	}
+	me, mine := first[s.PersonID]
+	if self := (HeldTerm{ID: s.ID, Start: s.Start}); !mine || self.earlier(me) {
+		me = self
+	}
+	// Each other person's days within the term, as +1/-1 events: the most
+	// at once is the largest running sum. A person's terms at one unit do
+	// not overlap (a renewal starts the day after its predecessor ends), so
+	// counting terms counts people.
+	type event struct {
+		day   Date
+		delta int
+	}
+	var events []event
+	for _, t := range terms {
+		if t.PersonID == s.PersonID || (s.State.Held() && !first[t.PersonID].earlier(me)) {
+			continue
+		}
+		from, to := t.Start, t.End
+		if t.Open && to.Before(s.End) {
+			to = s.End
+		}
+		if from.Before(s.Start) {
+			from = s.Start
+		}
+		if to.After(s.End) {
+			to = s.End
+		}
+		if to.Before(from) {
+			continue
+		}
+		events = append(events, event{from, 1}, event{to.AddDays(1), -1})
+	}
+	slices.SortFunc(events, func(a, b event) int {
+		if c := a.day.Compare(b.day); c != 0 {
+			return c
+		}
+		return a.delta - b.delta // a term ending the day before another starts is not held with it
+	})
+	most, now := 0, 0
+	for _, e := range events {
+		now += e.delta
+		most = max(most, now)
+	}
+	return most
+}
+
+func (t HeldTerm) earlier(u HeldTerm) bool {
+	if c := t.Start.Compare(u.Start); c != 0 {
+		return c < 0
+	}
+	return t.ID < u.ID
+}
+
 // borrowerLimit checks R15: with this request's person the borrowing unit
-// would hold more people during the term than its limit. A unit the limit
+// would hold more people at once, on some day of the term, than its limit. A unit the limit
 // cannot be computed for (a share, and no staffing quota) needs an
 // exception: the org dept decides, with a written reason.
 func borrowerLimit(p Policy, s Secondment, f Facts) Violations {

@@ -57,3 +57,60 @@ func TestBorrowerLimit(t *testing.T) {
 		t.Error("a share over 100% was accepted")
 	}
 }
+
+// TestHeldDuring: R15 counts the most people held at once on a day of the
+// term, not everyone held some time during it; a term away past its end is
+// held until return; for a secondment held already, only the people taken
+// before its person count, by their first term (a renewal keeps its
+// person's place).
+func TestHeldDuring(t *testing.T) {
+	jan, mar, apr, jun := D(2024, 1, 1), D(2024, 3, 31), D(2024, 4, 1), D(2024, 6, 30)
+	req := Secondment{ID: 100, PersonID: 9, State: StateAwaitingSignoff, Start: jan, End: jun}
+	one := []HeldTerm{{ID: 1, PersonID: 1, Start: jan, End: mar}, {ID: 2, PersonID: 2, Start: apr, End: jun}}
+	if n := HeldDuring(one, req); n != 1 {
+		t.Errorf("one after the other: %d at once, want 1", n)
+	}
+	both := append(one, HeldTerm{ID: 3, PersonID: 3, Start: D(2023, 6, 1), End: D(2023, 12, 31), Open: true})
+	if n := HeldDuring(both, req); n != 2 {
+		t.Errorf("with one overdue since December: %d, want 2", n)
+	}
+	if n := HeldDuring(both, Secondment{ID: 101, PersonID: 9, Start: D(2024, 7, 1), End: D(2024, 9, 30)}); n != 1 {
+		t.Errorf("after the others' terms, the overdue one still held: %d, want 1", n)
+	}
+	// Person 3 came in June 2023, person 1 in January (renewed from April),
+	// person 2 in April: person 1's renewal keeps January's place, after
+	// person 3 only; person 2 comes after both.
+	renewed := []HeldTerm{{ID: 1, PersonID: 1, Start: jan, End: mar}, {ID: 5, PersonID: 1, Start: apr, End: jun},
+		{ID: 2, PersonID: 2, Start: apr, End: jun}, {ID: 3, PersonID: 3, Start: D(2023, 6, 1), End: D(2024, 12, 31)}}
+	held := Secondment{ID: 5, PersonID: 1, State: StateApproved, Start: apr, End: jun}
+	if n := HeldDuring(renewed, held); n != 1 {
+		t.Errorf("the renewal of the person taken second: %d before it, want 1", n)
+	}
+	last := Secondment{ID: 2, PersonID: 2, State: StateActive, Start: apr, End: jun}
+	if n := HeldDuring(renewed, last); n != 2 {
+		t.Errorf("the person taken last: %d before, want 2", n)
+	}
+}
+
+// TestEditedPolicy: an edited copy of a preset keeps the preset's name only
+// while nothing changed, and its citations only for the rules unchanged.
+func TestEditedPolicy(t *testing.T) {
+	base := latest(PresetWeihai)
+	if p := base.Edited(base); p.Preset != PresetWeihai || len(p.Citations) != len(base.Citations) {
+		t.Errorf("unchanged: %s with %d citations", p.Preset, len(p.Citations))
+	}
+	six := base
+	six.TermMonths = 6
+	p := six.Edited(base)
+	if p.Preset != "" {
+		t.Errorf("a six-month term is still called %s", p.Preset)
+	}
+	for _, c := range p.Citations {
+		if c.Rule == R5 {
+			t.Errorf("the six-month term still cites %q", c.Quote)
+		}
+	}
+	if len(p.Citations) == 0 || len(p.Citations) >= len(base.Citations) {
+		t.Errorf("%d of %d citations kept", len(p.Citations), len(base.Citations))
+	}
+}

@@ -234,3 +234,55 @@ func (p Policy) sameLine(a, b System) bool {
 	}
 	return false
 }
+
+// SameRule reports whether p and q set rule r alike, to tell which of a
+// preset's citations still hold for an edited copy.
+func (p Policy) SameRule(q Policy, r RuleID) bool {
+	switch r {
+	case R1:
+		return slices.Equal(p.Purposes, q.Purposes)
+	case R2:
+		return p.MaxLevelGap == q.MaxLevelGap
+	case R3:
+		return p.SameSystem == q.SameSystem && slices.EqualFunc(p.SystemGroups, q.SystemGroups, slices.Equal[[]System])
+	case R4:
+		return p.Township == q.Township
+	case R5:
+		return p.TermMonths == q.TermMonths
+	case R6:
+		return p.RenewalApplyByDays == q.RenewalApplyByDays
+	case R7:
+		return p.ChainCapMonths == q.ChainCapMonths && p.PersonCapMonths == q.PersonCapMonths &&
+			p.PersonWindowMonths == q.PersonWindowMonths && p.CoolingOffMonths == q.CoolingOffMonths
+	case R8:
+		return p.ConsentLetter == q.ConsentLetter
+	case R10:
+		return p.ReturnGraceDays == q.ReturnGraceDays
+	case R11:
+		return p.CleanupHoldsMajor == q.CleanupHoldsMajor
+	case R12:
+		return p.TransferInQuota == q.TransferInQuota
+	case R13:
+		return p.DualFiling == q.DualFiling
+	case R14:
+		return p.BurdenWarnBP == q.BurdenWarnBP
+	case R15:
+		return p.BorrowerCapBP == q.BorrowerCapBP && p.BorrowerCapPeople == q.BorrowerCapPeople
+	}
+	return true // R9 has no setting
+}
+
+// Edited is p after an editor changed it from base: a preset's name stays
+// only while every rule is the preset's, and a citation only while its
+// rule is (a changed threshold is no longer what the source says).
+func (p Policy) Edited(base Policy) Policy {
+	same := true
+	for _, r := range AllRules {
+		same = same && p.SameRule(base, r)
+	}
+	if !same {
+		p.Preset = ""
+	}
+	p.Citations = slices.DeleteFunc(slices.Clone(p.Citations), func(c Citation) bool { return !p.SameRule(base, c.Rule) })
+	return p
+}

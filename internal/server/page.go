@@ -84,7 +84,8 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, err)
 			return
 		}
-		q := url.Values{"sort": {"end"}, "as": {"borrower"}}
+		// The terms it holds people on today: begun, and signed off or away.
+		q := url.Values{"sort": {"end"}, "as": {"borrower"}, "kind": {string(secondment.KindSecondment)}, "to": {h.Today.String()}}
 		for _, st := range approval.HeldStates {
 			q.Add("state", string(st))
 		}

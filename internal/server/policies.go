@@ -22,8 +22,12 @@ func (s *Server) handlePolicies(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// The notice after a save names the newest version, and no other.
 	saved, _ := strconv.Atoi(r.URL.Query().Get("saved"))
-	s.render(w, r, web.PolicyPage(web.PolicyView{Book: b, Saved: max(saved, 0)}))
+	if len(b.Versions) == 0 || saved != b.Versions[0].Version {
+		saved = 0
+	}
+	s.render(w, r, web.PolicyPage(web.PolicyView{Book: b, Saved: saved}))
 }
 
 // apiPolicyVersion is one version of a policy on the API: its settings as

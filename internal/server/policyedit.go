@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -17,7 +18,7 @@ import (
 // and the API, both over approval.PolicyPreview and PolicyCreate.
 
 // policyFields are the form's fields besides the purposes (checkboxes).
-var policyFields = []string{"base", "effective_from", "basis", "max_level_gap", "same_system", "township",
+var policyFields = []string{"base", "based_on", "effective_from", "basis", "max_level_gap", "same_system", "township",
 	"term_months", "renewal_apply_by_days", "chain_cap_months", "person_cap_months", "person_window_months",
 	"cooling_off_months", "consent_letter", "return_grace_days", "cleanup_holds_major", "transfer_in_quota",
 	"dual_filing", "burden_warn_percent", "borrower_cap_percent", "borrower_cap_people"}
@@ -43,9 +44,10 @@ func policyPercents(p *secondment.Policy) map[string]*int {
 }
 
 // policyForm is a policy's settings as the form shows them.
-func policyForm(p secondment.Policy, base string) web.Form {
+func policyForm(p secondment.Policy, base string, basedOn int) web.Form {
 	f := web.NewForm()
 	f.Values["base"], f.Values["effective_from"], f.Values["basis"] = base, p.EffectiveFrom.String(), p.Basis
+	f.Values["based_on"] = strconv.Itoa(basedOn)
 	for k, v := range policyInts(&p) {
 		f.Values[k] = strconv.Itoa(*v)
 	}
@@ -70,11 +72,11 @@ func purposeStrings(ps []secondment.Purpose) []string {
 	return out
 }
 
-// percentBP reads a percentage with at most two decimals ("12.5") as basis
-// points.
+// percentBP reads a percentage from 0 to 100 with at most two decimals
+// ("12.5") as basis points.
 func percentBP(v string) (int, bool) {
 	whole, frac, _ := strings.Cut(v, ".")
-	if whole == "" || len(frac) > 2 {
+	if whole == "" || len(frac) > 2 || strings.ContainsAny(v, "+-") {
 		return 0, false
 	}
 	w, err := strconv.Atoi(whole)
@@ -87,7 +89,7 @@ func percentBP(v string) (int, bool) {
 			return 0, false
 		}
 	}
-	return w*100 + f, true
+	return w*100 + f, w*100+f <= 10_000
 }
 
 // editOfForm applies the form's settings to a base policy; every field is
@@ -147,7 +149,7 @@ func (s *Server) handlePolicyNew(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, web.PolicyEditPage(web.PolicyEditView{Change: c, Form: policyForm(c.Policy, base)}))
+	s.render(w, r, web.PolicyEditPage(web.PolicyEditView{Change: c, Form: policyForm(c.Policy, base, c.Book.Stored())}))
 }
 
 func (s *Server) handlePolicyPost(w http.ResponseWriter, r *http.Request) {
@@ -165,6 +167,9 @@ func (s *Server) handlePolicyPost(w http.ResponseWriter, r *http.Request) {
 	f.Values["purposes"] = strings.Join(purposes, ",")
 	in := approval.PolicyInput{Base: f.Value("base"), EffectiveFrom: f.Value("effective_from"), Basis: f.Value("basis"),
 		Edit: editOfForm(f, purposes)}
+	if n, err := strconv.Atoi(f.Value("based_on")); err == nil {
+		in.BasedOn = &n
+	}
 	save := r.PostForm.Get("action") == "save"
 	var c approval.PolicyChange
 	if save {
@@ -173,11 +178,23 @@ func (s *Server) handlePolicyPost(w http.ResponseWriter, r *http.Request) {
 		c, err = s.app.PolicyPreview(r.Context(), u, in)
 	}
 	if err != nil {
-		if !withErrors(&f, err) {
+		status := http.StatusUnprocessableEntity
+		var de *secondment.Error
+		switch {
+		case errors.As(err, &de) && de.Code == secondment.EConflict:
+			// Someone saved a version since this editor began: say so, and
+			// let a second save go ahead knowingly.
+			status, f.Summary, f.Values["based_on"] = http.StatusConflict, de.Message, strconv.Itoa(c.Book.Stored())
+		case !withErrors(&f, err):
 			s.renderError(w, r, err)
 			return
 		}
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, web.PolicyEditPage(web.PolicyEditView{Change: c, Form: f}))
+		for from, to := range map[string]string{"burden_warn_bp": "burden_warn_percent", "borrower_cap_bp": "borrower_cap_percent"} {
+			if m, ok := f.Errors[from]; ok {
+				f.Errors[to] = m
+			}
+		}
+		s.renderStatus(w, r, status, web.PolicyEditPage(web.PolicyEditView{Change: c, Form: f}))
 		return
 	}
 	if save {
@@ -193,6 +210,7 @@ type apiPolicyInput struct {
 	Base          string          `json:"base"`
 	EffectiveFrom string          `json:"effective_from"`
 	Basis         string          `json:"basis"`
+	BasedOn       *int            `json:"based_on"`
 	Settings      json.RawMessage `json:"settings"`
 }
 
@@ -280,7 +298,7 @@ func (s *Server) apiPolicy(w http.ResponseWriter, r *http.Request, save bool) {
 		s.fail(w, r, err)
 		return
 	}
-	in := approval.PolicyInput{Base: body.Base, EffectiveFrom: body.EffectiveFrom, Basis: body.Basis,
+	in := approval.PolicyInput{Base: body.Base, EffectiveFrom: body.EffectiveFrom, Basis: body.Basis, BasedOn: body.BasedOn,
 		Edit: func(p *secondment.Policy) error {
 			if len(body.Settings) == 0 {
 				return nil
