@@ -204,11 +204,14 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, cat *snapshot, cu
 	default:
 		in.Jurisdiction = cat.recorded(cur.Secondment)
 	}
-	switch in.Action {
-	case secondment.ActSubmit, secondment.ActResubmit, secondment.ActApprove:
-		if cur.State == secondment.StateTransferPending || in.Jurisdiction == nil {
-			break
-		}
+	judge := in.Action == secondment.ActSubmit || in.Action == secondment.ActResubmit || in.Action == secondment.ActApprove
+	if in.Action == secondment.ActConsent && cur.State == secondment.StateAwaitingConsent && in.Jurisdiction != nil {
+		// The consent judges again only under a version newer than the
+		// submission's: in the common case it reads nothing more.
+		p, err := in.Jurisdiction.PolicyOn(secondment.Today(s.clock))
+		judge = err == nil && p.Version != cur.PolicyVersion
+	}
+	if judge && cur.State != secondment.StateTransferPending && in.Jurisdiction != nil {
 		history, away, err := tx.Facts(ctx, cur.PersonID, cur.ID, cur.LenderID)
 		if err != nil {
 			return err

@@ -25,6 +25,7 @@ type LedgerQuery struct {
 	Unrenewed            bool   // no renewal asked for
 	Overdue, Irregular   bool
 	Renewals, Registered bool
+	Import               int64  // the rows of one import file
 	Q                    string // in the person's name or the number
 	Sort                 string // "start" (default) or "end"
 	After                string // the cursor of the page before
@@ -76,7 +77,7 @@ func ledgerFilter(u auth.User, q LedgerQuery) (postgres.LedgerFilter, []secondme
 	f := postgres.LedgerFilter{Role: roles[0], UnitID: u.UnitID, Kind: secondment.Kind(q.Kind),
 		Purpose: secondment.Purpose(q.Purpose), LenderLevel: secondment.Level(q.Level), System: secondment.System(q.System),
 		BorrowerID: q.BorrowerID, LenderID: q.LenderID, Irregular: q.Irregular, Renewals: q.Renewals,
-		Registered: q.Registered, Unrenewed: q.Unrenewed, Query: strings.TrimSpace(q.Q), Sort: postgres.LedgerSort(q.Sort)}
+		Registered: q.Registered, ImportID: q.Import, Unrenewed: q.Unrenewed, Query: strings.TrimSpace(q.Q), Sort: postgres.LedgerSort(q.Sort)}
 	var fe []secondment.FieldError
 	bad := func(field, id string, kv ...any) {
 		fe = append(fe, secondment.FieldError{Field: field, Message: secondment.Msg(id, kv...)})

@@ -211,3 +211,27 @@ func TestBorrowerLimitAtSignOff(t *testing.T) {
 		t.Errorf("the one taken last has %d R15 entries", n)
 	}
 }
+
+// A version that takes effect while a request awaits the lending unit
+// reaches it at the consent: Kashgar bans townships from 2 March, and
+// 阿克喀什乡's consent to S5's request of 1 March is refused by R4, the
+// request left as it was; under the version of its submission nothing
+// more is read at the consent (TestS5 and the chain tests consent freely).
+func TestConsentJudgedByANewVersion(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	_, lender, org := w.kashgar()
+	r := w.s5Submitted()
+	w.on(sm.D(2024, 3, 1))
+	if _, err := w.svc.PolicyCreate(w.ctx, org, approval.PolicyInput{EffectiveFrom: "2024-03-02", Edit: banTownships}); err != nil {
+		t.Fatal(err)
+	}
+	w.on(sm.D(2024, 3, 2))
+	_, err := w.svc.Act(w.ctx, lender, r.ID, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"})
+	if e := codeOf(t, err, sm.EInvalid); !slices.ContainsFunc(e.Violations, func(v sm.Violation) bool { return v.Rule == sm.R4 && v.Severity == sm.SeverityBlock }) {
+		t.Errorf("the consent under the ban: %+v", e)
+	}
+	if rec := w.record(r.ID); rec.State != sm.StateAwaitingConsent || !rec.ConsentedOn.IsZero() {
+		t.Errorf("a refused consent changed the request: %s", rec.State)
+	}
+}

@@ -33,6 +33,8 @@ type RegisterInput struct {
 	// (postgres.Registration.Preview): later says which.
 	preview bool
 	later   laterRows
+	// importID is the import file the row comes from (0: by hand).
+	importID int64
 }
 
 // laterRows says what the rows after one of an import read of it from the
@@ -120,14 +122,15 @@ func (s *Service) register(ctx context.Context, tx *postgres.Tx, u auth.User, ca
 // person and policy are resolved: what is left is to judge it on its
 // facts.
 type prepared struct {
-	r       secondment.Registration
-	j       secondment.Jurisdiction
-	policy  secondment.Policy
-	person  secondment.PersonView
-	today   secondment.Date
-	now     time.Time
-	preview bool
-	later   laterRows
+	r        secondment.Registration
+	j        secondment.Jurisdiction
+	policy   secondment.Policy
+	person   secondment.PersonView
+	today    secondment.Date
+	now      time.Time
+	preview  bool
+	later    laterRows
+	importID int64
 }
 
 // key is what prep's facts are read for.
@@ -230,7 +233,8 @@ func (s *Service) prepare(ctx context.Context, tx *postgres.Tx, u auth.User, cat
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{r: r, j: j, policy: p, person: person, today: today, now: now, preview: in.preview, later: in.later}, nil
+	return &prepared{r: r, j: j, policy: p, person: person, today: today, now: now, preview: in.preview, later: in.later,
+		importID: in.importID}, nil
 }
 
 // judge judges prep on facts (read for prep.key()) and queues its write,
@@ -268,7 +272,7 @@ func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *
 	out.record.Number, err = tx.RegisterLater(ctx, postgres.Registration{Secondment: rec, JurisdictionID: j.Root.ID, OrgDeptID: j.OrgDept.ID,
 		PolicyVersion: p.Version, Irregular: judged.Irregular, Details: details, ActorID: u.ID, ActorName: u.Name,
 		UnitID: u.UnitID, Today: today, Now: now, MoveHome: rec.State == secondment.StateTransferred && person.HomeUnitID == r.LenderID,
-		Preview: prep.preview},
+		Preview: prep.preview, ImportID: prep.importID},
 		func(w postgres.Registered, err error) error {
 			done := out
 			done.ID, done.Number = w.ID, w.Number

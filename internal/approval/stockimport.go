@@ -186,7 +186,7 @@ func (s *Service) importRows(ctx context.Context, tx *postgres.Tx, u auth.User, 
 		in = RegisterInput{Kind: orDefault(r.Fields["kind"], string(secondment.KindSecondment)), Alias: r.Fields["alias"],
 			Purpose: r.Fields["purpose"], Task: r.Fields["task"], Start: r.Fields["start"], End: r.Fields["end"],
 			Status: r.Fields["status"], ReturnedOn: r.Fields["returned_on"], ApprovalRef: r.Fields["approval_ref"],
-			ApprovedOn: r.Fields["approved_on"], TransferMethod: r.Fields["transfer_method"], preview: preview}
+			ApprovedOn: r.Fields["approved_on"], TransferMethod: r.Fields["transfer_method"], preview: preview, importID: out.ID}
 		bad := func(field, id string, kv ...any) {
 			row.Problems = append(row.Problems, imports.Problem{Field: field, Message: secondment.Msg(id, kv...)})
 		}

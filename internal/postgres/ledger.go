@@ -44,6 +44,7 @@ type LedgerFilter struct {
 	Irregular      bool            // with an open ledger entry
 	Renewals       bool            // renewals only
 	Registered     bool            // registered stock only
+	ImportID       int64           // the rows of one import file only
 	Query          string          // in the person's name, or the number
 	Sort           LedgerSort
 	AfterDate      secondment.Date // keyset: the sort date of the last row shown
@@ -160,6 +161,9 @@ func ledgerBranch(f LedgerFilter, states []secondment.State, arg func(any) strin
 	}
 	if f.Registered {
 		add("s.registered_on IS NOT NULL")
+	}
+	if f.ImportID != 0 {
+		add("s.import_id = " + arg(f.ImportID))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		from += " JOIN person pe ON pe.id = s.person_id"

@@ -34,6 +34,9 @@ type Registration struct {
 	// audit event: a preview is rolled back, and what the rows after it
 	// read is the row (a third of an import's writing time).
 	Preview bool
+	// ImportID is the import file the row came from; 0 for one registered
+	// by hand.
+	ImportID int64
 }
 
 // Registered is what a registration wrote, or found already written.
@@ -147,10 +150,10 @@ func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Regist
 		    INSERT INTO secondment (number, state, kind, alias, purpose, task, person_id, borrower_id, lender_id,
 		        start_date, end_date, justification, jurisdiction_id, org_dept_id, policy_id,
 		        approved_on, started_on, returned_on, return_confirmed_on, transfer_method,
-		        registered_on, registered_by, approval_ref, closed_at, created_at, updated_at)
+		        registered_on, registered_by, approval_ref, closed_at, created_at, updated_at, import_id)
 		    VALUES ($26, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
 		        (SELECT id FROM policy WHERE jurisdiction_id = $12 AND version = $14),
-		        $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)
+		        $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24, $34)
 		    ON CONFLICT (person_id, borrower_id, start_date) WHERE registered_on IS NOT NULL DO NOTHING
 		    RETURNING id, number),
 		le AS (
@@ -169,7 +172,7 @@ func (t *Tx) RegisterLater(ctx context.Context, r Registration, done func(Regist
 			dateArg(s.Start), dateArg(s.End), s.Justification, r.JurisdictionID, r.OrgDeptID, r.PolicyVersion,
 			dateArg(s.ApprovedOn), dateArg(s.StartedOn), dateArg(s.ReturnedOn), dateArg(s.ReturnConfirmedOn), method,
 			dateArg(r.Today), r.ActorID, s.ApprovalRef, closed, r.Now, closedOn, number,
-			ruleNames(r.Irregular), r.Details, r.ActorName, nullID(r.UnitID), audit, requestID(ctx), r.Preview},
+			ruleNames(r.Irregular), r.Details, r.ActorName, nullID(r.UnitID), audit, requestID(ctx), r.Preview, nullID(r.ImportID)},
 		func(br pgx.BatchResults) error {
 			var out Registered
 			err := br.QueryRow().Scan(&out.ID, &out.Number)

@@ -286,6 +286,21 @@ func (t *step) apply(rows []Row) error {
 					return fieldErr("letter", "transition.error.letter_required")
 				}
 			}
+			// A version in force since the submission reaches the request
+			// at the consent too: what it forbids is refused here rather
+			// than passed on (an exception it newly asks for is the org
+			// dept's to weigh at the sign-off). The caller gives the facts
+			// only when such a version is in force.
+			if in.Facts != nil && in.Jurisdiction != nil {
+				now, err := in.Jurisdiction.PolicyOn(t.today)
+				if err != nil {
+					return err
+				}
+				if vs := Evaluate(now, *s, *in.Facts); now.Version != s.PolicyVersion && vs.Blocked() {
+					t.vs, t.rules = vs, vs.Rules()
+					return t.refuse(vs, nil)
+				}
+			}
 			s.ConsentedOn = t.today
 		}
 	case ActApprove:

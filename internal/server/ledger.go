@@ -35,7 +35,7 @@ func ledgerQueryOf(v url.Values) approval.LedgerQuery {
 	}
 	return approval.LedgerQuery{As: v.Get("as"), States: states, Kind: v.Get("kind"), Alias: v.Get("alias"),
 		Purpose: v.Get("purpose"), Level: v.Get("level"), System: v.Get("system"), BorrowerID: id("borrower"),
-		LenderID: id("lender"), From: v.Get("from"), To: v.Get("to"), EndFrom: v.Get("end_from"), EndTo: v.Get("end_to"),
+		LenderID: id("lender"), Import: id("import"), From: v.Get("from"), To: v.Get("to"), EndFrom: v.Get("end_from"), EndTo: v.Get("end_to"),
 		Unrenewed: flag("unrenewed"), Overdue: flag("overdue"),
 		Irregular: flag("irregular"), Renewals: flag("renewals"), Registered: flag("registered"), Q: v.Get("q"),
 		Sort: v.Get("sort"), After: v.Get("after")}

@@ -303,6 +303,30 @@ func TestImportAPI(t *testing.T) {
 	if _, again := call(reg, "POST", loc+"/commit", ""); again["new"] != float64(0) || again["already"] != float64(1) {
 		t.Errorf("second commit: %v", again)
 	}
+	// The import's rows are a filter of the ledger, linked from its page;
+	// the org dept opens a clean-up campaign over them (issue #11: a
+	// campaign over an import).
+	importID := loc[strings.LastIndex(loc, "/")+1:]
+	_, body := reg.get("/ledger/import/" + importID)
+	if href := attr(byTestID(doc(t, body), "import-rows")[0], "href"); href != "/ledger?import="+importID {
+		t.Errorf("the import page links its rows at %q", href)
+	}
+	org := s.as(t, "xj-ks-zzb.orgdept")
+	rows := org.ledger("as=orgdept&import=" + importID)
+	if rows.Total != 1 || len(rows.Rows) != 1 || rows.Rows[0].Person != "李传群" {
+		t.Fatalf("the import's rows: %+v", rows)
+	}
+	if n := org.ledger("as=orgdept&import=" + importID + "0").Total; n != 0 {
+		t.Errorf("another import's rows: %d", n)
+	}
+	res, _ = org.post("/campaigns", url.Values{"import": {importID}, "name": {"导入存量专项清理"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a campaign over the import: %d", res.StatusCode)
+	}
+	if c := org.campaign("/api/v1" + res.Header.Get("Location")); c.Counts.Found != 1 || c.Counts.Returned != 1 ||
+		!strings.Contains(c.Filter, "import="+importID) {
+		t.Errorf("the campaign over the import: %+v", c)
+	}
 	if res, _ := call(s.as(t, "xj-ks-zzb.orgdept"), "GET", loc, ""); res.StatusCode != http.StatusNotFound {
 		t.Errorf("another user's upload: %d, want 404", res.StatusCode)
 	}
@@ -349,6 +373,10 @@ func TestLenderBurden(t *testing.T) {
 	card := regexp.MustCompile(`(?s)<a class="card warn" href="([^"]+)" data-testid="burden">.*?</a>`).FindStringSubmatch(home)
 	if card == nil || !strings.Contains(card[0], "4 / 23") || !strings.Contains(card[0], `data-testid="burden-warn"`) {
 		t.Fatalf("home has no warning burden card of 4 / 23: %.400s", card)
+	}
+	// Its gauge: 4 of 23 filled (17.39%), the 10% line marked.
+	if !strings.Contains(card[0], `class="fill" x="0" y="0" width="17.39"`) || !strings.Contains(card[0], `class="mark" x="10.00"`) {
+		t.Errorf("the burden card's gauge: %.600s", card[0])
 	}
 	// The card's rows are the people away.
 	if page := kxl.ledger(strings.TrimPrefix(html.UnescapeString(card[1]), "/ledger?")); page.Total != demo.StoryCounts.KexueluAway {
@@ -591,6 +619,25 @@ func TestHomeFiguresLinkToTheirRows(t *testing.T) {
 	_, body := s.as(t, "xj-ks-akks.lender").get("/")
 	if got := within(doc(t, body), "figure-home.ledger.away"); !strings.HasPrefix(got, "6") {
 		t.Errorf("阿克喀什乡 away figure %q, want 6", got)
+	}
+	// What waits for a unit's clerks: the 待办 figure is the inbox's count.
+	waiting := 0
+	for _, login := range []string{"xj-ks-jw.borrower", "xj-ks-akks.lender", "nmg-bt-qs-rd.borrower"} {
+		c := s.as(t, login)
+		_, body := c.get("/")
+		card := byTestID(doc(t, body), "figure-home.todo")
+		_, api := c.get("/api/v1/secondments?tab=todo")
+		var inbox struct {
+			TodoCount int `json:"todo_count"`
+		}
+		if err := json.Unmarshal([]byte(api), &inbox); err != nil || len(card) != 1 || figureCount(t, card[0]) != inbox.TodoCount ||
+			attr(card[0], "href") != "/secondments?tab=todo" {
+			t.Errorf("%s: the 待办 figure against the inbox's %d: %v", login, inbox.TodoCount, err)
+		}
+		waiting += inbox.TodoCount
+	}
+	if waiting == 0 {
+		t.Error("nothing waits for any of the clerks: the 待办 figures are untested")
 	}
 }
 

@@ -76,7 +76,19 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Burden = &web.BurdenCard{Unit: b.Unit.Name, Away: b.Burden.Away, Headcount: b.Burden.Headcount,
 			Percent: secondment.Percent(b.Burden.BP), Threshold: secondment.Percent(b.ThresholdBP), HasThreshold: b.ThresholdBP > 0,
-			Warn: b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
+			ThresholdPct: float64(b.ThresholdBP) / 100,
+			Warn:         b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
+	}
+	if u.HasAny(auth.RoleBorrower, auth.RoleLender) {
+		// What waits for the unit's clerk (issue #11: the borrowing unit's
+		// dashboard shows what waits for it), the 待办 tab's count.
+		in, err := s.app.Inbox(r.Context(), u, approval.TabTodo, "")
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		v.Todo = &web.Figure{Label: "home.todo", Count: min(in.TodoCount, approval.TodoCountMax-1),
+			More: in.TodoCount >= approval.TodoCountMax, Href: "/secondments?tab=todo"}
 	}
 	if u.Has(auth.RoleBorrower) {
 		h, err := s.app.Hold(r.Context(), u)

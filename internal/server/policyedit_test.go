@@ -166,7 +166,8 @@ func TestPolicyEditorPagesAndAPI(t *testing.T) {
 	clerk = s.as(t, "xj-ks-jw.borrower")
 	_, body = clerk.get("/")
 	hold := byTestID(doc(t, body), "hold")
-	if len(hold) != 1 || !strings.Contains(text(hold[0]), "2 / 7") || len(byTestID(doc(t, body), "hold-full")) != 0 {
+	if len(hold) != 1 || !strings.Contains(text(hold[0]), "2 / 7") || len(byTestID(doc(t, body), "hold-full")) != 0 ||
+		len(byTestID(hold[0], "gauge")) != 1 || !strings.Contains(body, `class="fill" x="0" y="0" width="28.57"`) {
 		t.Fatalf("from June, the home's hold card: %d", len(hold))
 	}
 	held, _, _ := strings.Cut(strings.TrimSpace(text(hold[0])), " ")

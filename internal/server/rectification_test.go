@@ -255,6 +255,27 @@ func TestIrregularFiguresAreTheirRows(t *testing.T) {
 				t.Errorf("%s: no figure %s", c.login, id)
 			}
 		}
+		// The keepers' chart of open entries by status: its parts add up to
+		// the open entries, and each linked part lists as many as it says.
+		if !strings.HasSuffix(c.login, ".borrower") && !strings.HasPrefix(c.login, "nmg-bt-zzb") {
+			parts := byTestID(doc(t, body), "rect-chart-part")
+			if len(parts) != 4 {
+				t.Fatalf("%s: the chart has %d parts", c.login, len(parts))
+			}
+			sum := 0
+			for _, p := range parts {
+				n, _ := strconv.Atoi(attr(p, "data-count"))
+				sum += n
+				if href := attr(p, "href"); href != "" {
+					if total := u.rectList(strings.TrimPrefix(href, "/irregular?")).Total; total != n {
+						t.Errorf("%s: the chart's part says %d, its link %s lists %d", c.login, n, href, total)
+					}
+				}
+			}
+			if open := u.rectList("scope=own&open=true").Total; sum != open || open == 0 {
+				t.Errorf("%s: the chart's parts add up to %d of %d open", c.login, sum, open)
+			}
+		}
 	}
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX secondment_import_idx;
+ALTER TABLE secondment DROP COLUMN import_id;
