@@ -208,6 +208,11 @@ func TestLists(t *testing.T) {
 	if took, err := pageTimes(ctx, client, srv.URL, "/", 5); err != nil || len(took) != 5 {
 		t.Fatalf("dashboard timings: %d, %v", len(took), err)
 	}
+	var dash bytes.Buffer
+	if worst, err := dashboards(ctx, &dash, store.Pool, srv.URL, party, client); err != nil || worst <= 0 ||
+		strings.Count(dash.String(), "dashboard (") != 3 {
+		t.Fatalf("the three dashboards: %v\n%s", err, dash.String())
+	}
 	var entries int
 	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM ledger_entry WHERE org_dept_id = $1`, party.unit).Scan(&entries); err != nil || entries == 0 {
 		t.Fatalf("history: %d irregular ledger entries of the org dept, %v", entries, err)

@@ -69,6 +69,57 @@ func busiestOrgDept(ctx context.Context, pool *pgxpool.Pool) (listsParty, error)
 	return p, nil
 }
 
+// busiestClerk is the clerk (role borrower or lender) of the unit of the
+// org dept's jurisdiction with the most people away from it (lender) or
+// held by it (borrower): the heaviest dashboard of that role.
+func busiestClerk(ctx context.Context, pool *pgxpool.Pool, orgDept int64, role secondment.Role) (listsParty, error) {
+	column := map[secondment.Role]string{secondment.RoleBorrower: "borrower_id", secondment.RoleLender: "lender_id"}[role]
+	var p listsParty
+	err := pool.QueryRow(ctx, `
+		SELECT s.`+column+`, u.login, count(*) FROM secondment s
+		JOIN app_user u ON u.unit_id = s.`+column+` JOIN user_role r ON r.user_id = u.id AND r.role = $2
+		WHERE s.org_dept_id = $1 AND s.state = ANY ($3)
+		GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 1`, orgDept, string(role), stateNames(approval.HeldStates)).Scan(&p.unit, &p.login, &p.rows)
+	if err != nil {
+		return p, fmt.Errorf("find the busiest %s: %w", role, err)
+	}
+	return p, nil
+}
+
+// dashboards times the home page of the org dept (client) and of the
+// busiest lending and borrowing units' clerks of its jurisdiction, and
+// returns the worst p95.
+func dashboards(ctx context.Context, out io.Writer, pool *pgxpool.Pool, base string, party listsParty, client *http.Client) (time.Duration, error) {
+	type who struct {
+		name   string
+		client *http.Client
+	}
+	all := []who{{"the org dept's home, " + party.login, client}}
+	for _, role := range []secondment.Role{secondment.RoleLender, secondment.RoleBorrower} {
+		clerk, err := busiestClerk(ctx, pool, party.unit, role)
+		if err != nil {
+			return 0, err
+		}
+		c, err := signedIn(ctx, base, clerk.login, 1)
+		if err != nil {
+			return 0, err
+		}
+		all = append(all, who{fmt.Sprintf("the %s's home, %s, %d held or away", role, clerk.login, clerk.rows), c})
+	}
+	var worst time.Duration
+	for _, w := range all {
+		took, err := pageTimes(ctx, w.client, base, "/", ledgerQueryRepeats)
+		if err != nil {
+			return 0, err
+		}
+		p95 := took[len(took)*95/100]
+		worst = max(worst, p95)
+		fmt.Fprintf(out, "dashboard (%s; %d requests after 10, one client): p50 %.1f ms, p95 %.1f ms\n",
+			w.name, len(took), ms(took[len(took)/2]), ms(p95))
+	}
+	return worst, nil
+}
+
 // signedIn is an HTTP client holding a session of login.
 func signedIn(ctx context.Context, base, login string, conns int) (*http.Client, error) {
 	jar, _ := cookiejar.New(nil)
@@ -440,13 +491,10 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 			q.name, len(took), ms(took[len(took)/2]), ms(p))
 	}
 
-	home, err := pageTimes(ctx, client, svc.base, "/", ledgerQueryRepeats)
+	homeP95, err := dashboards(ctx, out, store.Pool, svc.base, party, client)
 	if err != nil {
 		return err
 	}
-	homeP95 := home[len(home)*95/100]
-	fmt.Fprintf(out, "dashboard (the org dept's home, %d requests after 10, one client): p50 %.1f ms, p95 %.1f ms\n",
-		len(home), ms(home[len(home)/2]), ms(homeP95))
 
 	var irregularP95 time.Duration
 	for _, v := range irregularViews {
@@ -530,7 +578,7 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 			median(p.ratios), mark(median(p.ratios) >= targetListRatio))
 	}
 	fmt.Fprintf(out, "target ledger query p95 ≤ %d ms (the slowest view): %.1f ms %s\n", targetLedgerP95.Milliseconds(), ms(p95), mark(p95 <= targetLedgerP95))
-	fmt.Fprintf(out, "target dashboard p95 ≤ %d ms (issue #11): %.1f ms %s\n", targetDashboard.Milliseconds(), ms(homeP95),
+	fmt.Fprintf(out, "target dashboard p95 ≤ %d ms (issue #11, the slowest of the three roles'): %.1f ms %s\n", targetDashboard.Milliseconds(), ms(homeP95),
 		mark(homeP95 <= targetDashboard))
 	fmt.Fprintf(out, "target irregular ledger page p95 ≤ %d ms (issue #11, the slowest view): %.1f ms %s\n",
 		targetIrregular.Milliseconds(), ms(irregularP95), mark(irregularP95 <= targetIrregular))
