@@ -220,9 +220,9 @@ func TestPolicyVersions(t *testing.T) {
 }
 
 // A request still in the chain when a stricter version takes effect is
-// judged by it at the sign-off (S1: Baotou's township ban of April 2024
-// reaches a request submitted under the version before), and by the
-// version of that day when signed off before it.
+// judged by it at the sign-off and at a resubmission (S1: Baotou's township
+// ban of April 2024 reaches a request submitted under the version before),
+// and by the version of that day when decided before it.
 func TestNewVersionReachesTheChain(t *testing.T) {
 	j := DemoJurisdiction("NMG-BT-QS-RD")
 	kxl, rd := DemoUnit("NMG-BT-QS-KXL"), DemoUnit("NMG-BT-QS-RD")
@@ -255,6 +255,20 @@ func TestNewVersionReachesTheChain(t *testing.T) {
 	}
 	if res2, err := Transition(res.Secondment, org, in, At(D(2024, 3, 25))); err != nil || res2.Secondment.State != StateApproved {
 		t.Errorf("signed off before the ban: %v", err)
+	}
+	// Sent back before the ban and resubmitted after it: judged like a
+	// submission, by the version of that day.
+	in.Action, in.Opinion = ActSendBack, "请补充任务说明"
+	back, err := Transition(res.Secondment, org, in, At(D(2024, 3, 25)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Action, in.Changed = ActResubmit, true
+	if _, err := Transition(back.Secondment, clerk, in, At(D(2024, 4, 20))); !errors.As(err, &e) || !slices.Contains(e.Violations.Rules(), R4) {
+		t.Errorf("resubmitted after the ban: %v; want refused under R4", err)
+	}
+	if r, err := Transition(back.Secondment, clerk, in, At(D(2024, 3, 28))); err != nil || r.Secondment.State != StateAwaitingConsent {
+		t.Errorf("resubmitted before the ban: %v", err)
 	}
 }
 

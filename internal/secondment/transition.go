@@ -259,7 +259,12 @@ func (t *step) apply(rows []Row) error {
 		if err := s.Validate(); err != nil {
 			return err
 		}
-		p, err := t.policy()
+		// Judged like a submission, by the version in force that day: a
+		// stricter one reaches a request sent back for revision too.
+		if in.Jurisdiction == nil {
+			return missing("jurisdiction")
+		}
+		p, err := in.Jurisdiction.PolicyOn(t.today)
 		if err != nil {
 			return err
 		}
