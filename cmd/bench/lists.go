@@ -74,12 +74,13 @@ func busiestOrgDept(ctx context.Context, pool *pgxpool.Pool) (listsParty, error)
 // held by it (borrower): the heaviest dashboard of that role.
 func busiestClerk(ctx context.Context, pool *pgxpool.Pool, orgDept int64, role secondment.Role) (listsParty, error) {
 	column := map[secondment.Role]string{secondment.RoleBorrower: "borrower_id", secondment.RoleLender: "lender_id"}[role]
+	states := map[secondment.Role][]secondment.State{secondment.RoleBorrower: approval.HeldStates, secondment.RoleLender: approval.AwayStates}
 	var p listsParty
 	err := pool.QueryRow(ctx, `
 		SELECT s.`+column+`, u.login, count(*) FROM secondment s
 		JOIN app_user u ON u.unit_id = s.`+column+` JOIN user_role r ON r.user_id = u.id AND r.role = $2
 		WHERE s.org_dept_id = $1 AND s.state = ANY ($3)
-		GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 1`, orgDept, string(role), stateNames(approval.HeldStates)).Scan(&p.unit, &p.login, &p.rows)
+		GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 1`, orgDept, string(role), stateNames(states[role])).Scan(&p.unit, &p.login, &p.rows)
 	if err != nil {
 		return p, fmt.Errorf("find the busiest %s: %w", role, err)
 	}
@@ -104,7 +105,8 @@ func dashboards(ctx context.Context, out io.Writer, pool *pgxpool.Pool, base str
 		if err != nil {
 			return 0, err
 		}
-		all = append(all, who{fmt.Sprintf("the %s's home, %s, %d held or away", role, clerk.login, clerk.rows), c})
+		what := map[secondment.Role]string{secondment.RoleBorrower: "held", secondment.RoleLender: "away"}[role]
+		all = append(all, who{fmt.Sprintf("the %s's home, %s, %d %s", role, clerk.login, clerk.rows, what), c})
 	}
 	var worst time.Duration
 	for _, w := range all {

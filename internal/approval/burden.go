@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"secondment/internal/auth"
 	"secondment/internal/secondment"
@@ -105,15 +106,7 @@ func (s *Service) Loads(ctx context.Context, u auth.User) (Loads, error) {
 
 // AwayStates are the states of a secondment whose person is away: the
 // people a lending unit is without, and a borrowing unit holds.
-var AwayStates = func() []secondment.State {
-	var out []secondment.State
-	for _, st := range secondment.AllStates {
-		if st.Away() {
-			out = append(out, st)
-		}
-	}
-	return out
-}()
+var AwayStates = statesWhere(secondment.State.Away)
 
 // BorrowerHold is a borrowing unit's people held today (signed off and
 // started, or away) against its limit under the policy in force today
@@ -126,15 +119,12 @@ type BorrowerHold struct {
 
 // HeldStates are the states in which a borrowing unit holds its people
 // (R15): signed off, or away.
-var HeldStates = func() []secondment.State {
-	var out []secondment.State
-	for _, st := range secondment.AllStates {
-		if st.Held() {
-			out = append(out, st)
-		}
-	}
-	return out
-}()
+var HeldStates = statesWhere(secondment.State.Held)
+
+// statesWhere lists the states keep accepts, in their order.
+func statesWhere(keep func(secondment.State) bool) []secondment.State {
+	return slices.DeleteFunc(slices.Clone(secondment.AllStates), func(st secondment.State) bool { return !keep(st) })
+}
 
 // Hold is u's borrowing unit's load against its limit: what its clerks
 // see on their home page.

@@ -9,6 +9,29 @@ import (
 	sm "secondment/internal/secondment"
 )
 
+// s5AndAnother runs S5 to the start (李传群, from 阿克喀什乡, active from
+// 11 March 2024) and brings a second request of 喀什市纪委监委 (张鹏,
+// April to June) to the org dept's sign-off on 13 March.
+func (w *world) s5AndAnother() (running, pending approval.Request) {
+	w.t.Helper()
+	clerk, lender, _ := w.kashgar()
+	running = w.s5Active()
+	d := w.draft("张鹏", sm.D(2024, 4, 1), sm.D(2024, 6, 30))
+	d.Justification = "重大案件查办急需"
+	pending = w.create(clerk, d, sm.D(2024, 3, 12))
+	w.act(pending.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
+	w.act(pending.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+	return running, pending
+}
+
+// refusedBy checks that err refuses a step under rule r, as a block.
+func refusedBy(t *testing.T, err error, r sm.RuleID, what string) {
+	t.Helper()
+	if e := codeOf(t, err, sm.EInvalid); !slices.ContainsFunc(e.Violations, func(v sm.Violation) bool { return v.Rule == r && v.Severity == sm.SeverityBlock }) {
+		t.Errorf("%s: %+v, want refused under %s", what, e, r)
+	}
+}
+
 // banTownships is an edit that forbids borrowing from townships (R4).
 func banTownships(p *sm.Policy) error { p.Township = sm.TownshipForbidden; return nil }
 
@@ -22,12 +45,7 @@ func TestPolicyVersionByTheOrgDept(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
 	clerk, lender, org := w.kashgar()
-	running := w.s5Active() // 李传群, from 阿克喀什乡, active from 11 March 2024
-	d := w.draft("张鹏", sm.D(2024, 4, 1), sm.D(2024, 6, 30))
-	d.Justification = "重大案件查办急需"
-	pending := w.create(clerk, d, sm.D(2024, 3, 12))
-	w.act(pending.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
-	w.act(pending.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+	running, pending := w.s5AndAnother()
 
 	w.on(sm.D(2024, 3, 14))
 	policies := w.count(`SELECT count(*) FROM policy`)
@@ -83,9 +101,7 @@ func TestPolicyVersionByTheOrgDept(t *testing.T) {
 	// R4, and the sweep flags the running one (R11 governs its return).
 	w.on(sm.D(2024, 3, 20))
 	_, err = w.svc.Act(w.ctx, org, pending.ID, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
-	if e := codeOf(t, err, sm.EInvalid); !slices.ContainsFunc(e.Violations, func(v sm.Violation) bool { return v.Rule == sm.R4 && v.Severity == sm.SeverityBlock }) {
-		t.Errorf("the sign-off under the ban: %+v", e)
-	}
+	refusedBy(t, err, sm.R4, "the sign-off under the ban")
 	if res := w.sweep(sm.D(2024, 3, 20)); res.PolicyFlagged != 1 {
 		t.Errorf("the sweep flagged %d", res.PolicyFlagged)
 	}
@@ -153,13 +169,8 @@ func TestPolicyAdoptPreset(t *testing.T) {
 func TestBorrowerLimitAtSignOff(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
-	clerk, lender, org := w.kashgar()
-	w.s5Active()
-	d := w.draft("张鹏", sm.D(2024, 4, 1), sm.D(2024, 6, 30))
-	d.Justification = "重大案件查办急需"
-	pending := w.create(clerk, d, sm.D(2024, 3, 12))
-	w.act(pending.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
-	w.act(pending.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+	clerk, _, org := w.kashgar()
+	_, pending := w.s5AndAnother()
 
 	w.on(sm.D(2024, 3, 14))
 	// 喀什市纪委监委 holds 李传群 (S5) and nobody else in this world.
@@ -178,15 +189,14 @@ func TestBorrowerLimitAtSignOff(t *testing.T) {
 	if _, err := w.svc.PolicyCreate(w.ctx, org, limit(held)); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := w.svc.Check(w.ctx, clerk, d)
+	// The live check of a form like 张鹏's says so, with the count.
+	ev, err := w.svc.Check(w.ctx, clerk, w.draft("张鹏", sm.D(2024, 4, 1), sm.D(2024, 6, 30)))
 	if err != nil || !ev.Hold.Capped || ev.Hold.Cap != held || ev.Hold.Held != held+1 ||
 		!slices.Contains(ev.Violations.Rules(), sm.R15) || !ev.Violations.Blocked() {
 		t.Errorf("the live check: %+v %+v %v", ev.Hold, ev.Violations, err)
 	}
 	_, err = w.svc.Act(w.ctx, org, pending.ID, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
-	if e := codeOf(t, err, sm.EInvalid); !slices.ContainsFunc(e.Violations, func(v sm.Violation) bool { return v.Rule == sm.R15 }) {
-		t.Errorf("the sign-off over the limit: %+v", e)
-	}
+	refusedBy(t, err, sm.R15, "the sign-off over the limit")
 	if w.record(pending.ID).State != sm.StateAwaitingSignoff {
 		t.Fatal("a refused sign-off changed the request")
 	}
@@ -228,10 +238,28 @@ func TestConsentJudgedByANewVersion(t *testing.T) {
 	}
 	w.on(sm.D(2024, 3, 2))
 	_, err := w.svc.Act(w.ctx, lender, r.ID, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"})
-	if e := codeOf(t, err, sm.EInvalid); !slices.ContainsFunc(e.Violations, func(v sm.Violation) bool { return v.Rule == sm.R4 && v.Severity == sm.SeverityBlock }) {
-		t.Errorf("the consent under the ban: %+v", e)
-	}
+	refusedBy(t, err, sm.R4, "the consent under the ban")
 	if rec := w.record(r.ID); rec.State != sm.StateAwaitingConsent || !rec.ConsentedOn.IsZero() {
 		t.Errorf("a refused consent changed the request: %s", rec.State)
 	}
+}
+
+// What a newer version asks of the org dept stays the org dept's: a limit
+// (R15) set after S5's submission does not refuse 阿克喀什乡's consent,
+// which the lending unit could do nothing about; the sign-off refuses it.
+func TestConsentLeavesTheLimitToTheSignOff(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	_, lender, org := w.kashgar()
+	r := w.s5Submitted()
+	w.on(sm.D(2024, 3, 1))
+	// 0.01% of 喀什市纪委监委's quota of 60, rounded down: nobody.
+	if _, err := w.svc.PolicyCreate(w.ctx, org, approval.PolicyInput{EffectiveFrom: "2024-03-02",
+		Edit: func(p *sm.Policy) error { p.BorrowerCapBP = 1; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	w.act(r.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 2))
+	w.on(sm.D(2024, 3, 5))
+	_, err := w.svc.Act(w.ctx, org, r.ID, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
+	refusedBy(t, err, sm.R15, "the sign-off over a limit of nobody")
 }

@@ -292,18 +292,35 @@ func (t *step) apply(rows []Row) error {
 				}
 			}
 			// A version in force since the submission reaches the request
-			// at the consent too: what it forbids is refused here rather
-			// than passed on (an exception it newly asks for is the org
-			// dept's to weigh at the sign-off). The caller gives the facts
+			// at the consent too: what it newly forbids is refused here
+			// rather than passed on. Not what the submission's version
+			// forbade as well (facts that changed since are the sign-off's
+			// to weigh), nor an exception it asks for, nor the borrowing
+			// unit's limit (R15), which the lending unit can do nothing
+			// about: those are the org dept's. The caller gives the facts
 			// only when such a version is in force.
 			if in.Facts != nil && in.Jurisdiction != nil {
 				now, err := in.Jurisdiction.PolicyOn(t.today)
 				if err != nil {
 					return err
 				}
-				if vs := Evaluate(now, *s, *in.Facts); now.Version != s.PolicyVersion && vs.Blocked() {
-					t.vs, t.rules = vs, vs.Rules()
-					return t.refuse(vs, nil)
+				then, err := t.policy()
+				if err != nil {
+					return err
+				}
+				if now.Version != then.Version {
+					was := Evaluate(then, *s, *in.Facts)
+					var vs Violations
+					for _, v := range Evaluate(now, *s, *in.Facts) {
+						if v.Severity == SeverityBlock && v.Rule != R15 &&
+							!slices.ContainsFunc(was, func(w Violation) bool { return w.Rule == v.Rule && w.Severity == SeverityBlock }) {
+							vs = append(vs, v)
+						}
+					}
+					if len(vs) > 0 {
+						t.vs, t.rules = vs, vs.Rules()
+						return t.refuse(vs, nil)
+					}
 				}
 			}
 			s.ConsentedOn = t.today

@@ -33,9 +33,15 @@ func ledgerQueryOf(v url.Values) approval.LedgerQuery {
 			states = append(states, s)
 		}
 	}
+	// An import is named by a positive ID; any other value matches nothing
+	// (0 would otherwise mean "no filter" under a box that says it filters).
+	imp := id("import")
+	if v.Get("import") != "" && imp <= 0 {
+		imp = -1
+	}
 	return approval.LedgerQuery{As: v.Get("as"), States: states, Kind: v.Get("kind"), Alias: v.Get("alias"),
 		Purpose: v.Get("purpose"), Level: v.Get("level"), System: v.Get("system"), BorrowerID: id("borrower"),
-		LenderID: id("lender"), Import: id("import"), From: v.Get("from"), To: v.Get("to"), EndFrom: v.Get("end_from"), EndTo: v.Get("end_to"),
+		LenderID: id("lender"), Import: imp, From: v.Get("from"), To: v.Get("to"), EndFrom: v.Get("end_from"), EndTo: v.Get("end_to"),
 		Unrenewed: flag("unrenewed"), Overdue: flag("overdue"),
 		Irregular: flag("irregular"), Renewals: flag("renewals"), Registered: flag("registered"), Q: v.Get("q"),
 		Sort: v.Get("sort"), After: v.Get("after")}

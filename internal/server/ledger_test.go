@@ -316,8 +316,13 @@ func TestImportAPI(t *testing.T) {
 	if rows.Total != 1 || len(rows.Rows) != 1 || rows.Rows[0].Person != "李传群" {
 		t.Fatalf("the import's rows: %+v", rows)
 	}
-	if n := org.ledger("as=orgdept&import=" + importID + "0").Total; n != 0 {
-		t.Errorf("another import's rows: %d", n)
+	for _, q := range []string{"as=orgdept&import=" + importID + "0", "as=orgdept&import=0", "as=orgdept&import=-1"} {
+		if n := org.ledger(q).Total; n != 0 {
+			t.Errorf("%s: %d rows", q, n)
+		}
+	}
+	if n := s.as(t, "nmg-bt-zzb.orgdept").ledger("import=" + importID).Total; n != 0 {
+		t.Errorf("another org dept sees %d rows of the import", n)
 	}
 	res, _ = org.post("/campaigns", url.Values{"import": {importID}, "name": {"导入存量专项清理"}})
 	if res.StatusCode != http.StatusSeeOther {

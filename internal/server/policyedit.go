@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"secondment/internal/approval"
+	"secondment/internal/auth"
 	"secondment/internal/secondment"
 	"secondment/web"
 )
@@ -171,12 +172,7 @@ func (s *Server) handlePolicyPost(w http.ResponseWriter, r *http.Request) {
 		in.BasedOn = &n
 	}
 	save := r.PostForm.Get("action") == "save"
-	var c approval.PolicyChange
-	if save {
-		c, err = s.app.PolicyCreate(r.Context(), u, in)
-	} else {
-		c, err = s.app.PolicyPreview(r.Context(), u, in)
-	}
+	c, err := s.policyRun(r, u, in, save)
 	if err != nil {
 		status := http.StatusUnprocessableEntity
 		var de *secondment.Error
@@ -280,6 +276,15 @@ func toAPIImpact(x secondment.PolicyImpact, exceptions bool) apiImpact {
 	return out
 }
 
+// policyRun saves the version in, or only previews it: the one use case
+// both skins call.
+func (s *Server) policyRun(r *http.Request, u auth.User, in approval.PolicyInput, save bool) (approval.PolicyChange, error) {
+	if save {
+		return s.app.PolicyCreate(r.Context(), u, in)
+	}
+	return s.app.PolicyPreview(r.Context(), u, in)
+}
+
 func (s *Server) handleAPIPolicyPreview(w http.ResponseWriter, r *http.Request) {
 	s.apiPolicy(w, r, false)
 }
@@ -312,12 +317,7 @@ func (s *Server) apiPolicy(w http.ResponseWriter, r *http.Request, save bool) {
 			a.apply(p)
 			return nil
 		}}
-	var c approval.PolicyChange
-	if save {
-		c, err = s.app.PolicyCreate(r.Context(), u, in)
-	} else {
-		c, err = s.app.PolicyPreview(r.Context(), u, in)
-	}
+	c, err := s.policyRun(r, u, in, save)
 	if err != nil {
 		s.fail(w, r, err)
 		return
