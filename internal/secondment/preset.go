@@ -44,6 +44,10 @@ var no1Date = D(2024, time.February, 3)
 const (
 	burdenDefaultBP = 1000 // R14 warns at 10% away: not in the seed (科学路街道: 4 of 23 away)
 	quoteNo1        = "县以上机关一般不得从乡镇借调工作人员"
+	// The seed names its documents by what they did, not by title and
+	// number: each preset's basis says what the seed says (issue 12 is
+	// to cite titles, issuers and articles where known).
+	basisNo1 = "2024年中央一号文件"
 )
 
 var keyPurposes = []Purpose{PurposeKeyTask, PurposeSpecialProject, PurposeMajorProject}
@@ -52,26 +56,27 @@ var presets = map[PresetName][]Policy{
 	PresetNational: {{
 		EffectiveFrom: no1Date, Township: TownshipException,
 		TransferInQuota: true, BurdenWarnBP: burdenDefaultBP,
-		Citations: []Citation{{R4, quoteNo1}},
+		Citations: []Citation{{R4, quoteNo1}}, Basis: basisNo1,
 	}},
 	// Baotou: city organs "非必要不借调" since March 2023; the No.1 document
 	// from February 2024; the April 2024 notice bans townships outright.
 	PresetBaotou: {
 		{EffectiveFrom: D(2023, time.March, 1), Purposes: keyPurposes, Township: TownshipAllowed,
 			TransferInQuota: true, BurdenWarnBP: burdenDefaultBP,
-			Citations: []Citation{{R1, "坚持非必要不借调"}}},
+			Citations: []Citation{{R1, "坚持非必要不借调"}}, Basis: "包头市委组织部规范市直部门单位借调的措施（2023年3月）"},
 		{EffectiveFrom: no1Date, Purposes: keyPurposes, Township: TownshipException,
 			TransferInQuota: true, BurdenWarnBP: burdenDefaultBP,
-			Citations: []Citation{{R1, "坚持非必要不借调"}, {R4, quoteNo1}}},
+			Citations: []Citation{{R1, "坚持非必要不借调"}, {R4, quoteNo1}}, Basis: basisNo1},
 		{EffectiveFrom: D(2024, time.April, 1), Purposes: keyPurposes, Township: TownshipForbidden,
 			TransferInQuota: true, BurdenWarnBP: burdenDefaultBP,
-			Citations: []Citation{{R1, "坚持非必要不借调"}, {R4, "所有苏木乡镇街道的工作人员一律不得借调"}}},
+			Citations: []Citation{{R1, "坚持非必要不借调"}, {R4, "所有苏木乡镇街道的工作人员一律不得借调"}},
+			Basis:     "包头市规范借调工作的通知（2024年4月）"},
 	},
 	// Weihai's "three don'ts"; the seed dates them only "今年以来" (2024).
 	PresetWeihai: {{
 		EffectiveFrom: D(2024, time.January, 1), Purposes: keyPurposes, MaxLevelGap: 1, SameSystem: true,
 		Township: TownshipException, TermMonths: 3, ChainCapMonths: 6, DualFiling: true,
-		TransferInQuota: true, BurdenWarnBP: burdenDefaultBP,
+		TransferInQuota: true, BurdenWarnBP: burdenDefaultBP, Basis: "威海市委组织部规范借调工作的“三个不得”（2024年）",
 		Citations: []Citation{
 			{R1, "不得以日常工作为由借用人员"},
 			{R1, "只有确因完成重点任务或专项工作等急需补充工作力量的,方可借调"},
@@ -89,9 +94,11 @@ var presets = map[PresetName][]Policy{
 	// after the No.1 document, with the clean-up's major-project hold.
 	PresetKashgar: {
 		{EffectiveFrom: D(2022, time.December, 1), Township: TownshipAllowed, TermMonths: 3, ChainCapMonths: 6,
-			TransferInQuota: true, BurdenWarnBP: burdenDefaultBP, Citations: kashgarCitations},
+			TransferInQuota: true, BurdenWarnBP: burdenDefaultBP, Citations: kashgarCitations,
+			Basis: "喀什市借调干部管理办法（2022年底）"},
 		{EffectiveFrom: no1Date, Township: TownshipException, TermMonths: 3, ChainCapMonths: 6,
 			CleanupHoldsMajor: true, TransferInQuota: true, BurdenWarnBP: burdenDefaultBP,
+			Basis: "喀什市借调干部管理办法（2022年底）；" + basisNo1,
 			Citations: append(slices.Clone(kashgarCitations), Citation{R4, quoteNo1},
 				Citation{R11, "因重大工程、重点项目等借调的人员,需等借调期满、完成交接工作后再清退"})},
 	},

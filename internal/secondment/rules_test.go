@@ -283,8 +283,8 @@ func TestPresetsAreValidAndCiteTheSeed(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Errorf("%s v%d: %v", n, p.Version, err)
 			}
-			if len(p.Citations) == 0 {
-				t.Errorf("%s v%d cites nothing", n, p.Version)
+			if len(p.Citations) == 0 || p.Basis == "" {
+				t.Errorf("%s v%d cites nothing, or names no basis", n, p.Version)
 			}
 			for _, c := range p.Citations {
 				if !c.Rule.Valid() || !strings.Contains(string(seed), c.Quote) {
