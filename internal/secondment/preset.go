@@ -75,7 +75,9 @@ var presets = map[PresetName][]Policy{
 	// Weihai's "three don'ts"; the seed dates them only "今年以来" (2024).
 	PresetWeihai: {{
 		EffectiveFrom: D(2024, time.January, 1), Purposes: keyPurposes, MaxLevelGap: 1, SameSystem: true,
-		Township: TownshipException, TermMonths: 3, ChainCapMonths: 6, DualFiling: true,
+		// 累计…不得超过半年 is a sum of the days borrowed, gaps or no gaps:
+		// the seed names no window, so twelve months (not in the seed).
+		Township: TownshipException, TermMonths: 3, PersonCapMonths: 6, PersonWindowMonths: 12, DualFiling: true,
 		TransferInQuota: true, BurdenWarnBP: burdenDefaultBP, Basis: "威海市委组织部规范借调工作的“三个不得”（2024年）",
 		Citations: []Citation{
 			{R1, "不得以日常工作为由借用人员"},

@@ -171,6 +171,29 @@ func TestEvaluateReturnsEveryViolation(t *testing.T) {
 	}
 }
 
+// R7 is two measures (DOMAIN.md, issue #12): Weihai's 累计…不得超过半年 sums
+// the days borrowed within a year, so a day's gap between terms resets
+// nothing (3 + 3 + 3 months is refused); Kashgar's 最长连续 is the longest
+// continuous chain, which the gap does end.
+func TestR7SumAndChain(t *testing.T) {
+	p := baseProbe()
+	p.s.Start, p.s.End, p.s.SubmittedOn = D(2024, 7, 3), D(2024, 10, 2), D(2024, 6, 20)
+	p.f.History = []Secondment{p.running(1, StateReturned, D(2024, 1, 1), D(2024, 3, 31), 0),
+		p.running(2, StateReturned, D(2024, 4, 2), D(2024, 7, 1), 0)}
+	p.f.History[0].ReturnedOn, p.f.History[1].ReturnedOn = D(2024, 3, 31), D(2024, 7, 1)
+	weihai := Evaluate(latest(PresetWeihai), p.s, p.f)
+	if !slices.ContainsFunc(weihai, func(v Violation) bool { return v.Rule == R7 && v.Message.ID == "policy.r7.window" }) {
+		t.Errorf("Weihai, three terms of three months with a day between: %+v", weihai)
+	}
+	if kashgar := Evaluate(latest(PresetKashgar), p.s, p.f); slices.Contains(kashgar.Rules(), R7) {
+		t.Errorf("Kashgar, the chain broken by a day: %+v", kashgar)
+	}
+	u := UsageOf(latest(PresetWeihai), p.s, p.f)
+	if u.WindowCapDays == 0 || u.CapDays != 0 {
+		t.Errorf("Weihai's live check shows the chain, not the sum: %+v", u)
+	}
+}
+
 func TestR7WindowAndCoolingOff(t *testing.T) {
 	pol := latest(PresetNational)
 	pol.PersonCapMonths, pol.PersonWindowMonths, pol.CoolingOffMonths = 6, 12, 0
