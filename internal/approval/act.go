@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"secondment/internal/auth"
 	"secondment/internal/postgres"
@@ -149,6 +150,11 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		if err != nil {
 			return err
 		}
+		if step.To.State == secondment.StateReturnRecorded {
+			if err := withdrawRenewals(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
 		rec := l.SecondmentRecord
 		rec.Secondment, rec.Version, rec.UpdatedAt = step.To, version, now
 		out, _ = inContext(u, rec, l.Handlers, l.Copied, l.EscalatedTo)
@@ -158,6 +164,33 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		return Request{}, fmt.Errorf("%s secondment %d: %w", in.Action, id, err)
 	}
 	return out, nil
+}
+
+// withdrawRenewals withdraws, as the system, the renewals of term id still
+// pending once its return is recorded: there is no term left for them to
+// continue (R6), and the lending unit must not be asked to consent to one.
+// It runs in the return's transaction, so both stand or neither.
+func withdrawRenewals(ctx context.Context, tx *postgres.Tx, id int64, now time.Time) error {
+	ids, err := tx.PendingRenewals(ctx, id)
+	if err != nil {
+		return err
+	}
+	system := secondment.Actor{Role: secondment.RoleSystem, Name: "system"}
+	for _, rid := range ids {
+		l, err := tx.SecondmentLoad(ctx, rid, 0)
+		if err != nil {
+			return err
+		}
+		res, err := secondment.Transition(l.Secondment, system, secondment.Input{Action: secondment.ActWithdraw}, now)
+		if err != nil {
+			return fmt.Errorf("withdraw renewal %d: %w", rid, err)
+		}
+		if _, _, err := tx.SecondmentStep(ctx, postgres.Step{From: l.SecondmentRecord, To: res.Secondment, Actor: system,
+			Action: secondment.ActWithdraw, Event: res.Event, Notify: res.Notifications, Now: now, Detail: auditDetail(res)}); err != nil {
+			return fmt.Errorf("withdraw renewal %d: %w", rid, err)
+		}
+	}
+	return nil
 }
 
 // auditDetail is what the audit trail records of a step besides its

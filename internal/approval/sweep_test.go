@@ -250,3 +250,50 @@ func TestSweepGraceAndApplyBy(t *testing.T) {
 		t.Fatalf("after the grace: %+v", r)
 	}
 }
+
+// Issue #12: an early return withdraws the term's pending renewals. 李传群's
+// first term (Kashgar, 2023) has a renewal awaiting the lending unit's
+// consent and a second one sent back; when 纪委监委 records the return on
+// 10 June, both are withdrawn by the system in the return's transaction,
+// the lending unit and the borrowing unit are told, and the lending unit has
+// nothing left to consent to.
+func TestReturnWithdrawsPendingRenewals(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk := w.actor("XJ-KS-JW", sm.RoleBorrower, "纪委监委经办人")
+	lender := w.actor("XJ-KS-AKKS", sm.RoleLender, "张鹏")
+	first := w.activeTerm("李传群", sm.D(2023, 5, 1), sm.D(2023, 7, 31), 0)
+	renewal := func(lenderAct sm.Action) int64 {
+		d := w.draft("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31))
+		d.PreviousID = first.ID
+		r := w.create(clerk, d, sm.D(2023, 6, 1))
+		w.act(r.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2023, 6, 1))
+		if lenderAct != "" {
+			w.act(r.ID, lender, approval.ActInput{Action: lenderAct, Opinion: "请补充续借理由"}, sm.D(2023, 6, 2))
+		}
+		return r.ID
+	}
+	awaiting, sentBack := renewal(""), renewal(sm.ActSendBack)
+	notes := w.count(`SELECT count(*) FROM notification_outbox WHERE message_id = 'notify.renewal_withdrawn'`)
+
+	w.act(first.ID, clerk, approval.ActInput{Action: sm.ActRecordReturn, ReturnedOn: "2023-06-10", Handover: "已交接"}, sm.D(2023, 6, 10))
+	for _, id := range []int64{awaiting, sentBack} {
+		if rec := w.record(id); rec.State != sm.StateWithdrawn {
+			t.Errorf("renewal %d is %s after the return, want withdrawn", id, rec.State)
+		}
+	}
+	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE message_id = 'notify.renewal_withdrawn'`) - notes; n != 4 {
+		t.Errorf("%d notices of the withdrawals, want 4 (the borrowing and the lending unit, twice)", n)
+	}
+	if n := w.count(`SELECT count(*) FROM audit_event WHERE object_id = ANY ($1) AND action = 'secondment.withdraw'`,
+		[]int64{awaiting, sentBack}); n != 2 {
+		t.Errorf("%d audit events of the withdrawals", n)
+	}
+	w.on(sm.D(2023, 6, 11))
+	if _, err := w.svc.Act(w.ctx, lender, awaiting, approval.ActInput{Action: sm.ActConsent, Opinion: "同意"}); err == nil {
+		t.Error("the lending unit consented to the renewal of a returned term")
+	}
+	if rec := w.record(first.ID); rec.State != sm.StateReturnRecorded {
+		t.Errorf("the term is %s", rec.State)
+	}
+}

@@ -421,6 +421,22 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	return nil
 }
 
+// PendingRenewals lists the renewals of term id still in the chain or
+// approved, which its return leaves without a term to continue.
+func (t *Tx) PendingRenewals(ctx context.Context, id int64) ([]int64, error) {
+	rows, err := t.q.Query(ctx, `SELECT id FROM secondment WHERE previous_id = $1 AND state = ANY ($2) ORDER BY id`,
+		id, []string{string(secondment.StateDraft), string(secondment.StateAwaitingConsent), string(secondment.StateAwaitingSignoff),
+			string(secondment.StateSentBack), string(secondment.StateApproved)})
+	if err != nil {
+		return nil, fmt.Errorf("renewals of secondment %d: %w", id, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("renewals of secondment %d: %w", id, err)
+	}
+	return ids, nil
+}
+
 // heldSQL reads the terms on which borrowing units hold people (R15):
 // signed off or away; formal exchanges and attachments, arranged by the
 // org dept, do not count. It reads secondment_borrower_state_start_idx,

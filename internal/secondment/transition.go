@@ -32,25 +32,30 @@ const (
 var table = []Row{
 	{StateDraft, ActSubmit, RoleBorrower, StateAwaitingConsent, ""},
 	{StateDraft, ActWithdraw, RoleBorrower, StateWithdrawn, ""},
+	{StateDraft, ActWithdraw, RoleSystem, StateWithdrawn, ""}, // a renewal whose term has been returned
 
 	{StateAwaitingConsent, ActConsent, RoleLender, StateAwaitingSignoff, ""},
 	{StateAwaitingConsent, ActDecline, RoleLender, StateDeclined, ""},
 	{StateAwaitingConsent, ActSendBack, RoleLender, StateSentBack, ""},
 	{StateAwaitingConsent, ActWithdraw, RoleBorrower, StateWithdrawn, ""},
+	{StateAwaitingConsent, ActWithdraw, RoleSystem, StateWithdrawn, ""},
 
 	{StateAwaitingSignoff, ActApprove, RoleOrgDept, StateApproved, ""},
 	{StateAwaitingSignoff, ActReject, RoleOrgDept, StateRejected, ""},
 	{StateAwaitingSignoff, ActSendBack, RoleOrgDept, StateSentBack, ""},
 	{StateAwaitingSignoff, ActWithdraw, RoleLender, StateAwaitingConsent, ""}, // lender takes back its consent
+	{StateAwaitingSignoff, ActWithdraw, RoleSystem, StateWithdrawn, ""},
 
 	{StateSentBack, ActResubmit, RoleBorrower, StateAwaitingConsent, WhenConsentReset},
 	{StateSentBack, ActResubmit, RoleBorrower, StateAwaitingSignoff, WhenConsentKept},
 	{StateSentBack, ActWithdraw, RoleBorrower, StateWithdrawn, ""},
+	{StateSentBack, ActWithdraw, RoleSystem, StateWithdrawn, ""},
 
 	{StateApproved, ActStart, RoleBorrower, StateActive, ""},
 	{StateApproved, ActStart, RoleSystem, StateActive, ""}, // a renewal starts by itself
 	{StateApproved, ActWithdraw, RoleBorrower, StateWithdrawn, ""},
 	{StateApproved, ActWithdraw, RoleOrgDept, StateAwaitingSignoff, ""}, // org dept takes back its sign-off
+	{StateApproved, ActWithdraw, RoleSystem, StateWithdrawn, ""},
 	{StateApproved, ActFile, RoleBorrower, StateApproved, ""},
 	{StateApproved, ActFile, RoleLender, StateApproved, ""},
 
@@ -236,6 +241,9 @@ type step struct {
 	rules []RuleID
 	event Message
 	home  int64
+	// notice replaces the notice of the state reached, to every party but
+	// the actor (the system's withdrawal of a renewal).
+	notice *Message
 }
 
 func (t *step) apply(rows []Row) error {
@@ -347,6 +355,16 @@ func (t *step) apply(rows []Row) error {
 		}
 		return t.judge(now, true)
 	case ActWithdraw:
+		if t.a.Role == RoleSystem {
+			// Only a renewal, once the term it continues is returned
+			// (the caller's judgement): nothing is left to renew.
+			if s.PreviousID == 0 {
+				return Errorf(EForbidden, Msg("transition.error.system_withdraw"), ErrForbidden)
+			}
+			t.event = Msg("event.renewal_withdrawn", s.msgData()...)
+			t.notice = &Message{ID: "notify.renewal_withdrawn", Data: t.event.Data}
+			break
+		}
 		if s.State == StateAwaitingSignoff { // the lender takes back its consent
 			s.ConsentedOn = Date{}
 		}
@@ -519,6 +537,21 @@ func (t *step) result() Result {
 	}
 	r := Result{Secondment: s, Violations: t.vs, NewHomeUnit: t.home,
 		Event: Event{SecondmentID: s.ID, From: from, To: s.State, Decision: d, Rules: t.rules, Message: ev}}
+	if t.notice != nil {
+		// Those who have seen the request: the borrowing unit always, the
+		// lending unit once it was submitted, the org dept once consented.
+		roles := []Role{RoleBorrower}
+		switch from {
+		case StateAwaitingConsent, StateSentBack:
+			roles = append(roles, RoleLender)
+		case StateAwaitingSignoff, StateApproved:
+			roles = append(roles, RoleLender, RoleOrgDept)
+		}
+		for _, role := range roles {
+			r.Notifications = append(r.Notifications, Notification{Role: role, UnitID: s.unitOf(role), Message: *t.notice})
+		}
+		return r
+	}
 	if from == s.State || from == StateDraft && s.State == StateWithdrawn {
 		return r // nothing anyone else needs to hear
 	}

@@ -23,20 +23,25 @@ type triple struct {
 var expected = map[triple]State{
 	{StateDraft, ActSubmit, RoleBorrower}:               StateAwaitingConsent,
 	{StateDraft, ActWithdraw, RoleBorrower}:             StateWithdrawn,
+	{StateDraft, ActWithdraw, RoleSystem}:               StateWithdrawn,
 	{StateAwaitingConsent, ActConsent, RoleLender}:      StateAwaitingSignoff,
 	{StateAwaitingConsent, ActDecline, RoleLender}:      StateDeclined,
 	{StateAwaitingConsent, ActSendBack, RoleLender}:     StateSentBack,
 	{StateAwaitingConsent, ActWithdraw, RoleBorrower}:   StateWithdrawn,
+	{StateAwaitingConsent, ActWithdraw, RoleSystem}:     StateWithdrawn, // a renewal of a returned term
 	{StateAwaitingSignoff, ActApprove, RoleOrgDept}:     StateApproved,
 	{StateAwaitingSignoff, ActReject, RoleOrgDept}:      StateRejected,
 	{StateAwaitingSignoff, ActSendBack, RoleOrgDept}:    StateSentBack,
 	{StateAwaitingSignoff, ActWithdraw, RoleLender}:     StateAwaitingConsent,
+	{StateAwaitingSignoff, ActWithdraw, RoleSystem}:     StateWithdrawn,
 	{StateSentBack, ActResubmit, RoleBorrower}:          StateAwaitingConsent, // changed; unchanged: TestResubmit
 	{StateSentBack, ActWithdraw, RoleBorrower}:          StateWithdrawn,
+	{StateSentBack, ActWithdraw, RoleSystem}:            StateWithdrawn,
 	{StateApproved, ActStart, RoleBorrower}:             StateActive,
 	{StateApproved, ActStart, RoleSystem}:               StateActive,
 	{StateApproved, ActWithdraw, RoleBorrower}:          StateWithdrawn,
 	{StateApproved, ActWithdraw, RoleOrgDept}:           StateAwaitingSignoff,
+	{StateApproved, ActWithdraw, RoleSystem}:            StateWithdrawn,
 	{StateApproved, ActFile, RoleBorrower}:              StateApproved,
 	{StateApproved, ActFile, RoleLender}:                StateApproved,
 	{StateActive, ActFile, RoleBorrower}:                StateActive,
@@ -82,9 +87,11 @@ func fixture(st State, action Action, role Role) (Secondment, Actor, Input, time
 		Transfer: &TransferFacts{Borrower: borrower}}
 	now := At(D(2024, 2, 25))
 	switch action {
-	case ActStart:
-		now = At(tStart)
-		if role == RoleSystem {
+	case ActStart, ActWithdraw:
+		if action == ActStart {
+			now = At(tStart)
+		}
+		if role == RoleSystem { // the system starts and withdraws renewals only
 			s.PreviousID = 50
 		}
 	case ActExpire, ActMarkOverdue, ActSucceed:
