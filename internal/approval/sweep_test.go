@@ -297,3 +297,35 @@ func TestReturnWithdrawsPendingRenewals(t *testing.T) {
 		t.Errorf("the term is %s", rec.State)
 	}
 }
+
+// Issue #12: one person, two places at once. Two requests for 张鹏 with
+// overlapping terms both reach the org dept; once one is signed off, the
+// other's sign-off is refused naming it, and so is a new request for
+// 李传群, on post under S5.
+func TestOnePersonOnePlace(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk, lender, org := w.kashgar()
+	first, pending := w.s5AndAnother() // 张鹏: April to June, awaiting sign-off
+	gov := w.actor("XJ-KS-ZF", sm.RoleBorrower, "政府办经办人")
+	d := w.draft("张鹏", sm.D(2024, 5, 1), sm.D(2024, 7, 31))
+	d.Justification = "重点项目急需"
+	other := w.create(gov, d, sm.D(2024, 3, 12))
+	w.act(other.ID, gov, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
+	w.act(other.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+
+	signed := w.act(pending.ID, org, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"}, sm.D(2024, 3, 14))
+	_, err := w.svc.Act(w.ctx, org, other.ID, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
+	if e := codeOf(t, err, sm.EInvalid); len(e.Fields) != 1 || e.Fields[0].Field != "start" ||
+		e.Fields[0].Message.ID != "transition.error.overlap" || e.Fields[0].Message.Data["Other"] != signed.Number {
+		t.Errorf("the second sign-off: %+v", e)
+	}
+	if w.record(other.ID).State != sm.StateAwaitingSignoff {
+		t.Error("the refused sign-off changed the request")
+	}
+	again := w.create(clerk, w.draft("李传群", sm.D(2024, 5, 1), sm.D(2024, 6, 30)), sm.D(2024, 3, 15))
+	_, err = w.svc.Act(w.ctx, clerk, again.ID, approval.ActInput{Action: sm.ActSubmit})
+	if e := codeOf(t, err, sm.EInvalid); len(e.Fields) == 0 || e.Fields[0].Message.Data["Other"] != first.Number {
+		t.Errorf("a request for 李传群, on post: %+v", e)
+	}
+}

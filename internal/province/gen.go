@@ -57,7 +57,10 @@ type generator struct {
 	rng       *rand.Rand
 	today     secondment.Date
 	people    []personRef
-	borrowers map[int64][]borrowerRef // by lending unit
+	pool      []personRef               // reserved for the requests to consent to and sign off
+	poolNext  int                       // the next reserved person to take one
+	poolFree  map[int64]secondment.Date // a reserved person's first free day
+	borrowers map[int64][]borrowerRef   // by lending unit
 	accounts  map[accountKey]account
 	numbers   map[numberKey]int
 	nextS     int64
@@ -133,21 +136,69 @@ func (g *generator) generate(k kind) {
 		s.updatedAt = s.createdAt
 		g.term(s, g.today.AddDays(10+g.rng.IntN(50)))
 	case kAwaitingConsent:
-		s := g.submitted(g.newRow(), g.today.AddDays(-20+g.rng.IntN(20)))
-		g.term(s, g.today.AddDays(10+g.rng.IntN(50)))
+		s := g.submitted(g.newPoolRow(), g.today.AddDays(-20+g.rng.IntN(20)))
+		g.poolTerm(s, g.today.AddDays(10+g.rng.IntN(50)))
 		g.consent = append(g.consent, *s)
 	case kAwaitingSignoff:
-		s := g.submitted(g.newRow(), g.today.AddDays(-20+g.rng.IntN(19)))
+		s := g.submitted(g.newPoolRow(), g.today.AddDays(-20+g.rng.IntN(19)))
 		g.consentOn(s, s.submitted.AddDays(1+g.rng.IntN(s.submitted.DaysUntil(g.today))))
-		g.term(s, g.today.AddDays(10+g.rng.IntN(50)))
+		g.poolTerm(s, g.today.AddDays(10+g.rng.IntN(50)))
 		g.approve = append(g.approve, *s)
+	}
+}
+
+// reservePool sets aside people, spread over the province, for the n
+// requests the benchmark consents to and signs off: no other secondment is
+// theirs, and each one's requests follow one another (poolTerm), so no
+// sign-off meets a term of the same person that the random plan made
+// overlap (one person is never in two places at once). A third of the
+// people at most; with more requests than that, each reserved person has
+// several, one after another.
+func (g *generator) reservePool(n int) {
+	k := min(n, len(g.people)/3)
+	if k <= 0 {
+		return
+	}
+	every := len(g.people) / k
+	rest := make([]personRef, 0, len(g.people)-k)
+	for i, p := range g.people {
+		if i%every == 0 && len(g.pool) < k {
+			g.pool = append(g.pool, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	g.people, g.poolFree = rest, map[int64]secondment.Date{}
+}
+
+// newPoolRow starts a draft for the next reserved person, in turn.
+func (g *generator) newPoolRow() *srow {
+	if len(g.pool) == 0 {
+		return g.newRow()
+	}
+	p := g.pool[g.poolNext%len(g.pool)]
+	g.poolNext++
+	return g.newRowFor(p)
+}
+
+// poolTerm sets a reserved person's request's term from start, or after
+// their previous one with a day between (no chain): their requests never
+// overlap.
+func (g *generator) poolTerm(s *srow, start secondment.Date) {
+	if free, ok := g.poolFree[s.person]; ok && start.Before(free) {
+		start = free
+	}
+	g.term(s, start)
+	if g.poolFree != nil {
+		g.poolFree[s.person] = s.end.AddDays(2)
 	}
 }
 
 // newRow starts a draft for a random person, borrowed by an organ one
 // level above the person's unit or beside it.
-func (g *generator) newRow() *srow {
-	p := g.people[g.rng.IntN(len(g.people))]
+func (g *generator) newRow() *srow { return g.newRowFor(g.people[g.rng.IntN(len(g.people))]) }
+
+func (g *generator) newRowFor(p personRef) *srow {
 	bs := g.borrowers[p.unit]
 	b := bs[g.rng.IntN(len(bs))]
 	g.nextS++

@@ -73,6 +73,7 @@ func Load(ctx context.Context, store *postgres.Store, o Options) (*Fixture, erro
 	if g.borrowers, err = p.borrowerRefs(sh); err != nil {
 		return nil, err
 	}
+	g.reservePool(o.Consent + o.Approve)
 	if err := copySecondments(ctx, tx, g, planKinds(rng, o.N, o.Consent, o.Approve), o.Log); err != nil {
 		return nil, err
 	}

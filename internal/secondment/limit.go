@@ -150,3 +150,25 @@ func (j Jurisdiction) CapsBorrowers() bool {
 	}
 	return false
 }
+
+// Overlapping is the person's other term that s's dates overlap, if any:
+// one person is never in two places at once (issue #12). A term counts
+// while it holds the person — signed off, on post, away past its end (held
+// until return, whatever the end says) or in transfer-in — up to its last
+// day (an early return or recall ends it). A renewal starts the day after
+// its predecessor ends, so it never overlaps it.
+func Overlapping(s Secondment, history []Secondment) (Secondment, bool) {
+	for _, h := range history {
+		if h.ID == s.ID || h.PersonID != s.PersonID || !h.State.Held() {
+			continue
+		}
+		last := h.LastDay()
+		if h.State != StateApproved && h.State != StateActive && h.ReturnedOn.IsZero() {
+			last = s.End // expired, overdue or in transfer-in: still there
+		}
+		if !h.Start.After(s.End) && !last.Before(s.Start) {
+			return h, true
+		}
+	}
+	return Secondment{}, false
+}

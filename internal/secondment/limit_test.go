@@ -114,3 +114,41 @@ func TestEditedPolicy(t *testing.T) {
 		t.Errorf("%d of %d citations kept", len(p.Citations), len(base.Citations))
 	}
 }
+
+// TestOverlapping: one person is never seconded to two places at once. A
+// term overlaps while it holds the person, up to its last day; one away
+// past its end holds them until return; a renewal from the day after does
+// not overlap; a returned or refused term does not count.
+func TestOverlapping(t *testing.T) {
+	req := Secondment{ID: 9, PersonID: 1, Start: D(2024, 5, 1), End: D(2024, 7, 31)}
+	term := func(id int64, st State, start, end Date) Secondment {
+		return Secondment{ID: id, PersonID: 1, State: st, Start: start, End: end, Number: "借调〔2024〕0001"}
+	}
+	for _, tc := range []struct {
+		name string
+		h    Secondment
+		want bool
+	}{
+		{"approved, the same dates", term(1, StateApproved, D(2024, 5, 1), D(2024, 7, 31)), true},
+		{"active, ending on the first day", term(1, StateActive, D(2024, 2, 1), D(2024, 5, 1)), true},
+		{"active, ending the day before (a renewal's predecessor)", term(1, StateActive, D(2024, 2, 1), D(2024, 4, 30)), false},
+		{"overdue since March: still there", term(1, StateOverdue, D(2023, 12, 1), D(2024, 2, 29)), true},
+		{"returned in April", func() Secondment {
+			h := term(1, StateReturned, D(2024, 2, 1), D(2024, 6, 30))
+			h.ReturnedOn = D(2024, 4, 20)
+			return h
+		}(), false},
+		{"active, returned early before the start", func() Secondment {
+			h := term(1, StateReturnRecorded, D(2024, 2, 1), D(2024, 6, 30))
+			h.ReturnedOn = D(2024, 4, 20)
+			return h
+		}(), false},
+		{"rejected", term(1, StateRejected, D(2024, 5, 1), D(2024, 7, 31)), false},
+		{"awaiting sign-off", term(1, StateAwaitingSignoff, D(2024, 5, 1), D(2024, 7, 31)), false},
+		{"someone else", func() Secondment { h := term(1, StateActive, D(2024, 5, 1), D(2024, 7, 31)); h.PersonID = 2; return h }(), false},
+	} {
+		if _, got := Overlapping(req, []Secondment{tc.h}); got != tc.want {
+			t.Errorf("%s: overlap %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

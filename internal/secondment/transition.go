@@ -462,6 +462,11 @@ func (t *step) judge(p Policy, signoff bool) error {
 		return missing("facts")
 	}
 	s := &t.s
+	if o, ok := Overlapping(*s, t.in.Facts.History); ok {
+		return &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: []FieldError{{Field: "start",
+			Message: Msg("transition.error.overlap", s.msgData("Other", o.Number, "OtherBorrower", o.BorrowerName,
+				"OtherStart", o.Start.String(), "OtherEnd", o.End.String())...)}}}
+	}
 	vs := Evaluate(p, *s, *t.in.Facts)
 	if t.in.Action == ActResubmit && s.Start.Before(t.today) { // R8 again, as of today
 		vs = append(Violations{{R8, SeverityBlock, Msg("policy.r8.start_before_submission",
