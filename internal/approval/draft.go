@@ -24,6 +24,7 @@ type DraftInput struct {
 	Task          string
 	Start, End    string
 	Justification string
+	Programme     string // R9: the org dept's programme or document behind a formal exchange or attachment
 	// Invalid is a problem the caller found decoding the input, reported
 	// by Update after its visibility check (see ActInput.Invalid).
 	Invalid error
@@ -38,7 +39,8 @@ type DraftInput struct {
 func (s *Service) draft(ctx context.Context, r reader, u auth.User, cat *snapshot, in DraftInput, prev *postgres.SecondmentRecord) (secondment.Secondment, error) {
 	d := secondment.Secondment{BorrowerID: u.UnitID, Kind: secondment.Kind(in.Kind), Alias: secondment.Alias(in.Alias),
 		Purpose: secondment.Purpose(in.Purpose), Task: strings.TrimSpace(in.Task),
-		Justification: strings.TrimSpace(in.Justification), PersonID: in.PersonID, PreviousID: in.PreviousID}
+		Justification: strings.TrimSpace(in.Justification), Programme: strings.TrimSpace(in.Programme),
+		PersonID: in.PersonID, PreviousID: in.PreviousID}
 	var fe []secondment.FieldError
 	bad := func(field, id string, kv ...any) {
 		if !slices.ContainsFunc(fe, func(f secondment.FieldError) bool { return f.Field == field }) {
@@ -335,7 +337,7 @@ func changedFields(a, b secondment.Secondment) []string {
 		{"kind", a.Kind == b.Kind}, {"alias", a.Alias == b.Alias}, {"purpose", a.Purpose == b.Purpose},
 		{"task", a.Task == b.Task}, {"person", a.PersonID == b.PersonID}, {"start", a.Start == b.Start},
 		{"end", a.End == b.End}, {"previous", a.PreviousID == b.PreviousID},
-		{"justification", a.Justification == b.Justification},
+		{"justification", a.Justification == b.Justification}, {"programme", a.Programme == b.Programme},
 	} {
 		if !f.same {
 			out = append(out, f.name)

@@ -253,10 +253,10 @@ func TestSweepGraceAndApplyBy(t *testing.T) {
 
 // Issue #12: an early return withdraws the term's pending renewals. 李传群's
 // first term (Kashgar, 2023) has a renewal awaiting the lending unit's
-// consent and a second one sent back; when 纪委监委 records the return on
-// 10 June, both are withdrawn by the system in the return's transaction,
-// the lending unit and the borrowing unit are told, and the lending unit has
-// nothing left to consent to.
+// consent, one sent back, and one signed off with a draft renewal of its
+// own; when 纪委监委 records the return on 10 June, all four are withdrawn
+// by the system in the return's transaction, whoever had seen each is
+// told, and the lending unit has nothing left to consent to.
 func TestReturnWithdrawsPendingRenewals(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
@@ -274,19 +274,37 @@ func TestReturnWithdrawsPendingRenewals(t *testing.T) {
 		return r.ID
 	}
 	awaiting, sentBack := renewal(""), renewal(sm.ActSendBack)
+	// And one signed off, with a renewal of its own down the chain, sent
+	// back by the org dept, and a draft renewal the clerk keeps.
+	approved := w.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 8, 31), first.ID)
+	d := w.draft("李传群", sm.D(2023, 9, 1), sm.D(2023, 9, 30))
+	d.PreviousID = approved.ID
+	next := w.create(clerk, d, sm.D(2023, 6, 5)).ID
+	w.act(next, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2023, 6, 5))
+	w.act(next, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意"}, sm.D(2023, 6, 6))
+	w.act(next, w.actor("XJ-KS-ZZB", sm.RoleOrgDept, "冯剑"), approval.ActInput{Action: sm.ActSendBack, Opinion: "请说明续借理由"}, sm.D(2023, 6, 7))
+	d.Start, d.End = sm.D(2023, 8, 1).String(), sm.D(2023, 10, 31).String()
+	d.PreviousID = first.ID
+	draft := w.create(clerk, d, sm.D(2023, 6, 8)).ID
 	notes := w.count(`SELECT count(*) FROM notification_outbox WHERE message_id = 'notify.renewal_withdrawn'`)
 
 	w.act(first.ID, clerk, approval.ActInput{Action: sm.ActRecordReturn, ReturnedOn: "2023-06-10", Handover: "已交接"}, sm.D(2023, 6, 10))
-	for _, id := range []int64{awaiting, sentBack} {
+	all := []int64{awaiting, sentBack, approved.ID, next}
+	for _, id := range all {
 		if rec := w.record(id); rec.State != sm.StateWithdrawn {
 			t.Errorf("renewal %d is %s after the return, want withdrawn", id, rec.State)
 		}
 	}
-	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE message_id = 'notify.renewal_withdrawn'`) - notes; n != 4 {
-		t.Errorf("%d notices of the withdrawals, want 4 (the borrowing and the lending unit, twice)", n)
+	if rec := w.record(draft); rec.State != sm.StateDraft {
+		t.Errorf("the clerk's draft renewal is %s", rec.State)
 	}
-	if n := w.count(`SELECT count(*) FROM audit_event WHERE object_id = ANY ($1) AND action = 'secondment.withdraw'`,
-		[]int64{awaiting, sentBack}); n != 2 {
+	// Told: the borrowing and lending units of the two the lending unit
+	// held, those and the org dept of the signed-off one and of the one it
+	// sent back.
+	if n := w.count(`SELECT count(*) FROM notification_outbox WHERE message_id = 'notify.renewal_withdrawn'`) - notes; n != 10 {
+		t.Errorf("%d notices of the withdrawals, want 10", n)
+	}
+	if n := w.count(`SELECT count(*) FROM audit_event WHERE object_id = ANY ($1) AND action = 'secondment.withdraw'`, all); n != 4 {
 		t.Errorf("%d audit events of the withdrawals", n)
 	}
 	w.on(sm.D(2023, 6, 11))

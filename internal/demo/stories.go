@@ -144,7 +144,8 @@ type term struct {
 	kind              secondment.Kind
 	purpose           secondment.Purpose
 	task, why         string
-	start, end        int // days from today
+	programme         string // a formal exchange's programme (R9)
+	start, end        int    // days from today
 	created, previous int64
 }
 
@@ -171,7 +172,7 @@ func (t *teller) request(tm term, drafted int, steps ...step) (int64, error) {
 	}
 	t.at(drafted)
 	r, err := t.svc.Create(t.ctx, clerk, approval.DraftInput{PersonID: t.people[tm.person], PreviousID: tm.previous,
-		Kind: string(kind), Purpose: string(purpose), Task: tm.task, Justification: tm.why,
+		Kind: string(kind), Purpose: string(purpose), Task: tm.task, Justification: tm.why, Programme: tm.programme,
 		Start: t.day(tm.start).String(), End: t.day(tm.end).String()}, "")
 	if err != nil {
 		return 0, fmt.Errorf("demo story: %s's request: %w", tm.person, err)
@@ -321,7 +322,7 @@ func (t *teller) weihai() error {
 	}
 	// A 挂职 of a formal programme: exempt from R1–R7 (R9), signed off, away.
 	if _, err := t.request(term{borrower: xc, person: "高明", kind: secondment.KindAttachment,
-		task: "乡村振兴挂职锻炼（区委组织部年度挂职计划）", start: -30, end: 150},
+		task: "乡村振兴挂职锻炼", programme: "环翠区委组织部年度干部挂职计划（invented）", start: -30, end: 150},
 		-45, chain(xc, yt, org, -42, -30)...); err != nil {
 		return err
 	}

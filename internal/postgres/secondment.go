@@ -53,7 +53,7 @@ type dbtx interface {
 // aliased s (secondment), pe (person), b and l (borrowing and lending
 // unit) and pol (policy).
 const secondmentColumns = `s.id, s.state, s.kind, s.alias, s.purpose, s.task, s.person_id, s.borrower_id, s.lender_id,
-       s.start_date, s.end_date, coalesce(s.previous_id, 0) AS previous_id, s.justification,
+       s.start_date, s.end_date, coalesce(s.previous_id, 0) AS previous_id, s.justification, s.programme,
        coalesce(s.jurisdiction_id, 0) AS jurisdiction_id, coalesce(s.org_dept_id, 0) AS org_dept_id,
        coalesce(pol.version, 0) AS policy_version, s.submitted_on, coalesce(s.submitted_by, 0) AS submitted_by,
        s.consented_on, s.approved_on, s.exception_rules, s.exception_approver, s.started_on,
@@ -87,6 +87,7 @@ type secondmentRow struct {
 	End                  pgtype.Date `db:"end_date"`
 	PreviousID           int64       `db:"previous_id"`
 	Justification        string      `db:"justification"`
+	Programme            string      `db:"programme"`
 	JurisdictionID       int64       `db:"jurisdiction_id"`
 	OrgDeptID            int64       `db:"org_dept_id"`
 	PolicyVersion        int         `db:"policy_version"`
@@ -135,7 +136,7 @@ func (r secondmentRow) record() SecondmentRecord {
 	out.Secondment = secondment.Secondment{ID: r.ID, State: secondment.State(r.State), Kind: secondment.Kind(r.Kind),
 		Alias: secondment.Alias(r.Alias), Purpose: secondment.Purpose(r.Purpose), Task: r.Task,
 		PersonID: r.PersonID, BorrowerID: r.BorrowerID, LenderID: r.LenderID, Start: civil(r.Start), End: civil(r.End),
-		PreviousID: r.PreviousID, Justification: r.Justification,
+		PreviousID: r.PreviousID, Justification: r.Justification, Programme: r.Programme,
 		PersonName: r.PersonName, BorrowerName: r.BorrowerName, LenderName: r.LenderName,
 		Number: r.Number, JurisdictionID: r.JurisdictionID, OrgDeptID: r.OrgDeptID, PolicyVersion: r.PolicyVersion,
 		SubmittedOn: civil(r.SubmittedOn), SubmittedBy: r.SubmittedBy, ConsentedOn: civil(r.ConsentedOn),

@@ -142,23 +142,36 @@ func collectHistory(rows pgx.Rows, err error) ([]SecondmentRecord, error) {
 // the person's other requests (R6, R7; without their names) and how many
 // other people of the lending unit are away now (R14, from the index of
 // people away).
+//
+// In a transaction it first locks the person's row (FOR NO KEY UPDATE, in
+// the same round trip): two steps judging one person — two sign-offs for
+// overlapping terms at different units — are judged one after the other,
+// so neither misses the other's term (one person, one place).
 func (t *Tx) Facts(ctx context.Context, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
-	return facts(ctx, t.q, personID, excludeID, lenderID)
+	return facts(ctx, t.q, personID, excludeID, lenderID, true)
 }
 
 // Facts is Tx.Facts outside a transaction, for the live check of a form.
 func (s *Store) Facts(ctx context.Context, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
-	return facts(ctx, s.Pool, personID, excludeID, lenderID)
+	return facts(ctx, s.Pool, personID, excludeID, lenderID, false)
 }
 
-func facts(ctx context.Context, q dbtx, personID, excludeID, lenderID int64) ([]SecondmentRecord, int, error) {
+func facts(ctx context.Context, q dbtx, personID, excludeID, lenderID int64, lock bool) ([]SecondmentRecord, int, error) {
 	b := &pgx.Batch{}
+	if lock {
+		b.Queue(`SELECT 1 FROM person WHERE id = $1 FOR NO KEY UPDATE`, personID)
+	}
 	b.Queue(historySQL, personID, excludeID)
 	// People, not requests: a person away on one term and renewed by
 	// another counts once, and the request's own person is not counted.
 	b.Queue(awaySQL, lenderID, personID)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
+	if lock {
+		if _, err := br.Exec(); err != nil {
+			return nil, 0, fmt.Errorf("lock person %d: %w", personID, err)
+		}
+	}
 	history, err := collectHistory(br.Query())
 	if err != nil {
 		return nil, 0, fmt.Errorf("history of person %d: %w", personID, err)
@@ -421,11 +434,19 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	return nil
 }
 
-// PendingRenewals lists the renewals of term id still in the chain or
-// approved, which its return leaves without a term to continue.
+// PendingRenewals lists, locked (FOR UPDATE, term before renewal as the
+// sweep takes them), the renewals of term id submitted and not yet started,
+// and theirs down the chain (a renewal may continue an approved renewal):
+// its return leaves them all without a term to continue. Drafts are the
+// clerk's (R6 refuses to submit them).
 func (t *Tx) PendingRenewals(ctx context.Context, id int64) ([]int64, error) {
-	rows, err := t.q.Query(ctx, `SELECT id FROM secondment WHERE previous_id = $1 AND state = ANY ($2) ORDER BY id`,
-		id, []string{string(secondment.StateDraft), string(secondment.StateAwaitingConsent), string(secondment.StateAwaitingSignoff),
+	rows, err := t.q.Query(ctx, `
+		WITH RECURSIVE chain AS (
+		    SELECT id FROM secondment WHERE previous_id = $1 AND state = ANY ($2)
+		    UNION
+		    SELECT s.id FROM secondment s JOIN chain c ON s.previous_id = c.id WHERE s.state = ANY ($2))
+		SELECT id FROM secondment WHERE id IN (SELECT id FROM chain) ORDER BY id FOR UPDATE`,
+		id, []string{string(secondment.StateAwaitingConsent), string(secondment.StateAwaitingSignoff),
 			string(secondment.StateSentBack), string(secondment.StateApproved)})
 	if err != nil {
 		return nil, fmt.Errorf("renewals of secondment %d: %w", id, err)
@@ -444,7 +465,7 @@ func (t *Tx) PendingRenewals(ctx context.Context, id int64) ([]int64, error) {
 // holds, whatever its history.
 var heldSQL = `SELECT borrower_id, id, person_id, start_date, end_date, state IN ('` +
 	strings.Join(statesWhere(func(st secondment.State) bool { return st.Away() && st != secondment.StateActive }), "', '") + `')
-	FROM secondment WHERE borrower_id = ANY($1) AND kind = 'secondment' AND state IN ('` +
+	FROM secondment WHERE borrower_id = ANY($1) AND (kind = 'secondment' OR programme = '') AND state IN ('` +
 	strings.Join(statesWhere(secondment.State.Held), "', '") + `')`
 
 // HeldTerms reads the terms borrowing unit borrowerID holds people on

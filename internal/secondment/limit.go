@@ -154,8 +154,8 @@ func (j Jurisdiction) CapsBorrowers() bool {
 // Overlapping is the person's other term that s's dates overlap, if any:
 // one person is never in two places at once (issue #12). A term counts
 // while it holds the person — signed off, on post, away past its end (held
-// until return, whatever the end says) or in transfer-in — up to its last
-// day (an early return or recall ends it). A renewal starts the day after
+// until return, whatever the end says) or in transfer-in — up to its end
+// (or an earlier return or recall date on record). A renewal starts the day after
 // its predecessor ends, so it never overlaps it.
 func Overlapping(s Secondment, history []Secondment) (Secondment, bool) {
 	for _, h := range history {

@@ -138,7 +138,9 @@ func TestOverlapping(t *testing.T) {
 			h.ReturnedOn = D(2024, 4, 20)
 			return h
 		}(), false},
-		{"active, returned early before the start", func() Secondment {
+		{"in transfer-in since January: still there", term(1, StateTransferPending, D(2023, 10, 1), D(2024, 1, 31)), true},
+		{"expired in March, not back", term(1, StateExpired, D(2023, 12, 1), D(2024, 3, 31)), true},
+		{"return recorded in April", func() Secondment {
 			h := term(1, StateReturnRecorded, D(2024, 2, 1), D(2024, 6, 30))
 			h.ReturnedOn = D(2024, 4, 20)
 			return h

@@ -30,11 +30,16 @@ func Evaluate(p Policy, s Secondment, f Facts) Violations {
 	if !on.IsZero() && s.Start.Before(on) {
 		add(R8, SeverityBlock, "policy.r8.start_before_submission", "Submitted", on.String())
 	}
-	if s.Kind.Exempt() {
+	// R9: only a formal exchange is exempt (除正式交流锻炼外); an exchange or
+	// attachment no programme arranged, and a secondment under another
+	// name, are judged as the secondments they are.
+	switch {
+	case s.Formal():
 		vs = append(vs, burden(p, s, f)...)
 		return vs
-	}
-	if s.Alias != AliasNone { // R9: only formal rotations are exempt
+	case s.Kind.Exempt():
+		add(R9, SeverityWarning, "policy.r9.no_programme")
+	case s.Alias != AliasNone:
 		add(R9, SeverityWarning, "policy.r9.alias."+string(s.Alias))
 	}
 

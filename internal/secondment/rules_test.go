@@ -147,13 +147,26 @@ func evaluate(change func(*probe)) func(Policy) Violations {
 	}
 }
 
+// R9 (issue #12): only a formal exchange or attachment, arranged by an org
+// dept's programme on record, skips R1–R7; a two-year routine 挂职 from a
+// township up to a city organ without one is judged as a secondment, with
+// R9's warning saying why.
 func TestExemptKindsSkipR1ToR7(t *testing.T) {
 	p := baseProbe()
 	p.s.Kind, p.s.Purpose, p.s.End = KindAttachment, PurposeRoutine, D(2025, 3, 1)
 	p.f.Borrower, p.f.Lender = cityGov, township
+	formal := p.s
+	formal.Programme = "市委组织部年轻干部双向挂职计划"
 	for _, n := range AllPresets {
-		if vs := Evaluate(latest(n), p.s, p.f); len(vs) != 0 {
-			t.Errorf("%s: attachment refused: %+v", n, vs)
+		if vs := Evaluate(latest(n), formal, p.f); len(vs) != 0 {
+			t.Errorf("%s: a formal attachment refused: %+v", n, vs)
+		}
+		vs := Evaluate(latest(n), p.s, p.f)
+		if !slices.ContainsFunc(vs, func(v Violation) bool { return v.Rule == R9 && v.Message.ID == "policy.r9.no_programme" }) {
+			t.Errorf("%s: an attachment without a programme: %+v", n, vs)
+		}
+		if n == PresetWeihai && (!vs.Blocked() || !slices.Contains(vs.Rules(), R1) || !slices.Contains(vs.Rules(), R5)) {
+			t.Errorf("weihai: a routine two-year 挂职 without a programme passes: %+v", vs)
 		}
 	}
 }

@@ -216,7 +216,9 @@ func TestS3_Weihai_ThreeDontsEachRefusedWhileAttachmentPasses(t *testing.T) {
 		{"不得跨层级借用人员", "SD-WH-ZZB", "SD-WH-HC-YT", nil, []sm.RuleID{sm.R2}, "低2个层级"},
 		{"不得跨系统借用人员", "SD-WH-FY", "SD-WH-HC-XC", nil, []sm.RuleID{sm.R3}, "不属于同一系统"},
 		{"挂职不受借调规定约束", "SD-WH-ZZB", "SD-WH-HC-YT",
-			func(s *sm.Secondment) { s.Kind = sm.KindAttachment; s.Purpose = sm.PurposeRoutine }, nil, ""},
+			func(s *sm.Secondment) {
+				s.Kind, s.Purpose, s.Programme = sm.KindAttachment, sm.PurposeRoutine, "威海市委组织部干部挂职计划"
+			}, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j, err := w.h.Jurisdiction(sm.DemoUnit(tc.borrower).ID, sm.DemoPolicies())

@@ -2,6 +2,7 @@ package secondment
 
 import (
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -22,6 +23,11 @@ func (k Kind) Message() Message { return Msg("kind." + string(k)) }
 
 // Exempt reports whether R1–R7 do not apply (R9).
 func (k Kind) Exempt() bool { return k == KindExchange || k == KindAttachment }
+
+// Formal reports whether s is a formal exchange or attachment (正式交流锻炼,
+// R9): of an exempt kind and arranged by a programme on record. Only then
+// is it outside R1–R7; without one it is judged as the secondment it is.
+func (s Secondment) Formal() bool { return s.Kind.Exempt() && strings.TrimSpace(s.Programme) != "" }
 
 // Alias is the local name a secondment goes by. It is kept for the record but
 // changes nothing: these are secondments under another name.
@@ -88,6 +94,9 @@ type Secondment struct {
 	Start, End    Date  // requested term, both days included
 	PreviousID    int64 // the term this one renews; 0 for a first term
 	Justification string
+	// Programme is the org dept's programme or document that arranged a
+	// formal exchange or attachment (R9): only with one is it exempt.
+	Programme string
 
 	// Names for messages; the store fills them, the rules never read them.
 	PersonName, BorrowerName, LenderName string
@@ -207,6 +216,9 @@ func (s Secondment) Validate() error {
 	}
 	if utf8.RuneCountInString(s.Justification) > 2000 {
 		fe = append(fe, FieldError{"justification", Msg("error.length", "Min", 0, "Max", 2000)})
+	}
+	if utf8.RuneCountInString(s.Programme) > 100 {
+		fe = append(fe, FieldError{"programme", Msg("error.length", "Min", 0, "Max", 100)})
 	}
 	if len(fe) > 0 {
 		return &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: fe}

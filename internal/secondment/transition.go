@@ -32,13 +32,12 @@ const (
 var table = []Row{
 	{StateDraft, ActSubmit, RoleBorrower, StateAwaitingConsent, ""},
 	{StateDraft, ActWithdraw, RoleBorrower, StateWithdrawn, ""},
-	{StateDraft, ActWithdraw, RoleSystem, StateWithdrawn, ""}, // a renewal whose term has been returned
 
 	{StateAwaitingConsent, ActConsent, RoleLender, StateAwaitingSignoff, ""},
 	{StateAwaitingConsent, ActDecline, RoleLender, StateDeclined, ""},
 	{StateAwaitingConsent, ActSendBack, RoleLender, StateSentBack, ""},
 	{StateAwaitingConsent, ActWithdraw, RoleBorrower, StateWithdrawn, ""},
-	{StateAwaitingConsent, ActWithdraw, RoleSystem, StateWithdrawn, ""},
+	{StateAwaitingConsent, ActWithdraw, RoleSystem, StateWithdrawn, ""}, // a renewal whose term has been returned
 
 	{StateAwaitingSignoff, ActApprove, RoleOrgDept, StateApproved, ""},
 	{StateAwaitingSignoff, ActReject, RoleOrgDept, StateRejected, ""},
@@ -462,11 +461,6 @@ func (t *step) judge(p Policy, signoff bool) error {
 		return missing("facts")
 	}
 	s := &t.s
-	if o, ok := Overlapping(*s, t.in.Facts.History); ok {
-		return &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: []FieldError{{Field: "start",
-			Message: Msg("transition.error.overlap", s.msgData("Other", o.Number, "OtherBorrower", o.BorrowerName,
-				"OtherStart", o.Start.String(), "OtherEnd", o.End.String())...)}}}
-	}
 	vs := Evaluate(p, *s, *t.in.Facts)
 	if t.in.Action == ActResubmit && s.Start.Before(t.today) { // R8 again, as of today
 		vs = append(Violations{{R8, SeverityBlock, Msg("policy.r8.start_before_submission",
@@ -474,6 +468,12 @@ func (t *step) judge(p Policy, signoff bool) error {
 	}
 	t.vs, t.rules = vs, vs.Rules()
 	var fe []FieldError
+	// One person, one place: said beside the start date, with whatever
+	// the rules say too.
+	if o, ok := Overlapping(*s, t.in.Facts.History); ok {
+		fe = append(fe, FieldError{Field: "start", Message: Msg("transition.error.overlap", s.msgData("Other", o.Number,
+			"OtherBorrower", o.BorrowerName, "OtherStart", o.Start.String(), "OtherEnd", o.End.String())...)})
+	}
 	if vs.NeedsException() {
 		if strings.TrimSpace(s.Justification) == "" {
 			fe = append(fe, FieldError{"justification", Msg("transition.error.justification_required")})
@@ -544,13 +544,15 @@ func (t *step) result() Result {
 		Event: Event{SecondmentID: s.ID, From: from, To: s.State, Decision: d, Rules: t.rules, Message: ev}}
 	if t.notice != nil {
 		// Those who have seen the request: the borrowing unit always, the
-		// lending unit once it was submitted, the org dept once consented.
+		// lending unit once it was submitted, the org dept once it held it
+		// (or decided on it, say by sending it back).
 		roles := []Role{RoleBorrower}
-		switch from {
-		case StateAwaitingConsent, StateSentBack:
+		if from != StateDraft {
 			roles = append(roles, RoleLender)
-		case StateAwaitingSignoff, StateApproved:
-			roles = append(roles, RoleLender, RoleOrgDept)
+		}
+		if from == StateAwaitingSignoff || from == StateApproved ||
+			slices.ContainsFunc(s.Decisions, func(d Decision) bool { return d.Role == RoleOrgDept }) {
+			roles = append(roles, RoleOrgDept)
 		}
 		for _, role := range roles {
 			r.Notifications = append(r.Notifications, Notification{Role: role, UnitID: s.unitOf(role), Message: *t.notice})

@@ -23,7 +23,6 @@ type triple struct {
 var expected = map[triple]State{
 	{StateDraft, ActSubmit, RoleBorrower}:               StateAwaitingConsent,
 	{StateDraft, ActWithdraw, RoleBorrower}:             StateWithdrawn,
-	{StateDraft, ActWithdraw, RoleSystem}:               StateWithdrawn,
 	{StateAwaitingConsent, ActConsent, RoleLender}:      StateAwaitingSignoff,
 	{StateAwaitingConsent, ActDecline, RoleLender}:      StateDeclined,
 	{StateAwaitingConsent, ActSendBack, RoleLender}:     StateSentBack,

@@ -17,7 +17,7 @@ import (
 // JSON. What the input means is the use case's to judge, once.
 
 // draftFields are the request form's fields.
-var draftFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification",
+var draftFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification", "programme",
 	"idempotency_key", "version", "previous_id", "q"}
 
 // draftOfForm reads a request form. A person or term that is not a number
@@ -30,7 +30,7 @@ func draftOfForm(f web.Form) approval.DraftInput {
 	}
 	return approval.DraftInput{PersonID: person, PreviousID: previous, Kind: f.Value("kind"), Alias: f.Value("alias"),
 		Purpose: f.Value("purpose"), Task: f.Value("task"), Start: f.Value("start"), End: f.Value("end"),
-		Justification: f.Value("justification")}
+		Justification: f.Value("justification"), Programme: f.Value("programme")}
 }
 
 // formOfDraft is a request form filled with in, for the edit and renewal
@@ -38,7 +38,7 @@ func draftOfForm(f web.Form) approval.DraftInput {
 func formOfDraft(in approval.DraftInput) web.Form {
 	f := web.NewForm()
 	for k, v := range map[string]string{"kind": in.Kind, "alias": in.Alias, "purpose": in.Purpose, "task": in.Task,
-		"start": in.Start, "end": in.End, "justification": in.Justification} {
+		"start": in.Start, "end": in.End, "justification": in.Justification, "programme": in.Programme} {
 		f.Values[k] = v
 	}
 	if in.PersonID > 0 {
@@ -63,6 +63,7 @@ type apiDraft struct {
 	Start         string `json:"start"`
 	End           string `json:"end"`
 	Justification string `json:"justification"`
+	Programme     string `json:"programme"`
 }
 
 // readDraft decodes the body of a create, an edit or a check.
@@ -74,7 +75,7 @@ func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, err
 
 func (b apiDraft) input() approval.DraftInput {
 	in := approval.DraftInput{PersonID: b.PersonID, Kind: b.Kind, Alias: b.Alias, Purpose: b.Purpose, Task: b.Task,
-		Start: b.Start, End: b.End, Justification: b.Justification}
+		Start: b.Start, End: b.End, Justification: b.Justification, Programme: b.Programme}
 	if b.PreviousID != nil {
 		in.PreviousID = *b.PreviousID
 	}

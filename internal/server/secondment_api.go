@@ -54,6 +54,7 @@ type apiSecondment struct {
 	End               string        `json:"end"`
 	PreviousID        int64         `json:"previous_id,omitempty"`
 	Justification     string        `json:"justification,omitempty"`
+	Programme         string        `json:"programme,omitempty"`
 	SubmittedOn       string        `json:"submitted_on,omitempty"`
 	PolicyVersion     int           `json:"policy_version,omitempty"`
 	ExceptionRules    []string      `json:"exception_rules"`
@@ -83,7 +84,7 @@ func toAPISecondment(r approval.Request) apiSecondment {
 		Kind: string(r.Kind), Alias: string(r.Alias), Purpose: string(r.Purpose), Task: r.Task,
 		Person: apiParty{r.PersonID, r.PersonName}, Borrower: apiParty{r.BorrowerID, r.BorrowerName},
 		Lender: apiParty{r.LenderID, r.LenderName}, Start: r.Start.String(), End: r.End.String(),
-		PreviousID: r.PreviousID, Justification: r.Justification, SubmittedOn: dateString(r.SubmittedOn),
+		PreviousID: r.PreviousID, Justification: r.Justification, Programme: r.Programme, SubmittedOn: dateString(r.SubmittedOn),
 		PolicyVersion: r.PolicyVersion, ExceptionRules: []string{}, ExceptionApprover: r.ExceptionApprover,
 		StartedOn: dateString(r.StartedOn), RecalledOn: dateString(r.RecalledOn), ReturnedOn: dateString(r.ReturnedOn),
 		Handover: r.Handover, ReturnConfirmedOn: dateString(r.ReturnConfirmedOn), RenewalID: r.RenewalID,
@@ -201,6 +202,11 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 		"needs_exception": ev.Violations.NeedsException(), "violations": vs,
 		"usage": map[string]int{"used_days": ev.Usage.Used, "requested_days": ev.Usage.Requested,
 			"cap_days": ev.Usage.CapDays, "cap_months": ev.Usage.CapMonths}}
+	if ev.Usage.WindowCapDays > 0 {
+		// R7 as a sum within a window (Weihai's 累计), beside the chain's.
+		out["window"] = map[string]int{"used_days": ev.Usage.WindowUsed, "requested_days": ev.Usage.Requested,
+			"cap_days": ev.Usage.WindowCapDays, "cap_months": ev.Usage.WindowCapMonths, "window_months": ev.Usage.WindowMonths}
+	}
 	if ev.Hold.Capped {
 		out["borrower_limit"] = map[string]int{"held": ev.Hold.Held, "limit": ev.Hold.Cap}
 	}
