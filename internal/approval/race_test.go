@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"secondment/internal/approval"
 	"secondment/internal/auth"
@@ -234,5 +235,62 @@ func TestSecondmentNumbersConcurrentSubmits(t *testing.T) {
 	_, err := w.s.Pool.Exec(w.ctx, `UPDATE secondment SET number = '借调〔2024〕0001' WHERE id = $1`, c.ID)
 	if err == nil {
 		t.Error("two requests of one jurisdiction share a number")
+	}
+}
+
+// Two sign-offs for one person's overlapping terms at different units, at
+// once (issue #12): each locks the person with the facts it reads, so the
+// second waits for the first and sees its term. The test holds the
+// person's row, lets both sign-offs queue behind it, then lets go: one is
+// approved, the other refused naming it.
+func TestTwoSignOffsForOnePerson(t *testing.T) {
+	w := newWorld(t, 8)
+	_, lender, org := w.kashgar()
+	_, pending := w.s5AndAnother() // 张鹏 at 纪委监委, April to June, awaiting sign-off
+	gov := w.actor("XJ-KS-ZF", sm.RoleBorrower, "政府办经办人")
+	d := w.draft("张鹏", sm.D(2024, 5, 1), sm.D(2024, 7, 31))
+	d.Justification = "重点项目急需"
+	other := w.create(gov, d, sm.D(2024, 3, 12))
+	w.act(other.ID, gov, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
+	w.act(other.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+	w.on(sm.D(2024, 3, 14))
+	warm(t, w, 3)
+
+	hold, err := w.s.Pool.Begin(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hold.Rollback(w.ctx) }) // before the pool closes, should the test stop early
+	if _, err := hold.Exec(w.ctx, `SELECT 1 FROM person WHERE id = $1 FOR UPDATE`, w.person("张鹏")); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, id := range []int64{pending.ID, other.ID} {
+		go func() {
+			_, err := w.svc.Act(w.ctx, org, id, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
+			errs <- err
+		}()
+	}
+	waitForLockWait(t, w)
+	time.Sleep(50 * time.Millisecond) // the second, too
+	if err := hold.Rollback(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var won, refused int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case sm.ErrorCodeOf(err) == sm.EInvalid:
+			refused++
+		default:
+			t.Errorf("a sign-off: %v", err)
+		}
+	}
+	if won != 1 || refused != 1 {
+		t.Fatalf("%d approved, %d refused; want one each", won, refused)
+	}
+	if n := w.count(`SELECT count(*) FROM secondment WHERE person_id = $1 AND state = 'approved'`, w.person("张鹏")); n != 1 {
+		t.Errorf("张鹏 has %d approved terms", n)
 	}
 }
