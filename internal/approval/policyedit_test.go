@@ -24,6 +24,21 @@ func (w *world) s5AndAnother() (running, pending approval.Request) {
 	return running, pending
 }
 
+// zhangPengAtGov brings a second request for 张鹏, at 喀什市人民政府办公室
+// from May to July (overlapping s5AndAnother's), to the org dept's
+// sign-off on 13 March 2024.
+func (w *world) zhangPengAtGov() approval.Request {
+	w.t.Helper()
+	_, lender, _ := w.kashgar()
+	gov := w.actor("XJ-KS-ZF", sm.RoleBorrower, "政府办经办人")
+	d := w.draft("张鹏", sm.D(2024, 5, 1), sm.D(2024, 7, 31))
+	d.Justification = "重点项目急需"
+	other := w.create(gov, d, sm.D(2024, 3, 12))
+	w.act(other.ID, gov, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
+	w.act(other.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+	return other
+}
+
 // refusedBy checks that err refuses a step under rule r, as a block.
 func refusedBy(t *testing.T, err error, r sm.RuleID, what string) {
 	t.Helper()

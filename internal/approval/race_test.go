@@ -245,14 +245,9 @@ func TestSecondmentNumbersConcurrentSubmits(t *testing.T) {
 // approved, the other refused naming it.
 func TestTwoSignOffsForOnePerson(t *testing.T) {
 	w := newWorld(t, 8)
-	_, lender, org := w.kashgar()
+	_, _, org := w.kashgar()
 	_, pending := w.s5AndAnother() // 张鹏 at 纪委监委, April to June, awaiting sign-off
-	gov := w.actor("XJ-KS-ZF", sm.RoleBorrower, "政府办经办人")
-	d := w.draft("张鹏", sm.D(2024, 5, 1), sm.D(2024, 7, 31))
-	d.Justification = "重点项目急需"
-	other := w.create(gov, d, sm.D(2024, 3, 12))
-	w.act(other.ID, gov, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
-	w.act(other.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+	other := w.zhangPengAtGov()
 	w.on(sm.D(2024, 3, 14))
 	warm(t, w, 3)
 

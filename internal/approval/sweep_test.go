@@ -323,14 +323,9 @@ func TestReturnWithdrawsPendingRenewals(t *testing.T) {
 func TestOnePersonOnePlace(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
-	clerk, lender, org := w.kashgar()
+	clerk, _, org := w.kashgar()
 	first, pending := w.s5AndAnother() // 张鹏: April to June, awaiting sign-off
-	gov := w.actor("XJ-KS-ZF", sm.RoleBorrower, "政府办经办人")
-	d := w.draft("张鹏", sm.D(2024, 5, 1), sm.D(2024, 7, 31))
-	d.Justification = "重点项目急需"
-	other := w.create(gov, d, sm.D(2024, 3, 12))
-	w.act(other.ID, gov, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 3, 12))
-	w.act(other.ID, lender, approval.ActInput{Action: sm.ActConsent, Opinion: "同意借出"}, sm.D(2024, 3, 13))
+	other := w.zhangPengAtGov()
 
 	signed := w.act(pending.ID, org, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"}, sm.D(2024, 3, 14))
 	_, err := w.svc.Act(w.ctx, org, other.ID, approval.ActInput{Action: sm.ActApprove, Opinion: "同意"})
