@@ -105,6 +105,12 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 	return out, nil
 }
 
+// TodoCount is how many requests wait for u (待办), up to TodoCountMax: the
+// inbox's badge, counted without reading a page of them (a home page).
+func (s *Service) TodoCount(ctx context.Context, u auth.User) (int, error) {
+	return s.store.SecondmentInboxCount(ctx, inboxQuery(u, true), TodoCountMax)
+}
+
 // A cursor is "unixnano-id": opaque to the user, checked on the way in.
 func formatCursor(c postgres.Cursor) string {
 	return strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + "-" + strconv.FormatInt(c.ID, 10)

@@ -82,13 +82,13 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	if u.HasAny(auth.RoleBorrower, auth.RoleLender) {
 		// What waits for the unit's clerk (issue #11: the borrowing unit's
 		// dashboard shows what waits for it), the 待办 tab's count.
-		in, err := s.app.Inbox(r.Context(), u, approval.TabTodo, "")
+		n, err := s.app.TodoCount(r.Context(), u)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		v.Todo = &web.Figure{Label: "home.todo", Count: min(in.TodoCount, approval.TodoCountMax-1),
-			More: in.TodoCount >= approval.TodoCountMax, Href: "/secondments?tab=todo"}
+		v.Todo = &web.Figure{Label: "home.todo", Count: min(n, approval.TodoCountMax-1),
+			More: n >= approval.TodoCountMax, Href: "/secondments?tab=todo"}
 	}
 	if u.Has(auth.RoleBorrower) {
 		h, err := s.app.Hold(r.Context(), u)
