@@ -143,17 +143,15 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		if in.Letter != nil {
 			step.Files = []*postgres.Attachment{{Name: in.Letter.Name, ContentType: in.Letter.ContentType, Data: in.Letter.Data}}
 		}
+		if err := s.settleRenewals(ctx, tx, id, in.Action, step.To.State, now); err != nil {
+			return err
+		}
 		version, _, err := tx.SecondmentStep(ctx, step)
 		if errors.Is(err, postgres.ErrVersion) {
 			return versionError(id, in.IfVersion)
 		}
 		if err != nil {
 			return err
-		}
-		if step.To.State == secondment.StateReturnRecorded {
-			if err := withdrawRenewals(ctx, tx, id, now); err != nil {
-				return err
-			}
 		}
 		rec := l.SecondmentRecord
 		rec.Secondment, rec.Version, rec.UpdatedAt = step.To, version, now
@@ -164,6 +162,32 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		return Request{}, fmt.Errorf("%s secondment %d: %w", in.Action, id, err)
 	}
 	return out, nil
+}
+
+// settleRenewals deals with the renewals of term id still in the chain when
+// a step ends the term or asks to make it permanent. A return or a recall
+// leaves them nothing to continue: they are withdrawn. A transfer-in is
+// refused while one is pending: the borrowing unit decides which it wants
+// (the transfer may still be rejected, and a withdrawn renewal cannot come
+// back). They go before the term's own step, so an approved renewal never
+// meets a term that holds the person without end (secondment_one_place).
+func (s *Service) settleRenewals(ctx context.Context, tx *postgres.Tx, id int64, act secondment.Action, to secondment.State, now time.Time) error {
+	switch {
+	case to == secondment.StateReturnRecorded || act == secondment.ActRecall:
+		return withdrawRenewals(ctx, tx, id, now)
+	case act == secondment.ActTransfer:
+		ids, err := tx.PendingRenewals(ctx, id)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		r, err := tx.SecondmentLoad(ctx, ids[0], 0)
+		if err != nil {
+			return err
+		}
+		return &secondment.Error{Code: secondment.EConflict,
+			Message: secondment.Msg("transfer.error.renewal_pending", "Number", r.Number)}
+	}
+	return nil
 }
 
 // withdrawRenewals withdraws, as the system, the renewals of term id still

@@ -19,6 +19,10 @@ type Evaluation struct {
 	Burden                secondment.Burden
 	Hold                  secondment.Hold // the borrowing unit against its limit (R15), this request included
 	LenderName            string
+	// Overlap is the person's other term these dates would overlap (one
+	// person, one place: submission and sign-off refuse it); ID 0 if none.
+	Overlap        secondment.Secondment
+	OverlapMessage secondment.Message
 }
 
 // evaluate judges req as if submitted on day (today for a form being
@@ -54,6 +58,9 @@ func evaluate(cat *snapshot, req secondment.Secondment, day secondment.Date, rec
 	ev.Burden = secondment.BurdenOf(ev.Policy, f.Lender, f.LenderAway+1)
 	ev.Hold = secondment.HoldOf(ev.Policy, f.Borrower, f.BorrowerHeld+1)
 	ev.LenderName = f.Lender.Name
+	if o, ok := secondment.Overlapping(req, f.History); ok {
+		ev.Overlap, ev.OverlapMessage = o, secondment.OverlapMessage(req, o)
+	}
 	return ev, nil
 }
 

@@ -67,14 +67,16 @@ func (s *Service) draft(ctx context.Context, r reader, u auth.User, cat *snapsho
 	if d.PersonID <= 0 {
 		d.PersonID = 0
 		bad("person", "secondment.error.person")
-	} else if home, err := nominable(ctx, r, u, cat, d.PersonID); err != nil {
+	} else if home, name, err := nominable(ctx, r, u, cat, d.PersonID); err != nil {
 		return d, err
 	} else if home == 0 {
 		d.PersonID = 0 // not judged: the check says nothing of people outside the jurisdiction
 		bad("person", "secondment.error.person")
 	} else {
-		d.LenderID = home
+		// Named, so that what the rules say of it names its subject.
+		d.LenderID, d.PersonName, d.LenderName = home, name, cat.unit(home).Name
 	}
+	d.BorrowerName = cat.unit(u.UnitID).Name
 	if d.PreviousID < 0 {
 		bad("previous_id", "term.error.previous_unit")
 	} else if d.PreviousID != 0 {
@@ -121,23 +123,23 @@ func kvOf(m map[string]any) []any {
 	return kv
 }
 
-// nominable returns the home unit of a person the clerk u may propose:
+// nominable returns the home unit and name of a person the clerk u may propose:
 // anyone on record in the jurisdiction, outside the clerk's own unit; 0
 // for anyone else. The rules, not this, decide who may really be borrowed,
 // and say why.
-func nominable(ctx context.Context, r reader, u auth.User, cat *snapshot, personID int64) (int64, error) {
-	home, err := r.PersonHome(ctx, personID)
+func nominable(ctx context.Context, r reader, u auth.User, cat *snapshot, personID int64) (int64, string, error) {
+	home, name, err := r.PersonHome(ctx, personID)
 	if secondment.ErrorCodeOf(err) == secondment.ENotFound {
-		return 0, nil
+		return 0, "", nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	root := cat.root(u)
 	if home == u.UnitID || !cat.h.Contains(root, home) {
-		return 0, nil
+		return 0, "", nil
 	}
-	return home, nil
+	return home, name, nil
 }
 
 // borrowing refuses anyone but a borrowing unit's clerk: only they fill
@@ -154,7 +156,7 @@ func borrowing(u auth.User) error {
 // the transaction it holds (a use case never takes a second connection
 // while holding one).
 type reader interface {
-	PersonHome(ctx context.Context, id int64) (int64, error)
+	PersonHome(ctx context.Context, id int64) (int64, string, error)
 	SecondmentGet(ctx context.Context, id int64) (postgres.SecondmentRecord, error)
 }
 

@@ -242,7 +242,8 @@ func (s *Service) prepare(ctx context.Context, tx *postgres.Tx, u auth.User, cat
 func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *snapshot, prep *prepared,
 	facts postgres.RegisterFacts, written func(Registration, error) error) (Registration, error) {
 	r, j, p, person, today, now := prep.r, prep.j, prep.policy, prep.person, prep.today, prep.now
-	judged, err := secondment.Register(p, r, factsOf(cat, r.Secondment, j.Root.Name, facts.History, facts.Away, 0), today)
+	f := factsOf(cat, r.Secondment, j.Root.Name, facts.History, facts.Away, 0)
+	judged, err := secondment.Register(p, r, f, today)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -252,6 +253,13 @@ func (s *Service) judge(ctx context.Context, tx *postgres.Tx, u auth.User, cat *
 		return out, nil
 	}
 	rec := judged.Secondment
+	// One person, one place: a term that still holds the person cannot
+	// overlap another on record (secondment_one_place refuses it too).
+	// Asked after the registration itself was found: that is no overlap.
+	if o, ok := secondment.Overlapping(rec, f.History); ok && rec.State.Held() {
+		return Registration{}, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
+			Fields: []secondment.FieldError{{Field: "start", Message: secondment.OverlapMessage(rec, o)}}}
+	}
 	rec.ApprovalRef = r.ApprovalRef
 	out.record = rec
 	if prep.preview && !prep.later.reads(out.State) {

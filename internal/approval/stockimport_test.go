@@ -320,3 +320,42 @@ func TestImportBadFiles(t *testing.T) {
 	_, err := w.svc.ImportUpload(w.ctx, clerk, "a.csv", []byte(importHeader+importRows), approval.ImportOptions{})
 	codeOf(t, err, sm.EForbidden)
 }
+
+// Issue #12: one person, one place, in an import too. 李传群 running at
+// 纪委监委 from August and, by a second row, at 政府办 from October: the
+// second row is refused on its start date, naming the first, in the
+// preview and the commit (the first row is written, the second is not);
+// a past term at 政府办 before August is no overlap.
+func TestImportRefusesOverlap(t *testing.T) {
+	w := newWorld(t, 0)
+	_, _, org := w.kashgar()
+	w.on(sm.D(2024, 6, 1))
+	rows := `李传群,,阿克喀什乡,喀什市纪委监委,借调,,重大工程、重点项目,协助查办重大案件,2023-08-01,2024-01-31,仍在借调,,,,
+李传群,,阿克喀什乡,喀什市人民政府办公室,借调,,专项工作,专项,2023-10-01,2023-12-31,仍在借调,,,,
+李传群,,阿克喀什乡,喀什市人民政府办公室,借调,,专项工作,专项,2023-02-01,2023-04-30,已返回原单位,2023-04-30,,喀市组干字〔2023〕3号,2023-01-20
+`
+	pre, err := w.svc.ImportUpload(w.ctx, org, "存量.csv", []byte(importHeader+rows), approval.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, res approval.Import) {
+		t.Helper()
+		if len(res.Rows) != 3 || res.Rows[0].Outcome != approval.ImportNew || res.Rows[2].Outcome != approval.ImportNew {
+			t.Fatalf("%s: %+v", what, res.Rows)
+		}
+		r := res.Rows[1]
+		if r.Outcome != approval.ImportInvalid || len(r.Problems) != 1 || r.Problems[0].Field != "start" ||
+			r.Problems[0].Message.ID != "transition.error.overlap" || r.Problems[0].Message.Data["OtherBorrower"] != "喀什市纪委监委" {
+			t.Errorf("%s: the overlapping row: %+v", what, r)
+		}
+	}
+	check("preview", pre)
+	done, err := w.svc.ImportCommit(w.ctx, org, pre.ID, approval.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("commit", done)
+	if n := w.count(`SELECT count(*) FROM secondment`); n != 2 {
+		t.Errorf("%d rows written, want 2", n)
+	}
+}

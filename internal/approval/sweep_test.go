@@ -1,8 +1,11 @@
 package approval_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"secondment/internal/approval"
 	"secondment/internal/postgres"
@@ -336,9 +339,78 @@ func TestOnePersonOnePlace(t *testing.T) {
 	if w.record(other.ID).State != sm.StateAwaitingSignoff {
 		t.Error("the refused sign-off changed the request")
 	}
+	// The database guarantees it whatever path writes: the other request,
+	// written straight into the table as a registered running term, is
+	// refused by the exclusion constraint over the person and the term.
+	straight := `UPDATE secondment SET state = 'active', registered_on = '2024-03-14', registered_by = submitted_by,
+		approved_on = '2024-03-14', started_on = start_date WHERE id = $1`
+	_, err = w.s.Pool.Exec(w.ctx, straight, other.ID)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23P01" || pe.ConstraintName != "secondment_one_place" {
+		t.Errorf("an overlapping term written straight: %v", err)
+	}
+	// From the day after the signed-off term's end, there is room.
+	if _, err := w.s.Pool.Exec(w.ctx, `UPDATE secondment SET start_date = '2024-07-01' WHERE id = $1`, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.Pool.Exec(w.ctx, straight, other.ID); err != nil {
+		t.Errorf("a term after the other's end: %v", err)
+	}
 	again := w.create(clerk, w.draft("李传群", sm.D(2024, 5, 1), sm.D(2024, 6, 30)), sm.D(2024, 3, 15))
 	_, err = w.svc.Act(w.ctx, clerk, again.ID, approval.ActInput{Action: sm.ActSubmit})
 	if e := codeOf(t, err, sm.EInvalid); len(e.Fields) == 0 || e.Fields[0].Message.Data["Other"] != first.Number {
 		t.Errorf("a request for 李传群, on post: %+v", e)
+	}
+}
+
+// Issue #12: a recall, too, leaves a renewal nothing to continue. The org
+// dept recalls 李传群's first term while its renewal is signed off and
+// waiting to start: the renewal is withdrawn in the recall's transaction
+// (an approved renewal beside a term that holds the person without end
+// would be two places at once).
+func TestRecallWithdrawsRenewal(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	first := w.activeTerm("李传群", sm.D(2023, 5, 1), sm.D(2023, 7, 31), 0)
+	renewal := w.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 8, 31), first.ID)
+	if renewal.State != sm.StateApproved {
+		t.Fatalf("the renewal is %s", renewal.State)
+	}
+	org := w.actor("XJ-KS-ZZB", sm.RoleOrgDept, "冯剑")
+	w.act(first.ID, org, approval.ActInput{Action: sm.ActRecall, Opinion: "清理整顿，召回原单位"}, sm.D(2023, 6, 10))
+	if rec := w.record(renewal.ID); rec.State != sm.StateWithdrawn {
+		t.Errorf("the renewal is %s after the recall, want withdrawn", rec.State)
+	}
+	if rec := w.record(first.ID); rec.State != sm.StateExpired || rec.RecalledOn != sm.D(2023, 6, 10) {
+		t.Errorf("the recalled term: %s, recalled on %s", rec.State, rec.RecalledOn)
+	}
+}
+
+// Issue #12: a transfer-in is refused while a renewal of the term is in
+// the chain, naming it, and changes nothing; once the renewal is
+// withdrawn, the transfer-in goes ahead.
+func TestTransferWaitsForPendingRenewal(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk := w.actor("XJ-KS-JW", sm.RoleBorrower, "纪委监委经办人")
+	first := w.activeTerm("李传群", sm.D(2023, 5, 1), sm.D(2023, 7, 31), 0)
+	d := w.draft("李传群", sm.D(2023, 8, 1), sm.D(2023, 10, 31))
+	d.PreviousID = first.ID
+	r := w.create(clerk, d, sm.D(2023, 6, 1))
+	submitted := w.act(r.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2023, 6, 1))
+	before := w.record(first.ID)
+
+	in := approval.ActInput{Action: sm.ActTransfer, TransferMethod: string(sm.TransferOfPost)}
+	w.on(sm.D(2023, 6, 5))
+	_, err := w.svc.Act(w.ctx, clerk, first.ID, in)
+	if e := codeOf(t, err, sm.EConflict); e.Message.ID != "transfer.error.renewal_pending" || e.Message.Data["Number"] != submitted.Number {
+		t.Errorf("a transfer-in beside a pending renewal: %+v", e)
+	}
+	if after := w.record(first.ID); after.Version != before.Version || after.State != sm.StateActive {
+		t.Errorf("the refused transfer-in changed the term: %s v%d", after.State, after.Version)
+	}
+	w.act(r.ID, clerk, approval.ActInput{Action: sm.ActWithdraw}, sm.D(2023, 6, 6))
+	if res := w.act(first.ID, clerk, in, sm.D(2023, 6, 7)); res.State != sm.StateTransferPending {
+		t.Errorf("the transfer-in once the renewal is withdrawn: %s", res.State)
 	}
 }

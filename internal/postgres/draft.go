@@ -54,23 +54,24 @@ func (t *Tx) IdempotencyKeySave(ctx context.Context, userID int64, key string, i
 	return nil
 }
 
-// PersonHome returns the home unit of person id; a missing person is
-// ENotFound.
-func (t *Tx) PersonHome(ctx context.Context, id int64) (int64, error) {
+// PersonHome returns the home unit and the name of person id; a missing
+// person is ENotFound.
+func (t *Tx) PersonHome(ctx context.Context, id int64) (int64, string, error) {
 	return personHome(ctx, t.q, id)
 }
 
 // PersonHome is Tx.PersonHome outside a transaction.
-func (s *Store) PersonHome(ctx context.Context, id int64) (int64, error) {
+func (s *Store) PersonHome(ctx context.Context, id int64) (int64, string, error) {
 	return personHome(ctx, s.Pool, id)
 }
 
-func personHome(ctx context.Context, q dbtx, id int64) (int64, error) {
+func personHome(ctx context.Context, q dbtx, id int64) (int64, string, error) {
 	var home int64
-	if err := q.QueryRow(ctx, `SELECT home_unit_id FROM person WHERE id = $1`, id).Scan(&home); err != nil {
-		return 0, fmt.Errorf("person %d: %w", id, mapError(err, "person"))
+	var name string
+	if err := q.QueryRow(ctx, `SELECT home_unit_id, name FROM person WHERE id = $1`, id).Scan(&home, &name); err != nil {
+		return 0, "", fmt.Errorf("person %d: %w", id, mapError(err, "person"))
 	}
-	return home, nil
+	return home, name, nil
 }
 
 // DraftInsert saves a new draft and returns its ID.

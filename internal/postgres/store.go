@@ -134,6 +134,8 @@ func mapError(err error, kind string) error {
 		switch pe.Code {
 		case "23505": // unique_violation
 			return &secondment.Error{Code: secondment.EConflict, Message: secondment.Msg("error.conflict"), Err: err}
+		case "23P01": // exclusion_violation: secondment_one_place
+			return &secondment.Error{Code: secondment.EConflict, Message: secondment.Msg("transition.error.overlap_db"), Err: err}
 		case "23503", "23514": // foreign_key_violation, check_violation
 			return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"), Err: err}
 		}

@@ -60,7 +60,9 @@ type generator struct {
 	pool      []personRef               // reserved for the requests to consent to and sign off
 	poolNext  int                       // the next reserved person to take one
 	poolFree  map[int64]secondment.Date // a reserved person's first free day
-	borrowers map[int64][]borrowerRef   // by lending unit
+	free      []personRef               // people holding no term yet, shuffled; nil: not made yet
+	freeMade  bool
+	borrowers map[int64][]borrowerRef // by lending unit
 	accounts  map[accountKey]account
 	numbers   map[numberKey]int
 	nextS     int64
@@ -86,7 +88,13 @@ func (g *generator) generate(k kind) {
 		s := g.past(g.newRow())
 		g.returnAt(s, g.earlyReturn(s), g.today)
 	case kRenewedPair:
-		g.renewedPair()
+		p, ok := g.takeFree()
+		if !ok {
+			g.generate(kReturned) // two rows, as the pair would have been
+			g.generate(kReturned)
+			return
+		}
+		g.renewedPair(p)
 	case kTransferred:
 		s := g.past(g.newRow())
 		g.transfer(s, true)
@@ -102,28 +110,11 @@ func (g *generator) generate(k kind) {
 		s := g.submitted(g.newRow(), g.historicDay(400))
 		g.decide(s, "awaiting_consent", "withdraw", "borrower", "", s.submitted.AddDays(1+g.rng.IntN(5)))
 		g.closeAs(s, "withdrawn")
-	case kActive, kTransferPending:
-		s := g.running(g.newRow(), g.today.AddDays(-3-g.rng.IntN(300)))
-		if s.end.Before(g.today.AddDays(1)) {
-			s.end = g.today.AddDays(10 + g.rng.IntN(170))
-		}
-		if k == kTransferPending {
-			g.transfer(s, false)
-		}
-	case kExpired, kOverdue:
-		end := g.today.AddDays(-1 - g.rng.IntN(30))
-		if k == kOverdue {
-			end = g.today.AddDays(-31 - g.rng.IntN(170))
-		}
-		s := g.endingOn(g.newRow(), end)
-		s.state = map[kind]string{kExpired: "expired", kOverdue: "overdue"}[k]
+	case kActive, kTransferPending, kExpired, kOverdue, kApproved:
+		g.held(k)
 	case kReturnRecorded:
 		s := g.endingOn(g.newRow(), g.today.AddDays(-20+g.rng.IntN(80)))
 		g.recordReturn(s, earlier(s.end, g.today.AddDays(-1-g.rng.IntN(5))))
-	case kApproved:
-		s := g.approvedOn(g.consented(g.submitted(g.newRow(), g.today.AddDays(-40+g.rng.IntN(21)))))
-		s.state = "approved"
-		g.term(s, g.today.AddDays(1+g.rng.IntN(60)))
 	case kSentBack:
 		s := g.submitted(g.newRow(), g.today.AddDays(-60+g.rng.IntN(55)))
 		g.decide(s, "awaiting_consent", "send_back", "lender", "请补充借调事由", s.submitted.AddDays(1+g.rng.IntN(4)))
@@ -145,6 +136,55 @@ func (g *generator) generate(k kind) {
 		g.poolTerm(s, g.today.AddDays(10+g.rng.IntN(50)))
 		g.approve = append(g.approve, *s)
 	}
+}
+
+// held makes a request of kind k that holds its person (signed off, on post,
+// away past its end or in transfer-in), for a person who holds no other:
+// one person is never in two places at once (secondment_one_place). When
+// every person already holds one, it is a past, returned term instead: a
+// province's running terms are as many as its people at most.
+func (g *generator) held(k kind) {
+	p, ok := g.takeFree()
+	if !ok {
+		g.generate(kReturned)
+		return
+	}
+	switch k {
+	case kActive, kTransferPending:
+		s := g.running(g.newRowFor(p), g.today.AddDays(-3-g.rng.IntN(300)))
+		if s.end.Before(g.today.AddDays(1)) {
+			s.end = g.today.AddDays(10 + g.rng.IntN(170))
+		}
+		if k == kTransferPending {
+			g.transfer(s, false)
+		}
+	case kExpired, kOverdue:
+		end := g.today.AddDays(-1 - g.rng.IntN(30))
+		if k == kOverdue {
+			end = g.today.AddDays(-31 - g.rng.IntN(170))
+		}
+		s := g.endingOn(g.newRowFor(p), end)
+		s.state = map[kind]string{kExpired: "expired", kOverdue: "overdue"}[k]
+	case kApproved:
+		s := g.approvedOn(g.consented(g.submitted(g.newRowFor(p), g.today.AddDays(-40+g.rng.IntN(21)))))
+		s.state = "approved"
+		g.term(s, g.today.AddDays(1+g.rng.IntN(60)))
+	}
+}
+
+// takeFree takes a person who holds no term yet (at random: the list is
+// shuffled once).
+func (g *generator) takeFree() (personRef, bool) {
+	if !g.freeMade {
+		g.free, g.freeMade = append([]personRef(nil), g.people...), true
+		g.rng.Shuffle(len(g.free), func(i, j int) { g.free[i], g.free[j] = g.free[j], g.free[i] })
+	}
+	if len(g.free) == 0 {
+		return personRef{}, false
+	}
+	p := g.free[len(g.free)-1]
+	g.free = g.free[:len(g.free)-1]
+	return p, true
 }
 
 // reservePool sets aside people, spread over the province, for the n
@@ -332,11 +372,11 @@ func (g *generator) transfer(s *srow, done bool) {
 	}
 }
 
-// renewedPair makes a term that ended and was taken over by its approved
-// renewal (same person and units, from the day after), which runs its own
-// chain and may still be running.
-func (g *generator) renewedPair() {
-	x := g.past(g.newRow())
+// renewedPair makes a term of person p that ended and was taken over by
+// its approved renewal (same person and units, from the day after), which
+// runs its own chain and may still be running.
+func (g *generator) renewedPair(p personRef) {
+	x := g.past(g.newRowFor(p))
 	xid, xend := x.id, x.end
 	y := g.newRow()
 	*y = srow{id: y.id, person: x.person, borrower: x.borrower, lender: x.lender, previous: xid,
@@ -347,6 +387,7 @@ func (g *generator) renewedPair() {
 	y.started, y.state = y.start, "active" // a renewal starts by itself (the system: no decision)
 	if y.end.Before(g.today.AddDays(-5)) {
 		g.returnAt(y, y.end, g.today)
+		g.free = append(g.free, p) // back, holding nothing
 	}
 	yid := y.id
 	x = &g.rows[len(g.rows)-2] // y's append may have moved the slice

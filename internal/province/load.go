@@ -74,7 +74,7 @@ func Load(ctx context.Context, store *postgres.Store, o Options) (*Fixture, erro
 		return nil, err
 	}
 	g.reservePool(o.Consent + o.Approve)
-	if err := copySecondments(ctx, tx, g, planKinds(rng, o.N, o.Consent, o.Approve), o.Log); err != nil {
+	if err := copySecondments(ctx, tx, g, planKinds(rng, o.N, o.Consent, o.Approve, len(g.people)), o.Log); err != nil {
 		return nil, err
 	}
 	if err := finishLoad(ctx, tx, g); err != nil {

@@ -37,6 +37,16 @@ var history = []struct {
 	{kApproved, 2}, {kSentBack, 2}, {kDraft, 4},
 }
 
+// holds reports whether requests of kind k hold their person today:
+// signed off, on post, away past the end or in transfer-in.
+func (k kind) holds() bool {
+	switch k {
+	case kActive, kExpired, kOverdue, kTransferPending, kApproved:
+		return true
+	}
+	return false
+}
+
 // era orders the plan so IDs grow with time as in a real database: the
 // closed past first, then running terms, then the requests of recent weeks.
 func (k kind) era() int {
@@ -51,8 +61,9 @@ func (k kind) era() int {
 
 // planKinds returns n rows' worth of kinds: consent and approve pool
 // entries, the rest by the history mix with at least one of each kind, so
-// every state appears even at test scale. Shuffled within each era.
-func planKinds(rng *rand.Rand, n, consent, approve int) []kind {
+// every state appears even at test scale, the kinds that hold a person
+// scaled to the holders, the people free to. Shuffled within each era.
+func planKinds(rng *rand.Rand, n, consent, approve, holders int) []kind {
 	rest := n - consent - approve
 	var eras [3][]kind
 	add := func(k kind, count int) {
@@ -62,9 +73,23 @@ func planKinds(rng *rand.Rand, n, consent, approve int) []kind {
 	}
 	add(kAwaitingConsent, consent)
 	add(kAwaitingSignoff, approve)
+	// A request that holds its person takes one of its own (one person,
+	// one place): when the mix asks for more than the people who can hold
+	// one, each such kind is scaled down alike, the rest being past terms.
+	// Nine in ten at most, as the renewals still running take some too.
+	heldPct := 0.0
+	for _, h := range history {
+		if h.k.holds() {
+			heldPct += h.pct
+		}
+	}
+	scale := min(1, 0.9*float64(holders)/(heldPct*float64(rest)/100))
 	used := 0
 	for _, h := range history[1:] {
 		count := max(1, int(h.pct*float64(rest)/100))
+		if h.k.holds() {
+			count = max(1, int(float64(count)*scale))
+		}
 		if h.k == kRenewedPair {
 			count = max(1, count/2)
 			used += count

@@ -158,17 +158,29 @@ func (j Jurisdiction) CapsBorrowers() bool {
 // (or an earlier return or recall date on record). A renewal starts the day after
 // its predecessor ends, so it never overlaps it.
 func Overlapping(s Secondment, history []Secondment) (Secondment, bool) {
+	from, to, open := heldSpan(s)
 	for _, h := range history {
 		if h.ID == s.ID || h.PersonID != s.PersonID || !h.State.Held() {
 			continue
 		}
-		last := h.LastDay()
-		if h.State != StateApproved && h.State != StateActive && h.ReturnedOn.IsZero() {
-			last = s.End // expired, overdue or in transfer-in: still there
-		}
-		if !h.Start.After(s.End) && !last.Before(s.Start) {
+		hfrom, hto, hopen := heldSpan(h)
+		if (open || !hfrom.After(to)) && (hopen || !from.After(hto)) {
 			return h, true
 		}
 	}
 	return Secondment{}, false
+}
+
+// OverlapMessage says that s's person is already seconded by o, naming o.
+func OverlapMessage(s, o Secondment) Message {
+	return Msg("transition.error.overlap", s.msgData("Other", o.Number, "OtherBorrower", o.BorrowerName,
+		"OtherStart", o.Start.String(), "OtherEnd", o.End.String())...)
+}
+
+// heldSpan is the stretch of days s holds its person, as the database's
+// secondment_one_place constraint reads it: from its start to its last day,
+// or with no end (open) while it is expired, overdue or in transfer-in with
+// no return on record: the person is still there.
+func heldSpan(s Secondment) (from, to Date, open bool) {
+	return s.Start, s.LastDay(), s.State.Away() && s.State != StateActive && s.ReturnedOn.IsZero()
 }

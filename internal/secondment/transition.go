@@ -386,8 +386,7 @@ func (t *step) judge(p Policy, signoff bool) error {
 	// One person, one place: said beside the start date, with whatever
 	// the rules say too.
 	if o, ok := Overlapping(*s, t.in.Facts.History); ok {
-		fe = append(fe, FieldError{Field: "start", Message: Msg("transition.error.overlap", s.msgData("Other", o.Number,
-			"OtherBorrower", o.BorrowerName, "OtherStart", o.Start.String(), "OtherEnd", o.End.String())...)})
+		fe = append(fe, FieldError{Field: "start", Message: OverlapMessage(*s, o)})
 	}
 	if vs.NeedsException() {
 		if strings.TrimSpace(s.Justification) == "" {

@@ -210,6 +210,12 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 	if ev.Hold.Capped {
 		out["borrower_limit"] = map[string]int{"held": ev.Hold.Held, "limit": ev.Hold.Cap}
 	}
+	if o := ev.Overlap; o.ID != 0 {
+		// One person, one place: submission would be refused.
+		out["blocked"] = true
+		out["overlap"] = map[string]string{"number": o.Number, "borrower": o.BorrowerName,
+			"start": o.Start.String(), "end": o.End.String(), "message": en.Message(ev.OverlapMessage)}
+	}
 	writeJSON(w, out)
 }
 

@@ -194,6 +194,12 @@ func TestS5KashgarChainThroughPages(t *testing.T) {
 	if attr(byTestID(page, "state")[0], "data-state") != "active" || !strings.Contains(within(page, "exception"), "冯剑") {
 		t.Fatalf("after start: %q, exception %q", within(page, "state"), within(page, "exception"))
 	}
+	// Issue #12: the live check of the same person over the same dates
+	// says, beside the rules, that 李传群 is on post, naming the request.
+	_, body = clerk.post("/secondments/check", form)
+	if got := within(doc(t, body), "check-overlap"); !strings.Contains(got, "借调〔2024〕0001") || !strings.Contains(got, "李传群") {
+		t.Errorf("check over a running term: %q", got)
+	}
 	var actions []string
 	for _, row := range byTestID(page, "timeline-row") {
 		actions = append(actions, attr(row, "data-action"))
@@ -421,6 +427,13 @@ func TestS5ThroughTheAPI(t *testing.T) {
 	res, ok := call(od, "POST", path+"/actions/approve", "", map[string]any{"opinion": "同意"})
 	if res.StatusCode != 200 || ok["state"] != "approved" || ok["exception_approver"] != "冯剑" {
 		t.Fatalf("approve: %d %v", res.StatusCode, ok)
+	}
+	// Issue #12: the live check now says 李传群 is taken over these dates,
+	// naming the signed-off request, and that submission would be refused.
+	res, chk = call(clerk, "POST", "/api/v1/secondments/check", "", draft)
+	if o, _ := chk["overlap"].(map[string]any); res.StatusCode != 200 || chk["blocked"] != true || o == nil ||
+		o["number"] != "借调〔2024〕0001" || !strings.Contains(fmt.Sprint(o["message"]), "借调〔2024〕0001") {
+		t.Fatalf("check over a signed-off term: %d %v", res.StatusCode, chk)
 	}
 	// The timeline says how long each step waited.
 	if ds, _ := ok["decisions"].([]any); len(ds) == 0 || ds[len(ds)-1].(map[string]any)["spent_seconds"] != float64(7200) {

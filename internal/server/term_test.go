@@ -657,7 +657,17 @@ func TestTermsThroughTheAPI(t *testing.T) {
 		fieldErrors(p)["transfer_method"] == nil {
 		t.Fatalf("transfer without method: %d %v", res.StatusCode, p)
 	}
-	res, tr := a.call(clerk, "POST", path+"/actions/transfer", map[string]any{"transfer_method": "public_selection", "leadership": true, "posts_filled": 3})
+	// Issue #12: not while the renewal is in the chain (409, naming it);
+	// the clerk withdraws the renewal first.
+	transfer := map[string]any{"transfer_method": "public_selection", "leadership": true, "posts_filled": 3}
+	if res, p := a.call(clerk, "POST", path+"/actions/transfer", transfer); res.StatusCode != http.StatusConflict ||
+		!strings.Contains(fmt.Sprint(p["detail"]), "借调〔2024〕0002") {
+		t.Fatalf("transfer beside a pending renewal: %d %v", res.StatusCode, p)
+	}
+	if res, w := a.call(clerk, "POST", r1path+"/actions/withdraw", nil); res.StatusCode != 200 || w["state"] != "withdrawn" {
+		t.Fatalf("withdraw the renewal: %d %v", res.StatusCode, w)
+	}
+	res, tr := a.call(clerk, "POST", path+"/actions/transfer", transfer)
 	if res.StatusCode != 200 || tr["state"] != "transfer_pending" || tr["transfer_method"] != "public_selection" || tr["transfer_leadership"] != true {
 		t.Fatalf("transfer: %d %v", res.StatusCode, tr)
 	}
