@@ -310,7 +310,7 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, cat *snapshot, cu
 // other requests.
 func factsOf(cat *snapshot, s secondment.Secondment, jurisdiction string, history []postgres.SecondmentRecord, away, held int) secondment.Facts {
 	f := secondment.Facts{Jurisdiction: jurisdiction, Borrower: cat.unit(s.BorrowerID), Lender: cat.unit(s.LenderID),
-		LenderAway: away, BorrowerHeld: held, History: make([]secondment.Secondment, 0, len(history))}
+		LenderAway: away, BorrowerHeld: held, History: make([]secondment.Secondment, 0, len(history)), Calendar: cat.cal}
 	for _, h := range history {
 		f.History = append(f.History, named(cat, h.Secondment, s.PersonName))
 	}

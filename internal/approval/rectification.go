@@ -219,6 +219,10 @@ type RectPlanInput struct {
 
 // RectPlan writes u's plan for entry id.
 func (s *Service) RectPlan(ctx context.Context, u auth.User, id int64, in RectPlanInput) (RectPage, error) {
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return RectPage{}, err
+	}
 	return s.rectChange(ctx, u, id, in.Version, "ledger.plan", false, func(p RectPage, today secondment.Date) (secondment.Rectification, error) {
 		or := func(v *string, cur string) string {
 			if v == nil {
@@ -243,7 +247,7 @@ func (s *Service) RectPlan(ctx context.Context, u auth.User, id int64, in RectPl
 		}
 		return p.Rectification.Plan(secondment.RectPlan{TargetTask: or(in.TargetTask, p.TargetTask),
 			Measures: or(in.Measures, p.Measures), ResponsiblePerson: or(in.ResponsiblePerson, p.ResponsiblePerson),
-			ResponsibleUnitID: unit, Deadline: deadline, Keeper: p.Keeper}, []int64{p.BorrowerID, p.LenderID}, today)
+			ResponsibleUnitID: unit, Deadline: deadline, Keeper: p.Keeper, Calendar: cat.cal}, []int64{p.BorrowerID, p.LenderID}, today)
 	})
 }
 
@@ -376,7 +380,11 @@ func (s *Service) RectOpen(ctx context.Context, u auth.User, in RectOpenInput) (
 			return 0, fieldError("deadline", "error.date")
 		}
 	}
-	r, err := secondment.OpenRectification(secondment.RuleID(in.Rule), in.Detail, deadline, today)
+	cat, err := s.catalog(ctx, 0)
+	if err != nil {
+		return 0, err
+	}
+	r, err := secondment.OpenRectification(secondment.RuleID(in.Rule), in.Detail, deadline, today, cat.cal)
 	if err != nil {
 		return 0, err
 	}

@@ -94,8 +94,10 @@ func TestRectificationLifecycle(t *testing.T) {
 		t.Errorf("a refused plan changed the entry: %+v", p.Rectification)
 	}
 	// The deadline alone (as an API call may send it): the rest stays.
+	// 30 June 2024 is a Sunday: the deadline is Monday 1 July (民法典
+	// art. 203, by the holiday calendar).
 	p, err = w.svc.RectPlan(w.ctx, registrar, id, approval.RectPlanInput{Version: p.Version, Deadline: new("2024-06-30")})
-	if err != nil || p.Deadline != sm.D(2024, 6, 30) || p.Version != before+1 || p.TargetTask != "芦长丽返回原单位" ||
+	if err != nil || p.Deadline != sm.D(2024, 7, 1) || p.Version != before+1 || p.TargetTask != "芦长丽返回原单位" ||
 		p.ResponsiblePerson != "王主任" {
 		t.Fatalf("the registrar's deadline: %+v %v", p.Rectification, err)
 	}

@@ -76,6 +76,7 @@ type snapshot struct {
 	h        *secondment.Hierarchy
 	policies map[int64][]secondment.Policy
 	codes    map[string]int64 // unit IDs by code
+	cal      secondment.Calendar
 }
 
 // catalogIn is catalog for a use case inside its transaction: a reload
@@ -117,7 +118,7 @@ func (s *Service) catalogWith(ctx context.Context, version int64, load func() (p
 	if err != nil {
 		return nil, fmt.Errorf("unit hierarchy: %w", err)
 	}
-	snap := &snapshot{version: c.Version, h: h, policies: c.Policies, codes: make(map[string]int64, len(c.Units))}
+	snap := &snapshot{version: c.Version, h: h, policies: c.Policies, codes: make(map[string]int64, len(c.Units)), cal: c.Calendar}
 	for _, u := range c.Units {
 		snap.codes[u.Code] = u.ID
 	}

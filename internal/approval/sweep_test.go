@@ -414,3 +414,57 @@ func TestTransferWaitsForPendingRenewal(t *testing.T) {
 		t.Errorf("the transfer-in once the renewal is withdrawn: %s", res.State)
 	}
 }
+
+// Issue #12: working days follow the holiday calendar the migrations load.
+// A request submitted on Monday 30 September 2024 waits for the lending
+// unit through 国庆 (1–7 October off, Saturday 12 October worked): on 8
+// October it has waited 1 working day, not the 6 of Monday to Friday, and
+// is not flagged; on Monday 14 October it has waited 6 (8–12 October and
+// the 14th) and is. In the audit, the days waited are the calendar's.
+func TestEscalationCountsTheHolidayCalendar(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk, _, _ := w.kashgar()
+	d := w.draft("李传群", sm.D(2024, 11, 1), sm.D(2025, 1, 31))
+	d.Justification = "重大案件查办急需"
+	r := w.create(clerk, d, sm.D(2024, 9, 30))
+	w.act(r.ID, clerk, approval.ActInput{Action: sm.ActSubmit}, sm.D(2024, 9, 30))
+	if res := w.sweep(sm.D(2024, 10, 8)); res.Escalated != 0 {
+		t.Fatalf("flagged on 8 October, one working day after the submission: %+v", res)
+	}
+	if res := w.sweep(sm.D(2024, 10, 12)); res.Escalated != 0 {
+		t.Fatalf("flagged on 12 October (a Saturday worked), five working days on: %+v", res)
+	}
+	if res := w.sweep(sm.D(2024, 10, 14)); res.Escalated != 1 {
+		t.Fatalf("not flagged on 14 October, six working days on: %+v", res)
+	}
+	if n := w.count(`SELECT waited_days FROM escalation WHERE secondment_id = $1`, r.ID); n != 6 {
+		t.Errorf("waited %d working days, want 6", n)
+	}
+}
+
+// The calendar as loaded: 春节 2025 (28 January to 4 February off, Sunday
+// 26 January and Saturday 8 February worked), and a year not entered
+// (2027 when this was written) counting Monday to Friday.
+func TestCalendarAsLoaded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	cal, err := w.s.Calendar(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cal.WorkingDaysAfter(sm.D(2025, 1, 24), sm.D(2025, 2, 10)); n != 7 {
+		t.Errorf("working days over 春节 2025: %d, want 7 (Mon–Fri alone: 11)", n)
+	}
+	if n := cal.WorkingDaysAfter(sm.D(2024, 9, 30), sm.D(2024, 10, 8)); n != 1 {
+		t.Errorf("working days over 国庆 2024: %d, want 1", n)
+	}
+	if got := cal.Deadline(sm.D(2025, 1, 30)); got != sm.D(2025, 2, 5) {
+		t.Errorf("a deadline in 春节 2025 moves to %s, want 2025-02-05", got)
+	}
+	for _, y := range []int{2023, 2024, 2025, 2026} {
+		if !cal.Known(y) {
+			t.Errorf("%d's schedule not loaded", y)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -138,7 +139,16 @@ func (l *Localizer) Message(m secondment.Message) string {
 }
 
 func (l *Localizer) render(m secondment.Message) string {
-	s, err := l.loc.Localize(&goi18n.LocalizeConfig{MessageID: m.ID, TemplateData: m.Data, PluralCount: m.Data["Count"]})
+	data, cloned := m.Data, false
+	for k, v := range m.Data {
+		if inner, ok := v.(secondment.Message); ok { // a message within a message, rendered first
+			if !cloned {
+				data, cloned = maps.Clone(m.Data), true
+			}
+			data[k] = l.Message(inner)
+		}
+	}
+	s, err := l.loc.Localize(&goi18n.LocalizeConfig{MessageID: m.ID, TemplateData: data, PluralCount: m.Data["Count"]})
 	if err != nil || s == "" {
 		return "[" + m.ID + "]"
 	}

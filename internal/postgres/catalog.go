@@ -17,6 +17,7 @@ type Catalog struct {
 	Version  int64
 	Units    []secondment.Unit
 	Policies map[int64][]secondment.Policy // by jurisdiction unit ID, oldest version first
+	Calendar secondment.Calendar
 }
 
 // CatalogLoad reads the catalog from one snapshot.
@@ -41,7 +42,10 @@ func (t *Tx) CatalogLoad(ctx context.Context) (Catalog, error) {
 	if c.Units, err = unitsTx(ctx, t.q); err != nil {
 		return c, err
 	}
-	c.Policies, err = policiesTx(ctx, t.q)
+	if c.Policies, err = policiesTx(ctx, t.q); err != nil {
+		return c, err
+	}
+	c.Calendar, err = calendarTx(ctx, t.q)
 	return c, err
 }
 

@@ -440,6 +440,10 @@ func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now t
 	if err != nil {
 		return 0, err
 	}
+	cal, err := calendarTx(ctx, s.Pool)
+	if err != nil {
+		return 0, err
+	}
 	for _, vs := range policies {
 		for _, p := range vs {
 			maxDays = max(maxDays, p.RenewalApplyByDays)
@@ -471,7 +475,7 @@ func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now t
 					return fmt.Errorf("pending renewal: %w", err)
 				}
 				p, _ := policyVersion(policies[rec.JurisdictionID], rec.PolicyVersion)
-				for _, r := range secondment.RemindersDue(p, rec.Secondment, today, o.ReminderDays, pending) {
+				for _, r := range secondment.RemindersDue(p, rec.Secondment, today, o.ReminderDays, pending, cal) {
 					var inserted bool
 					err := tx.QueryRow(ctx, `INSERT INTO reminder_sent (secondment_id, kind, end_date, sent_at)
 						VALUES ($1, $2, $3::date, $4) ON CONFLICT DO NOTHING RETURNING true`,

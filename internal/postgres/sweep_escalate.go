@@ -11,7 +11,8 @@ import (
 )
 
 // sweepEscalations flags review steps that have waited more than after
-// working days to the supervising org dept, once per request and step.
+// working days (by the holiday calendar) to the supervising org dept, once
+// per request and step.
 func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now time.Time, after int) (int, error) {
 	if after < 0 {
 		return 0, nil
@@ -23,6 +24,10 @@ func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now
 	h, err := secondment.NewHierarchy(units)
 	if err != nil {
 		return 0, fmt.Errorf("unit hierarchy: %w", err)
+	}
+	cal, err := calendarTx(ctx, s.Pool)
+	if err != nil {
+		return 0, err
 	}
 	// The step started with the request's last decision (the submission,
 	// the consent); anything waiting fewer days than "after" in calendar
@@ -47,7 +52,7 @@ func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now
 				return fmt.Errorf("last step: %w", err)
 			}
 			lastDay := secondment.DateOf(last)
-			if !secondment.EscalationDue(lastDay, today, after) {
+			if !secondment.EscalationDue(cal, lastDay, today, after) {
 				return errSkip
 			}
 			sup, ok := h.Supervisor(rec.Secondment)
@@ -55,7 +60,7 @@ func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now
 			if ok {
 				supID = &sup.ID
 			}
-			waited := secondment.WorkingDaysAfter(lastDay, today)
+			waited := cal.WorkingDaysAfter(lastDay, today)
 			tag, err := tx.Exec(ctx, `INSERT INTO escalation (secondment_id, step, flagged_on, supervisor_id, waited_days)
 				VALUES ($1, $2, $3::date, $4, $5) ON CONFLICT DO NOTHING`, rec.ID, rec.State, today.String(), supID, waited)
 			if err != nil {

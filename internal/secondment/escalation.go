@@ -1,28 +1,13 @@
 package secondment
 
-import "time"
-
 // DefaultEscalateAfter is how many working days a review step may stay
 // untouched before it is flagged to the supervising org dept.
 const DefaultEscalateAfter = 5
 
-// WorkingDaysAfter counts the working days (Monday to Friday) after from up
-// to and including to. Public holidays are not known to the service and
-// count as working days.
-func WorkingDaysAfter(from, to Date) int {
-	n := 0
-	for d := from.AddDays(1); !d.After(to); d = d.AddDays(1) {
-		if wd := d.Start().Weekday(); wd != time.Saturday && wd != time.Sunday {
-			n++
-		}
-	}
-	return n
-}
-
 // EscalationDue reports whether a review step that last moved on day last
-// has waited more than after working days by today.
-func EscalationDue(last, today Date, after int) bool {
-	return after > 0 && WorkingDaysAfter(last, today) > after
+// has waited more than after working days (by cal) by today.
+func EscalationDue(cal Calendar, last, today Date, after int) bool {
+	return after > 0 && cal.WorkingDaysAfter(last, today) > after
 }
 
 // Supervisor is the org dept that hears of a review step left untouched: for

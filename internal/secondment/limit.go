@@ -133,9 +133,9 @@ func borrowerLimit(p Policy, s Secondment, f Facts) Violations {
 	h := HoldOf(p, f.Borrower, f.BorrowerHeld+1)
 	switch {
 	case h.NoQuota:
-		return Violations{{R15, SeverityException, Msg("policy.r15.no_quota", s.msgData("Percent", Percent(p.BorrowerCapBP))...)}}
+		return Violations{{Rule: R15, Severity: SeverityException, Message: Msg("policy.r15.no_quota", s.msgData("Percent", Percent(p.BorrowerCapBP))...)}}
 	case h.Over():
-		return Violations{{R15, SeverityBlock, Msg("policy.r15.over", s.msgData("Held", h.Held, "Cap", h.Cap)...)}}
+		return Violations{{Rule: R15, Severity: SeverityBlock, Message: Msg("policy.r15.over", s.msgData("Held", h.Held, "Cap", h.Cap)...)}}
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ type Violation struct {
 	Rule     RuleID
 	Severity Severity
 	Message  Message
+	Source   Source // what the rule rests on (Policy.Cite)
 }
 
 // Violations is the outcome of an evaluation: all of them, in rule order.

@@ -90,6 +90,7 @@ type RectPlan struct {
 	ResponsibleUnitID                       int64
 	Deadline                                Date
 	Keeper                                  bool
+	Calendar                                Calendar // a deadline on a holiday moves to the next working day
 }
 
 // Plan applies p to r as of today: the parties' units (borrower, lender)
@@ -121,6 +122,9 @@ func (r Rectification) Plan(p RectPlan, parties []int64, today Date) (Rectificat
 				bad("responsible_unit", "rect.error.responsible_unit")
 			}
 			out.ResponsibleUnitID = p.ResponsibleUnitID
+		}
+		if !p.Deadline.IsZero() {
+			p.Deadline = p.Calendar.Deadline(p.Deadline) // 民法典 art. 203
 		}
 		if p.Deadline != r.Deadline {
 			// A deadline may be kept as it is, but not set in the past.
@@ -179,8 +183,9 @@ func (r Rectification) Close(opinion string, today Date) (Rectification, error) 
 }
 
 // OpenRectification is an entry the org dept opens by hand on a secondment:
-// a rule and its own words for what is wrong.
-func OpenRectification(rule RuleID, detail string, deadline Date, today Date) (Rectification, error) {
+// a rule and its own words for what is wrong, and a deadline, moved past a
+// holiday it falls on (cal).
+func OpenRectification(rule RuleID, detail string, deadline Date, today Date, cal Calendar) (Rectification, error) {
 	var fe []FieldError
 	bad := func(field, id string, kv ...any) { fe = append(fe, FieldError{Field: field, Message: Msg(id, kv...)}) }
 	if !rule.Valid() {
@@ -195,6 +200,9 @@ func OpenRectification(rule RuleID, detail string, deadline Date, today Date) (R
 	}
 	if !deadline.IsZero() && deadline.Before(today) {
 		bad("deadline", "rect.error.deadline_past")
+	}
+	if !deadline.IsZero() {
+		deadline = cal.Deadline(deadline) // on a holiday: the next working day (民法典 art. 203)
 	}
 	if len(fe) > 0 {
 		return Rectification{}, &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: fe}

@@ -21,8 +21,8 @@ type Reminder struct {
 // the "N days before the end" reminders whose day has come (a sweep that
 // missed days sends one, not several), and, where the policy sets a
 // renewal apply-by period and no renewal is under way, the apply-by
-// reminder. Only running terms are reminded.
-func RemindersDue(p Policy, s Secondment, today Date, days []int, renewalPending bool) []Reminder {
+// reminder, naming the deadline (past a holiday it falls on, by cal). Only running terms are reminded.
+func RemindersDue(p Policy, s Secondment, today Date, days []int, renewalPending bool, cal Calendar) []Reminder {
 	if s.State != StateActive || s.End.Before(today) {
 		return nil
 	}
@@ -43,7 +43,7 @@ func RemindersDue(p Policy, s Secondment, today Date, days []int, renewalPending
 	}
 	if p.RenewalApplyByDays > 0 && !renewalPending && s.Kind == KindSecondment && left <= p.RenewalApplyByDays {
 		out = append(out, Reminder{Kind: "apply_by", Roles: []Role{RoleBorrower},
-			Message: Msg("notify.reminder.apply_by", s.msgData("By", s.End.AddDays(-p.RenewalApplyByDays).String())...)})
+			Message: Msg("notify.reminder.apply_by", s.msgData("By", cal.Deadline(s.End.AddDays(-p.RenewalApplyByDays)).String())...)})
 	}
 	return out
 }

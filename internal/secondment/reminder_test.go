@@ -9,7 +9,7 @@ func TestRemindersDue(t *testing.T) {
 	s := Secondment{State: StateActive, Kind: KindSecondment, Start: D(2024, 3, 1), End: D(2024, 5, 31)}
 	kinds := func(p Policy, on Date, pending bool) []string {
 		var out []string
-		for _, r := range RemindersDue(p, s, on, DefaultReminderDays, pending) {
+		for _, r := range RemindersDue(p, s, on, DefaultReminderDays, pending, Calendar{}) {
 			out = append(out, r.Kind)
 		}
 		return out
@@ -30,7 +30,7 @@ func TestRemindersDue(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.on, got, c.want)
 		}
 	}
-	r := RemindersDue(p, s, D(2024, 5, 28), DefaultReminderDays, false)
+	r := RemindersDue(p, s, D(2024, 5, 28), DefaultReminderDays, false, Calendar{})
 	if len(r) != 1 || !slices.Equal(r[0].Covers, []string{"before_15"}) {
 		t.Errorf("the 3-day reminder must cover the 15-day one: %+v", r)
 	}

@@ -11,6 +11,7 @@ type Facts struct {
 	Borrower     Unit
 	Lender       Unit
 	History      []Secondment // the person's other requests, any state (R6, R7)
+	Calendar     Calendar     // working days: a deadline on a holiday moves past it (R6's apply-by)
 	LenderAway   int          // people of the lending unit away now, this request excluded (R14)
 	BorrowerHeld int          // people the borrowing unit holds during the term, this person excluded (R15)
 }
@@ -19,6 +20,10 @@ type Facts struct {
 // for a draft) and returns every violation, in rule order, not only the
 // first. It never fails: a request it cannot judge is a block with a reason.
 func Evaluate(p Policy, s Secondment, f Facts) Violations {
+	return p.Cite(evaluateRules(p, s, f))
+}
+
+func evaluateRules(p Policy, s Secondment, f Facts) Violations {
 	on := s.SubmittedOn
 	var vs Violations
 	add := func(r RuleID, sev Severity, id string, kv ...any) {
@@ -86,7 +91,7 @@ func renewal(p Policy, s Secondment, f Facts, on Date) Violations {
 		return nil
 	}
 	v := func(id string, kv ...any) Violations {
-		return Violations{{R6, SeverityBlock, Msg(id, s.msgData(kv...)...)}}
+		return Violations{{Rule: R6, Severity: SeverityBlock, Message: Msg(id, s.msgData(kv...)...)}}
 	}
 	i := slices.IndexFunc(f.History, func(h Secondment) bool { return h.ID == s.PreviousID })
 	if i < 0 {
@@ -102,7 +107,7 @@ func renewal(p Policy, s Secondment, f Facts, on Date) Violations {
 		vs = append(vs, v("policy.r6.start", "Expected", want.String())...)
 	}
 	if p.RenewalApplyByDays > 0 && !on.IsZero() {
-		if deadline := prev.End.AddDays(-p.RenewalApplyByDays); on.After(deadline) {
+		if deadline := f.Calendar.Deadline(prev.End.AddDays(-p.RenewalApplyByDays)); on.After(deadline) {
 			vs = append(vs, v("policy.r6.late", "Days", p.RenewalApplyByDays, "Deadline", deadline.String())...)
 		}
 	}
@@ -164,7 +169,7 @@ func cumulative(p Policy, s Secondment, f Facts, on Date) Violations {
 	}
 	var vs Violations
 	add := func(id string, kv ...any) {
-		vs = append(vs, Violation{R7, SeverityBlock, Msg(id, s.msgData(kv...)...)})
+		vs = append(vs, Violation{Rule: R7, Severity: SeverityBlock, Message: Msg(id, s.msgData(kv...)...)})
 	}
 	req := span{s.Start, s.End}
 	capDays := func(from Date, months int) int { return DaysInclusive(from, TermLastDay(from, months)) }
@@ -245,7 +250,7 @@ func burden(p Policy, s Secondment, f Facts) Violations {
 	if away*10_000 < p.BurdenWarnBP*head {
 		return nil
 	}
-	return Violations{{R14, SeverityWarning, Msg("policy.r14.burden", s.msgData("Away", away, "Headcount", head,
+	return Violations{{Rule: R14, Severity: SeverityWarning, Message: Msg("policy.r14.burden", s.msgData("Away", away, "Headcount", head,
 		"Percent", Percent(away*10_000/head), "Threshold", Percent(p.BurdenWarnBP))...)}}
 }
 
@@ -288,7 +293,7 @@ func CheckTransferIn(p Policy, s Secondment, t TransferFacts) Violations {
 	}
 	u := t.Borrower
 	v := func(id string, kv ...any) Violation {
-		return Violation{R12, SeverityBlock, Msg(id, s.msgData(append([]any{"Unit", u.Name}, kv...)...)...)}
+		return Violation{Rule: R12, Severity: SeverityBlock, Message: Msg(id, s.msgData(append([]any{"Unit", u.Name}, kv...)...)...)}
 	}
 	var vs Violations
 	switch {
@@ -311,19 +316,23 @@ func CheckTransferIn(p Policy, s Secondment, t TransferFacts) Violations {
 // Audit lists what is irregular about a running secondment on day today, for
 // the ledger: overdue (R10) and missing dual filing (R13).
 func Audit(p Policy, s Secondment, today Date) Violations {
+	return p.Cite(auditRules(p, s, today))
+}
+
+func auditRules(p Policy, s Secondment, today Date) Violations {
 	var vs Violations
 	if !s.State.Away() {
 		return nil
 	}
 	if end := s.LastDay(); s.State != StateTransferPending && today.After(end.AddDays(p.ReturnGraceDays)) {
-		vs = append(vs, Violation{R10, SeverityBlock, Msg("policy.r10.overdue", s.msgData("Ended", end.String(), "Days", end.DaysUntil(today))...)})
+		vs = append(vs, Violation{Rule: R10, Severity: SeverityBlock, Message: Msg("policy.r10.overdue", s.msgData("Ended", end.String(), "Days", end.DaysUntil(today))...)})
 	}
 	if p.DualFiling && s.Kind == KindSecondment {
 		if s.FiledByBorrower.IsZero() {
-			vs = append(vs, Violation{R13, SeverityWarning, Msg("policy.r13.borrower", s.msgData()...)})
+			vs = append(vs, Violation{Rule: R13, Severity: SeverityWarning, Message: Msg("policy.r13.borrower", s.msgData()...)})
 		}
 		if s.FiledByLender.IsZero() {
-			vs = append(vs, Violation{R13, SeverityWarning, Msg("policy.r13.lender", s.msgData()...)})
+			vs = append(vs, Violation{Rule: R13, Severity: SeverityWarning, Message: Msg("policy.r13.lender", s.msgData()...)})
 		}
 	}
 	return vs

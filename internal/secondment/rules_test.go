@@ -351,27 +351,91 @@ func TestBurdenOf(t *testing.T) {
 }
 
 // R6's apply-by: a renewal filed later than the policy's days before the
-// current term ends is refused, naming the deadline; on the deadline it is not.
+// current term ends is refused, naming the deadline; on the deadline it is
+// not. A deadline on a rest day moves to the next working day (民法典 art.
+// 203): with 15 days, 16 March 2024 is a Saturday, so Monday the 18th.
 func TestR6RenewalFiledTooLate(t *testing.T) {
 	pol := latest(PresetNational)
-	pol.RenewalApplyByDays = 15
+	pol.RenewalApplyByDays = 16
 	p := baseProbe()
 	p.f.History = []Secondment{p.running(9, StateActive, D(2024, 1, 1), D(2024, 3, 31), 0)}
 	p.s.PreviousID, p.s.Start, p.s.End = 9, D(2024, 4, 1), D(2024, 5, 31)
 
-	p.s.SubmittedOn = D(2024, 3, 17) // one day after 31 March − 15 days
+	p.s.SubmittedOn = D(2024, 3, 16) // one day after 31 March − 16 days, a Friday
 	vs := Evaluate(pol, p.s, p.f)
 	if len(vs) != 1 || vs[0].Rule != R6 || vs[0].Message.ID != "policy.r6.late" ||
-		vs[0].Message.Data["Deadline"] != "2024-03-16" || vs[0].Message.Data["Days"] != 15 {
+		vs[0].Message.Data["Deadline"] != "2024-03-15" || vs[0].Message.Data["Days"] != 16 {
 		t.Fatalf("late renewal: %+v", vs)
 	}
-	p.s.SubmittedOn = D(2024, 3, 16)
+	p.s.SubmittedOn = D(2024, 3, 15)
 	if vs := Evaluate(pol, p.s, p.f); len(vs) != 0 {
 		t.Fatalf("renewal on the deadline: %+v", vs)
+	}
+	pol.RenewalApplyByDays = 15
+	p.s.SubmittedOn = D(2024, 3, 18)
+	if vs := Evaluate(pol, p.s, p.f); len(vs) != 0 {
+		t.Fatalf("renewal on the Monday a weekend deadline moved to: %+v", vs)
+	}
+	p.s.SubmittedOn = D(2024, 3, 19)
+	if vs := Evaluate(pol, p.s, p.f); len(vs) != 1 || vs[0].Message.Data["Deadline"] != "2024-03-18" {
+		t.Fatalf("renewal after the moved deadline: %+v", vs)
 	}
 	pol.RenewalApplyByDays = 0 // off
 	p.s.SubmittedOn = D(2024, 3, 30)
 	if vs := Evaluate(pol, p.s, p.f); len(vs) != 0 {
 		t.Fatalf("no apply-by, filed the day before the end: %+v", vs)
+	}
+}
+
+// Issue #12: every rule of the catalog rests on a source the report
+// quotes, named by document and issuer; a policy's own citation comes
+// first (Weihai's R7 is its 累计…不得超过半年, Kashgar's its 最长连续), a
+// policy an org dept wrote rests on its basis, and every violation
+// Evaluate returns carries its rule's source.
+func TestRuleSources(t *testing.T) {
+	seed, err := os.ReadFile("../../../shared/seed/article.zh.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range AllRules {
+		src := RuleSource(r)
+		if !src.Known() || src.Quote == "" || !strings.Contains(string(seed), src.Quote) {
+			t.Errorf("%s: source %+v is not the report's words", r, src)
+		}
+	}
+	for q := range quoted {
+		if !strings.Contains(string(seed), q) {
+			t.Errorf("%q is not in the report", q)
+		}
+	}
+	for _, n := range AllPresets {
+		for _, p := range Preset(n) {
+			for _, c := range p.Citations {
+				if s := p.SourceOf(c.Rule); !s.Known() || s.Issuer == "" {
+					t.Errorf("%s v%d %s: %q names no document or issuer", n, p.Version, c.Rule, c.Quote)
+				}
+			}
+		}
+	}
+	weihai, kashgar := latest(PresetWeihai), latest(PresetKashgar)
+	if w, k := weihai.SourceOf(R7), kashgar.SourceOf(R7); w.Quote != "累计借用时间原则上不得超过半年" || w.Issuer != "威海市委组织部" ||
+		k.Quote != "最长连续不得超过6个月" || k.Issuer != "喀什市" {
+		t.Errorf("R7: Weihai %+v, Kashgar %+v", w, k)
+	}
+	custom := weihai
+	custom.Preset, custom.Citations, custom.Basis = "", nil, "青山区借调工作实施细则（2026年）"
+	if s := custom.SourceOf(R5); s.Document != custom.Basis {
+		t.Errorf("a custom policy's R5 rests on %+v", s)
+	}
+	p := baseProbe()
+	p.s.Purpose = PurposeRoutine
+	vs := Evaluate(weihai, p.s, p.f)
+	if len(vs) == 0 {
+		t.Fatal("a routine secondment under Weihai passed")
+	}
+	for _, v := range vs {
+		if !v.Source.Known() {
+			t.Errorf("%s has no source", v.Rule)
+		}
 	}
 }

@@ -127,10 +127,10 @@ func Register(p Policy, r Registration, f Facts, today Date) (Registered, error)
 	}
 	switch {
 	case !approved:
-		out.Findings = append(out.Findings, Violation{R8, SeverityBlock, Msg("stock.r8.no_approval", s.msgData()...)})
+		out.Findings = append(out.Findings, Violation{Rule: R8, Severity: SeverityBlock, Message: Msg("stock.r8.no_approval", s.msgData()...)})
 	case !r.ApprovedOn.IsZero() && r.ApprovedOn.After(r.Start):
-		out.Findings = append(out.Findings, Violation{R8, SeverityBlock,
-			Msg("stock.r8.approved_late", s.msgData("Approved", r.ApprovedOn.String())...)})
+		out.Findings = append(out.Findings, Violation{Rule: R8, Severity: SeverityBlock,
+			Message: Msg("stock.r8.approved_late", s.msgData("Approved", r.ApprovedOn.String())...)})
 	}
 	switch r.Status {
 	case StockRunning:
@@ -150,6 +150,7 @@ func Register(p Policy, r Registration, f Facts, today Date) (Registered, error)
 	}
 	out.Findings = append(out.Findings, Audit(p, s, today)...)
 	slices.SortStableFunc(out.Findings, func(a, b Violation) int { return a.Rule.num() - b.Rule.num() })
+	out.Findings = p.Cite(out.Findings)
 	for _, v := range out.Findings {
 		if v.Severity == SeverityWarning || (v.Severity == SeverityException && approved) {
 			continue // an approval on record stands for the exception's grant

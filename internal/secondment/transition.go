@@ -347,7 +347,7 @@ func (t *step) apply(rows []Row) error {
 			return err
 		}
 		if p.CleanupHoldsMajor && s.Purpose == PurposeMajorProject && !t.today.After(s.End) {
-			return t.refuse(Violations{{R11, SeverityBlock, Msg("policy.r11.hold", s.msgData()...)}}, nil)
+			return t.refuse(Violations{{Rule: R11, Severity: SeverityBlock, Message: Msg("policy.r11.hold", s.msgData()...)}}, nil)
 		}
 		s.RecalledOn = t.today
 	case ActTransfer:
@@ -378,7 +378,7 @@ func (t *step) judge(p Policy, signoff bool) error {
 	s := &t.s
 	vs := Evaluate(p, *s, *t.in.Facts)
 	if t.in.Action == ActResubmit && s.Start.Before(t.today) { // R8 again, as of today
-		vs = append(Violations{{R8, SeverityBlock, Msg("policy.r8.start_before_submission",
+		vs = append(Violations{{Rule: R8, Severity: SeverityBlock, Message: Msg("policy.r8.start_before_submission",
 			s.msgData("Submitted", t.today.String())...)}}, slices.DeleteFunc(vs, func(v Violation) bool { return v.Rule == R8 })...)
 	}
 	t.vs, t.rules = vs, vs.Rules()
@@ -423,6 +423,11 @@ func (t *step) transferIn(p Policy, complete bool) error {
 }
 
 func (t *step) refuse(vs Violations, fe []FieldError) error {
+	if p, err := t.policy(); err == nil {
+		vs = p.Cite(vs)
+	} else {
+		vs = Policy{}.Cite(vs) // the catalog's sources
+	}
 	return &Error{Code: EInvalid, Message: Msg("transition.error.policy"), Fields: fe, Violations: vs, Err: ErrPolicyViolation}
 }
 

@@ -122,9 +122,21 @@ type problem struct {
 
 // apiViolation is one rule a request breaks.
 type apiViolation struct {
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
+	Rule     string     `json:"rule"`
+	Severity string     `json:"severity"`
+	Message  string     `json:"message"`
+	Source   *apiSource `json:"source,omitempty"`
+}
+
+// apiSource is what a rule rests on (issue #12): the document, its issuer,
+// date and article where known, and the words quoted (in Chinese, as the
+// documents are).
+type apiSource struct {
+	Document string `json:"document"`
+	Issuer   string `json:"issuer,omitempty"`
+	Date     string `json:"date,omitempty"`
+	Article  string `json:"article,omitempty"`
+	Quote    string `json:"quote,omitempty"`
 }
 
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, code int, err error) {
@@ -150,7 +162,11 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, code int, 
 func violations(en *i18n.Localizer, vs secondment.Violations) []apiViolation {
 	var out []apiViolation
 	for _, v := range vs {
-		out = append(out, apiViolation{Rule: string(v.Rule), Severity: string(v.Severity), Message: en.Message(v.Message)})
+		a := apiViolation{Rule: string(v.Rule), Severity: string(v.Severity), Message: en.Message(v.Message)}
+		if s := v.Source; s.Known() {
+			a.Source = &apiSource{Document: s.Document, Issuer: s.Issuer, Date: s.Date, Article: s.Article, Quote: s.Quote}
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -43,8 +43,9 @@ type apiPolicyVersion struct {
 }
 
 type apiPolicySetting struct {
-	Rule string `json:"rule"`
-	Text string `json:"text"`
+	Rule   string     `json:"rule"`
+	Text   string     `json:"text"`
+	Source *apiSource `json:"source,omitempty"` // a citation's document
 }
 
 func (s *Server) handleAPIPolicies(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +68,11 @@ func (s *Server) handleAPIPolicies(w http.ResponseWriter, r *http.Request) {
 			v.Settings = append(v.Settings, apiPolicySetting{Rule: string(x.Rule), Text: x.Text})
 		}
 		for _, c := range p.Citations {
-			v.Citations = append(v.Citations, apiPolicySetting{Rule: string(c.Rule), Text: c.Quote})
+			cs := apiPolicySetting{Rule: string(c.Rule), Text: c.Quote}
+			if src := c.Source(); src.Known() {
+				cs.Source = &apiSource{Document: src.Document, Issuer: src.Issuer, Date: src.Date, Article: src.Article, Quote: src.Quote}
+			}
+			v.Citations = append(v.Citations, cs)
 		}
 		versions = append(versions, v)
 	}

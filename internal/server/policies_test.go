@@ -52,3 +52,25 @@ func TestPoliciesPage(t *testing.T) {
 		}
 	}
 }
+
+// Issue #12: Weihai's page cites Weihai's own 三个不得 with their document
+// and issuer, not the national wording; the API carries the same source.
+func TestWeihaiPolicyCitesItsOwnWords(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	u := s.as(t, "sd-wh-zzb.orgdept")
+	_, body := u.get("/policies")
+	page := doc(t, body)
+	var cites string
+	for _, n := range byTestID(page, "policy-citation") {
+		cites += text(n) + "\n"
+	}
+	if !strings.Contains(cites, "不得以日常工作为由借用人员") || strings.Contains(cites, "县以上机关一般不得从乡镇借调工作人员") ||
+		!strings.Contains(within(page, "policy-citation-source"), "威海市委组织部") {
+		t.Errorf("Weihai's citations: %q", cites)
+	}
+	res, body := u.get("/api/v1/policies")
+	if res.StatusCode != 200 || !strings.Contains(body, `"issuer":"威海市委组织部"`) {
+		t.Errorf("the API's citation sources: %d", res.StatusCode)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -286,18 +287,41 @@ func (s *Server) refuseStep(w http.ResponseWriter, r *http.Request, u auth.User,
 	var de *secondment.Error
 	var refused secondment.Violations
 	if errors.As(err, &de) && len(de.Violations) > 0 {
-		f.Summary = secondment.Msg("secondment.error.rules", "Rules", ruleList(de.Violations))
+		if m := refusalSummary(de.Violations, f.Has("justification") || f.Has("opinion")); m.ID != "" {
+			f.Summary = m
+		}
 		refused = de.Violations
 	}
 	s.showSecondment(w, r, u, id, code, f, secondment.Message{}, refused)
 }
 
-func ruleList(vs secondment.Violations) string {
-	ids := make([]string, 0, len(vs))
-	for _, id := range vs.Rules() {
-		ids = append(ids, string(id))
+// refusalSummary says why the rules refused a step, each rule with its own
+// outcome: those that block it, and the exceptions still lacking the
+// written reason (or the approver's opinion) they need (unmet). An
+// exception already justified is not named: it does not stop the step.
+func refusalSummary(vs secondment.Violations, unmet bool) secondment.Message {
+	list := func(sev secondment.Severity) string {
+		var ids []string
+		for _, v := range vs {
+			if v.Severity == sev && !slices.Contains(ids, string(v.Rule)) {
+				ids = append(ids, string(v.Rule))
+			}
+		}
+		return strings.Join(ids, "、")
 	}
-	return strings.Join(ids, "、")
+	blocked, exceptions := list(secondment.SeverityBlock), ""
+	if unmet {
+		exceptions = list(secondment.SeverityException)
+	}
+	switch {
+	case blocked != "" && exceptions != "":
+		return secondment.Msg("secondment.error.blocked_and_exception", "Rules", blocked, "Exceptions", exceptions)
+	case blocked != "":
+		return secondment.Msg("secondment.error.blocked", "Rules", blocked)
+	case exceptions != "":
+		return secondment.Msg("secondment.error.exception_reason", "Rules", exceptions)
+	}
+	return secondment.Message{}
 }
 
 func (s *Server) handleSecondmentUrge(w http.ResponseWriter, r *http.Request) {

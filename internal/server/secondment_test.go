@@ -110,6 +110,13 @@ func TestS5KashgarChainThroughPages(t *testing.T) {
 	if len(vs) == 0 || attr(vs[0], "data-rule") != "R4" || attr(vs[0], "data-severity") != "exception" {
 		t.Fatalf("R4 exception not listed: %s", within(page, "policy-check"))
 	}
+	// Issue #12: the live check names its subject (the township) and says
+	// what the exception needs, citing the No.1 document's words.
+	if got := within(page, "policy-check"); !strings.Contains(got, "阿克喀什乡") || !strings.Contains(got, "须写明理由并经组织部批准") ||
+		!strings.Contains(within(page, "violation-source"), "县以上机关一般不得从乡镇借调工作人员") ||
+		!strings.Contains(within(page, "violation-source"), "中共中央、国务院") {
+		t.Errorf("the live check's R4: %q", got)
+	}
 	if got := within(page, "check-usage"); !strings.Contains(got, "92 天") {
 		t.Errorf("usage: %q", got)
 	}
@@ -331,6 +338,15 @@ func TestS1BaotouBanRefusesSubmission(t *testing.T) {
 	if !strings.Contains(body, "科学路街道办事处属乡镇（街道）单位，按包头市规定一律不得借调") {
 		t.Fatal("the rule's explanation is not shown")
 	}
+	// Issue #12: the rule cites its source, Baotou's own words and notice,
+	// and the summary names only the rule that blocks, with its outcome.
+	if src := within(page, "violation-source"); !strings.Contains(src, "所有苏木乡镇街道的工作人员一律不得借调") ||
+		!strings.Contains(src, "包头市") || !strings.Contains(src, "2024年4月") {
+		t.Errorf("R4's source: %q", src)
+	}
+	if got := within(page, "form-summary"); got != "按规定不能办理：R4。原因和依据见下方。" {
+		t.Errorf("summary: %q", got)
+	}
 	if res, _ := s.as(t, "nmg-bt-qs-kxl.lender").get("/secondments/" + id); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("the lending unit sees the refused draft: %d", res.StatusCode)
 	}
@@ -475,5 +491,10 @@ func TestS5ThroughTheAPI(t *testing.T) {
 	rules, _ := p["rules"].([]any)
 	if res.StatusCode != http.StatusUnprocessableEntity || len(rules) == 0 || rules[0].(map[string]any)["rule"] != "R4" {
 		t.Fatalf("S1 submit: %d %v", res.StatusCode, p)
+	}
+	// Issue #12: the API cites the same source as the page.
+	if src, _ := rules[0].(map[string]any)["source"].(map[string]any); src == nil || src["issuer"] != "包头市" ||
+		src["quote"] != "所有苏木乡镇街道的工作人员一律不得借调" || src["document"] == "" {
+		t.Errorf("S1's R4 source in the API: %v", rules[0])
 	}
 }

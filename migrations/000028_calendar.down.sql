@@ -1,0 +1,2 @@
+DROP TABLE calendar_day;
+DROP TABLE calendar_year;
