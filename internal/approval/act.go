@@ -26,6 +26,7 @@ type ActInput struct {
 	Opinion   string
 	// Return: the day the person went back (required) and the handover.
 	ReturnedOn, Handover string
+	Evaluation           string // record_return: 期满鉴定
 	// Transfer-in (R12): method and whether it fills a leadership post;
 	// the leadership posts the borrowing unit has filled now, which the
 	// schema does not record, for the application and the decision
@@ -48,7 +49,8 @@ const maxPostsFilled = 1000
 // fields; the domain judges the rest.
 func (in ActInput) input(today secondment.Date) (secondment.Input, error) {
 	out := secondment.Input{Action: in.Action, Opinion: strings.TrimSpace(in.Opinion),
-		Handover: strings.TrimSpace(in.Handover), TransferMethod: secondment.TransferMethod(in.TransferMethod)}
+		Handover: strings.TrimSpace(in.Handover), Evaluation: strings.TrimSpace(in.Evaluation),
+		TransferMethod: secondment.TransferMethod(in.TransferMethod)}
 	if in.Action == secondment.ActRecordReturn {
 		d, err := secondment.ParseDate(strings.TrimSpace(in.ReturnedOn))
 		if err != nil {

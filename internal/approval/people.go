@@ -71,6 +71,9 @@ func (s *Service) People(ctx context.Context, u auth.User, q PeopleQuery) (Peopl
 type PersonInput struct {
 	Code, Name, UnitCode, Post, Rank, Note string
 	Leader                                 bool
+	// The particulars (issue #12): gender, 出生年月 as 1990-05, 政治面貌,
+	// 人员类别 and 学历; empty when not on record.
+	Gender, Born, Political, Category, Education string
 }
 
 // Person reads person id for u; anyone outside u's scope is not found.
@@ -103,7 +106,16 @@ func (s *Service) PersonSave(ctx context.Context, u auth.User, id int64, in Pers
 	}
 	scope := auth.ScopeOf(u, cat.h)
 	p := secondment.Person{ID: id, Code: strings.ToUpper(strings.TrimSpace(in.Code)), Name: strings.TrimSpace(in.Name),
-		Post: strings.TrimSpace(in.Post), Rank: strings.TrimSpace(in.Rank), Note: strings.TrimSpace(in.Note), Leader: in.Leader}
+		Post: strings.TrimSpace(in.Post), Rank: strings.TrimSpace(in.Rank), Note: strings.TrimSpace(in.Note), Leader: in.Leader,
+		Gender: secondment.Gender(strings.TrimSpace(in.Gender)), Political: secondment.Political(strings.TrimSpace(in.Political)),
+		Category: secondment.StaffCategory(strings.TrimSpace(in.Category)), Education: strings.TrimSpace(in.Education)}
+	if v := strings.TrimSpace(in.Born); v != "" {
+		born, err := secondment.ParseMonth(v)
+		if err != nil {
+			return secondment.PersonView{}, fieldError("born", "person.error.born")
+		}
+		p.Born = born
+	}
 	if unit, ok := cat.byCode(strings.TrimSpace(in.UnitCode)); ok && scope.Contains(unit.ID) {
 		p.HomeUnitID = unit.ID
 	}

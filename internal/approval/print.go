@@ -13,7 +13,7 @@ type PrintForm struct {
 	secondment.Secondment
 	PreviousNumber string // the term a renewal continues
 	OrgDept        string
-	Post, Rank     string
+	Person         secondment.PersonView // the particulars a form carries (性别, 出生年月 …)
 	// Opinions are the last word of each party: the submission, the
 	// lending unit's opinion, the org dept's decision.
 	Opinions []secondment.Decision
@@ -45,7 +45,7 @@ func (s *Service) Print(ctx context.Context, u auth.User, id int64) (PrintForm, 
 	if err != nil {
 		return f, err
 	}
-	f.Post, f.Rank = p.Post, p.Rank
+	f.Person = p
 	if prev, err := previous(ctx, s.store, r.PreviousID); err == nil && prev != nil {
 		f.PreviousNumber = prev.Number
 	}

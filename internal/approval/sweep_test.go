@@ -291,7 +291,7 @@ func TestReturnWithdrawsPendingRenewals(t *testing.T) {
 	draft := w.create(clerk, d, sm.D(2023, 6, 8)).ID
 	notes := w.count(`SELECT count(*) FROM notification_outbox WHERE message_id = 'notify.renewal_withdrawn'`)
 
-	w.act(first.ID, clerk, approval.ActInput{Action: sm.ActRecordReturn, ReturnedOn: "2023-06-10", Handover: "已交接"}, sm.D(2023, 6, 10))
+	w.act(first.ID, clerk, approval.ActInput{Action: sm.ActRecordReturn, ReturnedOn: "2023-06-10", Handover: "已交接", Evaluation: "工作认真负责"}, sm.D(2023, 6, 10))
 	all := []int64{awaiting, sentBack, approved.ID, next}
 	for _, id := range all {
 		if rec := w.record(id); rec.State != sm.StateWithdrawn {

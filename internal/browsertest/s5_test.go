@@ -67,6 +67,7 @@ func TestS5KashgarChainInTheBrowser(t *testing.T) {
 	clerk.SetValue(`input[name=start]`, "2024-03-01")
 	clerk.SetValue(`input[name=end]`, "2024-05-31")
 	clerk.Fill(`[data-testid=field-justification]`, "专项巡察任务紧急，本单位力量不足。")
+	clerk.Fill(`input[name=self_opinion]`, "本人同意借调。")
 	// The live check (htmx) lists the township exception while she types.
 	clerk.WaitVisible(`[data-testid=violation][data-rule=R4][data-severity=exception]`)
 	if got := clerk.Text(`[data-testid=check-usage]`); !strings.Contains(got, "92 天") {
@@ -135,6 +136,44 @@ func TestS5KashgarChainInTheBrowser(t *testing.T) {
 	b, err := os.ReadFile(form)
 	if err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
 		t.Fatalf("printed form: %v", err)
+	}
+	// Issue #12: the official form, read back from the PDF as paper would
+	// read: one A4 page with the person's particulars, the units, term,
+	// task and reason, the salary arrangement, the secondee's own opinion,
+	// each party's opinion in its own words with the signer and the date,
+	// room for each head's signature and seal, and the exception's approval.
+	text, pages := browsertest.PDFText(t, form)
+	flat := strings.Join(strings.Fields(text), "")
+	if pages != 1 {
+		t.Errorf("the form takes %d pages, want one A4 page", pages)
+	}
+	for _, want := range []string{"借调审批表", "借调〔2024〕0001", "李传群", "性别", "男", "出生年月", "1992年6月", "政治面貌", "群众",
+		"学历", "大学专科", "公务员（行政编制）", "科员一级科员", "阿克喀什乡", "喀什市纪委监委", "自2024年3月1日至2024年5月31日，共92天",
+		"市纪委监委专项巡察工作", "专项巡察任务紧急，本单位力量不足。", "工资关系、福利待遇和工作关系保留在借出单位", "本人同意借调。",
+		"同意借调，工作已妥善安排", "同意，按例外情形办理", "签署人：冯剑", "2024年3月1日", "经办人：",
+		"例外事项：R4", "经冯剑批准"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the printed form lacks %q:\n%s", want, text)
+		}
+	}
+	if n := strings.Count(flat, "负责人签字："); n != 3 || strings.Count(flat, "（盖章）") != 3 {
+		t.Errorf("%d places for a head's signature and %d for a seal, want 3 each", n, strings.Count(flat, "（盖章）"))
+	}
+	for _, never := range []string{"提交审批", "重新提交", "[print.", "[secondment."} { // action names, untranslated IDs
+		if strings.Contains(flat, never) {
+			t.Errorf("the printed form shows %q", never)
+		}
+	}
+	// In English, one page too.
+	clerk.Go(request)
+	clerk.Select(`#lang-select`, "en")
+	clerk.ClickAndWait(`[data-testid=lang-form] button`)
+	clerk.Go(request + "/print")
+	en := filepath.Join(dir, "approval-form.pdf")
+	clerk.PrintPDF(en)
+	text, pages = browsertest.PDFText(t, en)
+	if pages != 1 || !strings.Contains(text, "Head's signature") || !strings.Contains(text, "Li Chuanqun") && !strings.Contains(text, "李传群") {
+		t.Errorf("the English form: %d pages\n%s", pages, text)
 	}
 
 	rec, err := store.SecondmentList(ctx, postgres.SecondmentFilter{PersonID: li})

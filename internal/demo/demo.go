@@ -164,7 +164,8 @@ func parseUnits(b []byte) ([]postgres.UnitImport, []postgres.PolicyImport, error
 // unit's code and the person's place among that unit's rows, so a second
 // load finds the same records.
 func parsePeople(b []byte) ([]postgres.PersonImport, error) {
-	rows, err := readCSV(b, "name", "home_unit_code", "post", "rank", "leader", "story", "source")
+	rows, err := readCSV(b, "name", "home_unit_code", "post", "rank", "leader", "gender", "born", "political", "category",
+		"education", "story", "source")
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +178,16 @@ func parsePeople(b []byte) ([]postgres.PersonImport, error) {
 		if src := r["source"]; src != "" && src != "seed" {
 			note += " (" + src + ")"
 		}
-		out = append(out, postgres.PersonImport{HomeUnitCode: unit, Person: secondment.Person{
-			Code: fmt.Sprintf("%s-P%02d", unit, seq[unit]), Name: r["name"],
+		p := secondment.Person{Code: fmt.Sprintf("%s-P%02d", unit, seq[unit]), Name: r["name"],
 			Post: r["post"], Rank: r["rank"], Note: note, Leader: r["leader"] == "yes",
-		}})
+			Gender: secondment.Gender(r["gender"]), Political: secondment.Political(r["political"]),
+			Category: secondment.StaffCategory(r["category"]), Education: r["education"]}
+		if v := r["born"]; v != "" {
+			if p.Born, err = secondment.ParseMonth(v); err != nil {
+				return nil, fmt.Errorf("people.csv, %s: born %q: %w", r["name"], v, err)
+			}
+		}
+		out = append(out, postgres.PersonImport{HomeUnitCode: unit, Person: p})
 	}
 	return out, nil
 }

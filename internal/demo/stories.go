@@ -265,7 +265,8 @@ func (t *teller) kashgar() error {
 	}
 	// Back home (S5 to its end): returned with a handover, confirmed.
 	if _, err := t.request(k("帕提古丽·热合曼", -198, -111), -215, append(full(-198),
-		step{jw + ".borrower", secondment.ActRecordReturn, -110, approval.ActInput{ReturnedOn: t.day(-111).String(), Handover: "案卷已移交专案组。"}},
+		step{jw + ".borrower", secondment.ActRecordReturn, -110, approval.ActInput{ReturnedOn: t.day(-111).String(), Handover: "案卷已移交专案组。",
+			Evaluation: "借调期间服从安排，协助办理案件认真细致，能按时完成交办任务。"}},
 		step{ak + ".lender", secondment.ActConfirmReturn, -108, approval.ActInput{}})...); err != nil {
 		return err
 	}

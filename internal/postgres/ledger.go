@@ -243,7 +243,8 @@ func ledgerSQL(f LedgerFilter) (string, []any) {
 	}
 	sql := `SELECT s.id, coalesce(s.number, ''), s.state, s.kind, s.alias, s.purpose, s.task, pe.name, b.name, l.name, l.level,
 	       s.start_date, s.end_date, s.returned_on, s.previous_id IS NOT NULL, s.registered_on, s.approval_ref,
-	       ARRAY(SELECT le.rule FROM ledger_entry le WHERE le.secondment_id = s.id AND le.closed_on IS NULL ORDER BY le.rule)
+	       ARRAY(SELECT le.rule FROM ledger_entry le WHERE le.secondment_id = s.id AND le.closed_on IS NULL ORDER BY le.rule),
+	       pe.category, s.salary_with
 	FROM (SELECT id FROM (` + strings.Join(branches, " UNION ALL ") + `) u ORDER BY key ` + dir + `, id ` + dir + ` LIMIT ` + lim + `) page
 	JOIN secondment s ON s.id = page.id
 	JOIN person pe ON pe.id = s.person_id
@@ -262,7 +263,8 @@ func collectLedger(rows pgx.Rows, err error) ([]secondment.LedgerLine, error) {
 		var start, end, returned, registered pgtype.Date
 		var irregular []string
 		err := r.Scan(&l.ID, &l.Number, &l.State, &l.Kind, &l.Alias, &l.Purpose, &l.Task, &l.PersonName, &l.BorrowerName,
-			&l.LenderName, &l.LenderLevel, &start, &end, &returned, &l.Renewal, &registered, &l.ApprovalRef, &irregular)
+			&l.LenderName, &l.LenderLevel, &start, &end, &returned, &l.Renewal, &registered, &l.ApprovalRef, &irregular,
+			&l.Category, &l.SalaryWith)
 		l.Start, l.End, l.ReturnedOn, l.RegisteredOn = civil(start), civil(end), civil(returned), civil(registered)
 		for _, x := range irregular {
 			l.Irregular = append(l.Irregular, secondment.RuleID(x))

@@ -8,13 +8,15 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"secondment/internal/secondment"
 )
 
 // personColumns are what collectPeople scans, of person p and its home
 // unit u.
-const personColumns = `p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, p.leader, u.code, u.name, u.level`
+const personColumns = `p.id, p.code, p.name, p.home_unit_id, p.post, p.rank, p.note, p.leader, u.code, u.name, u.level,
+       p.gender, p.born, p.political, p.category, p.education`
 
 // PersonPage is one page of people, by code, whose home unit is one of
 // Units (nil: any) and whose name or code contains Query. Only the
@@ -66,8 +68,10 @@ func collectPeople(rows pgx.Rows) ([]secondment.PersonView, error) {
 
 func scanPerson(r pgx.Row) (secondment.PersonView, error) {
 	var p secondment.PersonView
+	var born pgtype.Date
 	err := r.Scan(&p.ID, &p.Code, &p.Name, &p.HomeUnitID, &p.Post, &p.Rank, &p.Note, &p.Leader,
-		&p.HomeUnitCode, &p.HomeUnitName, &p.HomeUnitLevel)
+		&p.HomeUnitCode, &p.HomeUnitName, &p.HomeUnitLevel, &p.Gender, &born, &p.Political, &p.Category, &p.Education)
+	p.Born = civil(born)
 	return p, err
 }
 
@@ -89,15 +93,20 @@ func (s *Store) PersonCount(ctx context.Context, f PersonPage, max int) (int, er
 // the content is unchanged.
 func upsertPerson(ctx context.Context, tx pgx.Tx, p secondment.Person) (inserted, changed bool, err error) {
 	err = tx.QueryRow(ctx, `
-		INSERT INTO person (code, name, home_unit_id, post, rank, note, leader)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO person (code, name, home_unit_id, post, rank, note, leader, gender, born, political, category, education)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (code) DO UPDATE SET
 			name = EXCLUDED.name, home_unit_id = EXCLUDED.home_unit_id, post = EXCLUDED.post,
-			rank = EXCLUDED.rank, note = EXCLUDED.note, leader = EXCLUDED.leader, updated_at = now()
-		WHERE (person.name, person.home_unit_id, person.post, person.rank, person.note, person.leader)
-		      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.home_unit_id, EXCLUDED.post, EXCLUDED.rank, EXCLUDED.note, EXCLUDED.leader)
+			rank = EXCLUDED.rank, note = EXCLUDED.note, leader = EXCLUDED.leader, gender = EXCLUDED.gender,
+			born = EXCLUDED.born, political = EXCLUDED.political, category = EXCLUDED.category,
+			education = EXCLUDED.education, updated_at = now()
+		WHERE (person.name, person.home_unit_id, person.post, person.rank, person.note, person.leader,
+		       person.gender, person.born, person.political, person.category, person.education)
+		      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.home_unit_id, EXCLUDED.post, EXCLUDED.rank, EXCLUDED.note, EXCLUDED.leader,
+		       EXCLUDED.gender, EXCLUDED.born, EXCLUDED.political, EXCLUDED.category, EXCLUDED.education)
 		RETURNING xmax = 0`,
-		p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader).Scan(&inserted)
+		p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader,
+		p.Gender, dateArg(p.Born), p.Political, p.Category, p.Education).Scan(&inserted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, false, nil
 	}
@@ -135,7 +144,9 @@ func personGet(ctx context.Context, q dbtx, id int64, lock string) (secondment.P
 // event.
 func (t *Tx) PersonUpdate(ctx context.Context, p secondment.Person, e AuditEvent) error {
 	if _, err := t.q.Exec(ctx, `UPDATE person SET name = $2, home_unit_id = $3, post = $4, rank = $5, note = $6, leader = $7,
-		updated_at = $8 WHERE id = $1`, p.ID, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader, e.At); err != nil {
+		updated_at = $8, gender = $9, born = $10, political = $11, category = $12, education = $13 WHERE id = $1`,
+		p.ID, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader, e.At,
+		p.Gender, dateArg(p.Born), p.Political, p.Category, p.Education); err != nil {
 		return fmt.Errorf("update person %d: %w", p.ID, mapError(err, "person"))
 	}
 	return auditInsert(ctx, t.q, e)

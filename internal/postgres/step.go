@@ -269,7 +269,7 @@ WITH d AS (
         exception_rules = $13, exception_approver = $14, started_on = $15,
         filed_by_borrower = $16, filed_by_lender = $17, recalled_on = $18, returned_on = $19,
         handover = $20, return_confirmed_on = $21, renewal_id = $22, transfer_method = $23,
-        transfer_leadership = $24, closed_at = $25, changed_since_sent_back = false,
+        transfer_leadership = $24, closed_at = $25, changed_since_sent_back = false, evaluation = $44,
         version = version + 1, updated_at = $26
     WHERE id = $1 AND version = $2
     RETURNING version, borrower_id
@@ -334,7 +334,7 @@ func (t *Tx) SecondmentStep(ctx context.Context, st Step) (version int, decision
 		st.Actor.Role != secondment.RoleSystem, // $28: whether the step is a decision on record
 		d.Step, d.Action, d.Role, nullID(actorID), actorName, d.OnBehalfOf, nullID(d.ForID), d.Opinion,
 		"secondment."+string(st.Action), string(detail), requestID(ctx),
-		roles, units, messages, data).Scan(&version, &decisionID)
+		roles, units, messages, data, ns.Evaluation).Scan(&version, &decisionID)
 	if err == pgx.ErrNoRows {
 		return 0, 0, ErrVersion
 	}

@@ -375,8 +375,10 @@ func (t *Tx) PeopleNamedLocked(ctx context.Context, codes, names []string, units
 // PersonAdd creates a person, with its audit event.
 func (t *Tx) PersonAdd(ctx context.Context, p secondment.Person, e AuditEvent) (int64, error) {
 	var id int64
-	if err := t.q.QueryRow(ctx, `INSERT INTO person (code, name, home_unit_id, post, rank, note, leader)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader).Scan(&id); err != nil {
+	if err := t.q.QueryRow(ctx, `INSERT INTO person (code, name, home_unit_id, post, rank, note, leader,
+		gender, born, political, category, education)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, p.Code, p.Name, p.HomeUnitID, p.Post, p.Rank, p.Note, p.Leader,
+		p.Gender, dateArg(p.Born), p.Political, p.Category, p.Education).Scan(&id); err != nil {
 		return 0, fmt.Errorf("add person %s: %w", p.Code, mapError(err, "person"))
 	}
 	e.ObjectType, e.ObjectID = "person", id

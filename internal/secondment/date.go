@@ -88,6 +88,28 @@ func ParseDate(s string) (Date, error) {
 	return dateOfUTC(t), nil
 }
 
+// ParseMonth reads a month, 出生年月, as "2006-01" (or a whole date, whose
+// day is dropped): the first day of that month.
+func ParseMonth(s string) (Date, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		d, derr := ParseDate(s)
+		if derr != nil {
+			return Date{}, &Error{Code: EInvalid, Message: Msg("date.error.format", "Value", s), Err: err}
+		}
+		return D(d.Year, d.Month, 1), nil
+	}
+	return dateOfUTC(t), nil
+}
+
+// YearMonth formats d's month as "2006-01", and the zero Date as "".
+func (d Date) YearMonth() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d", d.Year, d.Month)
+}
+
 // String formats d as "2006-01-02", and the zero Date as "".
 func (d Date) String() string {
 	if d.IsZero() {

@@ -17,5 +17,7 @@ type LedgerLine struct {
 	Renewal                              bool // continues an earlier term
 	RegisteredOn                         Date
 	ApprovalRef                          string
-	Irregular                            []RuleID // rules of its open ledger entries
+	Irregular                            []RuleID      // rules of its open ledger entries
+	Category                             StaffCategory // the person's 人员类别 (issue #12)
+	SalaryWith                           SalaryWith    // who pays the salary (工资关系)
 }

@@ -97,6 +97,17 @@ type Secondment struct {
 	// Programme is the org dept's programme or document that arranged a
 	// formal exchange or attachment (R9): only with one is it exempt.
 	Programme string
+	// SalaryWith is who pays the salary (工资关系): the lending unit keeps
+	// salary, benefits and the employment relationship unless recorded
+	// otherwise.
+	SalaryWith SalaryWith
+	// SelfOpinion is the secondee's own opinion (本人意见), asked first,
+	// as the borrowing unit records it with the nomination.
+	SelfOpinion string
+	// Evaluation is the borrowing unit's evaluation of the secondee's
+	// work (期满鉴定), recorded with the return, for the lending unit's
+	// personnel file and annual assessment.
+	Evaluation string
 
 	// Names for messages; the store fills them, the rules never read them.
 	PersonName, BorrowerName, LenderName string
@@ -220,6 +231,12 @@ func (s Secondment) Validate() error {
 	if utf8.RuneCountInString(s.Programme) > 100 {
 		fe = append(fe, FieldError{"programme", Msg("error.length", "Min", 0, "Max", 100)})
 	}
+	if !s.SalaryWith.Valid() {
+		fe = append(fe, FieldError{"salary_with", Msg("secondment.error.salary_with")})
+	}
+	if utf8.RuneCountInString(s.SelfOpinion) > 200 {
+		fe = append(fe, FieldError{"self_opinion", Msg("error.length", "Min", 0, "Max", 200)})
+	}
 	if len(fe) > 0 {
 		return &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: fe}
 	}
@@ -231,3 +248,27 @@ func (s Secondment) msgData(kv ...any) []any {
 	return append([]any{"Person", s.PersonName, "Borrower", s.BorrowerName, "Lender", s.LenderName,
 		"Start", s.Start.String(), "End", s.End.String()}, kv...)
 }
+
+// SalaryWith is who pays a secondee's salary (工资关系).
+type SalaryWith string
+
+const (
+	// SalaryLender: salary, benefits and the employment relationship stay
+	// with the lending unit, the usual arrangement and the default.
+	SalaryLender   SalaryWith = "lender"
+	SalaryBorrower SalaryWith = "borrower" // the borrowing unit pays
+)
+
+// Valid reports whether w is recorded ("" is read as the lending unit).
+func (w SalaryWith) Valid() bool { return w == "" || w == SalaryLender || w == SalaryBorrower }
+
+// Or is w, the lending unit when not recorded.
+func (w SalaryWith) Or() SalaryWith {
+	if w == "" {
+		return SalaryLender
+	}
+	return w
+}
+
+// Message says the arrangement.
+func (w SalaryWith) Message() Message { return Msg("salary." + string(w.Or())) }

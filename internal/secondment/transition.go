@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinel causes, for errors.Is; the *Error around them carries the code
@@ -43,6 +44,7 @@ type Input struct {
 
 	ReturnedOn Date   // record_return: the day the person went back; zero = today
 	Handover   string // record_return: the work handover (工作交接)
+	Evaluation string // record_return: the evaluation of the secondee's work (期满鉴定)
 	RenewalID  int64  // succeed: the approved renewal that takes over
 
 	TransferMethod TransferMethod // transfer
@@ -315,7 +317,13 @@ func (t *step) apply(rows []Row) error {
 		if strings.TrimSpace(in.Handover) == "" {
 			return fieldErr("handover", "transition.error.handover_required")
 		}
-		s.ReturnedOn, s.Handover = on, in.Handover
+		switch n := utf8.RuneCountInString(strings.TrimSpace(in.Evaluation)); {
+		case n == 0:
+			return fieldErr("evaluation", "transition.error.evaluation_required")
+		case n > 1000:
+			return fieldErr("evaluation", "transition.error.evaluation_long")
+		}
+		s.ReturnedOn, s.Handover, s.Evaluation = on, in.Handover, strings.TrimSpace(in.Evaluation)
 	case ActConfirmReturn:
 		s.ReturnConfirmedOn = t.today
 	case ActExpire:

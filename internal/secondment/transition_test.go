@@ -82,7 +82,7 @@ func fixture(st State, action Action, role Role) (Secondment, Actor, Input, time
 	units := map[Role]int64{RoleBorrower: borrower.ID, RoleLender: lender.ID, RoleOrgDept: j.OrgDept.ID, RoleRegistrar: j.OrgDept.ID}
 	a := Actor{UserID: 7, Name: "乙", Role: role, UnitID: units[role]}
 	in := Input{Action: action, Opinion: "同意", Jurisdiction: &j, Facts: &Facts{Jurisdiction: j.Root.Name, Borrower: borrower, Lender: lender},
-		Changed: true, Handover: "已交接", RenewalID: 101, TransferMethod: TransferOfPost,
+		Changed: true, Handover: "已交接", Evaluation: "工作认真负责", RenewalID: 101, TransferMethod: TransferOfPost,
 		Transfer: &TransferFacts{Borrower: borrower}}
 	now := At(D(2024, 2, 25))
 	switch action {
@@ -244,6 +244,8 @@ func TestGuards(t *testing.T) {
 			func(_ *Secondment, in *Input, _ *time.Time) { in.RenewalID = 0 }, EInternal, ""},
 		{"return needs a handover", StateActive, ActRecordReturn, RoleBorrower,
 			func(_ *Secondment, in *Input, _ *time.Time) { in.Handover = "" }, EInvalid, "handover"},
+		{"return needs an evaluation (期满鉴定)", StateActive, ActRecordReturn, RoleBorrower,
+			func(_ *Secondment, in *Input, _ *time.Time) { in.Evaluation = " " }, EInvalid, "evaluation"},
 		{"no return in the future", StateActive, ActRecordReturn, RoleBorrower,
 			func(_ *Secondment, in *Input, _ *time.Time) { in.ReturnedOn = D(2030, 1, 1) }, EInvalid, "returned_on"},
 		{"filing twice", StateActive, ActFile, RoleLender,

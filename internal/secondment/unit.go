@@ -144,7 +144,48 @@ type Person struct {
 	Rank       string // 职级
 	Note       string
 	Leader     bool // holds a leadership post (领导职务)
+
+	// The particulars an approval form (借调审批表) carries; zero when
+	// not on record.
+	Gender    Gender
+	Born      Date // 出生年月: the first of the month
+	Political Political
+	Category  StaffCategory // 人员类别/编制性质
+	Education string        // 学历, as written: 大学本科, 研究生
 }
+
+// Gender is 性别 as recorded: male, female, or not on record ("").
+type Gender string
+
+const (
+	GenderMale   Gender = "male"
+	GenderFemale Gender = "female"
+)
+
+// Valid reports whether g is a gender a person may have on record.
+func (g Gender) Valid() bool { return g == "" || g == GenderMale || g == GenderFemale }
+
+// Message names g.
+func (g Gender) Message() Message { return Msg("gender." + string(g)) }
+
+// Political is 政治面貌.
+type Political string
+
+var AllPolitical = []Political{"cpc", "cpc_probationary", "cyl", "democratic", "masses"}
+
+func (p Political) Valid() bool      { return p == "" || slices.Contains(AllPolitical, p) }
+func (p Political) Message() Message { return Msg("political." + string(p)) }
+
+// StaffCategory is 人员类别 (编制性质): a civil servant on an
+// administrative establishment, staff of a body managed under the Civil
+// Servant Law (参公), staff on an institution's establishment (事业), or
+// other.
+type StaffCategory string
+
+var AllStaffCategories = []StaffCategory{"civil_servant", "cs_managed", "institution", "other"}
+
+func (c StaffCategory) Valid() bool      { return c == "" || slices.Contains(AllStaffCategories, c) }
+func (c StaffCategory) Message() Message { return Msg("category." + string(c)) }
 
 // PersonView is a person with the names a list shows.
 type PersonView struct {
@@ -170,6 +211,21 @@ func (p Person) Validate() error {
 		if utf8.RuneCountInString(f.v) > 50 {
 			fe = append(fe, FieldError{f.field, Msg("error.length", "Min", 0, "Max", 50)})
 		}
+	}
+	if !p.Gender.Valid() {
+		fe = append(fe, FieldError{"gender", Msg("person.error.gender")})
+	}
+	if !p.Born.IsZero() && (p.Born.Day != 1 || p.Born.Year < 1940 || p.Born.Year > 2015) {
+		fe = append(fe, FieldError{"born", Msg("person.error.born")})
+	}
+	if !p.Political.Valid() {
+		fe = append(fe, FieldError{"political", Msg("person.error.political")})
+	}
+	if !p.Category.Valid() {
+		fe = append(fe, FieldError{"category", Msg("person.error.category")})
+	}
+	if utf8.RuneCountInString(p.Education) > 20 {
+		fe = append(fe, FieldError{"education", Msg("error.length", "Min", 0, "Max", 20)})
 	}
 	if len(fe) > 0 {
 		return &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: fe}

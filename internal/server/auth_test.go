@@ -64,6 +64,7 @@ var expected = map[string][]string{
 	"POST /secondments/{secondmentID}":      {"borrower"},
 	"POST /secondments/{secondmentID}/actions/{action}":          {"borrower", "lender", "orgdept", "registrar"},
 	"GET /secondments/{secondmentID}/print":                      {"borrower", "lender", "orgdept", "registrar"},
+	"GET /secondments/{secondmentID}/evaluation":                 {"borrower", "lender", "orgdept", "registrar"},
 	"GET /secondments/{secondmentID}/renew":                      {"borrower"},
 	"GET /secondments/{secondmentID}/attachments/{attachmentID}": {"borrower", "lender", "orgdept", "registrar"},
 	"POST /secondments/{secondmentID}/urge":                      {"borrower", "lender", "orgdept", "registrar"},

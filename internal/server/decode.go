@@ -18,6 +18,7 @@ import (
 
 // draftFields are the request form's fields.
 var draftFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification", "programme",
+	"salary_with", "self_opinion",
 	"idempotency_key", "version", "previous_id", "q"}
 
 // draftOfForm reads a request form. A person or term that is not a number
@@ -30,7 +31,8 @@ func draftOfForm(f web.Form) approval.DraftInput {
 	}
 	return approval.DraftInput{PersonID: person, PreviousID: previous, Kind: f.Value("kind"), Alias: f.Value("alias"),
 		Purpose: f.Value("purpose"), Task: f.Value("task"), Start: f.Value("start"), End: f.Value("end"),
-		Justification: f.Value("justification"), Programme: f.Value("programme")}
+		Justification: f.Value("justification"), Programme: f.Value("programme"), SalaryWith: f.Value("salary_with"),
+		SelfOpinion: f.Value("self_opinion")}
 }
 
 // formOfDraft is a request form filled with in, for the edit and renewal
@@ -38,7 +40,8 @@ func draftOfForm(f web.Form) approval.DraftInput {
 func formOfDraft(in approval.DraftInput) web.Form {
 	f := web.NewForm()
 	for k, v := range map[string]string{"kind": in.Kind, "alias": in.Alias, "purpose": in.Purpose, "task": in.Task,
-		"start": in.Start, "end": in.End, "justification": in.Justification, "programme": in.Programme} {
+		"start": in.Start, "end": in.End, "justification": in.Justification, "programme": in.Programme,
+		"salary_with": in.SalaryWith, "self_opinion": in.SelfOpinion} {
 		f.Values[k] = v
 	}
 	if in.PersonID > 0 {
@@ -64,6 +67,8 @@ type apiDraft struct {
 	End           string `json:"end"`
 	Justification string `json:"justification"`
 	Programme     string `json:"programme"`
+	SalaryWith    string `json:"salary_with"`  // "lender" (the default) or "borrower"
+	SelfOpinion   string `json:"self_opinion"` // 本人意见
 }
 
 // readDraft decodes the body of a create, an edit or a check.
@@ -75,7 +80,8 @@ func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, err
 
 func (b apiDraft) input() approval.DraftInput {
 	in := approval.DraftInput{PersonID: b.PersonID, Kind: b.Kind, Alias: b.Alias, Purpose: b.Purpose, Task: b.Task,
-		Start: b.Start, End: b.End, Justification: b.Justification, Programme: b.Programme}
+		Start: b.Start, End: b.End, Justification: b.Justification, Programme: b.Programme, SalaryWith: b.SalaryWith,
+		SelfOpinion: b.SelfOpinion}
 	if b.PreviousID != nil {
 		in.PreviousID = *b.PreviousID
 	}
@@ -94,7 +100,7 @@ func actOfForm(w http.ResponseWriter, r *http.Request, action secondment.Action)
 		f.Values[k] = strings.TrimSpace(r.FormValue(k))
 	}
 	in.IfVersion, _ = strconv.Atoi(f.Value("version"))
-	in.Opinion, in.Handover, in.ReturnedOn = f.Value("opinion"), f.Value("handover"), f.Value("date")
+	in.Opinion, in.Handover, in.ReturnedOn, in.Evaluation = f.Value("opinion"), f.Value("handover"), f.Value("date"), f.Value("evaluation")
 	in.TransferMethod = f.Value("transfer_method")
 	switch f.Value("leadership") {
 	case "", "0", "false", "off":
@@ -120,6 +126,7 @@ type apiAction struct {
 	Opinion        string `json:"opinion"`
 	ReturnedOn     string `json:"returned_on"`
 	Handover       string `json:"handover"`
+	Evaluation     string `json:"evaluation"`
 	TransferMethod string `json:"transfer_method"`
 	Leadership     bool   `json:"leadership"`
 	PostsFilled    *int   `json:"posts_filled"`
@@ -131,7 +138,7 @@ type apiAction struct {
 
 func (b apiAction) input(action secondment.Action, ifVersion int) (approval.ActInput, error) {
 	in := approval.ActInput{Action: action, IfVersion: ifVersion, Opinion: b.Opinion, ReturnedOn: b.ReturnedOn,
-		Handover: b.Handover, TransferMethod: b.TransferMethod, Leadership: b.Leadership}
+		Handover: b.Handover, Evaluation: b.Evaluation, TransferMethod: b.TransferMethod, Leadership: b.Leadership}
 	if b.PostsFilled != nil {
 		in.PostsFilled = *b.PostsFilled
 	}

@@ -86,13 +86,15 @@ type apiLedgerRow struct {
 	RegisteredOn string   `json:"registered_on,omitempty"`
 	ApprovalRef  string   `json:"approval_ref,omitempty"`
 	Irregular    []string `json:"irregular"`
+	Category     string   `json:"staff_category,omitempty"` // the person's: civil_servant, cs_managed, institution, other
+	SalaryWith   string   `json:"salary_with"`              // lender (the default) or borrower
 }
 
 func toAPILedgerRow(l secondment.LedgerLine) apiLedgerRow {
 	out := apiLedgerRow{ID: l.ID, Number: l.Number, State: string(l.State), Kind: string(l.Kind), Alias: string(l.Alias),
 		Purpose: string(l.Purpose), Task: l.Task, Person: l.PersonName, Borrower: l.BorrowerName, Lender: l.LenderName,
 		LenderLevel: string(l.LenderLevel), Start: l.Start.String(), End: l.End.String(), Renewal: l.Renewal,
-		ApprovalRef: l.ApprovalRef, Irregular: []string{}}
+		ApprovalRef: l.ApprovalRef, Irregular: []string{}, Category: string(l.Category), SalaryWith: string(l.SalaryWith.Or())}
 	if !l.ReturnedOn.IsZero() {
 		out.ReturnedOn = l.ReturnedOn.String()
 	}
@@ -133,7 +135,7 @@ func (s *Server) handleAPILedger(w http.ResponseWriter, r *http.Request) {
 var ledgerColumns = []string{"secondment.number", "secondment.person", "secondment.lender", "ledger.lender_level",
 	"secondment.borrower", "secondment.kind", "secondment.alias", "secondment.purpose", "secondment.task",
 	"secondment.start", "secondment.end", "ledger.returned_on", "secondment.state", "ledger.renewal",
-	"ledger.registered_on", "ledger.approval_ref", "ledger.irregular"}
+	"ledger.registered_on", "ledger.approval_ref", "ledger.irregular", "person.col.category", "secondment.salary_with"}
 
 func ledgerCells(l *i18n.Localizer, row secondment.LedgerLine) []string {
 	date := dateString
@@ -145,10 +147,14 @@ func ledgerCells(l *i18n.Localizer, row secondment.LedgerLine) []string {
 	for i, r := range row.Irregular {
 		rules[i] = string(r)
 	}
+	category := ""
+	if row.Category != "" {
+		category = l.Message(row.Category.Message())
+	}
 	return []string{row.Number, row.PersonName, row.LenderName, l.T("unit.level." + string(row.LenderLevel)),
 		row.BorrowerName, l.Message(row.Kind.Message()), l.Message(row.Alias.Message()), l.Message(row.Purpose.Message()),
 		row.Task, date(row.Start), date(row.End), date(row.ReturnedOn), l.Message(row.State.Message()), yes,
-		date(row.RegisteredOn), row.ApprovalRef, strings.Join(rules, " ")}
+		date(row.RegisteredOn), row.ApprovalRef, strings.Join(rules, " "), category, l.Message(row.SalaryWith.Message())}
 }
 
 // handleLedgerExport streams the filtered ledger as .csv or .xlsx (the

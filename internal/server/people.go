@@ -37,17 +37,20 @@ func (s *Server) handlePersonList(w http.ResponseWriter, r *http.Request) {
 }
 
 // personFields are the person form's fields.
-var personFields = []string{"code", "name", "unit", "post", "rank", "note", "leader"}
+var personFields = []string{"code", "name", "unit", "post", "rank", "note", "leader", "gender", "born", "political", "category", "education"}
 
 func personOfForm(f web.Form) approval.PersonInput {
 	return approval.PersonInput{Code: f.Value("code"), Name: f.Value("name"), UnitCode: f.Value("unit"), Post: f.Value("post"),
-		Rank: f.Value("rank"), Note: f.Value("note"), Leader: f.Value("leader") == "on" || f.Value("leader") == "true"}
+		Rank: f.Value("rank"), Note: f.Value("note"), Leader: f.Value("leader") == "on" || f.Value("leader") == "true",
+		Gender: f.Value("gender"), Born: f.Value("born"), Political: f.Value("political"), Category: f.Value("category"),
+		Education: f.Value("education")}
 }
 
 func formOfPerson(p secondment.PersonView) web.Form {
 	f := web.NewForm()
 	for k, v := range map[string]string{"code": p.Code, "name": p.Name, "unit": p.HomeUnitCode, "post": p.Post,
-		"rank": p.Rank, "note": p.Note} {
+		"rank": p.Rank, "note": p.Note, "gender": string(p.Gender), "born": p.Born.YearMonth(), "political": string(p.Political),
+		"category": string(p.Category), "education": p.Education} {
 		f.Values[k] = v
 	}
 	if p.Leader {
@@ -134,11 +137,17 @@ type apiPerson struct {
 	Rank         string `json:"rank"`
 	Note         string `json:"note"`
 	Leader       bool   `json:"leader"`
+	Gender       string `json:"gender,omitempty"`    // male, female
+	Born         string `json:"born,omitempty"`      // 出生年月: 1990-05
+	Political    string `json:"political,omitempty"` // cpc, cpc_probationary, cyl, democratic, masses
+	Category     string `json:"category,omitempty"`  // civil_servant, cs_managed (参公), institution (事业), other
+	Education    string `json:"education,omitempty"`
 }
 
 func toAPIPerson(p secondment.PersonView) apiPerson {
 	return apiPerson{ID: p.ID, Code: p.Code, Name: p.Name, HomeUnitCode: p.HomeUnitCode, HomeUnitName: p.HomeUnitName,
-		Post: p.Post, Rank: p.Rank, Note: p.Note, Leader: p.Leader}
+		Post: p.Post, Rank: p.Rank, Note: p.Note, Leader: p.Leader, Gender: string(p.Gender), Born: p.Born.YearMonth(),
+		Political: string(p.Political), Category: string(p.Category), Education: p.Education}
 }
 
 // handleAPIPersonList is one page of the people the caller may see, by
@@ -175,6 +184,11 @@ type apiPersonBody struct {
 	Rank         string `json:"rank"`
 	Note         string `json:"note"`
 	Leader       bool   `json:"leader"`
+	Gender       string `json:"gender"`
+	Born         string `json:"born"`
+	Political    string `json:"political"`
+	Category     string `json:"category"`
+	Education    string `json:"education"`
 }
 
 func (s *Server) handleAPIPersonSave(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +210,8 @@ func (s *Server) handleAPIPersonSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.app.PersonSave(r.Context(), u, id, approval.PersonInput{Code: b.Code, Name: b.Name, UnitCode: b.HomeUnitCode,
-		Post: b.Post, Rank: b.Rank, Note: b.Note, Leader: b.Leader})
+		Post: b.Post, Rank: b.Rank, Note: b.Note, Leader: b.Leader, Gender: b.Gender, Born: b.Born, Political: b.Political,
+		Category: b.Category, Education: b.Education})
 	if err != nil {
 		s.fail(w, r, err)
 		return

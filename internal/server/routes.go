@@ -41,6 +41,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/secondments/{secondmentID}", borrower, s.handleSecondmentUpdate)
 	s.handle(r, "POST", "/secondments/{secondmentID}/actions/{action}", anyOf(chain...), s.handleSecondmentAct)
 	s.handle(r, "GET", "/secondments/{secondmentID}/print", anyOf(chain...), s.handleSecondmentPrint)
+	s.handle(r, "GET", "/secondments/{secondmentID}/evaluation", anyOf(chain...), s.handleSecondmentEvaluation)
 	s.handle(r, "POST", "/secondments/{secondmentID}/urge", anyOf(chain...), s.handleSecondmentUrge)
 	s.handle(r, "POST", "/secondments/{secondmentID}/cc", anyOf(chain...), s.handleSecondmentCopy)
 	s.handle(r, "POST", "/secondments/{secondmentID}/handover", anyOf(chain...), s.handleSecondmentHandOver)

@@ -55,6 +55,9 @@ type apiSecondment struct {
 	PreviousID        int64         `json:"previous_id,omitempty"`
 	Justification     string        `json:"justification,omitempty"`
 	Programme         string        `json:"programme,omitempty"`
+	SalaryWith        string        `json:"salary_with"`
+	SelfOpinion       string        `json:"self_opinion,omitempty"`
+	Evaluation        string        `json:"evaluation,omitempty"`
 	SubmittedOn       string        `json:"submitted_on,omitempty"`
 	PolicyVersion     int           `json:"policy_version,omitempty"`
 	ExceptionRules    []string      `json:"exception_rules"`
@@ -85,6 +88,7 @@ func toAPISecondment(r approval.Request) apiSecondment {
 		Person: apiParty{r.PersonID, r.PersonName}, Borrower: apiParty{r.BorrowerID, r.BorrowerName},
 		Lender: apiParty{r.LenderID, r.LenderName}, Start: r.Start.String(), End: r.End.String(),
 		PreviousID: r.PreviousID, Justification: r.Justification, Programme: r.Programme, SubmittedOn: dateString(r.SubmittedOn),
+		SalaryWith: string(r.SalaryWith.Or()), SelfOpinion: r.SelfOpinion, Evaluation: r.Evaluation,
 		PolicyVersion: r.PolicyVersion, ExceptionRules: []string{}, ExceptionApprover: r.ExceptionApprover,
 		StartedOn: dateString(r.StartedOn), RecalledOn: dateString(r.RecalledOn), ReturnedOn: dateString(r.ReturnedOn),
 		Handover: r.Handover, ReturnConfirmedOn: dateString(r.ReturnConfirmedOn), RenewalID: r.RenewalID,

@@ -289,7 +289,7 @@ func TestS2RenewalChainStopsAtTheCap(t *testing.T) {
 		t.Fatalf("the term lists its renewal as %q", got)
 	}
 	_, body = clerk.get("/secondments/" + r1 + "/print")
-	if got := within(doc(t, body), "print-renewal-of"); got != "借调〔2024〕0001" {
+	if got := within(doc(t, body), "print-renewal-of"); !strings.Contains(got, "借调〔2024〕0001") {
 		t.Fatalf("the renewal's form: %q", got)
 	}
 
@@ -517,7 +517,12 @@ func TestEarlyReturnRecordedAndConfirmed(t *testing.T) {
 		within(doc(t, body), "error-handover") == "" {
 		t.Fatalf("return without handover: %d", res.StatusCode)
 	}
-	mustAct(t, clerk, id, "record_return", url.Values{"date": {"2024-04-09"}, "handover": {"巡察底稿12份已移交第二巡察组组长。"}})
+	if res, body := act(t, clerk, id, "record_return", url.Values{"date": {"2024-04-09"}, "handover": {"已交接"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+		within(doc(t, body), "error-evaluation") == "" {
+		t.Fatalf("return without an evaluation: %d", res.StatusCode)
+	}
+	mustAct(t, clerk, id, "record_return", url.Values{"date": {"2024-04-09"}, "handover": {"巡察底稿12份已移交第二巡察组组长。"},
+		"evaluation": {"借调期间工作认真，按时完成专项巡察底稿整理。"}})
 	_, body := clerk.get("/secondments/" + id)
 	page := doc(t, body)
 	if stateOf(t, page) != "return_recorded" || !strings.Contains(within(page, "returned-on"), "2024-04-09") ||
@@ -542,6 +547,20 @@ func TestEarlyReturnRecordedAndConfirmed(t *testing.T) {
 	}
 	if st := state(t, clerk, id); st != "returned" {
 		t.Fatalf("state %s", st)
+	}
+	// Issue #12: the term-end evaluation (期满鉴定) is the lending unit's to
+	// read on the request and print for the personnel file; no one else's.
+	_, body = town.get("/secondments/" + id)
+	if got := within(doc(t, body), "evaluation"); !strings.Contains(got, "按时完成专项巡察底稿整理") {
+		t.Errorf("the lending unit's view of the evaluation: %q", got)
+	}
+	res, body := town.get("/secondments/" + id + "/evaluation")
+	if page := doc(t, body); res.StatusCode != 200 || !strings.Contains(within(page, "evaluation-text"), "按时完成专项巡察底稿整理") ||
+		!strings.Contains(within(page, "evaluation-text"), "负责人签字") || !strings.Contains(within(page, "evaluation-form"), "李传群") {
+		t.Errorf("the printed evaluation: %d %q", res.StatusCode, within(page, "evaluation-text"))
+	}
+	if res, _ := s.as(t, "nmg-bt-qs-rd.borrower").get("/secondments/" + id + "/evaluation"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another unit's view of the evaluation: %d", res.StatusCode)
 	}
 	for _, action := range []string{"secondment.record_return", "secondment.confirm_return"} {
 		if events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: action}); len(events) != 1 {
@@ -702,8 +721,9 @@ func TestReturnThroughTheAPI(t *testing.T) {
 		fieldErrors(p)["returned_on"] == nil {
 		t.Fatalf("return before the start: %d %v", res.StatusCode, p)
 	}
-	res, rec := a.call(clerk, "POST", path+"/actions/record_return", map[string]any{"returned_on": "2024-05-06", "handover": "案卷已移交"})
-	if res.StatusCode != 200 || rec["state"] != "return_recorded" || rec["returned_on"] != "2024-05-06" || rec["handover"] != "案卷已移交" {
+	res, rec := a.call(clerk, "POST", path+"/actions/record_return", map[string]any{"returned_on": "2024-05-06", "handover": "案卷已移交", "evaluation": "表现良好"})
+	if res.StatusCode != 200 || rec["state"] != "return_recorded" || rec["returned_on"] != "2024-05-06" || rec["handover"] != "案卷已移交" ||
+		rec["evaluation"] != "表现良好" {
 		t.Fatalf("record return: %d %v", res.StatusCode, rec)
 	}
 	res, done := a.call(town, "POST", path+"/actions/confirm_return", nil)
@@ -749,7 +769,8 @@ func TestCleanUpHoldsMajorProjectsUntilTermEnd(t *testing.T) {
 	if r, err := s.store.Sweep(t.Context(), secondment.D(2024, 6, 11), s.clock.Now(), postgres.SweepOptions{}); err != nil || r.Expired != 1 {
 		t.Fatalf("sweep at the end: %+v %v", r, err)
 	}
-	mustAct(t, s.as(t, kashgarParties.borrower), major, "record_return", url.Values{"date": {"2024-06-11"}, "handover": {"案件材料已移交专案组"}})
+	mustAct(t, s.as(t, kashgarParties.borrower), major, "record_return", url.Values{"date": {"2024-06-11"}, "handover": {"案件材料已移交专案组"},
+		"evaluation": {"参与重大案件查办，完成交接。"}})
 	mustAct(t, s.as(t, kashgarParties.lender), major, "confirm_return", nil)
 	if st := stateOf(t, pageOf(t, s.as(t, kashgarParties.orgdept), major)); st != "returned" {
 		t.Fatalf("after the return: %s", st)

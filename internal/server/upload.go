@@ -54,7 +54,7 @@ func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval
 		}
 		return f, nil, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
 	}
-	for _, k := range []string{"opinion", "version", "date", "handover"} {
+	for _, k := range []string{"opinion", "version", "date", "handover", "evaluation"} {
 		f.Values[k] = strings.TrimSpace(r.FormValue(k))
 	}
 	if r.MultipartForm == nil || len(r.MultipartForm.File["letter"]) == 0 {
