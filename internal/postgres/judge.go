@@ -20,8 +20,7 @@ import (
 const judgeChunk = 5000
 
 // historiesSQL is historySQL for many people, grouped by person.
-const historiesSQL = `SELECT id, state, kind, person_id, borrower_id, lender_id, start_date, end_date,
-       coalesce(previous_id, 0) AS previous_id, returned_on, recalled_on, coalesce(number, '') AS number, created_at
+const historiesSQL = `SELECT ` + historyColumns + `
 FROM secondment WHERE person_id = ANY($1) ORDER BY person_id, start_date, id`
 
 // judgeJurisdiction judges the chain requests (registered stock is judged

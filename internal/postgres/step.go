@@ -93,14 +93,18 @@ var awaySQL = `SELECT count(DISTINCT person_id) FROM secondment
 // historySQL reads a person's other requests from secondment_person_idx
 // alone (an index-only scan): the columns the rules weigh and the request
 // page lists. Names come from the caller's catalog.
-const historySQL = `SELECT id, state, kind, person_id, borrower_id, lender_id, start_date, end_date,
-       coalesce(previous_id, 0) AS previous_id, returned_on, recalled_on, coalesce(number, '') AS number, created_at
+const historySQL = `SELECT ` + historyColumns + `
 FROM secondment WHERE person_id = $1 AND id <> $2 ORDER BY start_date, id`
+
+// historyColumns are historyRow's, all in secondment_person_idx.
+const historyColumns = `id, state, kind, person_id, borrower_id, lender_id, start_date, end_date,
+       coalesce(previous_id, 0) AS previous_id, returned_on, recalled_on, coalesce(number, '') AS number, created_at,
+       programme`
 
 // historyRow is a row of historySQL, in its column order.
 type historyRow struct {
 	ID, PersonID, BorrowerID, LenderID, PreviousID int64
-	State, Kind, Number                            string
+	State, Kind, Number, Programme                 string
 	Start, End, ReturnedOn, RecalledOn             pgtype.Date
 	CreatedAt                                      time.Time
 }
@@ -120,7 +124,7 @@ func collectHistory(rows pgx.Rows, err error) ([]SecondmentRecord, error) {
 	for rows.Next() {
 		var r historyRow
 		if err := rows.Scan(&r.ID, &r.State, &r.Kind, &r.PersonID, &r.BorrowerID, &r.LenderID, &r.Start, &r.End,
-			&r.PreviousID, &r.ReturnedOn, &r.RecalledOn, &r.Number, &r.CreatedAt); err != nil {
+			&r.PreviousID, &r.ReturnedOn, &r.RecalledOn, &r.Number, &r.CreatedAt, &r.Programme); err != nil {
 			return nil, err
 		}
 		scanned = append(scanned, r)
@@ -133,7 +137,8 @@ func collectHistory(rows pgx.Rows, err error) ([]SecondmentRecord, error) {
 		out[i] = SecondmentRecord{CreatedAt: r.CreatedAt, Secondment: secondment.Secondment{ID: r.ID,
 			State: secondment.State(r.State), Kind: secondment.Kind(r.Kind), PersonID: r.PersonID,
 			BorrowerID: r.BorrowerID, LenderID: r.LenderID, Start: civil(r.Start), End: civil(r.End),
-			PreviousID: r.PreviousID, ReturnedOn: civil(r.ReturnedOn), RecalledOn: civil(r.RecalledOn), Number: r.Number}}
+			PreviousID: r.PreviousID, ReturnedOn: civil(r.ReturnedOn), RecalledOn: civil(r.RecalledOn), Number: r.Number,
+			Programme: r.Programme}}
 	}
 	return out, nil
 }

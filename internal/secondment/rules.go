@@ -130,8 +130,11 @@ func term(h Secondment, on Date) span {
 	return span{h.Start, to}
 }
 
+// counted reports whether h's days count toward s's caps: a term of the
+// same person signed off or served, a secondment or a rotation no
+// programme arranged (R9: only a formal one is exempt).
 func counted(h Secondment, s Secondment) bool {
-	return h.ID != s.ID && h.PersonID == s.PersonID && h.Kind == KindSecondment && h.State.Seconded()
+	return h.ID != s.ID && h.PersonID == s.PersonID && !h.Formal() && h.State.Seconded()
 }
 
 // chain is the run of terms this request continues: linked renewals, and a
@@ -158,6 +161,35 @@ func chain(s Secondment, f Facts, on Date) []span {
 		seen[cur.ID] = true
 		out = append(out, term(cur, on))
 	}
+}
+
+// windowUse is what a window of the per-person sum holds: the days of the
+// person's counted terms in it, the request's own days in it, and the first
+// day counted (the cap's months are counted from it).
+type windowUse struct {
+	used, requested int
+	first           Date
+}
+
+func windowUseOf(s Secondment, f Facts, on Date, win span) windowUse {
+	req := span{later(s.Start, win.from), earlier(s.End, win.to)}
+	w := windowUse{first: req.from}
+	if !req.to.Before(req.from) {
+		w.requested = req.days()
+	}
+	for _, h := range f.History {
+		if !counted(h, s) {
+			continue
+		}
+		sp := term(h, on)
+		sp.from, sp.to = later(sp.from, win.from), earlier(sp.to, win.to)
+		if sp.to.Before(sp.from) {
+			continue
+		}
+		w.used += sp.days()
+		w.first = earlier(w.first, sp.from)
+	}
+	return w
 }
 
 // cumulative checks R7. A cap of N months is N months' worth of days counted
@@ -190,24 +222,25 @@ func cumulative(p Policy, s Secondment, f Facts, on Date) Violations {
 	// The window check repeats the chain check for a chain, so it speaks only
 	// when it finds something the chain did not.
 	if p.PersonCapMonths > 0 && !chainOver {
-		win := span{s.End.AddMonths(-p.PersonWindowMonths).AddDays(1), s.End}
-		req.from = later(req.from, win.from)
-		first, used := req.from, 0
+		// Every window the request's days fall in is checked: the one
+		// ending with the request, and each ending with a later term on
+		// record (a request filed for a stretch before terms already
+		// signed off adds to their windows too). The first over the cap
+		// is reported.
+		ends := []Date{s.End}
 		for _, h := range f.History {
-			if !counted(h, s) {
-				continue
+			if to := term(h, on).to; counted(h, s) && to.After(s.End) && !to.AddMonths(-p.PersonWindowMonths).AddDays(1).After(s.End) {
+				ends = append(ends, to)
 			}
-			sp := term(h, on)
-			sp.from, sp.to = later(sp.from, win.from), earlier(sp.to, win.to)
-			if sp.to.Before(sp.from) {
-				continue
-			}
-			used += sp.days()
-			first = earlier(first, sp.from)
 		}
-		if c := capDays(first, p.PersonCapMonths); used+req.days() > c {
-			add("policy.r7.window", "Used", used, "Requested", req.days(), "Total", used+req.days(),
-				"CapMonths", p.PersonCapMonths, "CapDays", c, "WindowMonths", p.PersonWindowMonths)
+		slices.SortFunc(ends, func(a, b Date) int { return a.Compare(b) })
+		for _, end := range slices.Compact(ends) {
+			w := windowUseOf(s, f, on, span{end.AddMonths(-p.PersonWindowMonths).AddDays(1), end})
+			if c := capDays(w.first, p.PersonCapMonths); w.used+w.requested > c {
+				add("policy.r7.window", "Used", w.used, "Requested", w.requested, "Total", w.used+w.requested,
+					"CapMonths", p.PersonCapMonths, "CapDays", c, "WindowMonths", p.PersonWindowMonths, "WindowEnd", end.String())
+				break
+			}
 		}
 	}
 	if p.CoolingOffMonths > 0 && s.PreviousID == 0 {

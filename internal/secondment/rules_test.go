@@ -439,3 +439,39 @@ func TestRuleSources(t *testing.T) {
 		}
 	}
 }
+
+// Issue #12: Weihai's sum is checked over every window the request's days
+// fall in, not only the year ending with it: a request for March to May
+// 2024, filed when terms for July to September and October to December
+// are already signed off, puts 269 days in the year to 31 December.
+// And a routine 挂职 no programme arranged counts as the secondment it is
+// judged as (R9); a formal one does not.
+func TestR7WindowsAfterTheRequest(t *testing.T) {
+	weihai := latest(PresetWeihai)
+	p := baseProbe()
+	p.s.Start, p.s.End, p.s.SubmittedOn = D(2024, 3, 1), D(2024, 5, 31), D(2024, 2, 20)
+	p.f.History = []Secondment{p.running(1, StateApproved, D(2024, 7, 1), D(2024, 9, 30), 0),
+		p.running(2, StateApproved, D(2024, 10, 8), D(2024, 12, 31), 0)}
+	vs := Evaluate(weihai, p.s, p.f)
+	i := slices.IndexFunc(vs, func(v Violation) bool { return v.Message.ID == "policy.r7.window" })
+	if i < 0 || vs[i].Message.Data["WindowEnd"] != "2024-12-31" || vs[i].Message.Data["Total"] != 92+92+85 {
+		t.Fatalf("a window ending after the request: %+v", vs)
+	}
+	// Without the later terms the request is within its own year.
+	p.f.History = p.f.History[:1]
+	if vs := Evaluate(weihai, p.s, p.f); slices.Contains(vs.Rules(), R7) {
+		t.Errorf("92 + 92 days: %+v", vs)
+	}
+
+	// A 挂职 without a programme counts; with one it does not.
+	p.f.History = []Secondment{p.running(1, StateReturned, D(2023, 6, 1), D(2023, 8, 31), 0),
+		p.running(2, StateReturned, D(2023, 10, 1), D(2023, 12, 31), 0)}
+	p.f.History[0].Kind, p.f.History[1].Kind = KindAttachment, KindAttachment
+	if vs := Evaluate(weihai, p.s, p.f); !slices.Contains(vs.Rules(), R7) {
+		t.Errorf("two routine 挂职 of 92 days and this one: %+v", vs)
+	}
+	p.f.History[0].Programme, p.f.History[1].Programme = "市委组织部挂职锻炼计划", "市委组织部挂职锻炼计划"
+	if vs := Evaluate(weihai, p.s, p.f); slices.Contains(vs.Rules(), R7) {
+		t.Errorf("two formal 挂职 counted: %+v", vs)
+	}
+}
