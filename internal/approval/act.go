@@ -168,7 +168,8 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 
 // settleRenewals deals with the renewals of term id still in the chain when
 // a step ends the term or asks to make it permanent. A return or a recall
-// leaves them nothing to continue: they are withdrawn. A transfer-in is
+// leaves them nothing to continue: they are withdrawn. A term with a
+// signed-off renewal is not ended by hand (the sweep hands it over). A transfer-in is
 // refused while one is pending: the borrowing unit decides which it wants
 // (the transfer may still be rejected, and a withdrawn renewal cannot come
 // back). They go before the term's own step, so an approved renewal never
@@ -177,6 +178,24 @@ func (s *Service) settleRenewals(ctx context.Context, tx *postgres.Tx, id int64,
 	switch {
 	case to == secondment.StateReturnRecorded || act == secondment.ActRecall:
 		return withdrawRenewals(ctx, tx, id, now)
+	case act == secondment.ActExpire:
+		// A term with a signed-off renewal is handed over to it by the
+		// sweep, never ended by hand: the person stays, under the renewal.
+		ids, err := tx.PendingRenewals(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, rid := range ids {
+			r, err := tx.SecondmentLoad(ctx, rid, 0)
+			if err != nil {
+				return err
+			}
+			if r.State == secondment.StateApproved && r.PreviousID == id {
+				return &secondment.Error{Code: secondment.EConflict,
+					Message: secondment.Msg("transition.error.expire_renewed", "Number", r.Number, "Start", r.Start.String())}
+			}
+		}
+		return nil
 	case act == secondment.ActTransfer:
 		ids, err := tx.PendingRenewals(ctx, id)
 		if err != nil || len(ids) == 0 {

@@ -30,11 +30,22 @@ type CalendarDayInput struct{ Date, Name string }
 // it.
 type CalendarYearInfo = postgres.CalendarYearInfo
 
+// keepsCalendar refuses anyone but the system administrator, who keeps the
+// calendar (its days count everyone's deadlines, and the pages that read
+// them say so; the calendar itself is the administrator's).
+func keepsCalendar(u auth.User) error {
+	if !u.Has(auth.RoleSysAdmin) {
+		return forbidden("error.forbidden", fmt.Errorf("%s is no system administrator", u.Login))
+	}
+	return nil
+}
+
 // CalendarYears lists the years whose schedule was entered, newest first,
 // and the years about to matter that have none: this year and the next.
-// Anyone signed in may read the calendar; its days count everyone's
-// deadlines.
 func (s *Service) CalendarYears(ctx context.Context, u auth.User) (years []CalendarYearInfo, missing []int, err error) {
+	if err := keepsCalendar(u); err != nil {
+		return nil, nil, err
+	}
 	if years, err = s.store.CalendarYears(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -49,6 +60,9 @@ func (s *Service) CalendarYears(ctx context.Context, u auth.User) (years []Calen
 
 // CalendarYear reads year's schedule; a year not entered is ENotFound.
 func (s *Service) CalendarYear(ctx context.Context, u auth.User, year int) (secondment.CalendarYear, error) {
+	if err := keepsCalendar(u); err != nil {
+		return secondment.CalendarYear{}, err
+	}
 	y, ok, err := s.store.CalendarYear(ctx, year)
 	if err != nil {
 		return y, err
@@ -64,8 +78,8 @@ func (s *Service) CalendarYear(ctx context.Context, u auth.User, year int) (seco
 // written in one transaction with its audit event (calendar.update), and
 // read by every process at its next step (the catalog version moves).
 func (s *Service) CalendarSave(ctx context.Context, u auth.User, in CalendarInput) (secondment.CalendarYear, error) {
-	if !slices.Contains(u.Roles, auth.RoleSysAdmin) {
-		return secondment.CalendarYear{}, forbidden("error.forbidden", fmt.Errorf("%s is no system administrator", u.Login))
+	if err := keepsCalendar(u); err != nil {
+		return secondment.CalendarYear{}, err
 	}
 	y := secondment.CalendarYear{Year: in.Year, Source: strings.TrimSpace(in.Source)}
 	var fe []secondment.FieldError

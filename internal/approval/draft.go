@@ -27,6 +27,7 @@ type DraftInput struct {
 	Programme     string // R9: the org dept's programme or document behind a formal exchange or attachment
 	SalaryWith    string // 工资关系: "lender" (the default) or "borrower"
 	SelfOpinion   string // 本人意见, as the secondee gave it
+	KeyPost       bool   // the post is a key or classified post (R16)
 	// Invalid is a problem the caller found decoding the input, reported
 	// by Update after its visibility check (see ActInput.Invalid).
 	Invalid error
@@ -42,7 +43,7 @@ func (s *Service) draft(ctx context.Context, r reader, u auth.User, cat *snapsho
 	d := secondment.Secondment{BorrowerID: u.UnitID, Kind: secondment.Kind(in.Kind), Alias: secondment.Alias(in.Alias),
 		Purpose: secondment.Purpose(in.Purpose), Task: strings.TrimSpace(in.Task),
 		Justification: strings.TrimSpace(in.Justification), Programme: strings.TrimSpace(in.Programme),
-		SalaryWith: secondment.SalaryWith(strings.TrimSpace(in.SalaryWith)).Or(), SelfOpinion: strings.TrimSpace(in.SelfOpinion),
+		SalaryWith: secondment.SalaryWith(strings.TrimSpace(in.SalaryWith)).Or(), SelfOpinion: strings.TrimSpace(in.SelfOpinion), KeyPost: in.KeyPost,
 		PersonID: in.PersonID, PreviousID: in.PreviousID}
 	var fe []secondment.FieldError
 	bad := func(field, id string, kv ...any) {
@@ -344,6 +345,7 @@ func changedFields(a, b secondment.Secondment) []string {
 		{"end", a.End == b.End}, {"previous", a.PreviousID == b.PreviousID},
 		{"justification", a.Justification == b.Justification}, {"programme", a.Programme == b.Programme},
 		{"salary_with", a.SalaryWith.Or() == b.SalaryWith.Or()}, {"self_opinion", a.SelfOpinion == b.SelfOpinion},
+		{"key_post", a.KeyPost == b.KeyPost},
 	} {
 		if !f.same {
 			out = append(out, f.name)

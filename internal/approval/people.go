@@ -72,8 +72,36 @@ type PersonInput struct {
 	Code, Name, UnitCode, Post, Rank, Note string
 	Leader                                 bool
 	// The particulars (issue #12): gender, 出生年月 as 1990-05, 政治面貌,
-	// 人员类别 and 学历; empty when not on record.
-	Gender, Born, Political, Category, Education string
+	// 人员类别 and 学历; "" clears one, nil keeps what is on record (an
+	// API client that does not send them changes none).
+	Gender, Born, Political, Category, Education *string
+}
+
+// particulars sets p's particulars from in, each kept from old when in
+// does not give it.
+func (in PersonInput) particulars(p *secondment.Person, old secondment.Person) error {
+	pick := func(v *string, cur string) string {
+		if v == nil {
+			return cur
+		}
+		return strings.TrimSpace(*v)
+	}
+	p.Gender = secondment.Gender(pick(in.Gender, string(old.Gender)))
+	p.Political = secondment.Political(pick(in.Political, string(old.Political)))
+	p.Category = secondment.StaffCategory(pick(in.Category, string(old.Category)))
+	p.Education = pick(in.Education, old.Education)
+	p.Born = old.Born
+	if in.Born != nil {
+		p.Born = secondment.Date{}
+		if v := strings.TrimSpace(*in.Born); v != "" {
+			born, err := secondment.ParseMonth(v)
+			if err != nil {
+				return fieldError("born", "person.error.born")
+			}
+			p.Born = born
+		}
+	}
+	return nil
 }
 
 // Person reads person id for u; anyone outside u's scope is not found.
@@ -106,15 +134,9 @@ func (s *Service) PersonSave(ctx context.Context, u auth.User, id int64, in Pers
 	}
 	scope := auth.ScopeOf(u, cat.h)
 	p := secondment.Person{ID: id, Code: strings.ToUpper(strings.TrimSpace(in.Code)), Name: strings.TrimSpace(in.Name),
-		Post: strings.TrimSpace(in.Post), Rank: strings.TrimSpace(in.Rank), Note: strings.TrimSpace(in.Note), Leader: in.Leader,
-		Gender: secondment.Gender(strings.TrimSpace(in.Gender)), Political: secondment.Political(strings.TrimSpace(in.Political)),
-		Category: secondment.StaffCategory(strings.TrimSpace(in.Category)), Education: strings.TrimSpace(in.Education)}
-	if v := strings.TrimSpace(in.Born); v != "" {
-		born, err := secondment.ParseMonth(v)
-		if err != nil {
-			return secondment.PersonView{}, fieldError("born", "person.error.born")
-		}
-		p.Born = born
+		Post: strings.TrimSpace(in.Post), Rank: strings.TrimSpace(in.Rank), Note: strings.TrimSpace(in.Note), Leader: in.Leader}
+	if err := in.particulars(&p, secondment.Person{}); err != nil {
+		return secondment.PersonView{}, err
 	}
 	if unit, ok := cat.byCode(strings.TrimSpace(in.UnitCode)); ok && scope.Contains(unit.ID) {
 		p.HomeUnitID = unit.ID
@@ -133,6 +155,9 @@ func (s *Service) PersonSave(ctx context.Context, u auth.User, id int64, in Pers
 			}
 			p.Code = old.Code
 			e.Detail["from"] = old.Person
+			if err := in.particulars(&p, old.Person); err != nil {
+				return err
+			}
 		}
 		if err := p.Validate(); err != nil {
 			return err

@@ -52,7 +52,7 @@ func (s *Service) Renewal(ctx context.Context, u auth.User, id int64) (Renewal, 
 	return Renewal{Of: renewalOf(r.Secondment), Form: DraftInput{PersonID: r.PersonID, PreviousID: r.ID,
 		Kind: string(r.Kind), Alias: string(r.Alias), Purpose: string(r.Purpose), Task: r.Task,
 		Start: r.End.AddDays(1).String(), Justification: r.Justification, Programme: r.Programme,
-		SalaryWith: string(r.SalaryWith.Or())}}, nil // the secondee is asked again (本人意见)
+		SalaryWith: string(r.SalaryWith.Or()), KeyPost: r.KeyPost}}, nil // the secondee is asked again (本人意见)
 }
 
 func renewalOf(p secondment.Secondment) RenewalOf {

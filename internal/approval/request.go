@@ -102,6 +102,11 @@ func inContext(u auth.User, rec postgres.SecondmentRecord, handlers []postgres.H
 	if !r.Party() && !r.Copied && !r.Supervising {
 		return Request{}, false
 	}
+	if !r.Party() {
+		// The term-end evaluation is for the personnel file: the
+		// parties read it, not those copied in or supervising.
+		r.Evaluation = ""
+	}
 	r.Actions = actionsFor(u, r.Secondment, r.Parties, r.Handler)
 	if role, unit, ok := r.Pending(); ok && r.Party() {
 		r.CanUrge = !(unit == u.UnitID && holds(u, role))

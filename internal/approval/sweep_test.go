@@ -468,3 +468,22 @@ func TestCalendarAsLoaded(t *testing.T) {
 		}
 	}
 }
+
+// A term whose renewal is signed off is handed over by the sweep; the
+// registrar cannot end it by hand, and is told why (the database would
+// otherwise refuse two places at once with a vaguer word).
+func TestManualExpireWaitsForTheHandOver(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	first := w.activeTerm("李传群", sm.D(2023, 5, 1), sm.D(2023, 7, 31), 0)
+	renewal := w.activeTerm("李传群", sm.D(2023, 8, 1), sm.D(2023, 8, 31), first.ID)
+	registrar := w.actor("XJ-KS-ZZB", sm.RoleRegistrar, "台账管理员")
+	w.on(sm.D(2023, 8, 1))
+	_, err := w.svc.Act(w.ctx, registrar, first.ID, approval.ActInput{Action: sm.ActExpire})
+	if e := codeOf(t, err, sm.EConflict); e.Message.ID != "transition.error.expire_renewed" || e.Message.Data["Number"] != renewal.Number {
+		t.Errorf("a manual expiry beside a signed-off renewal: %+v", e)
+	}
+	if res := w.sweep(sm.D(2023, 8, 1)); w.record(first.ID).State != sm.StateRenewed || w.record(renewal.ID).State != sm.StateActive {
+		t.Errorf("the hand-over after the refused expiry: %+v", res)
+	}
+}

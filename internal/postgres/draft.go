@@ -80,12 +80,12 @@ func (t *Tx) DraftInsert(ctx context.Context, d secondment.Secondment, now time.
 	err := t.q.QueryRow(ctx, `
 		INSERT INTO secondment (state, kind, alias, purpose, task, person_id, borrower_id, lender_id,
 		                        start_date, end_date, previous_id, justification, created_at, updated_at, programme,
-		                        salary_with, self_opinion)
-		VALUES ('draft', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)
+		                        salary_with, self_opinion, key_post)
+		VALUES ('draft', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)
 		RETURNING id`,
 		d.Kind, d.Alias, d.Purpose, d.Task, d.PersonID, d.BorrowerID, d.LenderID,
 		dateArg(d.Start), dateArg(d.End), nullID(d.PreviousID), d.Justification, now, d.Programme,
-		d.SalaryWith.Or(), d.SelfOpinion).Scan(&id)
+		d.SalaryWith.Or(), d.SelfOpinion, d.KeyPost).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("save draft: %w", mapError(err, "secondment"))
 	}
@@ -100,13 +100,13 @@ func (t *Tx) DraftUpdate(ctx context.Context, id int64, version int, d secondmen
 	err := t.q.QueryRow(ctx, `
 		UPDATE secondment SET kind = $3, alias = $4, purpose = $5, task = $6, person_id = $7, lender_id = $8,
 		       start_date = $9, end_date = $10, previous_id = $11, justification = $12, programme = $14,
-		       salary_with = $15, self_opinion = $16,
+		       salary_with = $15, self_opinion = $16, key_post = $17,
 		       changed_since_sent_back = (state = 'sent_back'), version = version + 1, updated_at = $13
 		WHERE id = $1 AND version = $2
 		RETURNING version`,
 		id, version, d.Kind, d.Alias, d.Purpose, d.Task, d.PersonID, d.LenderID,
 		dateArg(d.Start), dateArg(d.End), nullID(d.PreviousID), d.Justification, now, d.Programme,
-		d.SalaryWith.Or(), d.SelfOpinion).Scan(&v)
+		d.SalaryWith.Or(), d.SelfOpinion, d.KeyPost).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, ErrVersion
 	}

@@ -60,9 +60,13 @@ func judgeJurisdiction(ctx context.Context, q dbtx, h *secondment.Hierarchy, roo
 			return 0, err
 		}
 	}
+	cal, err := calendarTx(ctx, q) // R6's apply-by moves past holidays, as at a step
+	if err != nil {
+		return 0, err
+	}
 	unit, _ := h.Unit(root)
 	for _, rec := range recs {
-		f := secondment.Facts{Jurisdiction: unit.Name}
+		f := secondment.Facts{Jurisdiction: unit.Name, Calendar: cal}
 		f.Borrower, _ = h.Unit(rec.BorrowerID)
 		f.Lender, _ = h.Unit(rec.LenderID)
 		for _, hr := range histories[rec.PersonID] {

@@ -36,6 +36,7 @@ type policyRules struct {
 	BurdenWarnBP       int                     `json:"burden_warn_bp"`
 	BorrowerCapBP      int                     `json:"borrower_cap_bp,omitempty"`
 	BorrowerCapPeople  int                     `json:"borrower_cap_people,omitempty"`
+	KeyPostsExcluded   bool                    `json:"key_posts_excluded,omitempty"`
 	Citations          []citation              `json:"citations"`
 	Basis              string                  `json:"basis,omitempty"`
 }
@@ -53,7 +54,8 @@ func rulesOf(p secondment.Policy) policyRules {
 		CoolingOffMonths: p.CoolingOffMonths, ReturnGraceDays: p.ReturnGraceDays,
 		CleanupHoldsMajor: p.CleanupHoldsMajor, TransferInQuota: p.TransferInQuota,
 		DualFiling: p.DualFiling, BurdenWarnBP: p.BurdenWarnBP, ConsentLetter: p.ConsentLetter,
-		BorrowerCapBP: p.BorrowerCapBP, BorrowerCapPeople: p.BorrowerCapPeople, Basis: p.Basis}
+		BorrowerCapBP: p.BorrowerCapBP, BorrowerCapPeople: p.BorrowerCapPeople, Basis: p.Basis,
+		KeyPostsExcluded: p.KeyPostsExcluded}
 	for _, c := range p.Citations {
 		r.Citations = append(r.Citations, citation{c.Rule, c.Quote})
 	}
@@ -69,7 +71,8 @@ func (r policyRules) policy(preset string, version int, from time.Time) secondme
 		CoolingOffMonths: r.CoolingOffMonths, ReturnGraceDays: r.ReturnGraceDays,
 		CleanupHoldsMajor: r.CleanupHoldsMajor, TransferInQuota: r.TransferInQuota,
 		DualFiling: r.DualFiling, BurdenWarnBP: r.BurdenWarnBP, ConsentLetter: r.ConsentLetter,
-		BorrowerCapBP: r.BorrowerCapBP, BorrowerCapPeople: r.BorrowerCapPeople, Basis: r.Basis}
+		BorrowerCapBP: r.BorrowerCapBP, BorrowerCapPeople: r.BorrowerCapPeople, Basis: r.Basis,
+		KeyPostsExcluded: r.KeyPostsExcluded}
 	for _, c := range r.Citations {
 		p.Citations = append(p.Citations, secondment.Citation{Rule: c.Rule, Quote: c.Quote})
 	}

@@ -54,7 +54,7 @@ type dbtx interface {
 // unit) and pol (policy).
 const secondmentColumns = `s.id, s.state, s.kind, s.alias, s.purpose, s.task, s.person_id, s.borrower_id, s.lender_id,
        s.start_date, s.end_date, coalesce(s.previous_id, 0) AS previous_id, s.justification, s.programme,
-       s.salary_with, s.self_opinion, s.evaluation,
+       s.salary_with, s.self_opinion, s.evaluation, s.key_post,
        coalesce(s.jurisdiction_id, 0) AS jurisdiction_id, coalesce(s.org_dept_id, 0) AS org_dept_id,
        coalesce(pol.version, 0) AS policy_version, s.submitted_on, coalesce(s.submitted_by, 0) AS submitted_by,
        s.consented_on, s.approved_on, s.exception_rules, s.exception_approver, s.started_on,
@@ -92,6 +92,7 @@ type secondmentRow struct {
 	SalaryWith           string      `db:"salary_with"`
 	SelfOpinion          string      `db:"self_opinion"`
 	Evaluation           string      `db:"evaluation"`
+	KeyPost              bool        `db:"key_post"`
 	JurisdictionID       int64       `db:"jurisdiction_id"`
 	OrgDeptID            int64       `db:"org_dept_id"`
 	PolicyVersion        int         `db:"policy_version"`
@@ -141,7 +142,7 @@ func (r secondmentRow) record() SecondmentRecord {
 		Alias: secondment.Alias(r.Alias), Purpose: secondment.Purpose(r.Purpose), Task: r.Task,
 		PersonID: r.PersonID, BorrowerID: r.BorrowerID, LenderID: r.LenderID, Start: civil(r.Start), End: civil(r.End),
 		PreviousID: r.PreviousID, Justification: r.Justification, Programme: r.Programme,
-		SalaryWith: secondment.SalaryWith(r.SalaryWith), SelfOpinion: r.SelfOpinion, Evaluation: r.Evaluation,
+		SalaryWith: secondment.SalaryWith(r.SalaryWith), SelfOpinion: r.SelfOpinion, Evaluation: r.Evaluation, KeyPost: r.KeyPost,
 		PersonName: r.PersonName, BorrowerName: r.BorrowerName, LenderName: r.LenderName,
 		Number: r.Number, JurisdictionID: r.JurisdictionID, OrgDeptID: r.OrgDeptID, PolicyVersion: r.PolicyVersion,
 		SubmittedOn: civil(r.SubmittedOn), SubmittedBy: r.SubmittedBy, ConsentedOn: civil(r.ConsentedOn),

@@ -132,10 +132,15 @@ func (y CalendarYear) Validate() error {
 			bad(field, "calendar.error.name")
 		default:
 			for d := h.From; !d.After(h.To); d = d.AddDays(1) {
+				if off[d] {
+					bad(field, "calendar.error.twice", "Day", d.String())
+					break
+				}
 				off[d] = true
 			}
 		}
 	}
+	worked := map[Date]bool{}
 	for i, w := range y.Workdays {
 		field := fmt.Sprintf("workdays[%d]", i)
 		wd := w.Day.Start().Weekday()
@@ -146,7 +151,12 @@ func (y CalendarYear) Validate() error {
 			bad(field, "calendar.error.workday_weekday", "Day", w.Day.String())
 		case off[w.Day]:
 			bad(field, "calendar.error.both", "Day", w.Day.String())
+		case worked[w.Day]:
+			bad(field, "calendar.error.twice", "Day", w.Day.String())
+		case w.Name == "" || len([]rune(w.Name)) > 20:
+			bad(field, "calendar.error.name")
 		}
+		worked[w.Day] = true
 	}
 	if len(fe) > 0 {
 		return &Error{Code: EInvalid, Message: Msg("error.invalid"), Fields: fe}

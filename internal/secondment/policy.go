@@ -25,9 +25,10 @@ const (
 	R13 RuleID = "R13" // dual filing
 	R14 RuleID = "R14" // lending-unit burden
 	R15 RuleID = "R15" // borrowing-unit limit (limit.go)
+	R16 RuleID = "R16" // key and classified posts are not filled by secondees (an option)
 )
 
-var AllRules = []RuleID{R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15}
+var AllRules = []RuleID{R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15, R16}
 
 func (r RuleID) Valid() bool { return slices.Contains(AllRules, r) }
 
@@ -126,6 +127,10 @@ type Policy struct {
 	BurdenWarnBP      int  // R14: warn when seconded-out/headcount reaches this, in basis points (1% = 100)
 	BorrowerCapBP     int  // R15: people a borrowing unit may hold, as a share of its staffing quota (basis points)
 	BorrowerCapPeople int  // R15: … as a number; with both, the smaller applies
+	// R16: key and classified posts (关键岗位、涉密岗位) are not filled by
+	// secondees, save by an approved exception. Not in the seed: real
+	// approval forms carry it, so a policy may switch it on; no preset does.
+	KeyPostsExcluded bool
 
 	Citations []Citation // where the seed says so, for the user and the docs
 	Basis     string     // the document that set this version (依据), as the org dept enters it
@@ -269,6 +274,8 @@ func (p Policy) SameRule(q Policy, r RuleID) bool {
 		return p.BurdenWarnBP == q.BurdenWarnBP
 	case R15:
 		return p.BorrowerCapBP == q.BorrowerCapBP && p.BorrowerCapPeople == q.BorrowerCapPeople
+	case R16:
+		return p.KeyPostsExcluded == q.KeyPostsExcluded
 	}
 	return true // R9 has no setting
 }

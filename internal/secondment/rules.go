@@ -80,6 +80,11 @@ func evaluateRules(p Policy, s Secondment, f Facts) Violations {
 	vs = append(vs, cumulative(p, s, f, on)...)
 	vs = append(vs, burden(p, s, f)...)
 	vs = append(vs, borrowerLimit(p, s, f)...)
+	// R16, where the policy excludes them: a key or classified post is
+	// filled by a secondee only by an approved exception (原则上不使用).
+	if p.KeyPostsExcluded && s.KeyPost {
+		add(R16, SeverityException, "policy.r16.key_post")
+	}
 	slices.SortStableFunc(vs, func(a, b Violation) int { return a.Rule.num() - b.Rule.num() })
 	return vs
 }

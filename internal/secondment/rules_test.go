@@ -112,6 +112,9 @@ func TestRulesPerPreset(t *testing.T) {
 		// The seed names no number for R15: no preset limits a borrowing
 		// unit, however many it holds (TestBorrowerLimit sets one).
 		{R15, evaluate(func(p *probe) { p.f.BorrowerHeld = 500 }), outcome{}},
+		// Nor does it say anything of key posts: no preset excludes them
+		// (TestR16KeyPosts switches the option on).
+		{R16, evaluate(func(p *probe) { p.s.KeyPost = true }), outcome{}},
 	}
 	if len(cases) != len(AllRules) {
 		t.Fatalf("%d rule cases for %d rules", len(cases), len(AllRules))
@@ -393,12 +396,18 @@ func TestR6RenewalFiledTooLate(t *testing.T) {
 // policy an org dept wrote rests on its basis, and every violation
 // Evaluate returns carries its rule's source.
 func TestRuleSources(t *testing.T) {
-	seed, err := os.ReadFile("../../../shared/seed/article.zh.txt")
+	seed, err := os.ReadFile("testdata/article.zh.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range AllRules {
 		src := RuleSource(r)
+		if _, option := notInSeed[r]; option {
+			if !src.Known() || src.Quote != "" {
+				t.Errorf("%s, an option the report does not state, quotes %+v", r, src)
+			}
+			continue
+		}
 		if !src.Known() || src.Quote == "" || !strings.Contains(string(seed), src.Quote) {
 			t.Errorf("%s: source %+v is not the report's words", r, src)
 		}
@@ -473,5 +482,34 @@ func TestR7WindowsAfterTheRequest(t *testing.T) {
 	p.f.History[0].Programme, p.f.History[1].Programme = "市委组织部挂职锻炼计划", "市委组织部挂职锻炼计划"
 	if vs := Evaluate(weihai, p.s, p.f); slices.Contains(vs.Rules(), R7) {
 		t.Errorf("two formal 挂职 counted: %+v", vs)
+	}
+}
+
+// Issue #12: R16, an option no preset switches on. A policy that excludes
+// key and classified posts makes such a post an exception needing a reason
+// and approval; a post that is neither, or a policy without the option,
+// says nothing.
+func TestR16KeyPosts(t *testing.T) {
+	for _, n := range AllPresets {
+		for _, p := range Preset(n) {
+			if p.KeyPostsExcluded {
+				t.Errorf("%s v%d excludes key posts: the report says nothing of them", n, p.Version)
+			}
+		}
+	}
+	pol := latest(PresetNational)
+	p := baseProbe()
+	p.s.KeyPost = true
+	if vs := Evaluate(pol, p.s, p.f); slices.Contains(vs.Rules(), R16) {
+		t.Errorf("without the option: %+v", vs)
+	}
+	pol.KeyPostsExcluded, pol.Preset, pol.Basis = true, "", "某市借调人员管理办法（2026年）"
+	vs := Evaluate(pol, p.s, p.f)
+	if len(vs) != 1 || vs[0].Rule != R16 || vs[0].Severity != SeverityException || vs[0].Source.Document != pol.Basis {
+		t.Errorf("a key post under the option: %+v", vs)
+	}
+	p.s.KeyPost = false
+	if vs := Evaluate(pol, p.s, p.f); len(vs) != 0 {
+		t.Errorf("an ordinary post under the option: %+v", vs)
 	}
 }

@@ -104,6 +104,9 @@ type Secondment struct {
 	// SelfOpinion is the secondee's own opinion (本人意见), asked first,
 	// as the borrowing unit records it with the nomination.
 	SelfOpinion string
+	// KeyPost: the post the person is borrowed for is a key or classified
+	// post (关键岗位、涉密岗位), as the borrowing unit declares it (R16).
+	KeyPost bool
 	// Evaluation is the borrowing unit's evaluation of the secondee's
 	// work (期满鉴定), recorded with the return, for the lending unit's
 	// personnel file and annual assessment.

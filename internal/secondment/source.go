@@ -81,6 +81,13 @@ var ruleSources = map[RuleID]string{
 	R15: "针对机关借调干部数量缺乏管控",
 }
 
+// notInSeed are the catalog's rules the report does not state: options
+// real approval forms carry. Their source is the document of the policy
+// that switches them on (its basis); the catalog names what they are.
+var notInSeed = map[RuleID]Source{
+	R16: {Document: "关键岗位、涉密岗位原则上不使用借调人员（各地借调人员审批表所列事项，报道未载；由组织部在本地政策中启用，依据见该版本）"},
+}
+
 // sourceOfQuote is quote with its document.
 func sourceOfQuote(quote string) Source {
 	s := quoted[quote]
@@ -92,7 +99,12 @@ func sourceOfQuote(quote string) Source {
 func (c Citation) Source() Source { return sourceOfQuote(c.Quote) }
 
 // RuleSource is the catalog's source of rule r.
-func RuleSource(r RuleID) Source { return sourceOfQuote(ruleSources[r]) }
+func RuleSource(r RuleID) Source {
+	if s, ok := notInSeed[r]; ok {
+		return s
+	}
+	return sourceOfQuote(ruleSources[r])
+}
 
 // SourceOf is what rule r rests on under p: the policy's first citation
 // of it; for a policy an org dept wrote, its basis document; else the
@@ -106,6 +118,9 @@ func (p Policy) SourceOf(r RuleID) Source {
 	}
 	if p.Preset == "" && p.Basis != "" {
 		return Source{Document: p.Basis}
+	}
+	if r == R7 && p.PersonCapMonths > 0 && p.ChainCapMonths == 0 {
+		return sourceOfQuote("累计借用时间原则上不得超过半年") // the sum, not the chain
 	}
 	return RuleSource(r)
 }

@@ -18,7 +18,7 @@ import (
 
 // draftFields are the request form's fields.
 var draftFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification", "programme",
-	"salary_with", "self_opinion",
+	"salary_with", "self_opinion", "key_post",
 	"idempotency_key", "version", "previous_id", "q"}
 
 // draftOfForm reads a request form. A person or term that is not a number
@@ -32,7 +32,7 @@ func draftOfForm(f web.Form) approval.DraftInput {
 	return approval.DraftInput{PersonID: person, PreviousID: previous, Kind: f.Value("kind"), Alias: f.Value("alias"),
 		Purpose: f.Value("purpose"), Task: f.Value("task"), Start: f.Value("start"), End: f.Value("end"),
 		Justification: f.Value("justification"), Programme: f.Value("programme"), SalaryWith: f.Value("salary_with"),
-		SelfOpinion: f.Value("self_opinion")}
+		SelfOpinion: f.Value("self_opinion"), KeyPost: f.Value("key_post") == "on" || f.Value("key_post") == "true"}
 }
 
 // formOfDraft is a request form filled with in, for the edit and renewal
@@ -43,6 +43,9 @@ func formOfDraft(in approval.DraftInput) web.Form {
 		"start": in.Start, "end": in.End, "justification": in.Justification, "programme": in.Programme,
 		"salary_with": in.SalaryWith, "self_opinion": in.SelfOpinion} {
 		f.Values[k] = v
+	}
+	if in.KeyPost {
+		f.Values["key_post"] = "on"
 	}
 	if in.PersonID > 0 {
 		f.Values["person"] = strconv.FormatInt(in.PersonID, 10)
@@ -69,6 +72,7 @@ type apiDraft struct {
 	Programme     string `json:"programme"`
 	SalaryWith    string `json:"salary_with"`  // "lender" (the default) or "borrower"
 	SelfOpinion   string `json:"self_opinion"` // 本人意见
+	KeyPost       bool   `json:"key_post"`     // a key or classified post (R16)
 }
 
 // readDraft decodes the body of a create, an edit or a check.
@@ -81,7 +85,7 @@ func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, err
 func (b apiDraft) input() approval.DraftInput {
 	in := approval.DraftInput{PersonID: b.PersonID, Kind: b.Kind, Alias: b.Alias, Purpose: b.Purpose, Task: b.Task,
 		Start: b.Start, End: b.End, Justification: b.Justification, Programme: b.Programme, SalaryWith: b.SalaryWith,
-		SelfOpinion: b.SelfOpinion}
+		SelfOpinion: b.SelfOpinion, KeyPost: b.KeyPost}
 	if b.PreviousID != nil {
 		in.PreviousID = *b.PreviousID
 	}

@@ -139,6 +139,14 @@ type apiSource struct {
 	Quote    string `json:"quote,omitempty"`
 }
 
+// toAPISource is a rule's source on the API; nil when none is known.
+func toAPISource(s secondment.Source) *apiSource {
+	if !s.Known() {
+		return nil
+	}
+	return &apiSource{Document: s.Document, Issuer: s.Issuer, Date: s.Date, Article: s.Article, Quote: s.Quote}
+}
+
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, code int, err error) {
 	en := s.catalog.Localizer(i18n.English)
 	_, msg := userMessage(r.WithContext(i18n.WithLocalizer(r.Context(), en)), err)
@@ -163,9 +171,7 @@ func violations(en *i18n.Localizer, vs secondment.Violations) []apiViolation {
 	var out []apiViolation
 	for _, v := range vs {
 		a := apiViolation{Rule: string(v.Rule), Severity: string(v.Severity), Message: en.Message(v.Message)}
-		if s := v.Source; s.Known() {
-			a.Source = &apiSource{Document: s.Document, Issuer: s.Issuer, Date: s.Date, Article: s.Article, Quote: s.Quote}
-		}
+		a.Source = toAPISource(v.Source)
 		out = append(out, a)
 	}
 	return out

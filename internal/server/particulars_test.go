@@ -38,6 +38,17 @@ func TestParticularsSalaryAndOwnOpinion(t *testing.T) {
 		p["category"] != "cs_managed" || p["education"] != "研究生" {
 		t.Fatalf("particulars saved: %d %v", res.StatusCode, p)
 	}
+	// A client that does not send them (written before they existed)
+	// changes none; "" clears one.
+	res, p = a.call(reg, "PATCH", path, map[string]any{"name": "李传群", "home_unit_code": "XJ-KS-AKKS", "post": "科员",
+		"rank": "一级科员", "education": ""})
+	if res.StatusCode != 200 || p["born"] != "1993-02" || p["category"] != "cs_managed" || p["education"] != nil {
+		t.Fatalf("a PATCH without particulars: %d %v", res.StatusCode, p)
+	}
+	in["education"] = "研究生"
+	if res, p = a.call(reg, "PATCH", path, in); res.StatusCode != 200 || p["education"] != "研究生" {
+		t.Fatalf("particulars again: %d %v", res.StatusCode, p)
+	}
 
 	// A request records the salary arrangement and the person's opinion.
 	clerk := a.token("xj-ks-jw.borrower")

@@ -42,8 +42,8 @@ var personFields = []string{"code", "name", "unit", "post", "rank", "note", "lea
 func personOfForm(f web.Form) approval.PersonInput {
 	return approval.PersonInput{Code: f.Value("code"), Name: f.Value("name"), UnitCode: f.Value("unit"), Post: f.Value("post"),
 		Rank: f.Value("rank"), Note: f.Value("note"), Leader: f.Value("leader") == "on" || f.Value("leader") == "true",
-		Gender: f.Value("gender"), Born: f.Value("born"), Political: f.Value("political"), Category: f.Value("category"),
-		Education: f.Value("education")}
+		Gender: ptr(f.Value("gender")), Born: ptr(f.Value("born")), Political: ptr(f.Value("political")),
+		Category: ptr(f.Value("category")), Education: ptr(f.Value("education"))}
 }
 
 func formOfPerson(p secondment.PersonView) web.Form {
@@ -184,11 +184,12 @@ type apiPersonBody struct {
 	Rank         string `json:"rank"`
 	Note         string `json:"note"`
 	Leader       bool   `json:"leader"`
-	Gender       string `json:"gender"`
-	Born         string `json:"born"`
-	Political    string `json:"political"`
-	Category     string `json:"category"`
-	Education    string `json:"education"`
+	// The particulars: absent keeps what is on record, "" clears.
+	Gender    *string `json:"gender"`
+	Born      *string `json:"born"`
+	Political *string `json:"political"`
+	Category  *string `json:"category"`
+	Education *string `json:"education"`
 }
 
 func (s *Server) handleAPIPersonSave(w http.ResponseWriter, r *http.Request) {
@@ -248,3 +249,6 @@ func (s *Server) handleAPINominees(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"nominees": out})
 }
+
+// ptr is v's address, for an input whose absence means "keep".
+func ptr(v string) *string { return &v }

@@ -68,11 +68,7 @@ func (s *Server) handleAPIPolicies(w http.ResponseWriter, r *http.Request) {
 			v.Settings = append(v.Settings, apiPolicySetting{Rule: string(x.Rule), Text: x.Text})
 		}
 		for _, c := range p.Citations {
-			cs := apiPolicySetting{Rule: string(c.Rule), Text: c.Quote}
-			if src := c.Source(); src.Known() {
-				cs.Source = &apiSource{Document: src.Document, Issuer: src.Issuer, Date: src.Date, Article: src.Article, Quote: src.Quote}
-			}
-			v.Citations = append(v.Citations, cs)
+			v.Citations = append(v.Citations, apiPolicySetting{Rule: string(c.Rule), Text: c.Quote, Source: toAPISource(c.Source())})
 		}
 		versions = append(versions, v)
 	}

@@ -22,7 +22,7 @@ import (
 var policyFields = []string{"base", "based_on", "effective_from", "basis", "max_level_gap", "same_system", "township",
 	"term_months", "renewal_apply_by_days", "chain_cap_months", "person_cap_months", "person_window_months",
 	"cooling_off_months", "consent_letter", "return_grace_days", "cleanup_holds_major", "transfer_in_quota",
-	"dual_filing", "burden_warn_percent", "borrower_cap_percent", "borrower_cap_people"}
+	"dual_filing", "burden_warn_percent", "borrower_cap_percent", "borrower_cap_people", "key_posts_excluded"}
 
 // policyInts are the whole-number settings, by field.
 func policyInts(p *secondment.Policy) map[string]*int {
@@ -36,7 +36,8 @@ func policyInts(p *secondment.Policy) map[string]*int {
 // policyBools are the yes/no settings, by field.
 func policyBools(p *secondment.Policy) map[string]*bool {
 	return map[string]*bool{"same_system": &p.SameSystem, "consent_letter": &p.ConsentLetter,
-		"cleanup_holds_major": &p.CleanupHoldsMajor, "transfer_in_quota": &p.TransferInQuota, "dual_filing": &p.DualFiling}
+		"cleanup_holds_major": &p.CleanupHoldsMajor, "transfer_in_quota": &p.TransferInQuota, "dual_filing": &p.DualFiling,
+		"key_posts_excluded": &p.KeyPostsExcluded}
 }
 
 // policyPercents are the shares, entered in percent and kept in basis points.
@@ -230,6 +231,7 @@ type apiPolicySettings struct {
 	BurdenWarnBP       int                     `json:"burden_warn_bp"`
 	BorrowerCapBP      int                     `json:"borrower_cap_bp"`
 	BorrowerCapPeople  int                     `json:"borrower_cap_people"`
+	KeyPostsExcluded   bool                    `json:"key_posts_excluded"`
 }
 
 func settingsOf(p secondment.Policy) apiPolicySettings {
@@ -242,7 +244,7 @@ func settingsOf(p secondment.Policy) apiPolicySettings {
 		PersonCapMonths: p.PersonCapMonths, PersonWindowMonths: p.PersonWindowMonths, CoolingOffMonths: p.CoolingOffMonths,
 		ConsentLetter: p.ConsentLetter, ReturnGraceDays: p.ReturnGraceDays, CleanupHoldsMajor: p.CleanupHoldsMajor,
 		TransferInQuota: p.TransferInQuota, DualFiling: p.DualFiling, BurdenWarnBP: p.BurdenWarnBP,
-		BorrowerCapBP: p.BorrowerCapBP, BorrowerCapPeople: p.BorrowerCapPeople}
+		BorrowerCapBP: p.BorrowerCapBP, BorrowerCapPeople: p.BorrowerCapPeople, KeyPostsExcluded: p.KeyPostsExcluded}
 }
 
 func (a apiPolicySettings) apply(p *secondment.Policy) {
@@ -251,7 +253,7 @@ func (a apiPolicySettings) apply(p *secondment.Policy) {
 	p.PersonCapMonths, p.PersonWindowMonths, p.CoolingOffMonths = a.PersonCapMonths, a.PersonWindowMonths, a.CoolingOffMonths
 	p.ConsentLetter, p.ReturnGraceDays, p.CleanupHoldsMajor = a.ConsentLetter, a.ReturnGraceDays, a.CleanupHoldsMajor
 	p.TransferInQuota, p.DualFiling, p.BurdenWarnBP = a.TransferInQuota, a.DualFiling, a.BurdenWarnBP
-	p.BorrowerCapBP, p.BorrowerCapPeople = a.BorrowerCapBP, a.BorrowerCapPeople
+	p.BorrowerCapBP, p.BorrowerCapPeople, p.KeyPostsExcluded = a.BorrowerCapBP, a.BorrowerCapPeople, a.KeyPostsExcluded
 	if len(p.Purposes) == 0 {
 		p.Purposes = nil
 	}

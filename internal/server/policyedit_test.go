@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 )
 
 // policyForm is the editor's form as a clerk would post it: Kashgar's
@@ -176,4 +179,47 @@ func TestPolicyEditorPagesAndAPI(t *testing.T) {
 		t.Errorf("the card says %s held, its ledger lists %d", held, l.Total)
 	}
 
+}
+
+// Issue #12, R16: Kashgar's org dept switches on the key-post option from
+// today, naming its basis; a draft for a key post is then an exception the
+// live check names, citing that basis, on the page and in the API.
+func TestKeyPostOption(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true) // 6 May 2024
+	org := s.as(t, "xj-ks-zzb.orgdept")
+	res, m, _ := org.sendJSON("/api/v1/policies", map[string]any{"effective_from": "2024-05-06", "basis": "喀组通〔2024〕9号",
+		"settings": map[string]any{"key_posts_excluded": true}})
+	if res.StatusCode != http.StatusCreated || m["saved"] != true {
+		t.Fatalf("save: %d %v", res.StatusCode, m)
+	}
+	_, body := org.get("/policies")
+	if !strings.Contains(within(doc(t, body), "policy-settings"), "关键岗位、涉密岗位原则上不使用借调人员") {
+		t.Errorf("the policy page: %q", within(doc(t, body), "policy-settings"))
+	}
+	a := apiCaller{t, s}
+	draft := map[string]any{"person_id": personID(t, s, "李传群"), "kind": "secondment", "purpose": "special_project",
+		"task": "涉密档案整理", "start": "2024-06-01", "end": "2024-08-31", "key_post": true}
+	res, chk := a.call(a.token("xj-ks-jw.borrower"), "POST", "/api/v1/secondments/check", draft)
+	var r16 map[string]any
+	for _, v := range chk["violations"].([]any) {
+		if v.(map[string]any)["rule"] == "R16" {
+			r16 = v.(map[string]any)
+		}
+	}
+	if res.StatusCode != 200 || r16 == nil || r16["severity"] != "exception" ||
+		r16["source"].(map[string]any)["document"] != "喀组通〔2024〕9号" {
+		t.Fatalf("the API's check of a key post: %d %v", res.StatusCode, chk)
+	}
+	form := url.Values{"person": {strconv.FormatInt(personID(t, s, "李传群"), 10)}, "kind": {"secondment"},
+		"purpose": {"special_project"}, "task": {"涉密档案整理"}, "start": {"2024-06-01"}, "end": {"2024-08-31"}, "key_post": {"on"}}
+	_, body = s.as(t, "xj-ks-jw.borrower").post("/secondments/check", form)
+	if vs := byTestID(doc(t, body), "violation"); !slices.ContainsFunc(vs, func(n *html.Node) bool { return attr(n, "data-rule") == "R16" }) {
+		t.Errorf("the page's check of a key post: %q", within(doc(t, body), "policy-check"))
+	}
+	delete(form, "key_post")
+	_, body = s.as(t, "xj-ks-jw.borrower").post("/secondments/check", form)
+	if vs := byTestID(doc(t, body), "violation"); slices.ContainsFunc(vs, func(n *html.Node) bool { return attr(n, "data-rule") == "R16" }) {
+		t.Error("an ordinary post is flagged R16")
+	}
 }

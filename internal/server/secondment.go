@@ -172,7 +172,7 @@ func (s *Server) handleSecondmentEdit(w http.ResponseWriter, r *http.Request) {
 	in := approval.DraftInput{PersonID: req.PersonID, PreviousID: req.PreviousID, Kind: string(req.Kind),
 		Alias: string(req.Alias), Purpose: string(req.Purpose), Task: req.Task, Start: req.Start.String(),
 		End: req.End.String(), Justification: req.Justification, Programme: req.Programme,
-		SalaryWith: string(req.SalaryWith.Or()), SelfOpinion: req.SelfOpinion}
+		SalaryWith: string(req.SalaryWith.Or()), SelfOpinion: req.SelfOpinion, KeyPost: req.KeyPost}
 	v := web.SecondmentFormView{Form: formOfDraft(in), EditID: req.ID, Version: req.Version}
 	v.Check = s.check(r, u, in, &web.Form{Errors: map[string]secondment.Message{}})
 	s.showForm(w, r, u, http.StatusOK, v)
@@ -391,41 +391,38 @@ func (s *Server) handleSecondmentRenew(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSecondmentPrint(w http.ResponseWriter, r *http.Request) {
-	u, id, ok := s.userAndID(w, r)
-	if !ok {
-		return
-	}
-	pf, err := s.app.Print(r.Context(), u, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v := web.PrintView{PrintForm: pf, Printed: pf.Printed.In(secondment.Shanghai).Format("2006-01-02 15:04")}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := web.PrintPage(v).Render(r.Context(), w); err != nil {
-		s.log.Error("render", "err", err)
-	}
+	s.printForm(w, r, false)
 }
 
 // handleSecondmentEvaluation prints the term-end evaluation (期满鉴定) for
 // a party: the lending unit files it in the personnel file. Before the
 // return records one, there is none to print (404).
 func (s *Server) handleSecondmentEvaluation(w http.ResponseWriter, r *http.Request) {
+	s.printForm(w, r, true)
+}
+
+// printForm renders a party's printable page of a request: the approval
+// form, or the term-end evaluation.
+func (s *Server) printForm(w http.ResponseWriter, r *http.Request, evaluation bool) {
 	u, id, ok := s.userAndID(w, r)
 	if !ok {
 		return
 	}
 	pf, err := s.app.Print(r.Context(), u, id)
-	if err == nil && pf.Evaluation == "" {
+	if err == nil && evaluation && pf.Evaluation == "" {
 		err = secondment.NotFound("evaluation")
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v := web.EvaluationView{PrintForm: pf, Printed: pf.Printed.In(secondment.Shanghai).Format("2006-01-02 15:04")}
+	printed := pf.Printed.In(secondment.Shanghai).Format("2006-01-02 15:04")
+	page := web.PrintPage(web.PrintView{PrintForm: pf, Printed: printed})
+	if evaluation {
+		page = web.EvaluationPage(web.EvaluationView{PrintForm: pf, Printed: printed})
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := web.EvaluationPage(v).Render(r.Context(), w); err != nil {
+	if err := page.Render(r.Context(), w); err != nil {
 		s.log.Error("render", "err", err)
 	}
 }

@@ -58,6 +58,7 @@ type apiSecondment struct {
 	SalaryWith        string        `json:"salary_with"`
 	SelfOpinion       string        `json:"self_opinion,omitempty"`
 	Evaluation        string        `json:"evaluation,omitempty"`
+	KeyPost           bool          `json:"key_post"`
 	SubmittedOn       string        `json:"submitted_on,omitempty"`
 	PolicyVersion     int           `json:"policy_version,omitempty"`
 	ExceptionRules    []string      `json:"exception_rules"`
@@ -88,7 +89,7 @@ func toAPISecondment(r approval.Request) apiSecondment {
 		Person: apiParty{r.PersonID, r.PersonName}, Borrower: apiParty{r.BorrowerID, r.BorrowerName},
 		Lender: apiParty{r.LenderID, r.LenderName}, Start: r.Start.String(), End: r.End.String(),
 		PreviousID: r.PreviousID, Justification: r.Justification, Programme: r.Programme, SubmittedOn: dateString(r.SubmittedOn),
-		SalaryWith: string(r.SalaryWith.Or()), SelfOpinion: r.SelfOpinion, Evaluation: r.Evaluation,
+		SalaryWith: string(r.SalaryWith.Or()), SelfOpinion: r.SelfOpinion, Evaluation: r.Evaluation, KeyPost: r.KeyPost,
 		PolicyVersion: r.PolicyVersion, ExceptionRules: []string{}, ExceptionApprover: r.ExceptionApprover,
 		StartedOn: dateString(r.StartedOn), RecalledOn: dateString(r.RecalledOn), ReturnedOn: dateString(r.ReturnedOn),
 		Handover: r.Handover, ReturnConfirmedOn: dateString(r.ReturnConfirmedOn), RenewalID: r.RenewalID,

@@ -562,6 +562,14 @@ func TestEarlyReturnRecordedAndConfirmed(t *testing.T) {
 	if res, _ := s.as(t, "nmg-bt-qs-rd.borrower").get("/secondments/" + id + "/evaluation"); res.StatusCode != http.StatusNotFound {
 		t.Errorf("another unit's view of the evaluation: %d", res.StatusCode)
 	}
+	// Someone copied in reads the request, not the evaluation.
+	if res, _ := clerk.post("/secondments/"+id+"/cc", url.Values{"login": {"xj-ks-zf.borrower"}}); res.StatusCode >= 400 {
+		t.Fatalf("copy in 政府办's clerk: %d", res.StatusCode)
+	}
+	if res, body := s.as(t, "xj-ks-zf.borrower").get("/secondments/" + id); res.StatusCode != 200 ||
+		len(byTestID(doc(t, body), "evaluation")) != 0 || strings.Contains(body, "按时完成专项巡察底稿整理") {
+		t.Errorf("the evaluation shown to someone copied in: %d", res.StatusCode)
+	}
 	for _, action := range []string{"secondment.record_return", "secondment.confirm_return"} {
 		if events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: action}); len(events) != 1 {
 			t.Errorf("%s: %d events", action, len(events))

@@ -1,0 +1,1 @@
+ALTER TABLE secondment DROP COLUMN key_post;
