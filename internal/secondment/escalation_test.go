@@ -61,12 +61,15 @@ func TestCalendarYearValidate(t *testing.T) {
 		y     CalendarYear
 		field string
 	}{
-		"no source":        {CalendarYear{Year: 2027}, "source"},
-		"another year":     {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2028, 1, 1), D(2028, 1, 1), "元旦"}}}, "holidays[0]"},
-		"backwards":        {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2027, 2, 9), D(2027, 2, 5), "春节"}}}, "holidays[0]"},
-		"a weekday worked": {CalendarYear{Year: 2027, Source: "通知", Workdays: []CalendarDay{{Day: D(2027, 2, 3)}}}, "workdays[0]"},
-		"both":             {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2027, 2, 6), D(2027, 2, 7), "春节"}}, Workdays: []CalendarDay{{Day: D(2027, 2, 6)}}}, "workdays[0]"},
-		"nameless holiday": {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2027, 2, 6), D(2027, 2, 7), ""}}}, "holidays[0]"},
+		"no source":          {CalendarYear{Year: 2027}, "source"},
+		"another year":       {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2028, 1, 1), D(2028, 1, 1), "元旦"}}}, "holidays[0]"},
+		"backwards":          {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2027, 2, 9), D(2027, 2, 5), "春节"}}}, "holidays[0]"},
+		"a weekday worked":   {CalendarYear{Year: 2027, Source: "通知", Workdays: []CalendarDay{{Day: D(2027, 2, 3)}}}, "workdays[0]"},
+		"both":               {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2027, 2, 6), D(2027, 2, 7), "春节"}}, Workdays: []CalendarDay{{Day: D(2027, 2, 6)}}}, "workdays[0]"},
+		"nameless holiday":   {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2027, 2, 6), D(2027, 2, 7), ""}}}, "holidays[0]"},
+		"spans overlapping":  {CalendarYear{Year: 2027, Source: "通知", Holidays: []CalendarSpan{{D(2027, 2, 6), D(2027, 2, 8), "春节"}, {D(2027, 2, 8), D(2027, 2, 9), "春节"}}}, "holidays[1]"},
+		"a day worked twice": {CalendarYear{Year: 2027, Source: "通知", Workdays: []CalendarDay{{Day: D(2027, 2, 13), Name: "春节"}, {Day: D(2027, 2, 13), Name: "春节"}}}, "workdays[1]"},
+		"nameless workday":   {CalendarYear{Year: 2027, Source: "通知", Workdays: []CalendarDay{{Day: D(2027, 2, 13)}}}, "workdays[0]"},
 	} {
 		err := c.y.Validate()
 		var e *Error
