@@ -410,24 +410,12 @@ func UsageOf(p Policy, s Secondment, f Facts) Usage {
 		u.CapDays = DaysInclusive(first, TermLastDay(first, p.ChainCapMonths))
 	}
 	if p.PersonCapMonths > 0 && !s.Start.IsZero() && !s.End.Before(s.Start) {
-		// As cumulative's window check counts it.
-		win := span{s.End.AddMonths(-p.PersonWindowMonths).AddDays(1), s.End}
-		from := later(s.Start, win.from)
-		wfirst := from
-		for _, h := range f.History {
-			if !counted(h, s) {
-				continue
-			}
-			sp := term(h, on)
-			sp.from, sp.to = later(sp.from, win.from), earlier(sp.to, win.to)
-			if sp.to.Before(sp.from) {
-				continue
-			}
-			u.WindowUsed += sp.days()
-			wfirst = earlier(wfirst, sp.from)
-		}
+		// As cumulative's window check counts the year ending with the
+		// request.
+		w := windowUseOf(s, f, on, span{s.End.AddMonths(-p.PersonWindowMonths).AddDays(1), s.End})
+		u.WindowUsed = w.used
 		u.WindowMonths, u.WindowCapMonths = p.PersonWindowMonths, p.PersonCapMonths
-		u.WindowCapDays = DaysInclusive(wfirst, TermLastDay(wfirst, p.PersonCapMonths))
+		u.WindowCapDays = DaysInclusive(w.first, TermLastDay(w.first, p.PersonCapMonths))
 	}
 	return u
 }
