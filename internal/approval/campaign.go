@@ -137,7 +137,10 @@ func (s *Service) Campaign(ctx context.Context, u auth.User, id int64, q Campaig
 		return p, fieldError("outcome", "campaign.error.outcome")
 	}
 	if q.After != "" {
-		name, sid, ok := strings.Cut(q.After, "\x1f")
+		// The cursor is "<id>.<name>": the id, all digits, first, so a
+		// name may hold anything (no control character: cursors travel
+		// in URLs, which the input layer checks as text).
+		sid, name, ok := strings.Cut(q.After, ".")
 		n, err := strconv.ParseInt(sid, 10, 64)
 		if !ok || err != nil || n <= 0 {
 			return p, fieldError("after", "error.cursor")
@@ -151,7 +154,7 @@ func (s *Service) Campaign(ctx context.Context, u auth.User, id int64, q Campaig
 	if len(rows) > LedgerPageSize {
 		rows = rows[:LedgerPageSize]
 		last := rows[len(rows)-1]
-		p.Next = last.PersonName + "\x1f" + strconv.FormatInt(last.SecondmentID, 10)
+		p.Next = strconv.FormatInt(last.SecondmentID, 10) + "." + last.PersonName
 	}
 	p.Members = rows
 	return p, nil

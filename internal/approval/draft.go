@@ -61,7 +61,12 @@ func (s *Service) draft(ctx context.Context, r reader, u auth.User, cat *snapsho
 		case strings.TrimSpace(f.v) == "":
 			bad(f.field, "error.required")
 		case err != nil:
-			bad(f.field, "error.date")
+			var de *secondment.Error
+			if errors.As(err, &de) && de.Message.ID == "date.error.range" {
+				fe = append(fe, secondment.FieldError{Field: f.field, Message: de.Message})
+			} else {
+				bad(f.field, "error.date")
+			}
 		case day.Before(today):
 			bad(f.field, "secondment.error.past", "Today", today.String())
 		default:

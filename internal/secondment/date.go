@@ -85,8 +85,18 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, &Error{Code: EInvalid, Message: Msg("date.error.format", "Value", s), Err: err}
 	}
+	// A sane window (issue #13): 9999-12-30 is a typing slip, not a term.
+	if t.Year() < MinYear || t.Year() > MaxYear {
+		return Date{}, &Error{Code: EInvalid, Message: Msg("date.error.range", "Value", s, "Min", MinYear, "Max", MaxYear)}
+	}
 	return dateOfUTC(t), nil
 }
+
+// MinYear and MaxYear bound every date the service reads.
+const (
+	MinYear = 1900
+	MaxYear = 2100
+)
 
 // ParseMonth reads a month, 出生年月, as "2006-01" (or a whole date, whose
 // day is dropped): the first day of that month.

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"secondment/internal/approval"
 	"secondment/internal/secondment"
@@ -160,12 +165,81 @@ func (b apiAction) input(action secondment.Action, ifVersion int) (approval.ActI
 
 // readJSON decodes a request body, refusing unknown fields and excess.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxLetterBytes*2))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxLetterBytes*2))
+	if err != nil {
+		return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form_too_large"), Err: err}
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD without a word:
+	// it is refused instead, as in a form.
+	if !utf8.Valid(body) {
+		return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.json_utf8")}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.json"), Err: err}
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.json_trailing")}
+	}
+	if field, bad := badJSONText(reflect.ValueOf(v), ""); bad {
+		return textError(field)
+	}
 	return nil
+}
+
+// badJSONText finds a string in v, decoded from JSON, that is no plain
+// text (badText), and names it by its JSON path: task, letter.name.
+func badJSONText(v reflect.Value, path string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return badJSONText(v.Elem(), path)
+	case reflect.String:
+		return path, badText(v.String())
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if path != "" {
+				name = path + "." + name
+			}
+			if p, bad := badJSONText(v.Field(i), name); bad {
+				return p, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "", false // raw bytes (json.RawMessage) are checked where they are decoded
+		}
+		for i := range v.Len() {
+			if p, bad := badJSONText(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); bad {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			if k.Kind() == reflect.String && badText(k.String()) {
+				return path, true
+			}
+			if p, bad := badJSONText(v.MapIndex(k), path+"."+fmt.Sprint(k)); bad {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 // ifMatch reads the version an If-Match header names; 0 when absent.

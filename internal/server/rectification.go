@@ -158,6 +158,9 @@ func readEvidence(w http.ResponseWriter, r *http.Request) (approval.File, error)
 		}
 		return approval.File{}, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
 	}
+	if err := checkMultipart(r); err != nil {
+		return approval.File{}, err
+	}
 	file, fh, err := r.FormFile("file")
 	if err != nil {
 		return approval.File{}, fileError("file", "error.required")

@@ -124,7 +124,7 @@ func (s *Server) Handler() http.Handler {
 // Each route is registered with the rule it needs (routes.go).
 func (s *Server) Router() chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.localize, s.sameOrigin)
+	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.localize, s.sameOrigin, s.checkInput)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)

@@ -27,6 +27,9 @@ func readImportFile(w http.ResponseWriter, r *http.Request) (name string, data [
 		name = filepath.Base(r.URL.Query().Get("name"))
 		data, err = io.ReadAll(r.Body)
 	} else if err = r.ParseMultipartForm(1 << 20); err == nil {
+		if err := checkMultipart(r); err != nil {
+			return "", nil, form, err
+		}
 		form.Values["create_people"] = r.FormValue("create_people")
 		f, fh, ferr := r.FormFile("file")
 		if ferr != nil {

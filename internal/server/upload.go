@@ -54,6 +54,9 @@ func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval
 		}
 		return f, nil, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
 	}
+	if err := checkMultipart(r); err != nil {
+		return f, nil, err
+	}
 	for _, k := range []string{"opinion", "version", "date", "handover", "evaluation"} {
 		f.Values[k] = strings.TrimSpace(r.FormValue(k))
 	}
