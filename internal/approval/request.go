@@ -20,7 +20,7 @@ type Party struct {
 func (p Party) actor(u auth.User) secondment.Actor {
 	a := u.Actor(p.Role)
 	if p.For != nil {
-		a.ForID, a.ForName = p.For.ID, p.For.Name
+		a.ForID, a.ForName, a.ForPersonID = p.For.ID, p.For.Name, p.For.PersonID
 	}
 	return a
 }
@@ -128,6 +128,12 @@ func actionsFor(u auth.User, s secondment.Secondment, parties []Party, handler H
 				continue
 			}
 			if a.Deciding() && (s.FiledBy(u.ID) || (p.For != nil && s.FiledBy(p.For.ID))) {
+				continue
+			}
+			if a.Deciding() && (s.DecidedAsOther(u.ID, p.Role) || (p.For != nil && s.DecidedAsOther(p.For.ID, p.Role))) {
+				continue
+			}
+			if p.actor(u).About(s) && (a.Deciding() || a == secondment.ActSubmit || a == secondment.ActResubmit) {
 				continue
 			}
 			out = append(out, a)

@@ -71,7 +71,27 @@ func ValidateRoles(roles []Role) error {
 			return fe("account.error.separation")
 		}
 	}
+	if _, _, bad := Incompatible(roles); bad {
+		return fe("account.error.incompatible")
+	}
 	return nil
+}
+
+// incompatible are the role pairs one person may not hold together
+// (issue #13, separation of duties): the org dept signs off what a
+// borrowing unit asks and a lending unit consents to, so its reviewer is
+// neither.
+var incompatible = [][2]Role{{RoleOrgDept, RoleLender}, {RoleOrgDept, RoleBorrower}}
+
+// Incompatible reports the first pair of roles that may not be held
+// together by one person, and whether there is one.
+func Incompatible(roles []Role) (a, b Role, bad bool) {
+	for _, p := range incompatible {
+		if slices.Contains(roles, p[0]) && slices.Contains(roles, p[1]) {
+			return p[0], p[1], true
+		}
+	}
+	return "", "", false
 }
 
 // SortRoles turns stored role names into roles in AllRoles order.

@@ -18,6 +18,10 @@ type User struct {
 	MustChangePassword bool
 	PasswordChangedAt  time.Time
 	Disabled           bool
+	// PersonID is the person record of whoever uses the account (0: not
+	// linked): nobody files or decides a request about themselves.
+	PersonID   int64
+	PersonCode string // set by the administrator's list only
 	// ActingFor are the colleagues this user stands in for today as their
 	// out-of-office proxy (代理); set per request by the server.
 	ActingFor []User
@@ -33,7 +37,7 @@ func (u User) HasAny(rs ...Role) bool {
 
 // Actor is u acting in the approval chain in role r.
 func (u User) Actor(r secondment.Role) secondment.Actor {
-	return secondment.Actor{UserID: u.ID, Name: u.Name, Role: r, UnitID: u.UnitID}
+	return secondment.Actor{UserID: u.ID, Name: u.Name, Role: r, UnitID: u.UnitID, PersonID: u.PersonID}
 }
 
 // PasswordExpired reports whether the policy's maximum age has passed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,12 @@ func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, 
 			WHERE u.login = $1 AND u.disabled_at IS NULL`, login))
 		if err != nil || p.UnitID != by.UnitID || p.ID == by.ID {
 			return fieldError("login", "proxy.error.colleague")
+		}
+		// A proxy takes on the principal's roles: not where one person
+		// would then hold two that must stay apart (the org dept's
+		// reviewer standing in for the unit's lending contact).
+		if _, _, bad := auth.Incompatible(append(slices.Clone(by.Roles), p.Roles...)); bad {
+			return fieldError("login", "proxy.error.incompatible")
 		}
 		// The same live arrangement again (a double click, a retried API
 		// call) is already in force: nothing to insert or audit.

@@ -111,14 +111,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 }
 
 func scanUserHash(row pgx.Row, hash *string, lockedUntil **time.Time) (auth.User, error) {
-	var u auth.User
-	var roles []string
-	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
-		&u.PasswordChangedAt, &u.Disabled, &roles, hash, lockedUntil)
-	for _, r := range roles {
-		u.Roles = append(u.Roles, auth.Role(r))
-	}
-	return u, err
+	return scanUserWith(row, hash, lockedUntil)
 }
 
 // failAttempt records attempt as a failure of userID's account (0: none

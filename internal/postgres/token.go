@@ -80,11 +80,12 @@ func (s *Store) TokenUser(ctx context.Context, hash []byte, today secondment.Dat
 		       coalesce((SELECT array_agg(r.role::text) FROM user_role r WHERE r.user_id = u.id), '{}'),
 		       (SELECT password_max_age_days FROM security_setting WHERE id = 1),
 		       EXISTS (SELECT 1 FROM proxy p WHERE p.proxy_id = u.id AND p.revoked_at IS NULL
-		               AND p.starts_on <= $2::date AND p.ends_on >= $2::date)
+		               AND p.starts_on <= $2::date AND p.ends_on >= $2::date),
+		       coalesce(u.person_id, 0)
 		FROM api_token t JOIN app_user u ON u.id = t.user_id JOIN unit un ON un.id = u.unit_id
 		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL`, hash, today.String()).
 		Scan(&a.TokenID, &last, &u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
-			&u.PasswordChangedAt, &roles, &a.PasswordMaxAgeDays, &a.ActsForSomeone)
+			&u.PasswordChangedAt, &roles, &a.PasswordMaxAgeDays, &a.ActsForSomeone, &u.PersonID)
 	if err != nil {
 		return a, mapError(err, "token")
 	}
@@ -127,7 +128,7 @@ func (s *Store) SessionUser(ctx context.Context, userID int64, today secondment.
 	var a SessionAuth
 	var idle, abs int
 	u, err := scanUserWith(s.Pool.QueryRow(ctx, `
-		WITH me (id, login, name, unit_id, unit_name, must_change, changed_at, disabled, roles) AS (
+		WITH me (id, login, name, unit_id, unit_name, must_change, changed_at, disabled, roles, person_id) AS (
 		    SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.id = $1)
 		SELECT me.*, st.idle_timeout_minutes, st.absolute_timeout_hours, st.password_max_age_days,
 		       EXISTS (SELECT 1 FROM proxy p WHERE p.proxy_id = $1 AND p.revoked_at IS NULL

@@ -25,7 +25,8 @@ type Actor struct {
 const userColumns = `u.id, u.login, u.name, u.unit_id, un.name, u.must_change_password, u.password_changed_at,
 	u.disabled_at IS NOT NULL,
 	coalesce((SELECT array_agg(r.role ORDER BY array_position(ARRAY['borrower','lender','orgdept','registrar',
-		'sysadmin','secadmin','auditor'], r.role)) FROM user_role r WHERE r.user_id = u.id), '{}')`
+		'sysadmin','secadmin','auditor'], r.role)) FROM user_role r WHERE r.user_id = u.id), '{}'),
+	coalesce(u.person_id, 0)`
 
 func scanUser(row pgx.Row) (auth.User, error) { return scanUserWith(row) }
 
@@ -34,7 +35,7 @@ func scanUserWith(row pgx.Row, more ...any) (auth.User, error) {
 	var u auth.User
 	var roles []string
 	err := row.Scan(append([]any{&u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
-		&u.PasswordChangedAt, &u.Disabled, &roles}, more...)...)
+		&u.PasswordChangedAt, &u.Disabled, &roles, &u.PersonID}, more...)...)
 	for _, r := range roles {
 		u.Roles = append(u.Roles, auth.Role(r))
 	}
@@ -137,12 +138,18 @@ func (s *Store) UserList(ctx context.Context, f UserPage) ([]auth.User, error) {
 	if f.After != "" {
 		where += " AND u.login > " + arg(f.After)
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+`, coalesce(pe.code, '') FROM app_user u JOIN unit un ON un.id = u.unit_id
+		LEFT JOIN person pe ON pe.id = u.person_id
 		WHERE `+where+` ORDER BY u.login LIMIT `+arg(f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) {
+		var code string
+		u, err := scanUserWith(r, &code)
+		u.PersonCode = code
+		return u, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -270,5 +277,34 @@ func (s *Store) UserImport(ctx context.Context, by Actor, users []NewUser, now t
 			}
 		}
 		return nil
+	})
+}
+
+// UserSetPerson links account id to the person whose code is personCode
+// ("" unlinks it), and audits the change. An unknown code is a field
+// error on "person".
+func (s *Store) UserSetPerson(ctx context.Context, by Actor, id int64, personCode string, now time.Time) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		before, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.id = $1 FOR UPDATE OF u`, id))
+		if err != nil {
+			return mapError(err, "user")
+		}
+		var person *int64
+		if personCode != "" {
+			var pid int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM person WHERE code = $1`, personCode).Scan(&pid); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return fieldError("person", "admin.error.person_unknown")
+				}
+				return fmt.Errorf("find person %s: %w", personCode, err)
+			}
+			person = &pid
+		}
+		if _, err := tx.Exec(ctx, `UPDATE app_user SET person_id = $2, updated_at = $3 WHERE id = $1`, id, person, now); err != nil {
+			return fmt.Errorf("link user %d: %w", id, err)
+		}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "user.person",
+			ObjectType: "user", ObjectID: id, UnitID: before.UnitID,
+			Detail: map[string]any{"login": before.Login, "before": before.PersonID, "after": personCode}})
 	})
 }

@@ -166,6 +166,23 @@ type Decision struct {
 	At         time.Time
 }
 
+// DecidedAsOther reports whether user id decided a step of s in a role
+// other than role, in person or as someone's proxy, or was the colleague
+// a proxy decided it for (issue #13): one person never takes decisions on
+// one request in two capacities. Deciding the same step again after a
+// resubmission (same role) is no second capacity.
+func (s Secondment) DecidedAsOther(id int64, role Role) bool {
+	if id == 0 {
+		return false
+	}
+	for _, d := range s.Decisions {
+		if d.Action.Deciding() && d.Role != role && (d.ActorID == id || d.ForID == id) {
+			return true
+		}
+	}
+	return false
+}
+
 // FiledBy reports whether user id filed s: submitted or resubmitted it,
 // in person or as someone's proxy, or was the colleague a proxy filed it
 // for. Such a user decides no step of it.

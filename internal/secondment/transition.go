@@ -27,6 +27,22 @@ type Actor struct {
 	// and unit are theirs; the decision reads "Name for For.Name".
 	ForID   int64
 	ForName string
+	// PersonID and ForPersonID are the person records of the actor and of
+	// the colleague acted for (0: not linked): nobody files or decides a
+	// request about themselves (issue #13).
+	PersonID, ForPersonID int64
+}
+
+// About reports whether a, in person or for a colleague, is the person s
+// is about.
+func (a Actor) About(s Secondment) bool {
+	return s.PersonID != 0 && (a.PersonID == s.PersonID || a.ForPersonID == s.PersonID)
+}
+
+// ownCase reports whether action is one nobody takes about themselves:
+// filing or deciding.
+func ownCase(action Action) bool {
+	return action.Deciding() || action == ActSubmit || action == ActResubmit
 }
 
 // Input is what an action brings besides the actor. Which fields an action
@@ -126,6 +142,10 @@ func Transition(s Secondment, a Actor, in Input, now time.Time) (Result, error) 
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.forbidden"), Err: ErrForbidden}
 	case in.Action.Deciding() && (s.FiledBy(a.UserID) || s.FiledBy(a.ForID)):
 		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.own_request"), Err: ErrForbidden}
+	case ownCase(in.Action) && a.About(s):
+		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.about_self"), Err: ErrForbidden}
+	case in.Action.Deciding() && (s.DecidedAsOther(a.UserID, a.Role) || s.DecidedAsOther(a.ForID, a.Role)):
+		return Result{}, &Error{Code: EForbidden, Message: Msg("transition.error.other_capacity"), Err: ErrForbidden}
 	}
 
 	t := &step{s: s, a: a, in: in, now: now, today: DateOf(now), row: rows[0]}

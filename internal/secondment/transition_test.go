@@ -354,3 +354,42 @@ func TestDocsDiagramMatchesTable(t *testing.T) {
 		}
 	}
 }
+
+// Issue #13: one person never decides one request in two capacities —
+// the lending unit's consent given in person or as a proxy, then the
+// sign-off — nor files or decides a request about themselves. Deciding
+// the same step again (a send-back, then the sign-off) is one capacity.
+func TestOneCapacityAndNotAboutOneself(t *testing.T) {
+	now := D(2024, 3, 5).Start().Add(10 * time.Hour)
+	s := Secondment{ID: 1, State: StateAwaitingSignoff, Kind: KindSecondment, PersonID: 42, SubmittedBy: 1,
+		Decisions: []Decision{{Step: StateAwaitingConsent, Action: ActConsent, Role: RoleLender, ActorID: 7, ForID: 9}}}
+	approve := Input{Action: ActApprove, Opinion: "同意"}
+	s.OrgDeptID = 3
+	for name, c := range map[string]struct {
+		a   Actor
+		msg string
+	}{
+		"the consenting proxy signs off":           {Actor{UserID: 7, Role: RoleOrgDept, UnitID: 3}, "transition.error.other_capacity"},
+		"the colleague consented for signs off":    {Actor{UserID: 9, Role: RoleOrgDept, UnitID: 3}, "transition.error.other_capacity"},
+		"the org dept's reviewer about himself":    {Actor{UserID: 5, Role: RoleOrgDept, UnitID: 3, PersonID: 42}, "transition.error.about_self"},
+		"a proxy for someone the request is about": {Actor{UserID: 5, Role: RoleOrgDept, UnitID: 3, ForID: 6, ForPersonID: 42}, "transition.error.about_self"},
+	} {
+		_, err := Transition(s, c.a, approve, now)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != EForbidden || e.Message.ID != c.msg {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The same reviewer deciding the same step again is no second capacity.
+	s.Decisions = append(s.Decisions, Decision{Step: StateAwaitingSignoff, Action: ActSendBack, Role: RoleOrgDept, ActorID: 5})
+	if s.DecidedAsOther(5, RoleOrgDept) || !s.DecidedAsOther(7, RoleOrgDept) || s.DecidedAsOther(7, RoleLender) {
+		t.Error("DecidedAsOther")
+	}
+	// Filing a request about oneself is refused too.
+	d := Secondment{ID: 2, State: StateDraft, Kind: KindSecondment, PersonID: 42, BorrowerID: 8}
+	var e *Error
+	if _, err := Transition(d, Actor{UserID: 3, Role: RoleBorrower, UnitID: 8, PersonID: 42}, Input{Action: ActSubmit}, now); !errors.As(err, &e) ||
+		e.Message.ID != "transition.error.about_self" {
+		t.Errorf("filing one's own secondment: %v", err)
+	}
+}

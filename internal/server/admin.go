@@ -163,6 +163,35 @@ func (s *Server) handleUserRoles(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 }
 
+// handleUserPerson links an account to the person record of whoever uses
+// it (issue #13): nobody then files or decides a request about themselves.
+func (s *Server) handleUserPerson(w http.ResponseWriter, r *http.Request) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	target, err := s.targetUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, "person")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if err := s.store.UserSetPerson(r.Context(), actorOf(admin), target.ID, strings.ToUpper(f.Value("person")), s.clock.Now()); err != nil {
+		if !withErrors(&f, err) {
+			s.renderError(w, r, err)
+			return
+		}
+		s.showUsers(w, r, http.StatusUnprocessableEntity, f, web.Notice{})
+		return
+	}
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
 // adminAccount reports whether u holds an administrator role. The three
 // administrators' accounts are managed only from the server's command line
 // (secondment user add): the system administrator can neither create,

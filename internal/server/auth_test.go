@@ -94,6 +94,7 @@ var expected = map[string][]string{
 	"GET /admin/users":                                           {"sysadmin"},
 	"POST /admin/users":                                          {"sysadmin"},
 	"POST /admin/users/{userID}/roles":                           {"sysadmin"},
+	"POST /admin/users/{userID}/person":                          {"sysadmin"},
 	"POST /admin/users/{userID}/disable":                         {"sysadmin"},
 	"POST /admin/users/{userID}/enable":                          {"sysadmin"},
 	"POST /admin/users/{userID}/reset-password":                  {"sysadmin"},

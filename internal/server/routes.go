@@ -94,6 +94,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/admin/users", anyOf(auth.RoleSysAdmin), s.handleUserList)
 	s.handle(r, "POST", "/admin/users", anyOf(auth.RoleSysAdmin), s.handleUserCreate)
 	s.handle(r, "POST", "/admin/users/{userID}/roles", anyOf(auth.RoleSysAdmin), s.handleUserRoles)
+	s.handle(r, "POST", "/admin/users/{userID}/person", anyOf(auth.RoleSysAdmin), s.handleUserPerson)
 	s.handle(r, "POST", "/admin/users/{userID}/disable", anyOf(auth.RoleSysAdmin), s.handleUserDisable)
 	s.handle(r, "POST", "/admin/users/{userID}/enable", anyOf(auth.RoleSysAdmin), s.handleUserEnable)
 	s.handle(r, "POST", "/admin/users/{userID}/reset-password", anyOf(auth.RoleSysAdmin), s.handleUserResetPassword)
