@@ -80,7 +80,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // failStatus is fail with the status chosen by the caller (401 has no
 // domain error code of its own).
 func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, code int, err error) {
-	if code >= 500 {
+	if code >= 500 && code != http.StatusServiceUnavailable && dbUnavailable(err) {
+		code, err = http.StatusServiceUnavailable, unavailable(err)
+		s.log.Warn("database unavailable", "request_id", middleware.GetReqID(r.Context()), "err", err)
+	}
+	if code >= 500 && code != http.StatusServiceUnavailable {
 		s.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
 	}
 	setRetryAfter(w, err)

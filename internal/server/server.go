@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -39,6 +38,8 @@ type Server struct {
 	sessions *scs.SessionManager
 	rules    map[string]rule
 	version  string
+	// requestTimeout bounds each request (deadline).
+	requestTimeout time.Duration
 }
 
 // Deps are the server's collaborators.
@@ -55,6 +56,9 @@ type Deps struct {
 	// HashSlots bounds the password hashes running at once (argon2id's
 	// memory); 0: one per CPU the Go runtime uses (GOMAXPROCS).
 	HashSlots int
+	// RequestTimeout bounds each request's work (a frozen database must
+	// not hang it); DefaultRequestTimeout if zero.
+	RequestTimeout time.Duration
 }
 
 // New builds a server.
@@ -73,9 +77,7 @@ func New(d Deps) *Server {
 	}
 	sm := scs.New()
 	if d.Store != nil {
-		// No cleanup goroutine: every replica would run it. Expired rows are
-		// never loaded (the store checks expiry) and are removed by a job.
-		sm.Store = pgxstore.NewWithCleanupInterval(d.Store.Pool, 0)
+		sm.Store = newSessionStore(d.Store.Pool)
 	}
 	// scs's own lifetime is the widest the sign-in policy allows; the
 	// policy's (configurable) timeouts are enforced by authenticate with
@@ -90,8 +92,15 @@ func New(d Deps) *Server {
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Secure = d.SecureCookies
 	sm.Cookie.Persist = false
-	return &Server{app: approval.New(d.Store, d.Clock), store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
-		hashing: auth.NewSlots(d.HashSlots), sessions: sm, rules: map[string]rule{}, version: d.Version}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = DefaultRequestTimeout
+	}
+	srv := &Server{app: approval.New(d.Store, d.Clock), store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
+		hashing: auth.NewSlots(d.HashSlots), sessions: sm, rules: map[string]rule{}, version: d.Version, requestTimeout: d.RequestTimeout}
+	// A session store that cannot reach the database answers as every
+	// other failure does (503 while it is away), not with scs's bare 500.
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { srv.fail(w, r, err) }
+	return srv
 }
 
 // hashWait is how long a password check queues for a hashing slot before
@@ -124,7 +133,7 @@ func (s *Server) Handler() http.Handler {
 // Each route is registered with the rule it needs (routes.go).
 func (s *Server) Router() chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.localize, s.sameOrigin, s.checkInput)
+	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.deadline, s.localize, s.sameOrigin, s.checkInput)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
@@ -207,4 +216,13 @@ func handleStatic(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
 	http.ServeFileFS(w, r, web.Static, name)
+}
+
+// deadline bounds each request's work by the server's request timeout.
+func (s *Server) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
