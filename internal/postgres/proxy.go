@@ -33,7 +33,20 @@ func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, 
 		// A proxy takes on the principal's roles: not where one person
 		// would then hold two that must stay apart (the org dept's
 		// reviewer standing in for the unit's lending contact).
-		if _, _, bad := auth.Incompatible(append(slices.Clone(by.Roles), p.Roles...)); bad {
+		// Nor with the roles of others the proxy already stands in for
+		// over the same days: two principals must not join them either.
+		var taken []string
+		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT r.role), '{}') FROM proxy x
+			JOIN user_role r ON r.user_id = x.principal_id
+			WHERE x.proxy_id = $1 AND x.revoked_at IS NULL AND x.starts_on <= $3::date AND x.ends_on >= $2::date`,
+			p.ID, from.String(), to.String()).Scan(&taken); err != nil {
+			return fmt.Errorf("roles the proxy stands in for: %w", err)
+		}
+		roles := append(slices.Clone(by.Roles), p.Roles...)
+		for _, r := range taken {
+			roles = append(roles, auth.Role(r))
+		}
+		if _, _, bad := auth.Incompatible(roles); bad {
 			return fieldError("login", "proxy.error.incompatible")
 		}
 		// The same live arrangement again (a double click, a retried API

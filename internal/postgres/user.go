@@ -285,7 +285,9 @@ func (s *Store) UserImport(ctx context.Context, by Actor, users []NewUser, now t
 // error on "person".
 func (s *Store) UserSetPerson(ctx context.Context, by Actor, id int64, personCode string, now time.Time) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		before, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.id = $1 FOR UPDATE OF u`, id))
+		var beforeCode string
+		before, err := scanUserWith(tx.QueryRow(ctx, `SELECT `+userColumns+`, coalesce(pe.code, '') FROM app_user u
+			JOIN unit un ON un.id = u.unit_id LEFT JOIN person pe ON pe.id = u.person_id WHERE u.id = $1 FOR UPDATE OF u`, id), &beforeCode)
 		if err != nil {
 			return mapError(err, "user")
 		}
@@ -305,6 +307,6 @@ func (s *Store) UserSetPerson(ctx context.Context, by Actor, id int64, personCod
 		}
 		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: "user.person",
 			ObjectType: "user", ObjectID: id, UnitID: before.UnitID,
-			Detail: map[string]any{"login": before.Login, "before": before.PersonID, "after": personCode}})
+			Detail: map[string]any{"login": before.Login, "before": beforeCode, "after": personCode}})
 	})
 }

@@ -105,9 +105,12 @@ func ParseMonth(s string) (Date, error) {
 	if err != nil {
 		d, derr := ParseDate(s)
 		if derr != nil {
-			return Date{}, &Error{Code: EInvalid, Message: Msg("date.error.format", "Value", s), Err: err}
+			return Date{}, derr
 		}
 		return D(d.Year, d.Month, 1), nil
+	}
+	if t.Year() < MinYear || t.Year() > MaxYear {
+		return Date{}, &Error{Code: EInvalid, Message: Msg("date.error.range", "Value", s, "Min", MinYear, "Max", MaxYear)}
 	}
 	return dateOfUTC(t), nil
 }

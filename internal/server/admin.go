@@ -176,6 +176,10 @@ func (s *Server) handleUserPerson(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
+	if adminAccount(target) {
+		s.refuseUsers(w, r, "admin.error.admin_by_cli")
+		return
+	}
 	f, err := readForm(w, r, "person")
 	if err != nil {
 		s.renderError(w, r, err)

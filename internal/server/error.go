@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -80,11 +81,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // failStatus is fail with the status chosen by the caller (401 has no
 // domain error code of its own).
 func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, code int, err error) {
-	if code >= 500 && code != http.StatusServiceUnavailable && dbUnavailable(err) {
+	ctxErr := r.Context().Err()
+	switch {
+	case code >= 500 && ctxErr == context.Canceled && errors.Is(err, context.Canceled):
+		// The client went away: nobody reads the answer, and it is no
+		// fault of the service's.
+		s.log.Debug("client gone", "request_id", middleware.GetReqID(r.Context()))
+		return
+	case code >= 500 && code != http.StatusServiceUnavailable && dbUnavailable(err, ctxErr == context.DeadlineExceeded):
 		code, err = http.StatusServiceUnavailable, unavailable(err)
 		s.log.Warn("database unavailable", "request_id", middleware.GetReqID(r.Context()), "err", err)
-	}
-	if code >= 500 && code != http.StatusServiceUnavailable {
+	case code == http.StatusServiceUnavailable:
+		s.log.Warn("service unavailable", "request_id", middleware.GetReqID(r.Context()), "err", err)
+	case code >= 500:
 		s.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
 	}
 	setRetryAfter(w, err)

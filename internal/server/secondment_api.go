@@ -280,8 +280,10 @@ func (s *Server) apiTogether(w http.ResponseWriter, r *http.Request, do func(u a
 	}
 	body := map[string]any{}
 	if r.ContentLength != 0 {
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes)).Decode(&body); err != nil {
-			s.fail(w, r, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.json"), Err: err})
+		// The input layer's strict JSON: valid UTF-8, one value, every
+		// string plain text (the walker reads a map's values too).
+		if err := readJSON(w, r, &body); err != nil {
+			s.fail(w, r, err)
 			return
 		}
 	}
