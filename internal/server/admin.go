@@ -166,18 +166,8 @@ func (s *Server) handleUserRoles(w http.ResponseWriter, r *http.Request) {
 // handleUserPerson links an account to the person record of whoever uses
 // it (issue #13): nobody then files or decides a request about themselves.
 func (s *Server) handleUserPerson(w http.ResponseWriter, r *http.Request) {
-	admin, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	target, err := s.targetUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	if adminAccount(target) {
-		s.refuseUsers(w, r, "admin.error.admin_by_cli")
+	admin, target, ok := s.adminTarget(w, r)
+	if !ok {
 		return
 	}
 	f, err := readForm(w, r, "person")
@@ -196,6 +186,26 @@ func (s *Server) handleUserPerson(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 }
 
+// adminTarget reads the administrator and the account a /admin/users/{id}
+// action is about, refusing an administrator's account (managed from the
+// command line only); ok is false once it has answered.
+func (s *Server) adminTarget(w http.ResponseWriter, r *http.Request) (admin, target auth.User, ok bool) {
+	admin, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return admin, target, false
+	}
+	if target, err = s.targetUser(r); err != nil {
+		s.renderError(w, r, err)
+		return admin, target, false
+	}
+	if adminAccount(target) {
+		s.refuseUsers(w, r, "admin.error.admin_by_cli")
+		return admin, target, false
+	}
+	return admin, target, true
+}
+
 // adminAccount reports whether u holds an administrator role. The three
 // administrators' accounts are managed only from the server's command line
 // (secondment user add): the system administrator can neither create,
@@ -210,22 +220,12 @@ func (s *Server) refuseUsers(w http.ResponseWriter, r *http.Request, msg string)
 }
 
 func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
-	admin, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	target, err := s.targetUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
+	admin, target, ok := s.adminTarget(w, r)
+	if !ok {
 		return
 	}
 	if target.ID == admin.ID {
 		s.refuseUsers(w, r, "admin.error.self")
-		return
-	}
-	if adminAccount(target) {
-		s.refuseUsers(w, r, "admin.error.admin_by_cli")
 		return
 	}
 	if err := s.store.UserSetDisabled(r.Context(), actorOf(admin), target.ID, disabled, s.clock.Now()); err != nil {
@@ -241,18 +241,8 @@ func (s *Server) handleUserEnable(w http.ResponseWriter, r *http.Request)  { s.s
 // handleUserResetPassword gives the account a new one-time password, shown
 // once, and lifts a lockout.
 func (s *Server) handleUserResetPassword(w http.ResponseWriter, r *http.Request) {
-	admin, err := currentUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	target, err := s.targetUser(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	if adminAccount(target) {
-		s.refuseUsers(w, r, "admin.error.admin_by_cli")
+	admin, target, ok := s.adminTarget(w, r)
+	if !ok {
 		return
 	}
 	password := auth.GeneratePassword()
