@@ -50,7 +50,8 @@ type Config struct {
 	KeepRead time.Duration
 }
 
-// PruneArgs is the job that deletes old read notifications.
+// PruneArgs is the hourly job that deletes old read notifications, and
+// expired sessions, old sign-in attempts and idempotency keys.
 type PruneArgs struct{}
 
 // Kind names the job in River's table.
@@ -81,6 +82,20 @@ func (w *pruneWorker) Work(ctx context.Context, job *river.Job[PruneArgs]) error
 		}
 	}
 	w.log.Info("prune notifications", "deleted", total, "read_before", cutoff)
+	// Housekeeping rides along (issue #13): expired sessions, old sign-in
+	// attempts and idempotency keys, batch by batch.
+	var swept postgres.Swept
+	for {
+		b, err := w.store.Housekeep(ctx, w.clock.Now(), postgres.DefaultKept, pruneBatch)
+		if err != nil {
+			return err
+		}
+		swept.Sessions, swept.Attempts, swept.Keys = swept.Sessions+b.Sessions, swept.Attempts+b.Attempts, swept.Keys+b.Keys
+		if b.Sessions < pruneBatch && b.Attempts < pruneBatch && b.Keys < pruneBatch {
+			break
+		}
+	}
+	w.log.Info("housekeeping", "sessions", swept.Sessions, "sign_in_attempts", swept.Attempts, "idempotency_keys", swept.Keys)
 	return nil
 }
 
