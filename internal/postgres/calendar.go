@@ -12,8 +12,11 @@ import (
 )
 
 // calendarTx reads the holiday calendar: every day set apart from its
-// weekday, and the years whose schedule was entered (a few dozen rows a
-// year, read with the catalog).
+// weekday, and the years whose schedule was entered. It is read whole, with
+// no LIMIT, on purpose: a year holds a few dozen rows and the years are
+// bounded (2000–2100 by the schema), so the whole calendar is a few
+// thousand rows at most; it is cached with the catalog, and a sweep reads
+// it once.
 func calendarTx(ctx context.Context, q dbtx) (secondment.Calendar, error) {
 	rows, err := q.Query(ctx, `SELECT day, working, name FROM calendar_day ORDER BY day`)
 	if err != nil {

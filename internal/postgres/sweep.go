@@ -88,13 +88,18 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	if res.Overdue, err = s.sweepStep(ctx, secondment.StateExpired, secondment.ActMarkOverdue, today, now, o.BatchSize, &res); err != nil {
 		return res, err
 	}
-	if res.Reminders, err = s.sweepReminders(ctx, today, now, o); err != nil {
+	// The holiday calendar, read once for the steps that count by it.
+	cal, err := calendarTx(ctx, s.Pool)
+	if err != nil {
+		return res, err
+	}
+	if res.Reminders, err = s.sweepReminders(ctx, today, now, o, cal); err != nil {
 		return res, err
 	}
 	if o.EscalateAfter == 0 {
 		o.EscalateAfter = secondment.DefaultEscalateAfter
 	}
-	if res.Escalated, err = s.sweepEscalations(ctx, today, now, o.EscalateAfter); err != nil {
+	if res.Escalated, err = s.sweepEscalations(ctx, today, now, o.EscalateAfter, cal); err != nil {
 		return res, err
 	}
 	if res.RectEscalated, err = s.sweepRectifications(ctx, today, now, o.BatchSize); err != nil {
@@ -431,16 +436,12 @@ func (w *batchWrite) write(ctx context.Context, tx pgx.Tx, now time.Time, today 
 }
 
 // sweepReminders sends the reminders due today, each once.
-func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now time.Time, o SweepOptions) (int, error) {
+func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now time.Time, o SweepOptions, cal secondment.Calendar) (int, error) {
 	maxDays := 0
 	for _, d := range o.ReminderDays {
 		maxDays = max(maxDays, d)
 	}
 	policies, err := policiesTx(ctx, s.Pool)
-	if err != nil {
-		return 0, err
-	}
-	cal, err := calendarTx(ctx, s.Pool)
 	if err != nil {
 		return 0, err
 	}

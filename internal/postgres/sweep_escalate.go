@@ -13,7 +13,7 @@ import (
 // sweepEscalations flags review steps that have waited more than after
 // working days (by the holiday calendar) to the supervising org dept, once
 // per request and step.
-func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now time.Time, after int) (int, error) {
+func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now time.Time, after int, cal secondment.Calendar) (int, error) {
 	if after < 0 {
 		return 0, nil
 	}
@@ -24,10 +24,6 @@ func (s *Store) sweepEscalations(ctx context.Context, today secondment.Date, now
 	h, err := secondment.NewHierarchy(units)
 	if err != nil {
 		return 0, fmt.Errorf("unit hierarchy: %w", err)
-	}
-	cal, err := calendarTx(ctx, s.Pool)
-	if err != nil {
-		return 0, err
 	}
 	// The step started with the request's last decision (the submission,
 	// the consent); anything waiting fewer days than "after" in calendar
