@@ -28,6 +28,9 @@ Usage:
   secondment user add --login L --name N --unit CODE --role R [--password-stdin]
                                           create an account (the first system administrator)
   secondment sweep [--day D]              run the periodic sweep once (expiry, overdue, reminders)
+  secondment audit verify [--expect SEQ:HASH]
+                                          check the audit trail's hash chain (exit 1 if broken)
+  secondment audit purge --before D --yes delete audit events past their retention (at least 6 months)
   secondment version                      print the version
   secondment help [command]               show help
 
@@ -79,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runUser(ctx, args, getenv, stdin, stdout, stderr)
 	case "sweep":
 		return runSweep(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args, getenv, stdout, stderr)
 	case "version":
 		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
 			return &usageError{"version takes no arguments"}

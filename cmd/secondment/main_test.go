@@ -508,3 +508,50 @@ func TestSweepRehearsal(t *testing.T) {
 		t.Errorf("sweep back in time: %d %s", code, stderr)
 	}
 }
+
+// `audit verify` reports an intact chain with its head, exits 1 once an
+// event is edited behind the service's back, and catches a rewrite against
+// a head noted earlier; `audit purge` refuses what is within retention.
+func TestAuditCommand(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.URL(t)
+	e := env("SECONDMENT_DATABASE_URL", dbURL)
+	if _, code, stderr := runCmd(t, e, "seed", "demo"); code != 0 {
+		t.Fatalf("seed demo: %d %s", code, stderr)
+	}
+	out, code, stderr := runCmd(t, e, "audit", "verify")
+	if code != 0 || !strings.Contains(out, "audit chain intact") {
+		t.Fatalf("verify: %d %s %s", code, out, stderr)
+	}
+	head := ""
+	for _, line := range strings.Split(out, "\n") {
+		if h, ok := strings.CutPrefix(line, "head: "); ok {
+			head = h
+		}
+	}
+	if out, code, _ := runCmd(t, e, "audit", "verify", "--expect", head); code != 0 {
+		t.Fatalf("verify against its own head: %d %s", code, out)
+	}
+	if _, code, stderr := runCmd(t, e, "audit", "verify", "--expect", "12:zz"); code != 2 || !strings.Contains(stderr, "64 hexadecimal digits") {
+		t.Fatalf("a bad --expect: %d %s", code, stderr)
+	}
+	if _, code, stderr := runCmd(t, e, "audit", "purge", "--before", "2020-01-01"); code != 2 || !strings.Contains(stderr, "--yes") {
+		t.Fatalf("purge without --yes: %d %s", code, stderr)
+	}
+	if _, code, stderr := runCmd(t, e, "audit", "purge", "--before", "2020-01-01", "--keep-months", "3", "--yes"); code != 2 || !strings.Contains(stderr, "at least 6 months") {
+		t.Fatalf("purge keeping 3 months: %d %s", code, stderr)
+	}
+	today := time.Now().Format(time.DateOnly)
+	if _, code, stderr := runCmd(t, e, "audit", "purge", "--before", today, "--yes"); code != 1 || !strings.Contains(stderr, "within the 6 months kept") {
+		t.Fatalf("purge of today's events: %d %s", code, stderr)
+	}
+	su := dbtest.Pool(t, dbtest.SuperURL(t, dbURL))
+	if _, err := su.Exec(t.Context(), `BEGIN; SET LOCAL session_replication_role = replica;
+		DELETE FROM audit_event WHERE id = (SELECT event_id FROM audit_chain WHERE seq = 3); COMMIT;`); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ = runCmd(t, e, "audit", "verify")
+	if code != 1 || !strings.Contains(out, "BROKEN at link 3") {
+		t.Fatalf("verify after a delete: %d %s", code, out)
+	}
+}

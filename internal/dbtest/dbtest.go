@@ -185,3 +185,16 @@ func (migrator) Migrate(ctx context.Context, _ *sql.DB, c pgtestdb.Config) error
 	}
 	return jobs.Migrate(ctx, pool)
 }
+
+// SuperURL is url with the cluster's superuser as the login, for tests
+// that play an attacker holding it (the service never connects so).
+func SuperURL(t testing.TB, raw string) string {
+	t.Helper()
+	b := base(t)
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(b.User, b.Password)
+	return u.String()
+}

@@ -140,6 +140,40 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	return nil
 }
 
+// AuditVerifyArgs is the daily check of the audit chain.
+type AuditVerifyArgs struct{}
+
+// Kind names the job in River's table.
+func (AuditVerifyArgs) Kind() string { return "audit_verify" }
+
+type auditVerifyWorker struct {
+	river.WorkerDefaults[AuditVerifyArgs]
+	store *postgres.Store
+	clock secondment.Clock
+	log   *slog.Logger
+}
+
+// Work verifies the whole chain and records the result. Its log line
+// carries the head (seq:hash): kept in the logs, outside the database, it
+// is what `secondment audit verify --expect` later checks a rewrite
+// against. A broken chain is logged as an error, for the operators'
+// alerting, and shown at the top of the auditor's pages.
+func (w *auditVerifyWorker) Work(ctx context.Context, job *river.Job[AuditVerifyArgs]) error {
+	r, err := w.store.AuditVerify(ctx, w.clock.Now, fmt.Sprintf("job %d", job.ID))
+	if err != nil {
+		return err
+	}
+	if err := w.store.AuditRecordVerification(ctx, &r); err != nil {
+		return err
+	}
+	if !r.OK {
+		w.log.Error("audit chain broken", "first_broken", r.BrokenSeq, "problem", r.Problem, "checked", r.Checked)
+		return nil
+	}
+	w.log.Info("audit chain verified", "links", r.Checked, "head", fmt.Sprintf("%d:%s", r.HeadSeq, r.HeadHex()))
+	return nil
+}
+
 // NewClient builds the River client with the service's workers and the
 // periodic sweep. Start it with Start and stop it with Stop.
 func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
@@ -169,11 +203,20 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &pruneWorker{store: store, clock: c.Clock, keep: c.KeepRead, log: c.Logger}); err != nil {
 		return nil, fmt.Errorf("register prune worker: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &auditVerifyWorker{store: store, clock: c.Clock, log: c.Logger}); err != nil {
+		return nil, fmt.Errorf("register audit verification worker: %w", err)
+	}
 	// Once an hour, whatever the number of replicas.
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) {
 			return PruneArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
-		}, &river.PeriodicJobOpts{RunOnStart: true})}
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+		// Once a day; not on start, so a restart under load does not add
+		// a walk over the whole trail.
+		river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return AuditVerifyArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
+			}, nil)}
 	if c.Channel != nil {
 		if err := river.AddWorkerSafely(workers, &deliverWorker{store: store, channel: c.Channel, clock: c.Clock}); err != nil {
 			return nil, fmt.Errorf("register delivery worker: %w", err)

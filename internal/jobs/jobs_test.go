@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +203,48 @@ func TestTwoWorkersRemindExactlyOnce(t *testing.T) {
 		if got := count(q); got != want {
 			t.Errorf("%s = %d, want %d", q, got, want)
 		}
+	}
+}
+
+// The audit verification job walks the chain and records what it found,
+// for the auditor's page; a broken chain is recorded as broken.
+func TestAuditVerifyJobRecordsTheChain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	store := &postgres.Store{Pool: dbtest.Pool(t, url)}
+	running(t, store, 1)
+	su := dbtest.Pool(t, dbtest.SuperURL(t, url))
+	if _, err := su.Exec(ctx, `BEGIN; SET LOCAL session_replication_role = replica;
+		UPDATE audit_event SET actor_name = '别人' WHERE id = (SELECT event_id FROM audit_chain WHERE seq = 2); COMMIT;`); err != nil {
+		t.Fatal(err)
+	}
+	c, err := jobs.NewClient(store, jobs.Config{SweepInterval: time.Hour, Clock: sm.FixedClock{T: at(sm.D(2023, 8, 2))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Insert(ctx, jobs.AuditVerifyArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = c.Stop(sctx)
+		cancel()
+	}()
+	count := counter(t, store)
+	deadline := time.Now().Add(30 * time.Second)
+	for count(`SELECT count(*) FROM audit_verification`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no verification recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	list, err := store.AuditVerifications(ctx, 1)
+	if err != nil || len(list) != 1 || list[0].OK || list[0].BrokenSeq != 2 || list[0].Problem != postgres.ChainHash ||
+		!strings.HasPrefix(list[0].Origin, "job ") {
+		t.Fatalf("verification: %+v, %v", list, err)
 	}
 }

@@ -442,12 +442,26 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
+	u, err := currentUser(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	last, err := s.app.AuditVerifications(r.Context(), u, 1)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	rows := make([]web.AuditRow, len(events))
 	for i, e := range events {
 		rows[i] = web.AuditRow{At: e.At, ActorName: e.ActorName, Action: e.Action, ObjectType: e.ObjectType,
 			ObjectID: e.ObjectID, Detail: e.Detail, RequestID: e.RequestID}
 	}
 	v := web.AuditView{Events: rows, First: f.Before == 0, Action: q.Get("action"), From: q.Get("from"), To: q.Get("to")}
+	if len(last) == 1 && !last[0].OK {
+		alarm := chainRow(last[0])
+		v.Alarm = &alarm
+	}
 	if more {
 		v.Older = events[len(events)-1].ID
 	}

@@ -54,6 +54,7 @@ func (c *clock) Advance(d time.Duration) {
 // when asked for.
 type setup struct {
 	store *postgres.Store
+	url   string // the database's, for a test playing its superuser
 	srv   *httptest.Server
 	clock *clock
 }
@@ -66,7 +67,8 @@ func newSetup(t *testing.T, withDemo bool) *setup {
 // newSetupAt is newSetup with the server's clock starting at now.
 func newSetupAt(t *testing.T, withDemo bool, now time.Time) *setup {
 	t.Helper()
-	store := dbtest.Store(t)
+	dburl := dbtest.URL(t)
+	store := &postgres.Store{Pool: dbtest.Pool(t, dburl)}
 	c := &clock{t: now}
 	if withDemo {
 		if _, err := demo.Load(context.Background(), store); err != nil {
@@ -79,7 +81,7 @@ func newSetupAt(t *testing.T, withDemo bool, now time.Time) *setup {
 	h := server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: c, Hasher: cheap, Version: "test"}).Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &setup{store: store, srv: srv, clock: c}
+	return &setup{store: store, srv: srv, clock: c, url: dburl}
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so

@@ -108,9 +108,13 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/admin/calendar/{year}", anyOf(auth.RoleSysAdmin), s.handleCalendarForm)
 	s.handle(r, "POST", "/admin/calendar/{year}", anyOf(auth.RoleSysAdmin), s.handleCalendarSave)
 	s.handle(r, "GET", "/audit", anyOf(auth.RoleAuditor), s.handleAuditList)
+	s.handle(r, "GET", "/audit/chain", anyOf(auth.RoleAuditor), s.handleAuditChain)
+	s.handle(r, "POST", "/audit/chain", anyOf(auth.RoleAuditor), s.handleAuditVerify)
 
 	s.handle(r, "GET", "/api/v1/openapi.json", public, handleOpenAPI)
 	s.handle(r, "GET", "/api/v1/units", anyOf(units...), s.handleAPIUnitList)
+	s.handle(r, "GET", "/api/v1/audit/verifications", anyOf(auth.RoleAuditor), s.handleAPIAuditVerifications)
+	s.handle(r, "POST", "/api/v1/audit/verifications", anyOf(auth.RoleAuditor), s.handleAPIAuditVerify)
 	s.handle(r, "GET", "/api/v1/calendar", anyOf(auth.RoleSysAdmin), s.handleAPICalendarList)
 	s.handle(r, "GET", "/api/v1/calendar/{year}", anyOf(auth.RoleSysAdmin), s.handleAPICalendarGet)
 	s.handle(r, "PUT", "/api/v1/calendar/{year}", anyOf(auth.RoleSysAdmin), s.handleAPICalendarPut)

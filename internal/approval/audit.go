@@ -1,0 +1,43 @@
+package approval
+
+import (
+	"context"
+	"fmt"
+
+	"secondment/internal/auth"
+	"secondment/internal/postgres"
+)
+
+// ChainReport is one verification of the audit chain.
+type ChainReport = postgres.ChainReport
+
+// readsAudit refuses anyone but the auditor (审计管理员), who alone reads
+// the trail and checks it (三权分立).
+func readsAudit(u auth.User) error {
+	if !u.Has(auth.RoleAuditor) {
+		return forbidden("error.forbidden", fmt.Errorf("%s is no auditor", u.Login))
+	}
+	return nil
+}
+
+// AuditVerifications lists the latest verifications of the chain, newest
+// first, and the chain's head as it stands.
+func (s *Service) AuditVerifications(ctx context.Context, u auth.User, limit int) ([]ChainReport, error) {
+	if err := readsAudit(u); err != nil {
+		return nil, err
+	}
+	return s.store.AuditVerifications(ctx, limit)
+}
+
+// AuditVerify checks the whole chain now, on the auditor's request, and
+// records what it found (a broken chain also notifies every auditor).
+func (s *Service) AuditVerify(ctx context.Context, u auth.User) (ChainReport, error) {
+	if err := readsAudit(u); err != nil {
+		return ChainReport{}, err
+	}
+	r, err := s.store.AuditVerify(ctx, s.clock.Now, u.Name)
+	if err != nil {
+		return r, err
+	}
+	return r, s.store.AuditRecordVerification(ctx, &r)
+}
