@@ -39,7 +39,9 @@ func (s *Server) auditChainPage(w http.ResponseWriter, r *http.Request, done *ap
 	s.render(w, r, web.AuditChainPage(v))
 }
 
-func (s *Server) handleAuditChain(w http.ResponseWriter, r *http.Request) { s.auditChainPage(w, r, nil) }
+func (s *Server) handleAuditChain(w http.ResponseWriter, r *http.Request) {
+	s.auditChainPage(w, r, nil)
+}
 
 // handleAuditVerify checks the chain now. It walks the whole trail, which
 // at a province's size takes seconds; the daily job does the same.
