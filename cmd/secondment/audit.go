@@ -54,7 +54,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		before = d.Start()
 	}
-	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
+	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false, false)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"secondment/internal/config"
-	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 )
 
@@ -42,7 +41,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return &usageError{fmt.Sprintf("unknown migrate action %q: want up, down N, version or force V", action)}
 	}
 
-	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
+	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false, false)
 	if err != nil {
 		return err
 	}
@@ -55,7 +54,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	switch action {
 	case "up":
 		if err = m.Up(); err == nil {
-			err = jobs.Migrate(ctx, db.store.Pool)
+			err = db.migrate(ctx)
 		}
 	case "down":
 		err = m.Down(n)

@@ -11,7 +11,6 @@ import (
 	"secondment/internal/auth"
 	"secondment/internal/config"
 	"secondment/internal/demo"
-	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 	"secondment/internal/province"
 	"secondment/internal/secondment"
@@ -34,15 +33,12 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if *scale < 0 || *scale > 100 {
 		return &usageError{fmt.Sprintf("--scale %d: want 0 to 100 (hundreds of thousands of secondments)", *scale)}
 	}
-	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
+	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
-		return err
-	}
-	if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
+	if err := db.migrate(ctx); err != nil {
 		return err
 	}
 	return loadDemo(ctx, db.store, auth.DefaultHasher, secondment.SystemClock{}, *scale, stdout)

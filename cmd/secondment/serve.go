@@ -47,7 +47,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer ln.Close()
 
-	db, err := openDatabase(ctx, cfg, log, true)
+	db, err := openDatabase(ctx, cfg, log, true, true)
 	if err != nil {
 		return err
 	}
@@ -57,12 +57,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 	if cfg.Migrate {
-		if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
+		if err := db.migrate(ctx); err != nil {
 			return err
 		}
-		if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
-			return err
-		}
+	} else if err := db.skipMigrate(ctx); err != nil {
+		return err
 	} else if st, err := db.store.Schema(ctx); err != nil {
 		return err
 	} else if !st.Ready() {

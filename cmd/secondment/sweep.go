@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"secondment/internal/config"
-	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 )
@@ -39,15 +38,12 @@ func runSweep(ctx context.Context, args []string, getenv func(string) string, st
 		now = secondment.OnDay(day, real)
 	}
 	day := secondment.DateOf(now)
-	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
+	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
-		return err
-	}
-	if err := jobs.Migrate(ctx, db.store.Pool); err != nil {
+	if err := db.migrate(ctx); err != nil {
 		return err
 	}
 	// Sweeping a day before one already swept would date steps before

@@ -43,12 +43,12 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		return &usageError{"user add: give one or more valid --role; an administrator role (sysadmin, secadmin, auditor) is held alone"}
 	}
 
-	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false)
+	db, err := openDatabase(ctx, cfg, cfg.Logger(stderr), false, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db.store.Pool); err != nil {
+	if err := db.migrate(ctx); err != nil {
 		return err
 	}
 	unit, err := db.store.UnitGetByCode(ctx, *unitCode)

@@ -23,6 +23,7 @@ import (
 // over the defaults.
 type Config struct {
 	DatabaseURL      string        // empty: the embedded database in DataDir
+	OwnerURL         string        // the schema owner's login, for migrations; empty: DatabaseURL's
 	DataDir          string        // where the embedded database lives
 	Addr             string        // HTTP listen address
 	LogLevel         slog.Level    //
@@ -95,6 +96,9 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 	}
 	s.StringVar(&c.DatabaseURL, "database-url", dbURL,
 		"PostgreSQL URL (env SECONDMENT_DATABASE_URL, then DATABASE_URL); empty: run an embedded PostgreSQL in --data-dir")
+	s.StringVar(&c.OwnerURL, "database-owner-url", getenv("SECONDMENT_DATABASE_OWNER_URL"),
+		"PostgreSQL URL of the login that owns the schema and runs migrations, when the service's own login (--database-url) "+
+			"is a restricted application role (env SECONDMENT_DATABASE_OWNER_URL; see docs/security.md)")
 	s.StringVar(&c.DataDir, "data-dir", orDefault(getenv("SECONDMENT_DATA_DIR"), DefaultDataDir),
 		"directory of the embedded PostgreSQL cluster (env SECONDMENT_DATA_DIR)")
 	s.StringVar(&s.logLevel, "log-level", orDefault(getenv("SECONDMENT_LOG_LEVEL"), "info"),
@@ -214,6 +218,13 @@ func (s *Set) Parse(args []string) (Config, error) {
 		if _, err := postgres.ParseURL(c.DatabaseURL); err != nil {
 			errs = append(errs, fmt.Errorf("--database-url: %w", err))
 		}
+		if c.OwnerURL != "" {
+			if _, err := postgres.ParseURL(c.OwnerURL); err != nil {
+				errs = append(errs, fmt.Errorf("--database-owner-url: %w", err))
+			}
+		}
+	} else if c.OwnerURL != "" {
+		errs = append(errs, errors.New("--database-owner-url: only with --database-url; the embedded database sets up its own two logins"))
 	} else if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, errors.New("--data-dir: must not be empty when no database URL is given"))
 	}

@@ -77,7 +77,9 @@ var FastSettings = map[string]string{"fsync": "off", "synchronous_commit": "off"
 
 func setup() {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		baseCfg, initErr = configFromURL(u)
+		if baseCfg, initErr = configFromURL(u); initErr == nil {
+			initErr = createAppRole()
+		}
 		return
 	}
 	tmpDir, initErr = ClusterDir("secondment-test-")
@@ -92,6 +94,38 @@ func setup() {
 		return
 	}
 	baseCfg, initErr = configFromURL(cluster.DatabaseURL("postgres"))
+	if initErr == nil {
+		initErr = createAppRole()
+	}
+}
+
+// AppRole is the login tests connect as: the service's application role,
+// with the grants it has in production (postgres.GrantApp), so a missing
+// grant fails a test rather than a deployment. OwnerURL gives the schema
+// owner's login for the tests that need it.
+const (
+	AppRole     = "secondment_app_test"
+	appPassword = "secondment-app-test"
+)
+
+// createAppRole creates AppRole once per cluster, as the base login (the
+// cluster's superuser, or TEST_DATABASE_URL's user, which needs CREATEROLE).
+func createAppRole() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, baseCfg.URL())
+	if err != nil {
+		return fmt.Errorf("dbtest: connect to create the application role: %w", err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `DO $$ BEGIN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+AppRole+`') THEN
+			CREATE ROLE `+AppRole+` LOGIN PASSWORD '`+appPassword+`' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+		END IF; END $$`)
+	if err != nil {
+		return fmt.Errorf("dbtest: create the application role %s (TEST_DATABASE_URL's login needs CREATEROLE): %w", AppRole, err)
+	}
+	return nil
 }
 
 // configFromURL turns a URL into pgtestdb's host/port form. The socket
@@ -119,10 +153,22 @@ func base(t testing.TB) pgtestdb.Config {
 	return baseCfg
 }
 
-// URL returns the URL of a fresh database migrated to the latest schema.
+// URL returns the URL of a fresh database migrated to the latest schema,
+// for the application role.
 func URL(t testing.TB) string {
 	t.Helper()
-	return pgtestdb.Custom(t, base(t), migrator{}).URL()
+	app, _ := URLs(t)
+	return app
+}
+
+// URLs returns the URLs of a fresh migrated database for the application
+// role and for the schema's owner.
+func URLs(t testing.TB) (app, owner string) {
+	t.Helper()
+	c := *pgtestdb.Custom(t, base(t), migrator{})
+	owner = c.URL()
+	c.User, c.Password = AppRole, appPassword
+	return c.URL(), owner
 }
 
 // EmptyURL returns the URL of a fresh database with no schema at all, for
@@ -170,7 +216,7 @@ func (migrator) Hash() (string, error) {
 	})
 	// River's tables come from its own migrator; its version is part of
 	// the template's identity.
-	fmt.Fprint(h, "river v0.51.2")
+	fmt.Fprint(h, "river v0.51.2", "grants to "+AppRole)
 	return hex.EncodeToString(h.Sum(nil))[:16], err
 }
 
@@ -183,7 +229,10 @@ func (migrator) Migrate(ctx context.Context, _ *sql.DB, c pgtestdb.Config) error
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	return jobs.Migrate(ctx, pool)
+	if err := jobs.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	return postgres.GrantApp(ctx, pool, AppRole)
 }
 
 // SuperURL is url with the cluster's superuser as the login, for tests

@@ -9,6 +9,7 @@ import (
 	"secondment/internal/auth"
 	"secondment/internal/dbtest"
 	"secondment/internal/demo"
+	"secondment/internal/postgres"
 	"secondment/internal/province"
 	sm "secondment/internal/secondment"
 )
@@ -167,7 +168,8 @@ func TestStories(t *testing.T) {
 // and only once.
 func TestStoriesBesideAProvince(t *testing.T) {
 	ctx := t.Context()
-	s := dbtest.Store(t)
+	_, owner := dbtest.URLs(t) // the loader drops and restores foreign keys: the owner's work
+	s := &postgres.Store{Pool: dbtest.Pool(t, owner)}
 	now := time.Now()
 	cheap := auth.Hasher{Params: auth.CheapParams}
 	hash, err := cheap.Hash("Demo-Password-2026")

@@ -97,7 +97,8 @@ func TestEveryMigrationHasDown(t *testing.T) {
 func TestDirtySchemaStopsWithName(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := dbtest.Store(t) // migrated
+	_, owner := dbtest.URLs(t) // migrated; the migrations' record is the owner's
+	s := &postgres.Store{Pool: dbtest.Pool(t, owner)}
 	if _, err := s.Pool.Exec(ctx, `UPDATE schema_migrations SET dirty = true`); err != nil {
 		t.Fatal(err)
 	}

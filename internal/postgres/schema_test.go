@@ -205,14 +205,51 @@ func TestSecondmentConstraints(t *testing.T) {
 
 func TestAuditTrailIsAppendOnly(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	if err := f.exec(`INSERT INTO audit_event (at, actor_name, action, object_type, object_id) VALUES (now(), '系统', 'test.event', 'secondment', $1)`, f.secondment); err != nil {
+	app, owner := dbtest.URLs(t)
+	ctx := context.Background()
+	if _, err := dbtest.Pool(t, app).Exec(ctx, `INSERT INTO audit_event (at, actor_name, action, object_type) VALUES (now(), '系统', 'test.event', 'secondment')`); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`UPDATE audit_event SET actor_name = 'x'`, `DELETE FROM audit_event`, `TRUNCATE audit_event`} {
-		if err := f.exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Errorf("%s: %v; want refused as append-only", q, err)
+	// Even the schema's owner, which holds every privilege, meets the
+	// trigger.
+	op := dbtest.Pool(t, owner)
+	for _, q := range []string{`UPDATE audit_event SET actor_name = 'x'`, `DELETE FROM audit_event`, `TRUNCATE audit_event`,
+		`UPDATE audit_chain SET hash = hash`, `DELETE FROM audit_chain`} {
+		if _, err := op.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s as the owner: %v; want refused as append-only", q, err)
 		}
+	}
+}
+
+// The service's own login (the application role) cannot edit the trail,
+// write the chain, lift or drop a trigger, or rewrite the migrations'
+// record: each is refused by PostgreSQL's privileges, before any trigger.
+func TestApplicationRoleCannotTouchTheTrail(t *testing.T) {
+	t.Parallel()
+	app, _ := dbtest.URLs(t)
+	ctx := context.Background()
+	p := dbtest.Pool(t, app)
+	for q, want := range map[string]string{
+		`UPDATE audit_event SET actor_name = 'x'`:                       "permission denied",
+		`DELETE FROM audit_event`:                                       "permission denied",
+		`TRUNCATE audit_event`:                                          "permission denied",
+		`INSERT INTO audit_chain VALUES (99, 1, now(), sha256(''))`:     "permission denied",
+		`UPDATE audit_chain_head SET seq = 0`:                           "permission denied",
+		`DELETE FROM audit_verification`:                                "permission denied",
+		`ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update`: "must be owner",
+		`DROP TRIGGER audit_event_chain ON audit_event`:                 "must be owner",
+		`SET session_replication_role = replica`:                        "permission denied",
+		`DELETE FROM schema_migrations`:                                 "permission denied",
+		`CREATE TABLE x (id int)`:                                       "permission denied",
+		`CREATE OR REPLACE FUNCTION audit_chain_link() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`: "permission denied",
+	} {
+		if _, err := p.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s as the application role: %v; want %q", q, err, want)
+		}
+	}
+	l, err := postgres.WhoAmI(ctx, p)
+	if err != nil || l.Name != dbtest.AppRole || l.Powerful() {
+		t.Fatalf("the application role: %+v, %v", l, err)
 	}
 }
 

@@ -55,6 +55,7 @@ func (c *clock) Advance(d time.Duration) {
 type setup struct {
 	store *postgres.Store
 	url   string // the database's, for a test playing its superuser
+	owner string // the schema owner's URL
 	srv   *httptest.Server
 	clock *clock
 }
@@ -67,7 +68,7 @@ func newSetup(t *testing.T, withDemo bool) *setup {
 // newSetupAt is newSetup with the server's clock starting at now.
 func newSetupAt(t *testing.T, withDemo bool, now time.Time) *setup {
 	t.Helper()
-	dburl := dbtest.URL(t)
+	dburl, ownerURL := dbtest.URLs(t)
 	store := &postgres.Store{Pool: dbtest.Pool(t, dburl)}
 	c := &clock{t: now}
 	if withDemo {
@@ -81,7 +82,7 @@ func newSetupAt(t *testing.T, withDemo bool, now time.Time) *setup {
 	h := server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: c, Hasher: cheap, Version: "test"}).Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &setup{store: store, srv: srv, clock: c, url: dburl}
+	return &setup{store: store, srv: srv, clock: c, url: dburl, owner: ownerURL}
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"secondment/internal/dbtest"
 	"secondment/internal/i18n"
 	"secondment/internal/server"
 )
@@ -20,7 +21,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	if res, body := s.get(t, "/readyz", ""); res.StatusCode != 200 || body != "ready\n" {
 		t.Fatalf("readyz = %d %q", res.StatusCode, body)
 	}
-	if _, err := s.store.Pool.Exec(t.Context(), `UPDATE schema_migrations SET dirty = true`); err != nil {
+	if _, err := dbtest.Pool(t, s.owner).Exec(t.Context(), `UPDATE schema_migrations SET dirty = true`); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := s.get(t, "/readyz", ""); res.StatusCode != 503 {
