@@ -21,9 +21,9 @@ import (
 // database names them with --database-owner-url and --database-url. With
 // one URL only, that login does both (and the service says so).
 type database struct {
-	store    *postgres.Store    // what the command works with
-	owner    *postgres.Store    // the owner's pool while serving; nil otherwise
-	appRole  string             // granted after migrating; "" with one login
+	store    *postgres.Store // what the command works with
+	owner    *postgres.Store // the owner's pool while serving; nil otherwise
+	appRole  string          // granted after migrating; "" with one login
 	log      *slog.Logger
 	cluster  *pgcluster.Cluster // nil when a URL was given or another process runs it
 	describe string
