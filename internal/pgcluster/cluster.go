@@ -35,10 +35,11 @@ type Options struct {
 	// throwaway test clusters.
 	Settings map[string]string
 	// StartTimeout bounds how long Start waits for the server to accept
-	// connections (default 60 s).
+	// connections (default 60 s), and for a previous server of the data
+	// directory to finish shutting down.
 	StartTimeout time.Duration
-	// Logger receives the deaths and restarts of the server (nil:
-	// discarded).
+	// Logger receives the deaths and restarts of the server and the stale
+	// lock files removed (nil: discarded).
 	Logger *slog.Logger
 	// Backoff paces the restarts of a server that died (see Backoff).
 	Backoff Backoff
@@ -168,6 +169,9 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			_ = c.Stop()
 		}
 	}()
+	if err := c.clearStaleLocks(ctx, time.Now().Add(o.StartTimeout)); err != nil {
+		return nil, err
+	}
 	p, err := c.start()
 	if err != nil {
 		return nil, err

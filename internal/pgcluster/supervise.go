@@ -86,10 +86,13 @@ func (c *Cluster) supervise(p *process) {
 	}
 }
 
-// restart starts the server again. It waits as
+// restart clears stale lock files and starts the server again. It waits as
 // long as the new server takes to accept connections (crash recovery may
 // be long), unless the server ends or Stop is called.
 func (c *Cluster) restart() (*process, error) {
+	if err := c.clearStaleLocks(c.life, time.Now().Add(c.startTimeout)); err != nil {
+		return nil, err
+	}
 	p, err := c.start()
 	if err != nil {
 		return nil, err
