@@ -52,7 +52,8 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, excl
 	} else {
 		dir, _ := filepath.Abs(cfg.DataDir)
 		log.Info("starting embedded PostgreSQL", "dir", dir)
-		cl, err := pgcluster.Start(ctx, pgcluster.Options{Dir: cfg.DataDir})
+		// A server that dies is restarted (logged); meanwhile pages get 503.
+		cl, err := pgcluster.Start(ctx, pgcluster.Options{Dir: cfg.DataDir, Logger: log})
 		var running *pgcluster.ErrAlreadyRunning
 		var super string
 		switch {
@@ -170,12 +171,4 @@ func (d *database) Close() error {
 		return d.cluster.Stop()
 	}
 	return nil
-}
-
-// exited is closed if the embedded server dies under the service.
-func (d *database) exited() <-chan struct{} {
-	if d.cluster == nil {
-		return nil
-	}
-	return d.cluster.Exited()
 }

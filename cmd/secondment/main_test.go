@@ -320,6 +320,59 @@ func TestServeEmbeddedDemo(t *testing.T) {
 	}
 }
 
+// postmasterPID reads the embedded server's PID from its pid file (0 if
+// there is none).
+func postmasterPID(dir string) int {
+	b, _ := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+	pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	return pid
+}
+
+// Issue #13: the embedded PostgreSQL killed under the service is started
+// again; the service keeps serving (503 meanwhile) and the same session
+// works once it is back.
+func TestServeEmbeddedServerDies(t *testing.T) {
+	t.Parallel()
+	dir, err := dbtest.ClusterDir("serve-dies-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	base, password, stop := startServe(t, "--data-dir", dir, "--demo")
+	lender := signIn(t, base, "nmg-bt-qs-kxl.lender", password)
+	page := base + "/people?unit=NMG-BT-QS-KXL"
+	if code, body := fetch(t, lender, page); code != 200 || !strings.Contains(body, "芦长丽") {
+		t.Fatalf("before: GET /people = %d", code)
+	}
+
+	killed := postmasterPID(dir)
+	if err := syscall.Kill(killed, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// fetch fails the test if the service has gone.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := fetch(t, lender, page)
+		if code == 200 && strings.Contains(body, "芦长丽") && postmasterPID(dir) != killed {
+			break
+		}
+		if code != 200 && code != http.StatusServiceUnavailable {
+			t.Fatalf("while the database restarts: %d; want 503 or 200", code)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page did not come back: %d", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	restarted := postmasterPID(dir)
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v on stop", err)
+	}
+	if syscall.Kill(restarted, 0) == nil {
+		t.Fatalf("the restarted postgres %d still runs after the service stopped", restarted)
+	}
+}
+
 func TestServeExternalDatabase(t *testing.T) {
 	t.Parallel()
 	dbURL := dbtest.EmptyURL(t)

@@ -126,23 +126,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "secondment %s serving on %s (database: %s); press Ctrl-C to stop\n",
 		version, publicURL(ln.Addr()), db.describe)
 
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	dbDied := make(chan struct{})
-	go func() {
-		select {
-		case <-db.exited():
-			close(dbDied)
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
-	err = server.Serve(sctx, ln, srv.Handler(), log)
-	select {
-	case <-dbDied:
-		return errors.New("the embedded PostgreSQL stopped unexpectedly; see postgres.log in the data directory")
-	default:
-	}
+	// An embedded server that dies is restarted by pgcluster; until it is
+	// back, pages answer 503.
+	err = server.Serve(ctx, ln, srv.Handler(), log)
 	if err == nil {
 		fmt.Fprintln(stdout, "secondment stopped")
 	}

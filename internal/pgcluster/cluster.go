@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/user"
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,8 +35,14 @@ type Options struct {
 	// throwaway test clusters.
 	Settings map[string]string
 	// StartTimeout bounds how long Start waits for the server to accept
-	// connections (default 60 s).
+	// connections (default 60 s), and for a previous server of the data
+	// directory to finish shutting down.
 	StartTimeout time.Duration
+	// Logger receives the deaths and restarts of the server and the stale
+	// lock files removed (nil: discarded).
+	Logger *slog.Logger
+	// Backoff paces the restarts of a server that died (see Backoff).
+	Backoff Backoff
 }
 
 // ErrAlreadyRunning means another process holds the cluster's lock file.
@@ -51,16 +60,38 @@ func (e *ErrAlreadyRunning) Error() string {
 		"stop that service first, or use another data directory (--data-dir)", e.Dir, who)
 }
 
-// Cluster is a running private PostgreSQL server.
+// Cluster is a running private PostgreSQL server. If the server process
+// dies under it, it is started again (see supervise.go) until Stop.
 type Cluster struct {
 	dir, dataDir, sockDir, database string
 	major                           int
-	cmd                             *exec.Cmd
+	bin                             string
+	owner                           serverUser
+	settings                        map[string]string
+	startTimeout                    time.Duration
+	log                             *slog.Logger
+	backoff                         Backoff
 	lock                            *os.File
-	exited                          chan struct{}
-	exitErr                         error
-	stopOnce                        sync.Once
-	stopErr                         error
+
+	// life ends with Stop: it cancels the supervisor's waits.
+	life       context.Context
+	endLife    context.CancelFunc
+	mu         sync.Mutex
+	proc       *process      // the latest server process; guarded by mu
+	stopped    bool          // Stop has begun: start no more; guarded by mu
+	supervised chan struct{} // closed when the supervisor returns
+	restarts   atomic.Int64
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// process is one run of the server.
+type process struct {
+	cmd     *exec.Cmd
+	started time.Time
+	exited  chan struct{} // closed when it has ended and been reaped
+	err     error         // from Wait; read after exited is closed
 }
 
 const port = 5432 // only names the socket file: no TCP listener is opened
@@ -104,8 +135,14 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	c := &Cluster{dir: dir, dataDir: filepath.Join(dir, "data"), sockDir: filepath.Join(dir, "run"),
-		database: o.Database, major: major, exited: make(chan struct{})}
+		database: o.Database, major: major, bin: bin, owner: owner, settings: o.Settings,
+		startTimeout: o.StartTimeout, log: log, backoff: o.Backoff.withDefaults()}
+	c.life, c.endLife = context.WithCancel(context.Background())
 	if n := len(filepath.Join(c.sockDir, ".s.PGSQL.5432.lock")); n > 107 {
 		return nil, fmt.Errorf("data directory %s is too deep for a Unix socket path (%d of at most 107 bytes); choose a shorter --data-dir", dir, n)
 	}
@@ -127,20 +164,29 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err := c.initIfNeeded(ctx, bin, owner); err != nil {
 		return nil, err
 	}
-	if err := c.start(bin, owner, o.Settings); err != nil {
-		return nil, err
-	}
 	defer func() {
 		if err != nil {
 			_ = c.Stop()
 		}
 	}()
-	if err := c.waitReady(ctx, o.StartTimeout); err != nil {
+	if err := c.clearStaleLocks(ctx, time.Now().Add(o.StartTimeout)); err != nil {
+		return nil, err
+	}
+	p, err := c.start()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.waitReady(ctx, p, o.StartTimeout); errors.Is(err, errExitedEarly) {
+		return nil, fmt.Errorf("embedded PostgreSQL exited during start (%s); its log %s says:\n%s",
+			exitStatus(p.err), c.logPath(), c.logTail(15))
+	} else if err != nil {
 		return nil, err
 	}
 	if err := c.createDatabase(ctx, o.Database); err != nil {
 		return nil, err
 	}
+	c.supervised = make(chan struct{})
+	go c.supervise(p)
 	return c, nil
 }
 
@@ -158,34 +204,47 @@ func (c *Cluster) SocketDir() string { return c.sockDir }
 // Major is the server's major version.
 func (c *Cluster) Major() int { return c.major }
 
-// Exited is closed when the server process ends, for whatever reason.
-func (c *Cluster) Exited() <-chan struct{} { return c.exited }
+// Restarts counts the times the server was started again after it died
+// and then accepted connections.
+func (c *Cluster) Restarts() int { return int(c.restarts.Load()) }
 
-// Stop shuts the server down (fast shutdown: sessions are ended, a
-// checkpoint is written) and releases the data directory. It is safe to call
-// more than once.
+// Stop ends the supervision, shuts the server down (fast shutdown:
+// sessions are ended, a checkpoint is written) and releases the data
+// directory. It is safe to call more than once.
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() {
 		defer c.releaseLock()
-		if c.cmd == nil || c.cmd.Process == nil {
-			return
+		c.mu.Lock()
+		c.stopped = true
+		p := c.proc
+		c.mu.Unlock()
+		c.endLife()
+		if p != nil {
+			c.stopErr = p.stop()
 		}
-		select {
-		case <-c.exited:
-			return
-		default:
-		}
-		_ = c.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-c.exited:
-		case <-time.After(30 * time.Second):
-			// Immediate shutdown: crash recovery runs on the next start.
-			_ = c.cmd.Process.Signal(syscall.SIGQUIT)
-			<-c.exited
-			c.stopErr = errors.New("embedded database did not stop within 30 s; it was stopped immediately")
+		if c.supervised != nil {
+			<-c.supervised
 		}
 	})
 	return c.stopErr
+}
+
+func (p *process) stop() error {
+	select {
+	case <-p.exited:
+		return nil
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		// Immediate shutdown: crash recovery runs on the next start.
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		<-p.exited
+		return errors.New("embedded database did not stop within 30 s; it was stopped immediately")
+	}
 }
 
 // acquireLock takes an exclusive flock on Dir/secondment.lock. The kernel
@@ -263,36 +322,53 @@ func (c *Cluster) initIfNeeded(ctx context.Context, bin string, owner serverUser
 	return owner.ensureDir(c.sockDir)
 }
 
-func (c *Cluster) start(bin string, owner serverUser, settings map[string]string) error {
-	logPath := filepath.Join(c.dir, "postgres.log")
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+// errStopped is a start refused because Stop has begun.
+var errStopped = errors.New("embedded database is being stopped")
+
+// start launches the server as a child process; the process is reaped as
+// soon as it ends. Once Stop has begun it starts nothing.
+func (c *Cluster) start() (*process, error) {
+	logf, err := os.OpenFile(c.logPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", logPath, err)
+		return nil, fmt.Errorf("open %s: %w", c.logPath(), err)
 	}
 	args := []string{"-D", c.dataDir, "-k", c.sockDir, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=", "-c", "unix_socket_permissions=0700"}
-	for k, v := range settings {
+	for k, v := range c.settings {
 		args = append(args, "-c", k+"="+v)
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
-	cmd.SysProcAttr = owner.attr(true)
+	cmd := exec.Command(filepath.Join(c.bin, "postgres"), args...)
+	cmd.SysProcAttr = c.owner.attr(true)
 	cmd.Env = minimalEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Under mu, so that Stop either sees this process or keeps it from
+	// starting.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		logf.Close()
+		return nil, errStopped
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("start postgres: %w", err)
+		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	c.cmd = cmd
+	p := &process{cmd: cmd, started: time.Now(), exited: make(chan struct{})}
+	c.proc = p
 	go func() {
-		c.exitErr = cmd.Wait()
+		p.err = cmd.Wait()
 		logf.Close()
-		close(c.exited)
+		close(p.exited)
 	}()
-	return nil
+	return p, nil
 }
 
-func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// waitReady waits until the server p accepts connections, p ends
+// (errExitedEarly), ctx ends or timeout passes (errNotReady). It tries
+// every 50 ms, and after two seconds (a long crash recovery) every second,
+// for each refused attempt is a line in postgres.log.
+func (c *Cluster) waitReady(ctx context.Context, p *process, timeout time.Duration) error {
+	began := time.Now()
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		conn, err := pgx.Connect(cctx, c.DatabaseURL("postgres"))
@@ -300,18 +376,31 @@ func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 		if err == nil {
 			return conn.Close(ctx)
 		}
+		pause := 50 * time.Millisecond
+		if time.Since(began) > 2*time.Second {
+			pause = time.Second
+		}
 		select {
-		case <-c.exited:
-			return fmt.Errorf("embedded PostgreSQL exited during start (%v); its log %s says:\n%s",
-				c.exitErr, filepath.Join(c.dir, "postgres.log"), c.logTail(15))
+		case <-p.exited:
+			return errExitedEarly
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(pause):
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("embedded PostgreSQL did not accept connections within %s: %w", timeout, err)
+		if time.Since(began) > timeout {
+			return fmt.Errorf("%w within %s: %w", errNotReady, timeout, err)
 		}
 	}
+}
+
+var errNotReady = errors.New("embedded PostgreSQL did not accept connections")
+
+// exitStatus describes how a server process ended.
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
 
 func (c *Cluster) createDatabase(ctx context.Context, db string) error {
@@ -333,8 +422,21 @@ func (c *Cluster) createDatabase(ctx context.Context, db string) error {
 	return nil
 }
 
+func (c *Cluster) logPath() string { return filepath.Join(c.dir, "postgres.log") }
+
+// logTail is the last n lines of postgres.log, read from its last 64 KiB:
+// nothing rotates the log, so it may be large.
 func (c *Cluster) logTail(n int) string {
-	b, _ := os.ReadFile(filepath.Join(c.dir, "postgres.log"))
+	f, err := os.Open(c.logPath())
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const most = 64 << 10
+	if fi, err := f.Stat(); err == nil && fi.Size() > most {
+		_, _ = f.Seek(-most, io.SeekEnd)
+	}
+	b, _ := io.ReadAll(f)
 	return tail(string(b), n)
 }
 

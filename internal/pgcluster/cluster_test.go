@@ -130,16 +130,20 @@ func TestStartUseStopRestart(t *testing.T) {
 	}
 }
 
-func postgresUID(t *testing.T) int {
+func postgresUID(t *testing.T) int { return postgresID(t, 2) }
+func postgresGID(t *testing.T) int { return postgresID(t, 3) }
+
+// postgresID reads field i (2: UID, 3: GID) of the postgres user.
+func postgresID(t *testing.T, i int) int {
 	t.Helper()
 	b, err := os.ReadFile("/etc/passwd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Split(line, ":"); len(f) > 2 && f[0] == "postgres" {
-			uid, _ := strconv.Atoi(f[2])
-			return uid
+		if f := strings.Split(line, ":"); len(f) > 3 && f[0] == "postgres" {
+			id, _ := strconv.Atoi(f[i])
+			return id
 		}
 	}
 	t.Fatal("no postgres user")
