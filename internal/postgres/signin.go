@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,8 +21,44 @@ type SignInOutcome int
 const (
 	SignInOK          SignInOutcome = iota
 	SignInFailed                    // unknown name, wrong password, disabled or locked
-	SignInRateLimited               // too many attempts from this address
+	SignInRateLimited               // too many failed attempts from this address
+	SignInThrottled                 // too many failures of this login from this address: wait
 )
+
+// SignInResult is a sign-in's outcome, the account when it succeeded, and
+// how long to wait when throttled.
+type SignInResult struct {
+	User    auth.User
+	Outcome SignInOutcome
+	Wait    time.Duration
+}
+
+// ThrottleDelay is the wait after failures failed attempts of one login
+// from one address (issue #13): none below the threshold, then one second
+// doubling with each further failure, up to set.LockoutDuration. An
+// attacker gets a handful of guesses and then a few more an hour; a
+// colleague at another address is never slowed, and one behind the same
+// address waits at most LockoutDuration, never a lock only an
+// administrator lifts.
+func ThrottleDelay(failures int, set auth.Settings) time.Duration {
+	if failures < set.LockoutThreshold {
+		return 0
+	}
+	n := failures - set.LockoutThreshold
+	if n > 30 {
+		return set.LockoutDuration
+	}
+	return min(time.Second<<n, set.LockoutDuration)
+}
+
+// throttleKey is the login as the throttle counts it.
+func throttleKey(login string) string {
+	k := strings.ToLower(strings.TrimSpace(login))
+	if len(k) > 100 {
+		k = k[:100]
+	}
+	return k
+}
 
 // SignIn checks a login and password. The password is checked outside any
 // transaction, in a slot that slot grants (argon2id takes a quarter of a
@@ -31,22 +68,62 @@ const (
 // (for the per-account lockout), the lock itself, and the audit event. The
 // check runs even for unknown accounts so every answer takes as long.
 func (s *Store) SignIn(ctx context.Context, login, password, address string, set auth.Settings, now time.Time,
-	slot func(func() error) error) (auth.User, SignInOutcome, error) {
+	slot func(func() error) error) (SignInResult, error) {
 	// The attempt is on record (as a failure until it succeeds) before its
-	// hash queues, in the statement that counts the address's earlier ones:
-	// a burst of simultaneous attempts cannot all see a count of zero while
-	// they wait for the hashing slots.
+	// hash queues, in the transaction that counts the earlier ones, under a
+	// lock on the address: a burst of simultaneous attempts is counted one
+	// by one, never all against a count of zero.
+	key := throttleKey(login)
 	var attempt int64
-	var attempts int
-	if err := s.Pool.QueryRow(ctx, `
-		WITH earlier AS (SELECT count(*) AS n FROM sign_in_attempt WHERE address = $1 AND at > $2)
-		INSERT INTO sign_in_attempt (at, address, success) SELECT $3, $1, false FROM earlier
-		RETURNING id, (SELECT n FROM earlier)`,
-		address, now.Add(-set.RateLimitWindow), now).Scan(&attempt, &attempts); err != nil {
-		return auth.User{}, SignInFailed, fmt.Errorf("record attempt: %w", err)
+	var wait time.Duration
+	limited := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sign_in:' || $1, 0))`, address); err != nil {
+			return fmt.Errorf("lock the address's attempts: %w", err)
+		}
+		// Only failures count against an address: an office behind one
+		// NAT address signing in every morning is not an attack.
+		var failed int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempt WHERE address = $1 AND at > $2 AND NOT success`,
+			address, now.Add(-set.RateLimitWindow)).Scan(&failed); err != nil {
+			return fmt.Errorf("count the address's attempts: %w", err)
+		}
+		limited = failed >= set.RateLimitAttempts
+		if !limited {
+			// Failures of this login from this address since its last
+			// success there, within the window, since the password was
+			// last set; attempts refused while waiting do not count.
+			var failures int
+			var last *time.Time
+			if err := tx.QueryRow(ctx, `
+				SELECT count(*), max(a.at) FROM sign_in_attempt a
+				WHERE a.login = $1 AND a.address = $2 AND a.at > $3 AND NOT a.success AND NOT a.throttled
+				  AND a.id > coalesce((SELECT max(id) FROM sign_in_attempt WHERE login = $1 AND address = $2 AND success), 0)
+				  AND a.at >= coalesce((SELECT password_changed_at FROM app_user WHERE login = $1), '-infinity')`,
+				key, address, now.Add(-set.LockoutWindow)).Scan(&failures, &last); err != nil {
+				return fmt.Errorf("count the login's failures: %w", err)
+			}
+			if d := ThrottleDelay(failures, set); d > 0 && last != nil && now.Before(last.Add(d)) {
+				wait = last.Add(d).Sub(now)
+			}
+		}
+		return tx.QueryRow(ctx, `INSERT INTO sign_in_attempt (at, address, success, login, throttled)
+			VALUES ($1, $2, false, $3, $4) RETURNING id`, now, address, key, limited || wait > 0).Scan(&attempt)
+	})
+	if err != nil {
+		return SignInResult{Outcome: SignInFailed}, fmt.Errorf("record attempt: %w", err)
 	}
-	if attempts >= set.RateLimitAttempts {
-		return auth.User{}, SignInRateLimited, nil
+	if limited {
+		return SignInResult{Outcome: SignInRateLimited}, nil
+	}
+	if wait > 0 {
+		// Refused without checking the password, so the wait cannot be
+		// used to keep guessing; audited against the login as typed.
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			return auditInsert(ctx, tx, AuditEvent{At: now, ActorName: key, Action: "user.sign_in_failed", ObjectType: "user",
+				Detail: map[string]any{"address": address, "reason": "throttled", "wait_seconds": int(wait.Round(time.Second) / time.Second)}})
+		})
+		return SignInResult{Outcome: SignInThrottled, Wait: wait}, err
 	}
 	var hash string
 	var lockedUntil *time.Time
@@ -54,7 +131,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.login = $1`, login), &hash, &lockedUntil)
 	known := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return auth.User{}, SignInFailed, fmt.Errorf("look up %s: %w", login, err)
+		return SignInResult{Outcome: SignInFailed}, fmt.Errorf("look up %s: %w", login, err)
 	}
 	var ok bool
 	if err := slot(func() (err error) {
@@ -65,7 +142,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		ok, err = auth.Verify(password, hash)
 		return err
 	}); err != nil {
-		return auth.User{}, SignInFailed, err
+		return SignInResult{Outcome: SignInFailed}, err
 	}
 	var user auth.User
 	outcome := SignInFailed
@@ -88,10 +165,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		case lockedUntil != nil && lockedUntil.After(now):
 			return failAttempt(ctx, tx, attempt, now, address, u.ID, "locked", login)
 		case !ok || cur != hash:
-			if err := failAttempt(ctx, tx, attempt, now, address, u.ID, "wrong password", login); err != nil {
-				return err
-			}
-			return maybeLock(ctx, tx, u, set, now)
+			return failAttempt(ctx, tx, attempt, now, address, u.ID, "wrong password", login)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE sign_in_attempt SET user_id = $2, success = true WHERE id = $1`,
 			attempt, u.ID); err != nil {
@@ -105,9 +179,9 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 			ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID, Detail: map[string]any{"address": address}})
 	})
 	if err != nil {
-		return auth.User{}, SignInFailed, err
+		return SignInResult{Outcome: SignInFailed}, err
 	}
-	return user, outcome, nil
+	return SignInResult{User: user, Outcome: outcome}, nil
 }
 
 func scanUserHash(row pgx.Row, hash *string, lockedUntil **time.Time) (auth.User, error) {
@@ -122,31 +196,6 @@ func failAttempt(ctx context.Context, tx pgx.Tx, attempt int64, now time.Time, a
 	}
 	return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: userID, ActorName: login, Action: "user.sign_in_failed",
 		ObjectType: "user", ObjectID: userID, Detail: map[string]any{"address": address, "reason": why}})
-}
-
-// maybeLock locks the account once its failures within the window reach
-// the threshold. Failures before the last success or the last password
-// change (an administrator's reset) do not count.
-func maybeLock(ctx context.Context, tx pgx.Tx, u auth.User, set auth.Settings, now time.Time) error {
-	var failures int
-	if err := tx.QueryRow(ctx, `
-		SELECT count(*) FROM sign_in_attempt a
-		WHERE a.user_id = $1 AND NOT a.success AND a.at > $2
-		  AND a.id > coalesce((SELECT max(id) FROM sign_in_attempt WHERE user_id = $1 AND success), 0)
-		  AND a.at >= (SELECT password_changed_at FROM app_user WHERE id = $1)`,
-		u.ID, now.Add(-set.LockoutWindow)).Scan(&failures); err != nil {
-		return fmt.Errorf("count failures: %w", err)
-	}
-	if failures < set.LockoutThreshold {
-		return nil
-	}
-	until := now.Add(set.LockoutDuration)
-	if _, err := tx.Exec(ctx, `UPDATE app_user SET locked_until = $2 WHERE id = $1`, u.ID, until); err != nil {
-		return fmt.Errorf("lock account: %w", err)
-	}
-	return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "user.locked",
-		ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID,
-		Detail: map[string]any{"failures": failures, "until": until}})
 }
 
 // SignOut records the end of a session in the audit trail.

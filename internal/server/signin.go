@@ -3,6 +3,8 @@ package server
 import (
 	"net"
 	"net/http"
+	"strconv"
+	"time"
 
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
@@ -35,7 +37,8 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slot := func(verify func() error) error { return s.withHashSlot(r.Context(), verify) }
-	u, outcome, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now(), slot)
+	res, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now(), slot)
+	u := res.User
 	if secondment.ErrorCodeOf(err) == secondment.EUnavailable {
 		f.Summary = secondment.Msg("auth.busy")
 		setRetryAfter(w, err)
@@ -46,7 +49,13 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	switch outcome {
+	switch res.Outcome {
+	case postgres.SignInThrottled:
+		secs := int((res.Wait + time.Second - 1) / time.Second)
+		f.Summary = throttledMessage(secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.renderStatus(w, r, http.StatusTooManyRequests, web.SignInPage(f))
+		return
 	case postgres.SignInRateLimited:
 		f.Summary = secondment.Msg("auth.rate_limited")
 		w.Header().Set("Retry-After", "60")
@@ -96,4 +105,13 @@ func clientAddress(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// throttledMessage says how long to wait: seconds under a minute, else
+// whole minutes rounded up.
+func throttledMessage(secs int) secondment.Message {
+	if secs < 60 {
+		return secondment.Msg("auth.throttled_seconds", "N", secs)
+	}
+	return secondment.Msg("auth.throttled_minutes", "N", (secs+59)/60)
 }

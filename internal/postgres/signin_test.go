@@ -1,0 +1,126 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/dbtest"
+	"secondment/internal/postgres"
+)
+
+// signInStore has one account, "admin" with password "right password".
+func signInStore(t *testing.T) *postgres.Store {
+	t.Helper()
+	ctx := context.Background()
+	s := dbtest.Store(t)
+	if _, err := s.Import(ctx, postgres.Import{Units: sampleUnits()}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := s.UnitGetByCode(ctx, "C-ZZB")
+	hash, _ := auth.Hasher{Params: auth.CheapParams}.Hash("right password")
+	if _, err := s.UserCreate(ctx, postgres.Actor{Name: "test"}, postgres.NewUser{Login: "admin", Name: "管理员", UnitID: u.ID,
+		Roles: []auth.Role{auth.RoleSysAdmin}, PasswordHash: hash}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func direct(f func() error) error { return f() }
+
+// Failures slow the login from the address they come from, by a delay
+// that doubles, up to the longest delay; the account is never locked for
+// a colleague elsewhere, an unknown login is slowed alike (nothing tells
+// it apart), and attempts refused while waiting do not lengthen the wait.
+func TestSignInThrottlesLoginAndAddress(t *testing.T) {
+	t.Parallel()
+	s := signInStore(t)
+	ctx := context.Background()
+	set := auth.DefaultSettings
+	now := time.Now().Add(time.Hour).Truncate(time.Second) // after the password was set; whole seconds as stored
+	try := func(login, password, addr string) postgres.SignInResult {
+		t.Helper()
+		r, err := s.SignIn(ctx, login, password, addr, set, now, direct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, login := range []string{"admin", "nobody"} {
+		for i := range set.LockoutThreshold {
+			if r := try(login, fmt.Sprintf("guess %d", i), "10.0.0.66"); r.Outcome != postgres.SignInFailed {
+				t.Fatalf("%s failure %d: %+v", login, i+1, r)
+			}
+		}
+		// The next, even with the right password, waits a second.
+		if r := try(login, "right password", "10.0.0.66"); r.Outcome != postgres.SignInThrottled || r.Wait != time.Second {
+			t.Fatalf("%s after %d failures: %+v; want a 1 s wait", login, set.LockoutThreshold, r)
+		}
+	}
+	// A colleague at another address signs in at once.
+	if r := try("admin", "right password", "10.0.0.7"); r.Outcome != postgres.SignInOK {
+		t.Fatalf("the account was locked for another address: %+v", r)
+	}
+	// After the wait, one more wrong guess doubles it; refused attempts
+	// while waiting do not.
+	now = now.Add(time.Second)
+	if r := try("admin", "guess 6", "10.0.0.66"); r.Outcome != postgres.SignInFailed {
+		t.Fatalf("after the wait: %+v", r)
+	}
+	for range 3 {
+		if r := try("admin", "guess x", "10.0.0.66"); r.Outcome != postgres.SignInThrottled || r.Wait != 2*time.Second {
+			t.Fatalf("while waiting: %+v; want 2 s", r)
+		}
+	}
+	// The right password after the wait works, and resets the count.
+	now = now.Add(2 * time.Second)
+	if r := try("admin", "right password", "10.0.0.66"); r.Outcome != postgres.SignInOK {
+		t.Fatalf("the right password after the wait: %+v", r)
+	}
+	if r := try("admin", "guess y", "10.0.0.66"); r.Outcome != postgres.SignInFailed {
+		t.Fatalf("after a success the count starts again: %+v", r)
+	}
+	// The delay never passes the longest delay.
+	if d := postgres.ThrottleDelay(set.LockoutThreshold+40, set); d != set.LockoutDuration {
+		t.Fatalf("delay after 40 more failures: %s", d)
+	}
+}
+
+// The per-address limit counts failures only (an office behind one NAT
+// address signs in all morning), and counts a burst exactly.
+func TestSignInAddressLimitCountsFailuresExactly(t *testing.T) {
+	t.Parallel()
+	s := signInStore(t)
+	ctx := context.Background()
+	set := auth.DefaultSettings
+	now := time.Now().Add(time.Hour).Truncate(time.Second) // after the password was set; whole seconds as stored
+	for i := range set.RateLimitAttempts + 5 {
+		r, err := s.SignIn(ctx, "admin", "right password", "10.0.0.1", set, now.Add(time.Duration(i)*time.Second), direct)
+		if err != nil || r.Outcome != postgres.SignInOK {
+			t.Fatalf("sign-in %d of the morning: %+v %v", i+1, r, err)
+		}
+	}
+	var wg sync.WaitGroup
+	outcomes := make(chan postgres.SignInOutcome, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			r, err := s.SignIn(ctx, fmt.Sprintf("nobody%d", i), "x", "10.0.0.2", set, now, direct)
+			if err != nil {
+				t.Error(err)
+			}
+			outcomes <- r.Outcome
+		})
+	}
+	wg.Wait()
+	close(outcomes)
+	n := map[postgres.SignInOutcome]int{}
+	for o := range outcomes {
+		n[o]++
+	}
+	if n[postgres.SignInFailed] != set.RateLimitAttempts || n[postgres.SignInRateLimited] != 40-set.RateLimitAttempts {
+		t.Fatalf("a burst of 40 from one address: %v; want exactly %d evaluated", n, set.RateLimitAttempts)
+	}
+}
