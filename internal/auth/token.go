@@ -14,10 +14,28 @@ import (
 type Token struct {
 	ID         int64
 	Name       string
+	Scope      TokenScope
 	CreatedAt  time.Time
+	ExpiresAt  time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
 }
+
+// TokenScope is what a token may do: read (GET only, for reports and
+// dashboards) or act (every call its owner may make).
+type TokenScope string
+
+const (
+	ScopeRead TokenScope = "read"
+	ScopeAct  TokenScope = "act"
+)
+
+// TokenLifetimes are the expiries a token may be given, in days; the
+// longest is a year, so a forgotten token does not work for ever.
+var TokenLifetimes = []int{30, 90, 180, 365}
+
+// DefaultTokenDays is the lifetime offered first.
+const DefaultTokenDays = 90
 
 // Proxy is an out-of-office arrangement: Proxy acts for Principal from
 // StartsOn to EndsOn, both days included.

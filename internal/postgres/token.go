@@ -11,31 +11,33 @@ import (
 	"secondment/internal/secondment"
 )
 
-// TokenCreate stores the hash of a new token of u, and audits it.
-func (s *Store) TokenCreate(ctx context.Context, u auth.User, name string, hash []byte, now time.Time) (int64, error) {
+// TokenCreate stores the hash of a new token of u with its scope and
+// expiry, and audits it.
+func (s *Store) TokenCreate(ctx context.Context, u auth.User, name string, scope auth.TokenScope, hash []byte, now, expires time.Time) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO api_token (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			u.ID, name, hash, now).Scan(&id)
+		err := tx.QueryRow(ctx, `INSERT INTO api_token (user_id, name, token_hash, created_at, scope, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, u.ID, name, hash, now, scope, expires).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("create token: %w", mapError(err, "token"))
 		}
 		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "token.create",
-			ObjectType: "api_token", ObjectID: id, UnitID: u.UnitID, Detail: map[string]any{"name": name}})
+			ObjectType: "api_token", ObjectID: id, UnitID: u.UnitID,
+			Detail: map[string]any{"name": name, "scope": scope, "expires_at": expires}})
 	})
 	return id, err
 }
 
 // TokenList lists u's tokens, newest first.
 func (s *Store) TokenList(ctx context.Context, userID int64) ([]auth.Token, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_token
+	rows, err := s.Pool.Query(ctx, `SELECT id, name, scope, created_at, expires_at, last_used_at, revoked_at FROM api_token
 		WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Token, error) {
 		var t auth.Token
-		err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.LastUsedAt, &t.RevokedAt)
+		err := r.Scan(&t.ID, &t.Name, &t.Scope, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt)
 		return t, err
 	})
 }
@@ -61,21 +63,24 @@ func (s *Store) TokenRevoke(ctx context.Context, u auth.User, tokenID int64, now
 // anyone today.
 type TokenAuth struct {
 	TokenID            int64
+	Scope              auth.TokenScope
 	LastUsedAt         time.Time // zero if never
 	User               auth.User
 	PasswordMaxAgeDays int
 	ActsForSomeone     bool
 }
 
-// TokenUser authenticates a token by its hash on day today; an unknown,
-// revoked or disabled one is ENotFound. It writes nothing: see TokenTouch.
-func (s *Store) TokenUser(ctx context.Context, hash []byte, today secondment.Date) (TokenAuth, error) {
+// TokenUser authenticates a token by its hash at now; an unknown, revoked
+// or expired one, or one of a disabled account, is ENotFound. It writes
+// nothing: see TokenTouch.
+func (s *Store) TokenUser(ctx context.Context, hash []byte, now time.Time) (TokenAuth, error) {
+	today := secondment.DateOf(now)
 	var a TokenAuth
 	var last *time.Time
 	var roles []string
 	u := &a.User
 	err := s.Pool.QueryRow(ctx, `
-		SELECT t.id, t.last_used_at, u.id, u.login, u.name, u.unit_id, un.name, u.must_change_password,
+		SELECT t.id, t.scope, t.last_used_at, u.id, u.login, u.name, u.unit_id, un.name, u.must_change_password,
 		       u.password_changed_at,
 		       coalesce((SELECT array_agg(r.role::text) FROM user_role r WHERE r.user_id = u.id), '{}'),
 		       (SELECT password_max_age_days FROM security_setting WHERE id = 1),
@@ -83,8 +88,8 @@ func (s *Store) TokenUser(ctx context.Context, hash []byte, today secondment.Dat
 		               AND p.starts_on <= $2::date AND p.ends_on >= $2::date),
 		       coalesce(u.person_id, 0)
 		FROM api_token t JOIN app_user u ON u.id = t.user_id JOIN unit un ON un.id = u.unit_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL`, hash, today.String()).
-		Scan(&a.TokenID, &last, &u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $3 AND u.disabled_at IS NULL`, hash, today.String(), now).
+		Scan(&a.TokenID, &a.Scope, &last, &u.ID, &u.Login, &u.Name, &u.UnitID, &u.UnitName, &u.MustChangePassword,
 			&u.PasswordChangedAt, &roles, &a.PasswordMaxAgeDays, &a.ActsForSomeone, &u.PersonID)
 	if err != nil {
 		return a, mapError(err, "token")

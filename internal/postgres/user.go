@@ -205,7 +205,7 @@ func (s *Store) UserSetDisabled(ctx context.Context, by Actor, id int64, disable
 // It also lifts a lockout, which is what a reset is for. Sessions signed in
 // before the change end at their next request (the server compares their
 // sign-in time with password_changed_at); a reset also revokes the
-// account's API tokens.
+// account's API tokens, and so does a change by the owner.
 func (s *Store) UserSetPassword(ctx context.Context, by Actor, id int64, hash string, mustChange bool, now time.Time) error {
 	action := "user.password_change"
 	if by.ID != id {
@@ -221,16 +221,14 @@ func (s *Store) UserSetPassword(ctx context.Context, by Actor, id int64, hash st
 		if err != nil {
 			return mapError(err, "user")
 		}
-		detail := map[string]any{"login": login}
-		if by.ID != id {
-			// A reset is what follows a suspected compromise: the account's
-			// API tokens stop too (its sessions end by the changed password).
-			tag, err := tx.Exec(ctx, `UPDATE api_token SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, id, now)
-			if err != nil {
-				return fmt.Errorf("revoke tokens: %w", err)
-			}
-			detail["tokens_revoked"] = tag.RowsAffected()
+		// A new password is what follows a suspected compromise, whoever
+		// sets it: the account's API tokens stop too, as its sessions do
+		// (they end by the changed password).
+		tag, err := tx.Exec(ctx, `UPDATE api_token SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, id, now)
+		if err != nil {
+			return fmt.Errorf("revoke tokens: %w", err)
 		}
+		detail := map[string]any{"login": login, "tokens_revoked": tag.RowsAffected()}
 		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: by.ID, ActorName: by.Name, Action: action,
 			ObjectType: "user", ObjectID: id, UnitID: unitID, Detail: detail})
 	})

@@ -121,7 +121,7 @@ func copyAccounts(ctx context.Context, tx pgx.Tx, p province, hash string, now t
 		if role != "borrower" {
 			token, h := auth.NewToken()
 			set.tokens[k] = token
-			tokens = append(tokens, []any{id, "bench", h, now})
+			tokens = append(tokens, []any{id, "bench", h, now, now.AddDate(1, 0, 0)})
 		}
 		if role == "lender" {
 			set.logins = append(set.logins, login)
@@ -145,7 +145,7 @@ func copyAccounts(ctx context.Context, tx pgx.Tx, p province, hash string, now t
 		{"app_user", []string{"id", "login", "name", "unit_id", "password_hash", "password_changed_at",
 			"must_change_password", "created_at", "updated_at"}, users},
 		{"user_role", []string{"user_id", "role"}, roles},
-		{"api_token", []string{"user_id", "name", "token_hash", "created_at"}, tokens},
+		{"api_token", []string{"user_id", "name", "token_hash", "created_at", "expires_at"}, tokens},
 	} {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
 			return set, fmt.Errorf("copy %s: %w", c.table, err)
@@ -212,7 +212,7 @@ func Reuse(ctx context.Context, store *postgres.Store, now time.Time) (*Fixture,
 	_, err = pgx.ForEachRow(rows, []any{&id, &unit, &role, &login}, func() error {
 		token, h := auth.NewToken()
 		set.tokens[accountKey{unit, role}] = token
-		tokens = append(tokens, []any{id, "bench", h, now})
+		tokens = append(tokens, []any{id, "bench", h, now, now.AddDate(1, 0, 0)})
 		if role == "lender" {
 			set.logins = append(set.logins, login)
 		}
@@ -221,7 +221,7 @@ func Reuse(ctx context.Context, store *postgres.Store, now time.Time) (*Fixture,
 	if err != nil {
 		return nil, fmt.Errorf("read accounts: %w", err)
 	}
-	if _, err := store.Pool.CopyFrom(ctx, pgx.Identifier{"api_token"}, []string{"user_id", "name", "token_hash", "created_at"},
+	if _, err := store.Pool.CopyFrom(ctx, pgx.Identifier{"api_token"}, []string{"user_id", "name", "token_hash", "created_at", "expires_at"},
 		pgx.CopyFromRows(tokens)); err != nil {
 		return nil, fmt.Errorf("new API tokens: %w", err)
 	}

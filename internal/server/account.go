@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -99,7 +100,13 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) tokenView(r *http.Request, u auth.User, f web.Form, created string) (web.TokenView, error) {
 	tokens, err := s.store.TokenList(r.Context(), u.ID)
-	return web.TokenView{Tokens: tokens, Form: f, Created: created}, err
+	if f.Value("scope") == "" {
+		f.Values["scope"] = string(auth.ScopeRead) // the least a script needs, unless it must act
+	}
+	if f.Value("days") == "" {
+		f.Values["days"] = strconv.Itoa(auth.DefaultTokenDays)
+	}
+	return web.TokenView{Tokens: tokens, Form: f, Created: created, Now: s.clock.Now()}, err
 }
 
 func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +131,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	f, err := readForm(w, r, "name")
+	f, err := readForm(w, r, "name", "scope", "days")
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -132,6 +139,16 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	name := f.Value("name")
 	if n := len([]rune(name)); n < 1 || n > 50 {
 		f.Errors["name"] = secondment.Msg("error.length", "Min", 1, "Max", 50)
+	}
+	scope := auth.TokenScope(f.Value("scope"))
+	if scope != auth.ScopeRead && scope != auth.ScopeAct {
+		f.Errors["scope"] = secondment.Msg("token.error.scope")
+	}
+	days, err := strconv.Atoi(f.Value("days"))
+	if err != nil || !slices.Contains(auth.TokenLifetimes, days) {
+		f.Errors["days"] = secondment.Msg("token.error.days")
+	}
+	if len(f.Errors) > 0 {
 		f.Summary = secondment.Msg("error.invalid")
 		v, err := s.tokenView(r, u, f, "")
 		if err != nil {
@@ -142,7 +159,8 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := auth.NewToken()
-	if _, err := s.store.TokenCreate(r.Context(), u, name, hash, s.clock.Now()); err != nil {
+	now := s.clock.Now()
+	if _, err := s.store.TokenCreate(r.Context(), u, name, scope, hash, now, now.AddDate(0, 0, days)); err != nil {
 		s.renderError(w, r, err)
 		return
 	}

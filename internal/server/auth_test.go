@@ -578,7 +578,7 @@ func TestAPITokens(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
 	c := s.as(t, "nmg-bt-zzb.orgdept")
-	_, body := c.post("/account/tokens", url.Values{"name": {"ledger export"}})
+	_, body := c.post("/account/tokens", url.Values{"name": {"ledger export"}, "scope": {"act"}, "days": {"90"}})
 	token := within(doc(t, body), "new-token")
 	if !auth.LooksLikeToken(token) {
 		t.Fatalf("no token shown: %q", token)
@@ -680,5 +680,65 @@ func TestSecurityAdminSetsPolicy(t *testing.T) {
 	}
 	if res, _ := c.get("/units"); res.Header.Get("Location") != "/account/password" {
 		t.Fatalf("an expired password: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// A read token reads and may not act; a token ends on its expiry day, and
+// every token ends when its owner changes the password; a lifetime over a
+// year or an unknown scope is refused.
+func TestAPITokenScopeExpiryAndPasswordChange(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	c := s.as(t, "nmg-bt-zzb.orgdept")
+	newToken := func(scope, days string) string {
+		t.Helper()
+		res, body := c.post("/account/tokens", url.Values{"name": {scope + days}, "scope": {scope}, "days": {days}})
+		tok := within(doc(t, body), "new-token")
+		if res.StatusCode != http.StatusOK || !auth.LooksLikeToken(tok) {
+			t.Fatalf("token %s %s: %d", scope, days, res.StatusCode)
+		}
+		return tok
+	}
+	call := func(tok, method string) *http.Response {
+		req, _ := http.NewRequest(method, s.srv.URL+"/api/v1/notifications/read", nil)
+		if method == http.MethodGet {
+			req, _ = http.NewRequest(method, s.srv.URL+"/api/v1/me", nil)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, _ := s.anonymous(t).do(req)
+		return res
+	}
+	read, act, short := newToken("read", "90"), newToken("act", "90"), newToken("act", "30")
+	if res := call(read, http.MethodGet); res.StatusCode != http.StatusOK {
+		t.Fatalf("read token GET: %d", res.StatusCode)
+	}
+	if res := call(read, http.MethodPost); res.StatusCode != http.StatusForbidden ||
+		!strings.Contains(res.Header.Get("WWW-Authenticate"), "insufficient_scope") {
+		t.Fatalf("read token POST: %d %q", res.StatusCode, res.Header.Get("WWW-Authenticate"))
+	}
+	if res := call(act, http.MethodPost); res.StatusCode != http.StatusOK {
+		t.Fatalf("act token POST: %d", res.StatusCode)
+	}
+	for _, bad := range []url.Values{{"name": {"x"}, "scope": {"admin"}, "days": {"90"}}, {"name": {"x"}, "scope": {"read"}, "days": {"3650"}}} {
+		if res, _ := c.post("/account/tokens", bad); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("token %v: %d", bad, res.StatusCode)
+		}
+	}
+	s.clock.Advance(31 * 24 * time.Hour)
+	if res := call(short, http.MethodGet); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a token past its 30 days: %d", res.StatusCode)
+	}
+	if res := call(act, http.MethodGet); res.StatusCode != http.StatusOK {
+		t.Fatalf("a 90-day token after 31 days: %d", res.StatusCode)
+	}
+	c = s.as(t, "nmg-bt-zzb.orgdept")
+	if res, _ := c.post("/account/password", url.Values{"current": {demoPassword}, "password": {"correct horse battery"},
+		"confirm": {"correct horse battery"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("password change: %d", res.StatusCode)
+	}
+	for _, tok := range []string{read, act} {
+		if res := call(tok, http.MethodGet); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a token after its owner's password change: %d", res.StatusCode)
+		}
 	}
 }

@@ -67,6 +67,7 @@ var (
 	errSignInRequired = &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg("auth.sign_in_required")}
 	errRoleRequired   = &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg("error.forbidden")}
 	errPasswordChange = &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg("auth.password_change_required")}
+	errTokenScope     = &secondment.Error{Code: secondment.EForbidden, Message: secondment.Msg("error.token_scope")}
 )
 
 func (s *Server) guard(ru rule, api bool, h http.HandlerFunc) http.HandlerFunc {
@@ -163,7 +164,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				s.failStatus(w, r, http.StatusUnauthorized, errSignInRequired)
 				return
 			}
-			u, must, err := s.tokenUser(ctx, token, now)
+			u, scope, must, err := s.tokenUser(ctx, token, now)
 			if err != nil {
 				if secondment.ErrorCodeOf(err) != secondment.ENotFound {
 					s.fail(w, r, err)
@@ -171,6 +172,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="secondment", error="invalid_token"`)
 				s.failStatus(w, r, http.StatusUnauthorized, errSignInRequired)
+				return
+			}
+			// A read token reads: any other method is refused before a
+			// handler sees it (RFC 6750's insufficient_scope).
+			if scope == auth.ScopeRead && r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="secondment", error="insufficient_scope", scope="act"`)
+				s.failStatus(w, r, http.StatusForbidden, errTokenScope)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(withUser(ctx, u, must)))
@@ -247,23 +255,23 @@ const tokenUseResolution = time.Minute
 // must change their password first: a token works for its owner only while
 // the owner could work, not while a one-time or expired password waits to
 // be replaced.
-func (s *Server) tokenUser(ctx context.Context, token string, now time.Time) (auth.User, bool, error) {
-	a, err := s.store.TokenUser(ctx, auth.HashToken(token), secondment.DateOf(now))
+func (s *Server) tokenUser(ctx context.Context, token string, now time.Time) (auth.User, auth.TokenScope, bool, error) {
+	a, err := s.store.TokenUser(ctx, auth.HashToken(token), now)
 	if err != nil {
-		return auth.User{}, false, err
+		return auth.User{}, "", false, err
 	}
 	u := a.User
 	if a.ActsForSomeone {
 		if u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now)); err != nil {
-			return u, false, err
+			return u, "", false, err
 		}
 	}
 	if now.Sub(a.LastUsedAt) >= tokenUseResolution {
 		if err := s.store.TokenTouch(ctx, a.TokenID, now); err != nil {
-			return u, false, err
+			return u, "", false, err
 		}
 	}
-	return u, u.MustChangePassword || u.PasswordExpired(a.PasswordMaxAgeDays, now), nil
+	return u, a.Scope, u.MustChangePassword || u.PasswordExpired(a.PasswordMaxAgeDays, now), nil
 }
 
 // startSession signs u in on this browser: a new session ID (so a token

@@ -41,7 +41,7 @@ func TestActionsParityPageAndAPI(t *testing.T) {
 	pages, tokens := map[string]*client{}, map[string]string{}
 	for _, login := range viewers {
 		c := s.as(t, login)
-		_, body := c.post("/account/tokens", url.Values{"name": {"parity"}})
+		_, body := c.post("/account/tokens", url.Values{"name": {"parity"}, "scope": {"act"}, "days": {"90"}})
 		pages[login], tokens[login] = c, within(doc(t, body), "new-token")
 	}
 	api := func(login, method, path string, body any) (int, map[string]any) {

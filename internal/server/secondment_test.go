@@ -358,7 +358,7 @@ func TestS5ThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	s := newSetupAt(t, true, kashgar)
 	token := func(login string) string {
-		_, body := s.as(t, login).post("/account/tokens", url.Values{"name": {"api"}})
+		_, body := s.as(t, login).post("/account/tokens", url.Values{"name": {"api"}, "scope": {"act"}, "days": {"90"}})
 		return within(doc(t, body), "new-token")
 	}
 	call := func(tok, method, path, ifMatch string, body any) (*http.Response, map[string]any) {

@@ -585,7 +585,7 @@ type apiCaller struct {
 
 func (a apiCaller) token(login string) string {
 	a.t.Helper()
-	_, body := a.s.as(a.t, login).post("/account/tokens", url.Values{"name": {"api"}})
+	_, body := a.s.as(a.t, login).post("/account/tokens", url.Values{"name": {"api"}, "scope": {"act"}, "days": {"90"}})
 	return within(doc(a.t, body), "new-token")
 }
 
