@@ -19,7 +19,9 @@ type AuditRow struct {
 // SweepRow is one recorded sweep.
 type SweepRow struct {
 	Day                                             secondment.Date
-	StartedAt, FinishedAt                           time.Time
+	StartedAt                                       time.Time
+	FinishedAt                                      *time.Time // nil: running, or interrupted
+	Interrupted                                     bool       // unfinished past the sweep's time limit
 	Renewed, Expired, Overdue, Reminders, Escalated int
 	RectEscalated, PolicyFlagged                    int // rectifications past deadline flagged; running secondments a new policy entered
 	Origin                                          string

@@ -48,7 +48,21 @@ type Config struct {
 	// KeepRead is how long a read and delivered notification is kept
 	// before the prune job deletes it (default 180 days).
 	KeepRead time.Duration
+	// RescueAfter is how long a job may stay "running" before River takes
+	// it for dead (its worker killed) and runs it again (default
+	// RescueAfter, the package constant). It must exceed every job's time
+	// limit.
+	RescueAfter time.Duration
 }
+
+// SweepTimeout bounds one sweep (a province's million expirations took
+// 15 s here) and the audit chain's verification; RescueAfter is a minute
+// more. Before, River's default of an hour applied: a sweep killed midway
+// kept its job "running", and 85,000 overdue terms waited the hour.
+const (
+	SweepTimeout = 5 * time.Minute
+	RescueAfter  = SweepTimeout + time.Minute
+)
 
 // PruneArgs is the hourly job that deletes old read notifications, and
 // expired sessions, old sign-in attempts and idempotency keys.
@@ -118,6 +132,9 @@ type sweepWorker struct {
 	remind   []int
 }
 
+// Timeout is the sweep's time limit, under RescueAfter.
+func (w *sweepWorker) Timeout(*river.Job[SweepArgs]) time.Duration { return SweepTimeout }
+
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
 	now := w.clock.Now()
 	day := secondment.DateOf(now)
@@ -158,6 +175,9 @@ type auditVerifyWorker struct {
 // is what `secondment audit verify --expect` later checks a rewrite
 // against. A broken chain is logged as an error, for the operators'
 // alerting, and shown at the top of the auditor's pages.
+// Timeout lets a province's trail be walked, under RescueAfter.
+func (w *auditVerifyWorker) Timeout(*river.Job[AuditVerifyArgs]) time.Duration { return SweepTimeout }
+
 func (w *auditVerifyWorker) Work(ctx context.Context, job *river.Job[AuditVerifyArgs]) error {
 	r, err := w.store.AuditVerify(ctx, w.clock.Now, fmt.Sprintf("job %d", job.ID))
 	if err != nil {
@@ -232,10 +252,17 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 			}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	interval := c.SweepInterval
+	if c.RescueAfter <= 0 {
+		c.RescueAfter = RescueAfter
+	}
 	client, err := river.NewClient(riverpgxv5.New(store.Pool), &river.Config{
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.Workers}},
-		Workers: workers,
-		Logger:  c.Logger,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.Workers}},
+		RescueStuckJobsAfter: c.RescueAfter,
+		// River's default limit for the jobs that set none; it must not
+		// exceed the rescue delay (only tests make that short).
+		JobTimeout: min(time.Minute, c.RescueAfter/2),
+		Workers:    workers,
+		Logger:     c.Logger,
 		PeriodicJobs: append(periodic,
 			river.NewPeriodicJob(river.PeriodicInterval(interval),
 				func() (river.JobArgs, *river.InsertOpts) {

@@ -248,3 +248,66 @@ func TestAuditVerifyJobRecordsTheChain(t *testing.T) {
 		t.Fatalf("verification: %+v, %v", list, err)
 	}
 }
+
+// A sweep whose worker was killed midway leaves its job "running" and its
+// run unfinished. River rescues the job after RescueAfter (here a second,
+// in production SweepTimeout plus a minute, not River's hour) and the
+// sweep runs again to the end; the killed run stays on record, unfinished.
+func TestKilledSweepIsRescued(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := dbtest.Store(t)
+	running(t, store, 2)
+	now := at(sm.D(2023, 11, 2))
+	// What a kill -9 midway leaves behind: the job running since an hour
+	// ago, its run begun and never finished.
+	if _, err := store.Pool.Exec(ctx, `INSERT INTO sweep_run (day, started_at, origin) VALUES ('2023-11-02', $1, 'job 999')`,
+		now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Pool.Exec(ctx, `INSERT INTO river_job (state, attempt, max_attempts, attempted_at, created_at, scheduled_at,
+		    kind, args, queue, priority, attempted_by)
+		VALUES ('running', 1, 25, now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour',
+		    'sweep', '{"day": "2023-11-02"}', 'default', 1, '{"killed-host"}')`); err != nil {
+		t.Fatal(err)
+	}
+	c, err := jobs.NewClient(store, jobs.Config{SweepInterval: time.Hour, Clock: sm.FixedClock{T: now}, RescueAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = c.Stop(sctx)
+		cancel()
+	}()
+	count := counter(t, store)
+	deadline := time.Now().Add(45 * time.Second)
+	for count(`SELECT count(*) FROM river_job WHERE kind = 'sweep' AND args->>'day' = '2023-11-02' AND state = 'completed'`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stuck sweep was not rescued and run again")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := count(`SELECT count(*) FROM secondment WHERE state = 'overdue'`); n != 2 {
+		t.Fatalf("after the rescued sweep %d terms overdue; want 2", n)
+	}
+	if n := count(`SELECT count(*) FROM sweep_run WHERE finished_at IS NULL`); n != 1 {
+		t.Fatalf("%d unfinished runs on record; want the killed one", n)
+	}
+	runs, err := store.SweepRuns(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var finished int
+	for _, r := range runs {
+		if r.FinishedAt != nil && r.Day == sm.D(2023, 11, 2) && r.Expired == 2 {
+			finished++
+		}
+	}
+	if finished != 1 {
+		t.Fatalf("runs: %+v; want one finished run that expired the two terms", runs)
+	}
+}

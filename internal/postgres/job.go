@@ -14,7 +14,8 @@ import (
 type SweepRun struct {
 	ID                                   int64
 	Day                                  secondment.Date
-	StartedAt, FinishedAt                time.Time
+	StartedAt                            time.Time
+	FinishedAt                           *time.Time // nil: running, or interrupted
 	Renewed, Expired, Overdue, Reminders int
 	Escalated                            int
 	RectEscalated, PolicyFlagged         int

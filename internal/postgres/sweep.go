@@ -78,6 +78,13 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	}
 	res := SweepResult{Day: today}
 	wall := time.Now() // the run's duration is real time, its start the clock's
+	// On record from the start: a sweep killed midway leaves its row
+	// unfinished, which the jobs page shows as interrupted.
+	var run int64
+	if err := s.Pool.QueryRow(ctx, `INSERT INTO sweep_run (day, started_at, origin) VALUES ($1::date, $2, $3) RETURNING id`,
+		today.String(), now, o.Origin).Scan(&run); err != nil {
+		return res, fmt.Errorf("record sweep: %w", err)
+	}
 	var err error
 	if res.Renewed, err = s.sweepRenewals(ctx, today, now); err != nil {
 		return res, err
@@ -108,10 +115,9 @@ func (s *Store) Sweep(ctx context.Context, today secondment.Date, now time.Time,
 	if res.PolicyFlagged, err = s.sweepPolicies(ctx, today, now); err != nil {
 		return res, err
 	}
-	_, err = s.Pool.Exec(ctx, `INSERT INTO sweep_run (day, started_at, finished_at, renewed, expired, overdue, reminders, escalated,
-		    rect_escalated, policy_flagged, origin)
-		VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, today.String(), now, now.Add(time.Since(wall)),
-		res.Renewed, res.Expired, res.Overdue, res.Reminders, res.Escalated, res.RectEscalated, res.PolicyFlagged, o.Origin)
+	_, err = s.Pool.Exec(ctx, `UPDATE sweep_run SET finished_at = $2, renewed = $3, expired = $4, overdue = $5, reminders = $6,
+		    escalated = $7, rect_escalated = $8, policy_flagged = $9 WHERE id = $1`, run, now.Add(time.Since(wall)),
+		res.Renewed, res.Expired, res.Overdue, res.Reminders, res.Escalated, res.RectEscalated, res.PolicyFlagged)
 	if err != nil {
 		return res, fmt.Errorf("record sweep: %w", err)
 	}
@@ -526,7 +532,7 @@ func (s *Store) sweepReminders(ctx context.Context, today secondment.Date, now t
 // LastSweepDay is the latest day any sweep ran for; zero when none has.
 func (s *Store) LastSweepDay(ctx context.Context) (secondment.Date, error) {
 	var d *time.Time
-	if err := s.Pool.QueryRow(ctx, `SELECT max(day) FROM sweep_run`).Scan(&d); err != nil {
+	if err := s.Pool.QueryRow(ctx, `SELECT max(day) FROM sweep_run WHERE finished_at IS NOT NULL`).Scan(&d); err != nil {
 		return secondment.Date{}, fmt.Errorf("last sweep day: %w", err)
 	}
 	if d == nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"secondment/internal/auth"
+	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/web"
@@ -471,7 +472,7 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 // handleJobs shows the background work: the latest sweeps with what each
 // changed, and River's latest jobs (queued, running, failed, retried).
 func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
-	jobs, err := s.store.JobList(r.Context(), 50)
+	queued, err := s.store.JobList(r.Context(), 50)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -482,12 +483,13 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := web.JobsView{}
-	for _, j := range jobs {
+	for _, j := range queued {
 		v.Jobs = append(v.Jobs, web.JobRow{ID: j.ID, Kind: j.Kind, State: j.State, Attempt: j.Attempt,
 			MaxAttempts: j.MaxAttempts, CreatedAt: j.CreatedAt, LastError: j.LastError})
 	}
 	for _, x := range sweeps {
 		v.Sweeps = append(v.Sweeps, web.SweepRow{Day: x.Day, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt,
+			Interrupted: x.FinishedAt == nil && s.clock.Now().Sub(x.StartedAt) > jobs.SweepTimeout,
 			Renewed: x.Renewed, Expired: x.Expired, Overdue: x.Overdue, Reminders: x.Reminders, Escalated: x.Escalated,
 			RectEscalated: x.RectEscalated, PolicyFlagged: x.PolicyFlagged, Origin: x.Origin})
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"secondment/internal/jobs"
 	"secondment/internal/postgres"
@@ -77,5 +78,15 @@ func TestJobsPage(t *testing.T) {
 	// in the demo without its stories) is shown with the others.
 	if got := within(page, "sweep-policy-flagged"); got != "0" {
 		t.Errorf("policy-flagged column: %q", got)
+	}
+	// A sweep killed midway stays on record unfinished, shown as
+	// interrupted once past the sweep's time limit.
+	if _, err := s.store.Pool.Exec(t.Context(), `INSERT INTO sweep_run (day, started_at, origin) VALUES ('2024-05-06', $1, 'job 7')`,
+		s.clock.Now().Add(-jobs.SweepTimeout-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	_, body = s.as(t, "sysadmin").get("/admin/jobs")
+	if got := byTestID(doc(t, body), "sweep-interrupted"); len(got) != 1 {
+		t.Fatalf("an interrupted sweep is not shown: %d", len(got))
 	}
 }
