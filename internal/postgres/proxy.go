@@ -25,10 +25,18 @@ func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, 
 		return fieldError("ends_on", "proxy.error.too_long")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// Both accounts locked against a change of roles meanwhile
+		// (UserSetRoles checks the live arrangements under its own lock),
+		// and the principal's roles read as they now are.
 		p, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
-			WHERE u.login = $1 AND u.disabled_at IS NULL`, login))
+			WHERE u.login = $1 AND u.disabled_at IS NULL FOR SHARE OF u`, login))
 		if err != nil || p.UnitID != by.UnitID || p.ID == by.ID {
 			return fieldError("login", "proxy.error.colleague")
+		}
+		me, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+			WHERE u.id = $1 FOR SHARE OF u`, by.ID))
+		if err != nil {
+			return mapError(err, "user")
 		}
 		// A proxy takes on the principal's roles: not where one person
 		// would then hold two that must stay apart (the org dept's
@@ -42,7 +50,7 @@ func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, 
 			p.ID, from.String(), to.String()).Scan(&taken); err != nil {
 			return fmt.Errorf("roles the proxy stands in for: %w", err)
 		}
-		roles := append(slices.Clone(by.Roles), p.Roles...)
+		roles := append(slices.Clone(me.Roles), p.Roles...)
 		for _, r := range taken {
 			roles = append(roles, auth.Role(r))
 		}

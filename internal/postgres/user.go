@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,6 +167,9 @@ func (s *Store) UserSetRoles(ctx context.Context, by Actor, id int64, roles []au
 		if err != nil {
 			return mapError(err, "user")
 		}
+		if err := proxiesAllow(ctx, tx, id, roles, now); err != nil {
+			return err
+		}
 		if err := setRoles(ctx, tx, id, roles); err != nil {
 			return err
 		}
@@ -176,6 +180,48 @@ func (s *Store) UserSetRoles(ctx context.Context, by Actor, id int64, roles []au
 			ObjectType: "user", ObjectID: id, UnitID: before.UnitID,
 			Detail: map[string]any{"login": before.Login, "before": before.Roles, "after": roles}})
 	})
+}
+
+// proxiesAllow refuses new roles for account id that, with a live proxy
+// arrangement (not revoked, not yet over), would put two roles that must
+// stay apart in one person's hands: the proxy acts with its own roles and
+// every principal's it stands in for. Checked both ways, as the proxy and
+// as the principal. ProxySet locks both accounts' rows too, so the two
+// cannot pass each other.
+func proxiesAllow(ctx context.Context, tx pgx.Tx, id int64, roles []auth.Role, now time.Time) error {
+	// One row per proxy whose arrangements involve the account: the
+	// roles of that proxy and of everyone it stands in for, the account's
+	// own left out (its new ones take their place), and a colleague to
+	// name.
+	rows, err := tx.Query(ctx, `
+		WITH live AS (SELECT principal_id, proxy_id FROM proxy WHERE revoked_at IS NULL AND ends_on >= $2::date),
+		     groups AS (SELECT DISTINCT proxy_id FROM live WHERE principal_id = $1 OR proxy_id = $1)
+		SELECT (SELECT u.name FROM app_user u WHERE u.id = CASE WHEN g.proxy_id = $1
+		            THEN (SELECT min(principal_id) FROM live l WHERE l.proxy_id = g.proxy_id) ELSE g.proxy_id END),
+		       coalesce((SELECT array_agg(DISTINCT r.role) FROM user_role r
+		                 WHERE r.user_id <> $1 AND (r.user_id = g.proxy_id
+		                       OR r.user_id IN (SELECT principal_id FROM live l WHERE l.proxy_id = g.proxy_id))), '{}')
+		FROM groups g`, id, secondment.DateOf(now).String())
+	if err != nil {
+		return fmt.Errorf("proxies of user %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var others []string
+		if err := rows.Scan(&name, &others); err != nil {
+			return fmt.Errorf("proxies of user %d: %w", id, err)
+		}
+		all := slices.Clone(roles)
+		for _, r := range others {
+			all = append(all, auth.Role(r))
+		}
+		if _, _, bad := auth.Incompatible(all); bad {
+			return &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"),
+				Fields: []secondment.FieldError{{Field: "roles", Message: secondment.Msg("admin.error.roles_proxy", "Name", name)}}}
+		}
+	}
+	return rows.Err()
 }
 
 // UserSetDisabled disables or re-enables an account. A disabled account's
@@ -307,4 +353,55 @@ func (s *Store) UserSetPerson(ctx context.Context, by Actor, id int64, personCod
 			ObjectType: "user", ObjectID: id, UnitID: before.UnitID,
 			Detail: map[string]any{"login": before.Login, "before": beforeCode, "after": personCode}})
 	})
+}
+
+// Clash is an account, or a live out-of-office arrangement, that puts two
+// roles one person may not hold together in one person's hands: opened
+// before the checks of issue #13, which now refuse both.
+type Clash struct {
+	Name, Login   string // the account; for an arrangement, the principal
+	Proxy         string // the proxy's name; "" for an account
+	Until         secondment.Date
+	Roles         []auth.Role
+	ArrangementID int64
+	AccountID     int64
+}
+
+// Clashes lists up to limit accounts and live arrangements that hold
+// incompatible roles, for the administrator's attention.
+func (s *Store) Clashes(ctx context.Context, today secondment.Date, limit int) ([]Clash, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT u.id, 0, u.name, u.login, '', NULL::date, array_agg(r.role ORDER BY r.role)
+		FROM app_user u JOIN user_role r ON r.user_id = u.id
+		WHERE u.disabled_at IS NULL
+		GROUP BY u.id HAVING count(*) > 1
+		UNION ALL
+		SELECT 0, x.id, pr.name, pr.login, px.name, x.ends_on,
+		       (SELECT array_agg(DISTINCT r.role) FROM user_role r WHERE r.user_id IN (x.principal_id, x.proxy_id))
+		FROM proxy x JOIN app_user pr ON pr.id = x.principal_id JOIN app_user px ON px.id = x.proxy_id
+		WHERE x.revoked_at IS NULL AND x.ends_on >= $1::date`, today.String())
+	if err != nil {
+		return nil, fmt.Errorf("accounts with incompatible roles: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clash, error) {
+		var c Clash
+		var until *time.Time
+		var roles []string
+		err := r.Scan(&c.AccountID, &c.ArrangementID, &c.Name, &c.Login, &c.Proxy, &until, &roles)
+		if until != nil {
+			c.Until = dateOf(*until)
+		}
+		c.Roles = auth.SortRoles(roles)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accounts with incompatible roles: %w", err)
+	}
+	var out []Clash
+	for _, c := range all {
+		if _, _, bad := auth.Incompatible(c.Roles); bad && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

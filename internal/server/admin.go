@@ -29,6 +29,11 @@ func (s *Server) userAdminView(r *http.Request, f web.Form, notice web.Notice) (
 		return web.UserAdminView{}, err
 	}
 	v := web.UserAdminView{Users: users, Units: units, Form: f, Notice: notice, Q: q}
+	if q == "" && after == "" {
+		if v.Clashes, err = s.store.Clashes(r.Context(), secondment.DateOf(s.clock.Now()), 100); err != nil {
+			return web.UserAdminView{}, err
+		}
+	}
 	if len(users) > userPageSize {
 		v.Users = users[:userPageSize]
 		v.Next = v.Users[userPageSize-1].Login

@@ -75,3 +75,46 @@ func TestSeparationOfDuties(t *testing.T) {
 		t.Errorf("%d audit events of the link, want 1", n)
 	}
 }
+
+// A change of roles that would make a live out-of-office arrangement join
+// two roles one person may not hold is refused, as the proxy and as the
+// principal; accounts and arrangements that hold such roles from before
+// the checks are listed for the administrator.
+func TestRolesAgainstLiveProxies(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	admin := s.as(t, "sysadmin")
+	for _, principal := range []string{"xj-ks-zzb.lender", "xj-ks-zzb.borrower"} {
+		if res, body := s.as(t, principal).post("/account/proxy", url.Values{"login": {"xj-ks-zzb.registrar"},
+			"starts_on": {"2024-03-01"}, "ends_on": {"2024-03-31"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s names the registrar: %d %s", principal, res.StatusCode, body)
+		}
+	}
+	for login, roles := range map[string][]string{
+		"xj-ks-zzb.registrar": {"orgdept"}, // the proxy would review what it consents to
+		"xj-ks-zzb.borrower":  {"orgdept"}, // its proxy would stand in for the reviewer and the lender
+	} {
+		res, body := admin.post(fmt.Sprintf("/admin/users/%d/roles", userID(t, s, login)), url.Values{"role": roles})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "外出代理") {
+			t.Errorf("%s given %v during a live proxy: %d", login, roles, res.StatusCode)
+		}
+	}
+	// Compatible roles still change.
+	if res, _ := admin.post(fmt.Sprintf("/admin/users/%d/roles", userID(t, s, "xj-ks-zzb.registrar")),
+		url.Values{"role": {"registrar", "lender"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a compatible change: %d", res.StatusCode)
+	}
+	if _, body := admin.get("/admin/users"); len(byTestID(doc(t, body), "role-clash")) != 0 {
+		t.Fatal("clashes listed where there are none")
+	}
+	// An account from before the checks.
+	if _, err := s.store.Pool.Exec(t.Context(), `INSERT INTO user_role (user_id, role) VALUES ($1, 'orgdept')`,
+		userID(t, s, "xj-ks-zzb.lender")); err != nil {
+		t.Fatal(err)
+	}
+	_, body := admin.get("/admin/users")
+	clashes := byTestID(doc(t, body), "role-clash")
+	if len(clashes) < 2 || !strings.Contains(text(clashes[0])+text(clashes[1]), "xj-ks-zzb.lender") {
+		t.Fatalf("the account and its arrangement are not listed: %d", len(clashes))
+	}
+}
