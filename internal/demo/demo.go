@@ -1,7 +1,8 @@
 // Package demo holds the demo data: the units and people of the seed
 // article's scenarios S1–S8 (shared/demo/*.csv, copied here so the binary
 // carries them). Numbers the seed does not give are marked "invented" in
-// each row's note.
+// each row's source column, which documents the demo and is not loaded:
+// the notes clerks read stay empty.
 package demo
 
 import (
@@ -145,7 +146,7 @@ func parseUnits(b []byte) ([]postgres.UnitImport, []postgres.PolicyImport, error
 		}
 		u := postgres.UnitImport{ParentCode: r["parent_code"], Unit: secondment.Unit{
 			Code: r["code"], Name: r["name"], Level: secondment.Level(r["level"]),
-			System: sys, Branch: branch, Note: r["source"],
+			System: sys, Branch: branch,
 		}}
 		for _, f := range []struct {
 			col string
@@ -174,12 +175,11 @@ func parsePeople(b []byte) ([]postgres.PersonImport, error) {
 	for _, r := range rows {
 		unit := r["home_unit_code"]
 		seq[unit]++
-		note := r["story"]
-		if src := r["source"]; src != "" && src != "seed" {
-			note += " (" + src + ")"
-		}
+		// The CSV's story and source columns say where each row comes from,
+		// for whoever maintains the demo; the people's notes, which clerks
+		// read in their own language, stay empty.
 		p := secondment.Person{Code: fmt.Sprintf("%s-P%02d", unit, seq[unit]), Name: r["name"],
-			Post: r["post"], Rank: r["rank"], Note: note, Leader: r["leader"] == "yes",
+			Post: r["post"], Rank: r["rank"], Leader: r["leader"] == "yes",
 			Gender: secondment.Gender(r["gender"]), Political: secondment.Political(r["political"]),
 			Category: secondment.StaffCategory(r["category"]), Education: r["education"]}
 		if v := r["born"]; v != "" {

@@ -323,7 +323,7 @@ func (t *teller) weihai() error {
 	}
 	// A 挂职 of a formal programme: exempt from R1–R7 (R9), signed off, away.
 	if _, err := t.request(term{borrower: xc, person: "高明", kind: secondment.KindAttachment,
-		task: "乡村振兴挂职锻炼", programme: "环翠区委组织部年度干部挂职计划（invented）", start: -30, end: 150},
+		task: "乡村振兴挂职锻炼", programme: "环翠区委组织部年度干部挂职计划", start: -30, end: 150},
 		-45, chain(xc, yt, org, -42, -30)...); err != nil {
 		return err
 	}
@@ -454,7 +454,7 @@ func storyPeople() []postgres.PersonImport {
 	var out []postgres.PersonImport
 	add := func(code, name, unit, post string) {
 		out = append(out, postgres.PersonImport{HomeUnitCode: unit, Person: secondment.Person{Code: code, Name: name,
-			Post: post, Rank: "一级科员", Note: "invented for the demo stories"}})
+			Post: post, Rank: "一级科员"}})
 	}
 	for i, name := range []string{"阿依古丽·买买提", "艾克拜尔·吐尔逊", "热依汗古丽·艾则孜", "买买提江·阿不都", "古丽娜尔·吾斯曼",
 		"帕提古丽·热合曼", "吐尔洪·买买提", "努尔比亚·艾力", "阿卜杜拉·如孜", "米热古丽·阿布都", "依明·托合提", "阿力木·沙吾提", "祖丽皮亚·买买提"} {

@@ -149,6 +149,13 @@ func (l *Localizer) render(m secondment.Message) string {
 		}
 	}
 	s, err := l.loc.Localize(&goi18n.LocalizeConfig{MessageID: m.ID, TemplateData: data, PluralCount: m.Data["Count"]})
+	if err != nil && m.Data["Count"] != nil {
+		// A message written as one string has only the "other" form; with
+		// a Count of 1 English asks for "one", which it lacks. The string
+		// serves every count (a catalog gives {"one", "other"} where the
+		// words differ).
+		s, err = l.loc.Localize(&goi18n.LocalizeConfig{MessageID: m.ID, TemplateData: data})
+	}
 	if err != nil || s == "" {
 		return "[" + m.ID + "]"
 	}

@@ -128,6 +128,11 @@ func TestRenderAndFallback(t *testing.T) {
 	if got := c.Localizer("fr").T("person.list.count", "Count", 3); got != "共 3 人" {
 		t.Errorf("an unsupported language must fall back to Chinese, got %q", got)
 	}
+	// A message written as one string serves a Count of 1 in English too
+	// (it showed "[secondment.tab.todo]").
+	if got := c.Localizer("en").T("secondment.tab.todo", "Count", 1); got != "To do (1)" {
+		t.Errorf("a one-string message with Count 1 = %q", got)
+	}
 	if got := c.Localizer("zh-CN").T("no.such.id"); got != "[no.such.id]" {
 		t.Errorf("missing ID = %q", got)
 	}

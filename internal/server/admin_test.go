@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ func TestJobsPage(t *testing.T) {
 	if res.StatusCode != http.StatusOK || len(byTestID(page, "sweep-row")) != 1 || len(byTestID(page, "job-row")) != 1 ||
 		attr(byTestID(page, "job-row")[0], "data-state") != "available" {
 		t.Fatalf("jobs page: %d, %d sweeps, %d jobs", res.StatusCode, len(byTestID(page, "sweep-row")), len(byTestID(page, "job-row")))
+	}
+	// Kinds, states and origins in the user's words, not River's codes.
+	if row := text(byTestID(page, "job-row")[0]); !strings.Contains(row, "到期巡检") || !strings.Contains(row, "待执行") {
+		t.Errorf("job row in codes: %q", row)
 	}
 	// The sweep's count of running secondments a new policy entered (none
 	// in the demo without its stories) is shown with the others.

@@ -138,6 +138,7 @@ func (s *Server) Router() chi.Router {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Get("/static/{hash}/*", handleStatic)
+	r.Get("/favicon.ico", handleFavicon)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave, s.authenticate)
@@ -216,6 +217,14 @@ func handleStatic(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
 	http.ServeFileFS(w, r, web.Static, name)
+}
+
+// handleFavicon answers the browsers that ask /favicon.ico whatever the
+// page's link says (it was a 404 on every page).
+func handleFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("Content-Type", "image/svg+xml")
+	http.ServeFileFS(w, r, web.Static, "favicon.svg")
 }
 
 // deadline bounds each request's work by the server's request timeout.

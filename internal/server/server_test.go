@@ -113,3 +113,33 @@ func TestCrossOriginPostRefused(t *testing.T) {
 		t.Fatalf("same-origin POST = %d; want it handled", code)
 	}
 }
+
+// Browsers ask /favicon.ico on every page; it was a 404.
+func TestFavicon(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, false)
+	res, body := s.get(t, "/favicon.ico", "")
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+		t.Fatalf("favicon: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}
+
+// The account page links only what the user may open: the administrators
+// name no out-of-office proxy (the page is a 403 for them).
+func TestAccountLinksOnlyWhatOpens(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, true)
+	for login, want := range map[string]int{"sysadmin": 0, "auditor": 0, "nmg-bt-qs-kxl.lender": 1} {
+		c := s.as(t, login)
+		_, body := c.get("/account")
+		links := byTestID(doc(t, body), "link-proxy")
+		if len(links) != want {
+			t.Errorf("%s: %d proxy links, want %d", login, len(links), want)
+		}
+		if want == 1 {
+			if res, _ := c.get("/account/proxy"); res.StatusCode != http.StatusOK {
+				t.Errorf("%s: the linked page is %d", login, res.StatusCode)
+			}
+		}
+	}
+}
