@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"secondment/internal/auth"
+	"secondment/internal/i18n"
 	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
@@ -433,16 +434,63 @@ func (s *Server) handleSecuritySave(w http.ResponseWriter, r *http.Request) {
 // auditPageSize is how many events the audit page shows at a time.
 const auditPageSize = 50
 
-func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
+// auditFilter reads the audit trail's filter from the query: an action
+// prefix, a date range, the keyset cursor.
+func auditFilter(r *http.Request, limit int) postgres.AuditFilter {
 	q := r.URL.Query()
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
-	f := postgres.AuditFilter{Action: q.Get("action"), Limit: auditPageSize, Before: max(before, 0)}
+	f := postgres.AuditFilter{Action: q.Get("action"), Limit: limit, Before: max(before, 0)}
 	if d, err := secondment.ParseDate(q.Get("from")); err == nil {
 		f.From = d.Start()
 	}
 	if d, err := secondment.ParseDate(q.Get("to")); err == nil {
 		f.To = d.AddDays(1).Start()
 	}
+	return f
+}
+
+// auditExportMax bounds one export: a year of a province's trail is
+// longer than any auditor reads, and the filter narrows it.
+const auditExportMax = 200_000
+
+// handleAuditExport streams the filtered trail as CSV, newest first, page
+// by page along the primary key, in the auditor's language.
+func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
+	f := auditFilter(r, 500)
+	l := i18n.FromContext(r.Context())
+	out, err := startExport(w, "csv", "audit.csv", "", []string{l.T("audit.at"), l.T("audit.actor"), l.T("audit.action"),
+		l.T("audit.code"), l.T("audit.object"), l.T("audit.detail"), l.T("audit.request")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for n := 0; n < auditExportMax; {
+		events, more, err := s.store.AuditList(r.Context(), f)
+		if err != nil {
+			s.log.Error("audit export", "err", err) // the header is sent: the file ends short
+			return
+		}
+		for _, e := range events {
+			if err := out.Write([]string{e.At.In(secondment.Shanghai).Format("2006-01-02 15:04:05"), e.ActorName,
+				web.AuditActionName(r.Context(), e.Action), e.Action, web.AuditObjectName(r.Context(), e.ObjectType, e.ObjectID),
+				web.AuditDetail(e.Detail), e.RequestID}); err != nil {
+				return
+			}
+		}
+		n += len(events)
+		if !more || len(events) == 0 {
+			break
+		}
+		f.Before = events[len(events)-1].ID
+	}
+	if err := out.Close(); err != nil {
+		s.log.Error("audit export", "err", err)
+	}
+}
+
+func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := auditFilter(r, auditPageSize)
 	events, more, err := s.store.AuditList(r.Context(), f)
 	if err != nil {
 		s.renderError(w, r, err)
@@ -495,7 +543,7 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 	for _, x := range sweeps {
 		v.Sweeps = append(v.Sweeps, web.SweepRow{Day: x.Day, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt,
 			Interrupted: x.FinishedAt == nil && s.clock.Now().Sub(x.StartedAt) > jobs.SweepTimeout,
-			Renewed: x.Renewed, Expired: x.Expired, Overdue: x.Overdue, Reminders: x.Reminders, Escalated: x.Escalated,
+			Renewed:     x.Renewed, Expired: x.Expired, Overdue: x.Overdue, Reminders: x.Reminders, Escalated: x.Escalated,
 			RectEscalated: x.RectEscalated, PolicyFlagged: x.PolicyFlagged, Origin: x.Origin})
 	}
 	s.render(w, r, web.JobsPage(v))

@@ -111,6 +111,7 @@ var expected = map[string][]string{
 	"GET /api/v1/calendar/{year}":                                {"sysadmin"},
 	"PUT /api/v1/calendar/{year}":                                {"sysadmin"},
 	"GET /audit":                                                 {"auditor"},
+	"GET /audit.csv":                                             {"auditor"},
 	"GET /audit/chain":                                           {"auditor"},
 	"POST /audit/chain":                                          {"auditor"},
 	"GET /api/v1/audit/verifications":                            {"auditor"},
@@ -641,6 +642,27 @@ func TestAuditorReadsTheTrail(t *testing.T) {
 	}
 	if res, _ := s.as(t, "sysadmin").get("/audit"); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("sysadmin reads the audit trail: %d", res.StatusCode)
+	}
+	// In the auditor's words: the action by name, the object by kind, the
+	// detail as pairs; the filter a choice, not a typed code.
+	row := text(rows[0])
+	if !strings.Contains(row, "登录") || strings.Contains(row, "user.sign_in") || !strings.Contains(row, "账号") || strings.Contains(row, "{") {
+		t.Errorf("an audit row in codes: %q", row)
+	}
+	if len(byTestID(doc(t, body), "audit-action-filter")) != 1 {
+		t.Error("no action picker")
+	}
+	res, csv := s.as(t, "auditor").get("/audit.csv?action=user.sign_in")
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	// (later sign-ins, this one's included, are in it too)
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || len(lines) < len(rows)+1 ||
+		!strings.Contains(lines[0], "操作代码") {
+		t.Fatalf("export: %d %q, %d lines for %d rows", res.StatusCode, res.Header.Get("Content-Type"), len(lines), len(rows))
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, "user.sign_in") {
+			t.Errorf("the export ignores the filter: %q", l)
+		}
 	}
 }
 

@@ -108,6 +108,7 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "GET", "/admin/calendar/{year}", anyOf(auth.RoleSysAdmin), s.handleCalendarForm)
 	s.handle(r, "POST", "/admin/calendar/{year}", anyOf(auth.RoleSysAdmin), s.handleCalendarSave)
 	s.handle(r, "GET", "/audit", anyOf(auth.RoleAuditor), s.handleAuditList)
+	s.handle(r, "GET", "/audit.csv", anyOf(auth.RoleAuditor), s.handleAuditExport)
 	s.handle(r, "GET", "/audit/chain", anyOf(auth.RoleAuditor), s.handleAuditChain)
 	s.handle(r, "POST", "/audit/chain", anyOf(auth.RoleAuditor), s.handleAuditVerify)
 
