@@ -25,7 +25,15 @@ import (
 	"secondment/internal/secondment"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+// TestMain runs the tests, or, when the test binary was started again by a
+// test as a child process (crash_test.go), the command line that test
+// gave it: a real process the test can kill, without building the binary.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(childArgsEnv); ok {
+		os.Exit(childMain(args))
+	}
+	os.Exit(dbtest.Main(m))
+}
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
 type syncBuffer struct {
