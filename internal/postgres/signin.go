@@ -84,11 +84,16 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		// Only failures count against an address: an office behind one
 		// NAT address signing in every morning is not an attack.
 		var failed int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempt WHERE address = $1 AND at > $2 AND NOT success`,
-			address, now.Add(-set.RateLimitWindow)).Scan(&failed); err != nil {
+		var oldest *time.Time
+		if err := tx.QueryRow(ctx, `SELECT count(*), min(at) FROM sign_in_attempt WHERE address = $1 AND at > $2 AND NOT success`,
+			address, now.Add(-set.RateLimitWindow)).Scan(&failed, &oldest); err != nil {
 			return fmt.Errorf("count the address's attempts: %w", err)
 		}
 		limited = failed >= set.RateLimitAttempts
+		if limited && oldest != nil {
+			// Until the oldest failure counted leaves the window.
+			wait = oldest.Add(set.RateLimitWindow).Sub(now)
+		}
 		if !limited {
 			// Failures of this login from this address since its last
 			// success there, within the window, since the password was
@@ -114,7 +119,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		return SignInResult{Outcome: SignInFailed}, fmt.Errorf("record attempt: %w", err)
 	}
 	if limited {
-		return SignInResult{Outcome: SignInRateLimited}, nil
+		return SignInResult{Outcome: SignInRateLimited, Wait: max(wait, time.Second)}, nil
 	}
 	if wait > 0 {
 		// Refused without checking the password, so the wait cannot be

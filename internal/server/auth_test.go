@@ -466,13 +466,19 @@ func TestSignInRateLimitPerAddress(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, true)
 	codes := map[int]int{}
+	var last *http.Response
+	var lastBody string
 	for i := range 21 {
-		// Different accounts, so no lockout is involved: only the address.
-		res, _ := s.anonymous(t).post("/signin", url.Values{"login": {"nobody" + string(rune('a'+i))}, "password": {"x"}})
-		codes[res.StatusCode]++
+		// Different accounts, so no delay is involved: only the address.
+		last, lastBody = s.anonymous(t).post("/signin", url.Values{"login": {"nobody" + string(rune('a'+i))}, "password": {"x"}})
+		codes[last.StatusCode]++
 	}
 	if codes[http.StatusUnauthorized] != 20 || codes[http.StatusTooManyRequests] != 1 {
 		t.Fatalf("statuses %v; want 20 refusals then 429", codes)
+	}
+	// The 429 says when: once the oldest failure leaves the 5 minutes.
+	if last.Header.Get("Retry-After") != "300" || !strings.Contains(within(doc(t, lastBody), "form-summary"), "5分钟后再试") {
+		t.Fatalf("the 429 says no wait: %q %q", last.Header.Get("Retry-After"), within(doc(t, lastBody), "form-summary"))
 	}
 	s.clock.Advance(5*time.Minute + time.Second)
 	if res, _ := s.anonymous(t).post("/signin", url.Values{"login": {"sysadmin"}, "password": {demoPassword}}); res.StatusCode != http.StatusSeeOther {

@@ -57,8 +57,9 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.renderStatus(w, r, http.StatusTooManyRequests, web.SignInPage(f))
 		return
 	case postgres.SignInRateLimited:
-		f.Summary = secondment.Msg("auth.rate_limited")
-		w.Header().Set("Retry-After", "60")
+		secs := int((res.Wait + time.Second - 1) / time.Second)
+		f.Summary = secondment.Msg("auth.rate_limited", "Wait", waitWords(secs))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		s.renderStatus(w, r, http.StatusTooManyRequests, web.SignInPage(f))
 		return
 	case postgres.SignInFailed:
@@ -107,11 +108,16 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
-// throttledMessage says how long to wait: seconds under a minute, else
-// whole minutes rounded up.
+// throttledMessage says how long to wait.
 func throttledMessage(secs int) secondment.Message {
+	return secondment.Msg("auth.throttled", "Wait", waitWords(secs))
+}
+
+// waitWords is a wait in words: seconds under a minute, else whole
+// minutes rounded up.
+func waitWords(secs int) secondment.Message {
 	if secs < 60 {
-		return secondment.Msg("auth.throttled_seconds", "N", secs)
+		return secondment.Msg("duration.seconds", "N", secs)
 	}
-	return secondment.Msg("auth.throttled_minutes", "N", (secs+59)/60)
+	return secondment.Msg("duration.minutes", "M", (secs+59)/60)
 }
