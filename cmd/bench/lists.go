@@ -234,7 +234,7 @@ func startBare(ctx context.Context, dbURL string, party listsParty, conns int) (
 				reqs[i].Secondment = secondment.Secondment{ID: l.ID, Number: l.Number, State: l.State, PersonName: l.PersonName,
 					BorrowerName: l.BorrowerName, LenderName: l.LenderName, Start: l.Start, End: l.End}
 			}
-			return web.SecondmentListPage(web.SecondmentListView{Tab: web.TabTodo, Rows: reqs}).Render(ctx, w)
+			return web.SecondmentListPage(web.SecondmentListView{Tab: approval.TabTodo, Rows: reqs}).Render(ctx, w)
 		})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,9 +17,15 @@ import (
 type Tab string
 
 const (
-	TabTodo Tab = "todo" // waiting for the user (待办)
-	TabAll  Tab = "all"  // every request the user takes part in
+	TabTodo   Tab = "todo" // waiting for the user (待办)
+	TabDone   Tab = "done" // the steps the user took (已办), newest first
+	TabMine   Tab = "mine" // the requests the user submitted (我发起的)
+	TabCopied Tab = "cc"   // the requests copied to the user (抄送我)
+	TabAll    Tab = "all"  // every request the user takes part in
 )
+
+// Tabs are the inbox's lists in the order they are shown.
+var Tabs = []Tab{TabTodo, TabDone, TabMine, TabCopied, TabAll}
 
 // PageSize is how many requests one page of an inbox holds.
 const PageSize = 50
@@ -32,6 +39,9 @@ type Inbox struct {
 	Rows      []Request
 	Next      string // the cursor of the next page; "" on the last
 	TodoCount int    // up to TodoCountMax
+	// Counts are the other lists' sizes (已办, 我发起的, 抄送我), each up to
+	// TodoCountMax.
+	Counts map[Tab]int
 }
 
 // inboxQuery is the parties of u (their own chain roles and those of the
@@ -77,7 +87,7 @@ func visibleStates(r secondment.Role) []secondment.State {
 
 // Inbox lists one page of tab for u after cursor ("" for the first page).
 func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string) (Inbox, error) {
-	if tab != TabAll {
+	if !slices.Contains(Tabs, tab) {
 		tab = TabTodo
 	}
 	after, err := parseCursor(cursor)
@@ -85,13 +95,41 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 		return Inbox{}, err
 	}
 	out := Inbox{Tab: tab}
+	if tab == TabDone || tab == TabMine || tab == TabCopied {
+		counts, err := s.store.SecondmentListCounts(ctx, u.ID, TodoCountMax)
+		if err != nil {
+			return out, err
+		}
+		out.Counts = tabCounts(counts)
+		if out.TodoCount, err = s.TodoCount(ctx, u); err != nil {
+			return out, err
+		}
+		listed, err := s.store.SecondmentOwnList(ctx, postgres.ListKind(tab), u.ID, after, PageSize+1)
+		if err != nil {
+			return out, err
+		}
+		if len(listed) > PageSize {
+			listed = listed[:PageSize]
+			out.Next = formatCursor(listed[PageSize-1].Key)
+		}
+		for _, l := range listed {
+			// A request the user no longer takes part in (a proxy ended,
+			// a copy from a unit since left) is not shown, as its page
+			// would not be.
+			if r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
+				r.Done, r.ListedAt = l.Action, l.At
+				out.Rows = append(out.Rows, r)
+			}
+		}
+		return out, nil
+	}
 	q := inboxQuery(u, tab == TabTodo)
 	q.After, q.Limit = after, PageSize+1
-	rows, todo, err := s.store.SecondmentInboxWithCount(ctx, q, u.ID, inboxQuery(u, true), TodoCountMax)
+	rows, todo, counts, err := s.store.SecondmentInboxWithCount(ctx, q, u.ID, inboxQuery(u, true), TodoCountMax)
 	if err != nil {
 		return out, err
 	}
-	out.TodoCount = todo
+	out.TodoCount, out.Counts = todo, tabCounts(counts)
 	if len(rows) > PageSize {
 		rows = rows[:PageSize]
 		last := rows[PageSize-1]
@@ -103,6 +141,10 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 		}
 	}
 	return out, nil
+}
+
+func tabCounts(c map[postgres.ListKind]int) map[Tab]int {
+	return map[Tab]int{TabDone: c[postgres.ListDone], TabMine: c[postgres.ListMine], TabCopied: c[postgres.ListCopied]}
 }
 
 // TodoCount is how many requests wait for u (待办), up to TodoCountMax: the

@@ -73,6 +73,11 @@ type Request struct {
 	// domain checks again when one is taken.
 	Actions []secondment.Action
 	CanUrge bool // remind whoever must act (not oneself)
+
+	// In the inbox's own lists: the step the user took (已办) and when the
+	// row was made (the step, the submission, the copy).
+	Done     secondment.Action
+	ListedAt time.Time
 }
 
 // CanCopy reports whether the user may copy a colleague in: any party.

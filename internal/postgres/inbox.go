@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -91,9 +92,10 @@ func (s *Store) SecondmentInbox(ctx context.Context, q InboxQuery, viewerID int6
 	return collectInbox(s.Pool.Query(ctx, sql, args...))
 }
 
-// SecondmentInboxWithCount is SecondmentInbox of q and
-// SecondmentInboxCount of counted in one round trip, as a page shows them.
-func (s *Store) SecondmentInboxWithCount(ctx context.Context, q InboxQuery, viewerID int64, counted InboxQuery, max int) ([]Loaded, int, error) {
+// SecondmentInboxWithCount is SecondmentInbox of q, SecondmentInboxCount
+// of counted and SecondmentListCounts of viewerID in one round trip, as a
+// page shows them.
+func (s *Store) SecondmentInboxWithCount(ctx context.Context, q InboxQuery, viewerID int64, counted InboxQuery, max int) ([]Loaded, int, map[ListKind]int, error) {
 	sql, args := inboxSQL(q, viewerID)
 	csql, cargs := inboxCountSQL(counted, max)
 	b := &pgx.Batch{}
@@ -101,20 +103,25 @@ func (s *Store) SecondmentInboxWithCount(ctx context.Context, q InboxQuery, view
 		b.Queue(sql, args...)
 	}
 	b.Queue(csql, cargs...)
+	b.Queue(listCountsSQL, viewerID, max)
 	br := s.Pool.SendBatch(ctx, b)
 	defer br.Close()
 	var rows []Loaded
 	if sql != "" {
 		var err error
 		if rows, err = collectInbox(br.Query()); err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 	}
 	var n int
 	if err := br.QueryRow().Scan(&n); err != nil {
-		return nil, 0, fmt.Errorf("count inbox: %w", err)
+		return nil, 0, nil, fmt.Errorf("count inbox: %w", err)
 	}
-	return rows, min(n, max), br.Close()
+	counts, err := scanListCounts(br.QueryRow())
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return rows, min(n, max), counts, br.Close()
 }
 
 // inboxSQL is the page query of q; "" when q has no branch.
@@ -191,4 +198,103 @@ func (s *Store) PersonSearch(ctx context.Context, units []int64, exclude int64, 
 		return nil, fmt.Errorf("search people: %w", err)
 	}
 	return collectPeople(rows)
+}
+
+// ListKind is one of a user's own lists beside the to-do list.
+type ListKind string
+
+const (
+	ListDone   ListKind = "done" // the steps the user took (已办), newest first
+	ListMine   ListKind = "mine" // the requests the user submitted (我发起的)
+	ListCopied ListKind = "cc"   // the requests copied to the user (抄送我)
+)
+
+// Listed is a request of a user's list with what put it there: the step
+// the user took and when (ListDone), when it was submitted or copied.
+type Listed struct {
+	Loaded
+	At     time.Time
+	Action secondment.Action // ListDone: the step taken
+	Key    Cursor            // this row's place in the list, for the next page's cursor
+}
+
+// listKeys is each list's keyset scan: the request's ID, the row's time,
+// a tie-breaking ID and the step taken, newest first, after ($2, $3).
+var listKeys = map[ListKind]string{
+	ListDone: `SELECT d.secondment_id, d.at, d.id, d.action FROM decision d
+		WHERE d.actor_user_id = $1 AND (d.at, d.id) < ($2::timestamptz, $3::bigint)
+		ORDER BY d.at DESC, d.id DESC LIMIT $4`,
+	ListMine: `SELECT s.id, s.created_at, s.id, '' FROM secondment s
+		WHERE s.submitted_by = $1 AND (s.created_at, s.id) < ($2::timestamptz, $3::bigint)
+		ORDER BY s.created_at DESC, s.id DESC LIMIT $4`,
+	ListCopied: `SELECT c.secondment_id, c.added_at, c.secondment_id, '' FROM secondment_cc c
+		WHERE c.user_id = $1 AND (c.added_at, c.secondment_id) < ($2::timestamptz, $3::bigint)
+		ORDER BY c.added_at DESC, c.secondment_id DESC LIMIT $4`,
+}
+
+// SecondmentOwnList reads one page of userID's list kind after cursor (zero:
+// the first page), each request loaded as SecondmentLoad loads it.
+func (s *Store) SecondmentOwnList(ctx context.Context, kind ListKind, userID int64, after Cursor, limit int) ([]Listed, error) {
+	keys, ok := listKeys[kind]
+	if !ok {
+		return nil, fmt.Errorf("no list %q", kind)
+	}
+	if after.ID == 0 {
+		after = Cursor{CreatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ID: math.MaxInt64}
+	}
+	rows, err := s.Pool.Query(ctx, keys, userID, after.CreatedAt, after.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	var out []Listed
+	var ids []int64
+	for rows.Next() {
+		var l Listed
+		var id int64
+		var action string
+		if err := rows.Scan(&id, &l.At, &l.Key.ID, &action); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list %s: %w", kind, err)
+		}
+		l.ID, l.Action, l.Key.CreatedAt = id, secondment.Action(action), l.At
+		out = append(out, l)
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	loaded, err := collectInbox(s.Pool.Query(ctx, loadQuery("$2", "s.id = ANY ($1::bigint[])"), ids, userID))
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]Loaded, len(loaded))
+	for _, l := range loaded {
+		byID[l.ID] = l
+	}
+	for i := range out {
+		out[i].Loaded = byID[out[i].ID]
+	}
+	return out, nil
+}
+
+// listCountsSQL counts a user's own lists ($1), each up to $2.
+const listCountsSQL = `SELECT
+	(SELECT count(*) FROM (SELECT 1 FROM decision WHERE actor_user_id = $1 LIMIT $2) a),
+	(SELECT count(*) FROM (SELECT 1 FROM secondment WHERE submitted_by = $1 LIMIT $2) b),
+	(SELECT count(*) FROM (SELECT 1 FROM secondment_cc WHERE user_id = $1 LIMIT $2) c)`
+
+func scanListCounts(row pgx.Row) (map[ListKind]int, error) {
+	var done, mine, cc int
+	if err := row.Scan(&done, &mine, &cc); err != nil {
+		return nil, fmt.Errorf("count lists: %w", err)
+	}
+	return map[ListKind]int{ListDone: done, ListMine: mine, ListCopied: cc}, nil
+}
+
+// SecondmentListCounts counts userID's lists, each up to max.
+func (s *Store) SecondmentListCounts(ctx context.Context, userID int64, max int) (map[ListKind]int, error) {
+	return scanListCounts(s.Pool.QueryRow(ctx, listCountsSQL, userID, max))
 }

@@ -30,8 +30,8 @@ func (s *Server) handleSecondmentList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, web.SecondmentListPage(web.SecondmentListView{Tab: web.SecondmentTab(in.Tab), Rows: in.Rows,
-		TodoCount: in.TodoCount, Next: in.Next, CanCreate: u.Has(auth.RoleBorrower)}))
+	s.render(w, r, web.SecondmentListPage(web.SecondmentListView{Tab: in.Tab, Rows: in.Rows, TodoCount: in.TodoCount,
+		Counts: in.Counts, Next: in.Next, CanCreate: u.Has(auth.RoleBorrower), Now: s.clock.Now()}))
 }
 
 // newKey is an idempotency key for a create form: the form carries it, so a

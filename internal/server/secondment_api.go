@@ -144,20 +144,31 @@ func (s *Server) handleAPISecondmentList(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, err)
 		return
 	}
-	tab := approval.TabAll
-	if r.URL.Query().Get("tab") == string(approval.TabTodo) {
-		tab = approval.TabTodo
+	// The API's default list is everything (the page's is the to-do list).
+	tab := approval.Tab(r.URL.Query().Get("tab"))
+	if tab == "" {
+		tab = approval.TabAll
 	}
 	in, err := s.app.Inbox(r.Context(), u, tab, r.URL.Query().Get("after"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]apiSecondment, 0, len(in.Rows))
-	for _, req := range in.Rows {
-		out = append(out, toAPISecondment(req))
+	type listed struct {
+		apiSecondment
+		MyStep   string     `json:"my_step,omitempty"`   // tab done: the step the user took
+		ListedAt *time.Time `json:"listed_at,omitempty"` // tabs done, mine, cc: when the row was made
 	}
-	body := map[string]any{"secondments": out, "todo_count": in.TodoCount}
+	out := make([]listed, 0, len(in.Rows))
+	for _, req := range in.Rows {
+		l := listed{apiSecondment: toAPISecondment(req), MyStep: string(req.Done)}
+		if !req.ListedAt.IsZero() {
+			l.ListedAt = &req.ListedAt
+		}
+		out = append(out, l)
+	}
+	body := map[string]any{"tab": in.Tab, "secondments": out, "todo_count": in.TodoCount, "done_count": in.Counts[approval.TabDone],
+		"mine_count": in.Counts[approval.TabMine], "cc_count": in.Counts[approval.TabCopied]}
 	if in.Next != "" {
 		body["next"] = in.Next
 	}

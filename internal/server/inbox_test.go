@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// The inbox's own lists: 我发起的 for the clerk who submitted, 已办 for the
+// lending unit that consented (with the step it took), 抄送我 for the
+// colleague copied in; each tab with its count, each row saying what is
+// needed and who holds it now.
+func TestInboxTabs(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	res, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %v", res.StatusCode, d)
+	}
+	path := fmt.Sprintf("/api/v1/secondments/%.0f", d["id"])
+	if res, p := a.call(clerk, "POST", path+"/actions/submit", nil); res.StatusCode != 200 {
+		t.Fatalf("submit: %d %v", res.StatusCode, p)
+	}
+	if res, p := a.call(clerk, "POST", path+"/cc", map[string]any{"login": "xj-ks-jw.lender"}); res.StatusCode >= 300 {
+		t.Fatalf("copy: %d %v", res.StatusCode, p)
+	}
+	if res, p := a.call(a.token("xj-ks-akks.lender"), "POST", path+"/actions/consent", map[string]any{"opinion": "同意"}); res.StatusCode != 200 {
+		t.Fatalf("consent: %d %v", res.StatusCode, p)
+	}
+
+	tab := func(login, name string) (string, []string) {
+		t.Helper()
+		res, body := s.as(t, login).get("/secondments?tab=" + name)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d", login, name, res.StatusCode)
+		}
+		page := doc(t, body)
+		var rows []string
+		for _, r := range byTestID(page, "secondment-row") {
+			rows = append(rows, text(r))
+		}
+		return within(page, "tab-"+name), rows
+	}
+	label, rows := tab("xj-ks-jw.borrower", "mine")
+	if label != "我发起的（1）" || len(rows) != 1 || !strings.Contains(rows[0], "张鹏") || !strings.Contains(rows[0], "组织部") {
+		t.Errorf("mine: %q %q; want the request, now with the org dept", label, rows)
+	}
+	label, rows = tab("xj-ks-akks.lender", "done")
+	if label != "已办（1）" || len(rows) != 1 || !strings.Contains(rows[0], "同意借出") {
+		t.Errorf("done: %q %q; want the consent", label, rows)
+	}
+	label, rows = tab("xj-ks-jw.lender", "cc")
+	if label != "抄送我（1）" || len(rows) != 1 {
+		t.Errorf("cc: %q %q", label, rows)
+	}
+	// The org dept's to-do row says what it is to do.
+	_, rows = tab("xj-ks-zzb.orgdept", "todo")
+	if len(rows) == 0 || !strings.Contains(strings.Join(rows, "\n"), "批准") {
+		t.Errorf("the org dept's to-do rows name no step: %q", rows)
+	}
+	// Empty lists say so in their own words.
+	_, body := s.as(t, "xj-ks-zzb.orgdept").get("/secondments?tab=mine")
+	if got := within(doc(t, body), "secondment-empty"); got != "您还没有提交过借调申请。" {
+		t.Errorf("empty mine: %q", got)
+	}
+	// Another user's lists are theirs: the clerk's copy is not the org dept's.
+	if _, rows := tab("xj-ks-zzb.orgdept", "cc"); len(rows) != 0 {
+		t.Errorf("the org dept sees someone else's copies: %q", rows)
+	}
+}
+
+// The API lists the same tabs as the page, with the same counts.
+func TestInboxTabsAPI(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	if res, p := a.call(clerk, "POST", fmt.Sprintf("/api/v1/secondments/%.0f/actions/submit", d["id"]), nil); res.StatusCode != 200 {
+		t.Fatalf("submit: %d %v", res.StatusCode, p)
+	}
+	res, body := a.call(clerk, "GET", "/api/v1/secondments?tab=mine", nil)
+	rows, _ := body["secondments"].([]any)
+	if res.StatusCode != 200 || body["tab"] != "mine" || body["mine_count"] != 1.0 || len(rows) != 1 {
+		t.Fatalf("API mine: %d %v", res.StatusCode, body)
+	}
+	if row, _ := rows[0].(map[string]any); row["listed_at"] == nil {
+		t.Errorf("a mine row without its time: %v", row)
+	}
+}
