@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -59,6 +60,18 @@ func TestLetterContentOnBothSkins(t *testing.T) {
 	_ = s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM attachment`).Scan(&n)
 	if n != 0 {
 		t.Fatalf("%d refused letters stored", n)
+	}
+
+	// Over the limit on the API: a letter of 11 MB (its body within what
+	// a JSON body may be) and one of 16 MB (a body over it, cut off while
+	// read) both get the letter's 10 MB message, not "not valid JSON".
+	for _, size := range []int{11 << 20, 16 << 20} {
+		big := append(lettertest.PDF(), bytes.Repeat([]byte{' '}, size)...)
+		letter := map[string]any{"name": "大.pdf", "content_base64": base64.StdEncoding.EncodeToString(big)}
+		res, p := a.call(tok, "POST", "/api/v1/secondments/"+id+"/actions/consent", map[string]any{"opinion": "同意", "letter": letter})
+		if got := fmt.Sprint(fieldErrors(p)["letter"]); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(got, "10 MB") {
+			t.Errorf("API, a letter of %d MB: %d %v", size>>20, res.StatusCode, p)
+		}
 	}
 
 	// A real letter passes on both skins.
