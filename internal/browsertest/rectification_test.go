@@ -14,6 +14,7 @@ import (
 	"secondment/internal/dbtest"
 	"secondment/internal/demo"
 	"secondment/internal/i18n"
+	"secondment/internal/lettertest"
 	"secondment/internal/secondment"
 	"secondment/internal/server"
 )
@@ -52,7 +53,7 @@ func TestRectificationFromHomeFigure(t *testing.T) {
 	base := newStoryServer(t)
 	b := browsertest.New(t)
 	scan := filepath.Join(t.TempDir(), "返回通知.png")
-	if err := os.WriteFile(scan, []byte("\x89PNG\r\n\x1a\n"+strings.Repeat("\x00", 64)), 0o600); err != nil {
+	if err := os.WriteFile(scan, lettertest.PNG(400, 566), 0o600); err != nil {
 		t.Fatal(err)
 	}
 

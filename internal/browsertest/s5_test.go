@@ -16,6 +16,7 @@ import (
 	"secondment/internal/dbtest"
 	"secondment/internal/demo"
 	"secondment/internal/i18n"
+	"secondment/internal/lettertest"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/internal/server"
@@ -83,7 +84,7 @@ func TestS5KashgarChainInTheBrowser(t *testing.T) {
 
 	// The lending unit gives its written opinion with the signed letter.
 	letter := filepath.Join(dir, "阿克喀什乡意见.pdf")
-	if err := os.WriteFile(letter, []byte("%PDF-1.4\n% 同意借调\n%%EOF\n"), 0o644); err != nil {
+	if err := os.WriteFile(letter, lettertest.ScanPDF(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	town := browsertest.New(t)

@@ -255,7 +255,7 @@ func TestOversizedLetter(t *testing.T) {
 	_, body := town.get("/secondments/" + id)
 	big := append([]byte("%PDF-1.4\n"), make([]byte, 11<<20)...)
 	res, body := town.postMultipart("/secondments/"+id+"/actions/consent", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}}, "big.pdf", big)
-	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "10 MB") {
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(within(doc(t, body), "error-letter"), "10 MB") {
 		t.Fatalf("oversized letter: %d", res.StatusCode)
 	}
 	if st := state(t, town, id); st != "awaiting_consent" {

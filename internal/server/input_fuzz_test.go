@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"secondment/internal/i18n"
+	"secondment/internal/lettertest"
 )
 
 // Fuzz targets of the input layer (issue #13), one per decoder: whatever
@@ -102,20 +103,29 @@ func FuzzJSON(f *testing.F) {
 	})
 }
 
+// FuzzUpload also feeds the letter's content checks (pdfcpu and the image
+// decoders): its seeds are real letters and the attacks they refuse.
 func FuzzUpload(f *testing.F) {
-	seed := func(opinion, name string) []byte {
+	seed := func(opinion, name string, letter []byte) []byte {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
 		_ = mw.SetBoundary("fuzzboundary")
 		_ = mw.WriteField("opinion", opinion)
 		fw, _ := mw.CreateFormFile("letter", name)
-		_, _ = fw.Write([]byte("%PDF-1.4\n%%EOF\n"))
+		_, _ = fw.Write(letter)
 		_ = mw.Close()
 		return b.Bytes()
 	}
-	f.Add(seed("同意借调", "意见.pdf"))
-	f.Add(seed("\x00", "a.pdf"))
-	f.Add(seed("同意", "\u202e.pdf"))
+	pdf := lettertest.PDF()
+	f.Add(seed("同意借调", "意见.pdf", pdf))
+	f.Add(seed("\x00", "a.pdf", pdf))
+	f.Add(seed("同意", "\u202e.pdf", pdf))
+	f.Add(seed("同意", "意见.pdf", []byte("%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF\n")))
+	f.Add(seed("同意", "意见.pdf", lettertest.Doc{Catalog: "/OpenAction 4 0 R", Objects: []string{"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"}}.Bytes()))
+	f.Add(seed("同意", "意见.pdf", append(lettertest.PDF(), lettertest.ELF...)))
+	f.Add(seed("同意", "意见.png", lettertest.PNG(16, 16)))
+	f.Add(seed("同意", "意见.png", lettertest.PNGHeader(60000, 60000)))
+	f.Add(seed("同意", "意见.jpg", lettertest.JPEG(16, 16)))
 	f.Add([]byte("--fuzzboundary\r\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/secondments/1/actions/consent", bytes.NewReader(body))

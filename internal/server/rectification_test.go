@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"secondment/internal/lettertest"
 )
 
 type rectJSON struct {
@@ -166,7 +168,7 @@ func TestIrregularLedgerPagesAndAPI(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity || len(byTestID(doc(t, body), "error-file")) != 1 {
 		t.Errorf("a text file as evidence: %d", res.StatusCode)
 	}
-	png := []byte("\x89PNG\r\n\x1a\n" + strings.Repeat("\x00", 64))
+	png := lettertest.PNG(200, 280)
 	res, _ = org.postFile(path+"/evidence", nil, "file", "清退通知.png", png)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("evidence: %d", res.StatusCode)

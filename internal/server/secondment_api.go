@@ -275,6 +275,12 @@ func (s *Server) handleAPISecondmentAct(w http.ResponseWriter, r *http.Request) 
 	var jerr error
 	if r.ContentLength != 0 {
 		jerr = readJSON(w, r, &body)
+		var mbe *http.MaxBytesError
+		if errors.As(jerr, &mbe) {
+			// Only a letter makes an action's body this long (its base64
+			// a third over the file): the letter's limit is the answer.
+			jerr = uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
+		}
 	}
 	in, ierr := body.input(action, version)
 	in.Invalid = errors.Join(verr, jerr, ierr)

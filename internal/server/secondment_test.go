@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"secondment/internal/lettertest"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 )
@@ -75,8 +76,8 @@ func pageVersion(t *testing.T, body string) string {
 	return ""
 }
 
-// pdf is the smallest thing that is a PDF by its content.
-var pdf = []byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+// pdf is a letter that passes the upload checks: a real one-page PDF.
+var pdf = lettertest.PDF()
 
 // S5: the Kashgar chain through the pages, with real sessions — nominate
 // and fill the form, the lending unit's written opinion with its signed

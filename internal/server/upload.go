@@ -84,7 +84,8 @@ func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval
 }
 
 // checkLetter accepts a PDF, JPEG or PNG of at most MaxLetterBytes, judged
-// by its content: a renamed executable is refused whatever it is called.
+// by its content: a renamed executable is refused whatever it is called,
+// and a file is parsed as the kind its first bytes claim (checkContent).
 // The stored name gets the extension of the real type.
 func checkLetter(name string, data []byte) (*approval.File, error) {
 	return checkUpload("letter", name, data)
@@ -103,6 +104,9 @@ func checkUpload(field, name string, data []byte) (*approval.File, error) {
 	ext, ok := letterTypes[kind]
 	if !ok {
 		return nil, fileError(field, "upload.error.type")
+	}
+	if err := checkContent(field, kind, data); err != nil {
+		return nil, err
 	}
 	name = filepath.Base(name)
 	if !utf8.ValidString(name) || name == "." || name == "/" || len(name) > 200 {
