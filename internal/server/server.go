@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -40,6 +41,10 @@ type Server struct {
 	version  string
 	// requestTimeout bounds each request (deadline).
 	requestTimeout time.Duration
+	// uploads are the slots of large bodies (boundUploads); uploadPeak
+	// the most taken at once.
+	uploads             chan struct{}
+	uploading, uploadPk atomic.Int32
 }
 
 // Deps are the server's collaborators.
@@ -59,7 +64,16 @@ type Deps struct {
 	// RequestTimeout bounds each request's work (a frozen database must
 	// not hang it); DefaultRequestTimeout if zero.
 	RequestTimeout time.Duration
+	// UploadSlots bounds the requests with a large body (a letter) read
+	// at once, so memory is bounded whatever the number of clients
+	// uploading; DefaultUploadSlots if zero.
+	UploadSlots int
 }
+
+// DefaultUploadSlots is how many large bodies are read at once. Each may
+// hold a 10 MB letter, its base64 and its decoded image: four stay under
+// 200 MB (twenty parallel 19.6 MB posts took the service to 1 GB).
+const DefaultUploadSlots = 4
 
 // New builds a server.
 func New(d Deps) *Server {
@@ -95,8 +109,11 @@ func New(d Deps) *Server {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = DefaultRequestTimeout
 	}
+	if d.UploadSlots <= 0 {
+		d.UploadSlots = DefaultUploadSlots
+	}
 	srv := &Server{app: approval.New(d.Store, d.Clock), store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
-		hashing: auth.NewSlots(d.HashSlots), sessions: sm, rules: map[string]rule{}, version: d.Version, requestTimeout: d.RequestTimeout}
+		hashing: auth.NewSlots(d.HashSlots), uploads: make(chan struct{}, d.UploadSlots), sessions: sm, rules: map[string]rule{}, version: d.Version, requestTimeout: d.RequestTimeout}
 	// A session store that cannot reach the database answers as every
 	// other failure does (503 while it is away), not with scs's bare 500.
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { srv.fail(w, r, err) }
@@ -120,6 +137,46 @@ func (s *Server) withHashSlot(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
+// bigBody is the size past which a request body takes an upload slot; a
+// body of unknown length (chunked) takes one too.
+const bigBody = 1 << 20
+
+// uploadWait is how long a large body queues for a slot before its sender
+// is asked to come back (503 with Retry-After), well within the request's
+// deadline.
+const uploadWait = 10 * time.Second
+
+// boundUploads lets at most the upload slots' number of large bodies be
+// read at once; the others wait their turn, or are told to retry.
+func (s *Server) boundUploads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || (r.ContentLength >= 0 && r.ContentLength <= bigBody) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		t := time.NewTimer(uploadWait)
+		defer t.Stop()
+		select {
+		case s.uploads <- struct{}{}:
+		case <-t.C:
+			s.fail(w, r, &secondment.Error{Code: secondment.EUnavailable, Message: secondment.Msg("error.uploads_busy"),
+				RetryAfter: 5 * time.Second, Err: errors.New("no upload slot")})
+			return
+		case <-r.Context().Done():
+			return
+		}
+		n := s.uploading.Add(1)
+		for p := s.uploadPk.Load(); n > p && !s.uploadPk.CompareAndSwap(p, n); p = s.uploadPk.Load() {
+		}
+		defer func() { s.uploading.Add(-1); <-s.uploads }()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// UploadPeak is the most large bodies read at once so far (for tests and
+// operators: it never exceeds the slots).
+func (s *Server) UploadPeak() int { return int(s.uploadPk.Load()) }
+
 // HashPeak is the most password hashes that ran at once (for tests and
 // operators: it never exceeds the slots).
 func (s *Server) HashPeak() int { return s.hashing.Peak() }
@@ -133,7 +190,7 @@ func (s *Server) Handler() http.Handler {
 // Each route is registered with the rule it needs (routes.go).
 func (s *Server) Router() chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.deadline, s.localize, s.sameOrigin, s.checkInput)
+	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.deadline, s.localize, s.sameOrigin, s.checkInput, s.boundUploads)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
