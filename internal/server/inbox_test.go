@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,43 @@ func TestInboxTabsAPI(t *testing.T) {
 	}
 	if row, _ := rows[0].(map[string]any); row["listed_at"] == nil {
 		t.Errorf("a mine row without its time: %v", row)
+	}
+}
+
+// The decision panel: a send-back without its reason is refused with the
+// message beside that box, the typed words stay in that box only, and a
+// step taken says so on the page it lands on.
+func TestDecisionPanelErrorsAndDone(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	id := fmt.Sprintf("%.0f", d["id"])
+	if res, p := a.call(clerk, "POST", "/api/v1/secondments/"+id+"/actions/submit", nil); res.StatusCode != 200 {
+		t.Fatalf("submit: %d %v", res.StatusCode, p)
+	}
+	town := s.as(t, "xj-ks-akks.lender")
+	// Version 2: created, then submitted.
+	res, body := town.postMultipart("/secondments/"+id+"/actions/send_back", url.Values{"version": {"2"}, "opinion": {"   "}}, "", nil)
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("send-back without a reason: %d", res.StatusCode)
+	}
+	page2 := doc(t, body)
+	form := byTestID(page2, "action-send_back")
+	if len(form) != 1 || len(byTestID(form[0], "error-opinion")) != 1 {
+		t.Fatalf("no error beside the send-back's opinion:\n%s", body)
+	}
+	if cons := byTestID(page2, "action-consent"); len(cons) == 1 && len(byTestID(cons[0], "error-opinion")) != 0 {
+		t.Error("the error shows in the consent's form too")
+	}
+	res, _ = town.postMultipart("/secondments/"+id+"/actions/consent", url.Values{"version": {"2"}, "opinion": {"同意借出"}}, "", nil)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(res.Header.Get("Location"), "?done=consent") {
+		t.Fatalf("consent: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	_, body = town.get(res.Header.Get("Location"))
+	if got := within(doc(t, body), "notice"); got != "已办理：同意借出。" {
+		t.Errorf("after the step: %q", got)
 	}
 }

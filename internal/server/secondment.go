@@ -223,7 +223,12 @@ func (s *Server) userAndPathID(w http.ResponseWriter, r *http.Request, param str
 
 func (s *Server) handleSecondmentShow(w http.ResponseWriter, r *http.Request) {
 	if u, id, ok := s.userAndID(w, r); ok {
-		s.showSecondment(w, r, u, id, http.StatusOK, web.NewForm(), secondment.Message{}, nil)
+		// After a step (the redirect's ?done=), say it was taken.
+		var notice secondment.Message
+		if a := secondment.Action(r.URL.Query().Get("done")); a.Valid() {
+			notice = secondment.Msg("secondment.done", "Action", a.Message())
+		}
+		s.showSecondment(w, r, u, id, http.StatusOK, web.NewForm(), notice, nil)
 	}
 }
 
@@ -257,9 +262,12 @@ func (s *Server) handleSecondmentAct(w http.ResponseWriter, r *http.Request) {
 		_, err = s.app.Act(r.Context(), u, id, in)
 	}
 	if err == nil {
-		http.Redirect(w, r, requestPath(id), http.StatusSeeOther)
+		http.Redirect(w, r, requestPath(id)+"?done="+string(action), http.StatusSeeOther)
 		return
 	}
+	// The page shows what was typed, and the errors, in this action's
+	// form only.
+	f.Values["action"] = string(action)
 	s.refuseStep(w, r, u, id, f, err)
 }
 
