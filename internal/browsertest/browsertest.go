@@ -485,6 +485,18 @@ func (b *Browser) Text(selector string) string {
 	return strings.TrimSpace(s)
 }
 
+// Value waits for the form field and returns its current value (what a
+// text area holds is its value, not its rendered text).
+func (b *Browser) Value(selector string) string {
+	b.t.Helper()
+	var s string
+	b.step("read the value of", selector, func(ctx context.Context) (err error) {
+		s, err = chromedp.Run(ctx, chromedp.Value(chromedp.CSS(selector)))
+		return err
+	})
+	return s
+}
+
 // Exists reports whether an element matches selector now, without waiting.
 func (b *Browser) Exists(selector string) bool {
 	b.t.Helper()

@@ -24,7 +24,7 @@ import (
 // draftFields are the request form's fields.
 var draftFields = []string{"person", "kind", "alias", "purpose", "task", "start", "end", "justification", "programme",
 	"salary_with", "self_opinion", "key_post",
-	"idempotency_key", "version", "previous_id", "q"}
+	"idempotency_key", "version", "previous_id", "q", "then"}
 
 // draftOfForm reads a request form. A person or term that is not a number
 // is no choice at all, which the use case reports on its field.

@@ -150,7 +150,19 @@ func (s *Server) handleSecondmentCreate(w http.ResponseWriter, r *http.Request) 
 		s.refuseForm(w, r, u, web.SecondmentFormView{Form: f}, err)
 		return
 	}
-	http.Redirect(w, r, requestPath(req.ID), http.StatusSeeOther)
+	if f.Value("then") != string(secondment.ActSubmit) {
+		http.Redirect(w, r, requestPath(req.ID), http.StatusSeeOther)
+		return
+	}
+	// 保存并提交: the draft is saved whatever happens next; a submission the
+	// rules refuse shows on the request's page, beside its submit form.
+	if _, err := s.app.Act(r.Context(), u, req.ID, approval.ActInput{Action: secondment.ActSubmit, IfVersion: req.Version}); err != nil {
+		af := web.NewForm()
+		af.Values["action"] = string(secondment.ActSubmit)
+		s.refuseStep(w, r, u, req.ID, af, err)
+		return
+	}
+	http.Redirect(w, r, requestPath(req.ID)+"?done="+string(secondment.ActSubmit), http.StatusSeeOther)
 }
 
 func requestPath(id int64) string { return "/secondments/" + strconv.FormatInt(id, 10) }

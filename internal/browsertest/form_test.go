@@ -1,0 +1,70 @@
+package browsertest_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"secondment/internal/auth"
+	"secondment/internal/browsertest"
+	"secondment/internal/dbtest"
+	"secondment/internal/demo"
+	"secondment/internal/i18n"
+	"secondment/internal/secondment"
+	"secondment/internal/server"
+)
+
+// The new-request form as a clerk meets it (issue #14): the live check
+// answers on person and dates alone, before the task is typed; searching
+// for a person keeps what was typed; 保存并提交 saves and submits in one go
+// and the request's page says so.
+func TestNewRequestFormInTheBrowser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	today := time.Date(2024, time.March, 1, 9, 0, 0, 0, secondment.Shanghai)
+	cheap := auth.Hasher{Params: auth.CheapParams}
+	store := dbtest.Store(t)
+	if _, err := demo.Load(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.LoadUsers(ctx, store, cheap, demoPassword, today); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(),
+		Clock: secondment.FixedClock{T: today}, Hasher: cheap, Version: "test"}).Handler())
+	t.Cleanup(srv.Close)
+	var li int64
+	if err := store.Pool.QueryRow(ctx, `SELECT id FROM person WHERE name = '李传群'`).Scan(&li); err != nil {
+		t.Fatal(err)
+	}
+
+	b := browsertest.New(t)
+	b.SignIn(srv.URL, "xj-ks-jw.borrower", demoPassword)
+	b.Go(srv.URL + "/secondments/new")
+	// Typed before a search, kept after it.
+	b.Fill(`[data-testid=field-justification]`, "专项巡察任务紧急")
+	b.Fill(`[data-testid=person-q]`, "李传群")
+	b.ClickAndWait(`[data-testid=person-search-button]`)
+	if got := b.Value(`[data-testid=field-justification]`); got != "专项巡察任务紧急" {
+		t.Fatalf("the search lost the justification: %q", got)
+	}
+	// Person and dates alone: the check answers, naming the org dept.
+	b.Select(`select[name=person]`, strconv.FormatInt(li, 10))
+	b.SetValue(`input[name=start]`, "2024-03-11")
+	b.SetValue(`input[name=end]`, "2024-05-31")
+	b.WaitVisible(`[data-testid=check-orgdept]`)
+	if got := b.Text(`[data-testid=check-orgdept]`); !strings.Contains(got, "喀什市委组织部") {
+		t.Errorf("the check names %q", got)
+	}
+	b.Fill(`[data-testid=field-task]`, "市纪委监委专项巡察工作")
+	b.ClickAndWait(`[data-testid=save-submit]`)
+	if got := b.Text(`[data-testid=notice]`); got != "已办理：提交。" {
+		t.Errorf("after 保存并提交: %q", got)
+	}
+	if got := b.Text(`h1 [data-testid=state]`); got != "待借出单位出具意见" {
+		t.Errorf("state after 保存并提交: %q", got)
+	}
+}
