@@ -147,6 +147,23 @@ func tabCounts(c map[postgres.ListKind]int) map[Tab]int {
 	return map[Tab]int{TabDone: c[postgres.ListDone], TabMine: c[postgres.ListMine], TabCopied: c[postgres.ListCopied]}
 }
 
+// NextTodo is the newest request waiting for u, for the home page's "next
+// step"; nil when nothing waits.
+func (s *Service) NextTodo(ctx context.Context, u auth.User) (*Request, error) {
+	q := inboxQuery(u, true)
+	q.Limit = 5 // a few, in case the newest is one u may not act on (handed to a colleague)
+	rows, err := s.store.SecondmentInbox(ctx, q, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range rows {
+		if r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok && len(r.Actions) > 0 {
+			return &r, nil
+		}
+	}
+	return nil, nil
+}
+
 // TodoCount is how many requests wait for u (待办), up to TodoCountMax: the
 // inbox's badge, counted without reading a page of them (a home page).
 func (s *Service) TodoCount(ctx context.Context, u auth.User) (int, error) {

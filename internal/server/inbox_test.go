@@ -132,3 +132,35 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 		t.Errorf("after the step: %q", got)
 	}
 }
+
+// Each role's home says what to do next: the reviewer the newest request
+// waiting and its step, the clerk also where to start a request, the
+// administrators their pages with what needs them there.
+func TestHomeSaysWhatNext(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	if res, p := a.call(clerk, "POST", fmt.Sprintf("/api/v1/secondments/%.0f/actions/submit", d["id"]), nil); res.StatusCode != 200 {
+		t.Fatalf("submit: %d %v", res.StatusCode, p)
+	}
+	_, body := s.as(t, "xj-ks-akks.lender").get("/")
+	if got := within(doc(t, body), "home-next-link"); !strings.Contains(got, "张鹏") || !strings.Contains(got, "同意借出") {
+		t.Errorf("the lender's next step: %q", got)
+	}
+	_, body = s.as(t, "xj-ks-jw.borrower").get("/")
+	page := doc(t, body)
+	if len(byTestID(page, "home-new")) != 1 || within(page, "home-next-none") == "" {
+		t.Errorf("the clerk's home: no new-request button or no 'nothing waits'")
+	}
+	_, body = s.as(t, "sysadmin").get("/")
+	if got := within(doc(t, body), "home-links"); !strings.Contains(got, "账号") {
+		t.Errorf("the administrator's home links: %q", got)
+	}
+	_, body = s.as(t, "auditor").get("/")
+	if got := within(doc(t, body), "home-alarm"); got != "尚未校验过" {
+		t.Errorf("the auditor's home: %q", got)
+	}
+}

@@ -79,9 +79,10 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			ThresholdPct: float64(b.ThresholdBP) / 100,
 			Warn:         b.Burden.Warn, Href: "/ledger?" + awayQuery().Encode()}
 	}
-	if u.HasAny(auth.RoleBorrower, auth.RoleLender) {
-		// What waits for the unit's clerk (issue #11: the borrowing unit's
-		// dashboard shows what waits for it), the 待办 tab's count.
+	if u.HasAny(chainRoles...) {
+		// What waits for the user, the 待办 tab's count, and the newest
+		// request waiting with the step it needs (issue #14: a home that
+		// says what to do next).
 		n, err := s.app.TodoCount(r.Context(), u)
 		if err != nil {
 			s.renderError(w, r, err)
@@ -89,6 +90,17 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Todo = &web.Figure{Label: "home.todo", Count: min(n, approval.TodoCountMax-1),
 			More: n >= approval.TodoCountMax, Href: "/secondments?tab=todo"}
+		if n > 0 {
+			if v.Next, err = s.app.NextTodo(r.Context(), u); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		}
+		v.CanCreate = u.Has(auth.RoleBorrower)
+	}
+	if v.Links, err = s.adminLinks(r, u); err != nil {
+		s.renderError(w, r, err)
+		return
 	}
 	if u.Has(auth.RoleBorrower) {
 		h, err := s.app.Hold(r.Context(), u)
@@ -331,4 +343,50 @@ func localPath(p string) string {
 		return "/"
 	}
 	return u.RequestURI()
+}
+
+// adminLinks are an administrator's pages on their home, each with what
+// needs their attention there: accounts holding roles that clash, a
+// holiday year not entered, a broken audit chain.
+func (s *Server) adminLinks(r *http.Request, u auth.User) ([]web.HomeLink, error) {
+	ctx := r.Context()
+	l := i18n.FromContext(ctx)
+	var out []web.HomeLink
+	switch {
+	case u.Has(auth.RoleSysAdmin):
+		clashes, err := s.store.Clashes(ctx, secondment.DateOf(s.clock.Now()), 100)
+		if err != nil {
+			return nil, err
+		}
+		users := web.HomeLink{Href: "/admin/users", Label: "nav.admin_users"}
+		if len(clashes) > 0 {
+			users.Alarm = l.T("home.admin.clashes", "Count", len(clashes))
+		}
+		_, missing, err := s.app.CalendarYears(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		cal := web.HomeLink{Href: "/admin/calendar", Label: "nav.calendar"}
+		if len(missing) > 0 {
+			cal.Alarm = l.T("home.admin.calendar_missing", "Year", missing[0])
+		}
+		out = append(out, users, web.HomeLink{Href: "/admin/units", Label: "nav.admin_units"}, cal,
+			web.HomeLink{Href: "/admin/jobs", Label: "nav.jobs"})
+	case u.Has(auth.RoleSecAdmin):
+		out = append(out, web.HomeLink{Href: "/admin/security", Label: "nav.security"})
+	case u.Has(auth.RoleAuditor):
+		runs, err := s.app.AuditVerifications(ctx, u, 1)
+		if err != nil {
+			return nil, err
+		}
+		chain := web.HomeLink{Href: "/audit/chain", Label: "audit.chain.title"}
+		switch {
+		case len(runs) == 0:
+			chain.Alarm = l.T("home.admin.chain_never")
+		case !runs[0].OK:
+			chain.Alarm = l.T("home.admin.chain_broken", "Seq", runs[0].BrokenSeq)
+		}
+		out = append(out, web.HomeLink{Href: "/audit", Label: "nav.audit"}, chain)
+	}
+	return out, nil
 }
