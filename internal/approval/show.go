@@ -47,6 +47,7 @@ type Page struct {
 	BorrowerUnit          *UnitNumbers // around a transfer-in
 	LenderUnit            *UnitNumbers
 	Colleagues            []Nominee // to hand the waiting step to
+	CopyChoices           []Account // whom the user may copy in, offered by the picker (any login may still be typed)
 	// Rects are its irregular ledger entries that u may open (a keeper of
 	// its jurisdiction sees all, a responsible unit its own), and
 	// CanOpenRect says u may put it on the ledger by hand.
@@ -110,6 +111,22 @@ func (s *Service) Show(ctx context.Context, u auth.User, id int64) (Page, error)
 		}
 	}
 	s.terms(u, cat, &p, history, today)
+	if p.CanCopy() {
+		// The parties' units and the user's own: who a copy usually goes to.
+		units := []int64{u.UnitID, p.BorrowerID, p.LenderID}
+		if p.OrgDeptID != 0 {
+			units = append(units, p.OrgDeptID)
+		}
+		accounts, err := s.store.DirectoryOf(ctx, units, directoryLimit)
+		if err != nil {
+			return p, err
+		}
+		for _, a := range accounts {
+			if a.ID != u.ID {
+				p.CopyChoices = append(p.CopyChoices, Account{Login: a.Login, Name: a.Name, UnitName: a.UnitName})
+			}
+		}
+	}
 	if err := s.colleagues(ctx, u, &p); err != nil {
 		return p, err
 	}
@@ -185,6 +202,29 @@ func (s *Service) colleagues(ctx context.Context, u auth.User, p *Page) error {
 		}
 	}
 	return nil
+}
+
+// Account is a colleague as a picker offers them.
+type Account struct{ Login, Name, UnitName string }
+
+// directoryLimit bounds a picker's choices; the login can always be typed.
+const directoryLimit = 100
+
+// ProxyChoices are the colleagues of u's unit a proxy may be chosen from.
+func (s *Service) ProxyChoices(ctx context.Context, u auth.User) ([]Account, error) {
+	accounts, err := s.store.DirectoryOf(ctx, []int64{u.UnitID}, directoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	var out []Account
+	for _, a := range accounts {
+		// Not offered: oneself, and whoever would join roles that must
+		// stay apart (ProxySet refuses them).
+		if _, _, bad := auth.Incompatible(append(slices.Clone(u.Roles), a.Roles...)); a.ID != u.ID && !bad {
+			out = append(out, Account{Login: a.Login, Name: a.Name, UnitName: a.UnitName})
+		}
+	}
+	return out, nil
 }
 
 // roleOfChain is the account role that plays chain role r.

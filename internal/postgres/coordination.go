@@ -121,3 +121,17 @@ func (s *Store) UserColleagues(ctx context.Context, unitID int64, role auth.Role
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
 }
+
+// DirectoryOf lists up to limit enabled accounts of units that take part
+// in the approval chain (any of its roles), for a picker: who may be
+// copied in, or named a proxy. By unit, then login.
+func (s *Store) DirectoryOf(ctx context.Context, units []int64, limit int) ([]auth.User, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM app_user u JOIN unit un ON un.id = u.unit_id
+		WHERE u.unit_id = ANY ($1::bigint[]) AND u.disabled_at IS NULL
+		  AND EXISTS (SELECT 1 FROM user_role r WHERE r.user_id = u.id AND r.role IN ('borrower', 'lender', 'orgdept', 'registrar'))
+		ORDER BY un.code, u.login LIMIT $2`, units, limit)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
+}

@@ -164,3 +164,37 @@ func TestHomeSaysWhatNext(t *testing.T) {
 		t.Errorf("the auditor's home: %q", got)
 	}
 }
+
+// 抄送 and 代理 offer a picker over the directory: the parties' and the
+// user's colleagues on the request page, the unit's on the proxy page,
+// never the user themselves.
+func TestDirectoryPickers(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	_, body := s.as(t, "xj-ks-jw.borrower").get(fmt.Sprintf("/secondments/%.0f", d["id"]))
+	choices := byTestID(doc(t, body), "cc-choices")
+	if len(choices) != 1 {
+		t.Fatal("no cc picker")
+	}
+	var logins []string
+	for n := choices[0].FirstChild; n != nil; n = n.NextSibling {
+		if v := attr(n, "value"); v != "" {
+			logins = append(logins, v)
+		}
+	}
+	all := strings.Join(logins, " ")
+	if !strings.Contains(all, "xj-ks-akks.lender") || !strings.Contains(all, "xj-ks-jw.lender") || strings.Contains(all, "xj-ks-jw.borrower") {
+		t.Errorf("cc choices: %v; want the lending unit's and the clerk's colleagues, not the clerk", logins)
+	}
+	_, body = s.as(t, "xj-ks-zzb.lender").get("/account/proxy")
+	// The unit's colleagues only, and not the reviewer, whom the lending
+	// contact may not name (he would consent and sign off).
+	if got := text(byTestID(doc(t, body), "proxy-choices")[0]); !strings.Contains(got, "台账管理员") || strings.Contains(got, "冯剑") ||
+		strings.Contains(got, "阿克喀什乡") {
+		t.Errorf("proxy choices: %q", got)
+	}
+}

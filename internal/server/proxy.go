@@ -19,7 +19,12 @@ func (s *Server) showProxies(w http.ResponseWriter, r *http.Request, status int,
 		s.renderError(w, r, err)
 		return
 	}
-	s.renderStatus(w, r, status, web.ProxyPage(web.ProxyView{Me: u.ID, Proxies: list, Form: f}))
+	choices, err := s.app.ProxyChoices(r.Context(), u)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.renderStatus(w, r, status, web.ProxyPage(web.ProxyView{Me: u.ID, Proxies: list, Form: f, Choices: choices}))
 }
 
 func (s *Server) handleProxyList(w http.ResponseWriter, r *http.Request) {
