@@ -131,6 +131,17 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 	if got := within(doc(t, body), "notice"); got != "已办理：同意借出。" {
 		t.Errorf("after the step: %q", got)
 	}
+	// The chain as steps: submitted and consented (by whom), the org dept's
+	// sign-off current with its holder, the start to come.
+	var status []string
+	stages := byTestID(doc(t, body), "chain-stage")
+	for _, st := range stages {
+		status = append(status, attr(st, "data-status"))
+	}
+	if strings.Join(status, " ") != "done done current todo" || !strings.Contains(text(stages[1]), "阿克喀什乡") ||
+		!strings.Contains(text(stages[2]), "组织部") {
+		t.Errorf("chain: %v; %q / %q", status, text(stages[1]), text(stages[2]))
+	}
 }
 
 // Each role's home says what to do next: the reviewer the newest request
