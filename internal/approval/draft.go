@@ -2,6 +2,8 @@ package approval
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -239,10 +241,14 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 		return Request{}, err
 	}
 	now := s.clock.Now()
+	// What the key vouches for: the same input again is a retry, another
+	// one under the same key a mistake (issue #13).
+	b, _ := json.Marshal(in)
+	fp := sha256.Sum256(b)
 	var id int64
 	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
 		if key != "" {
-			if id, err = tx.IdempotentCreate(ctx, u.ID, key); err != nil || id != 0 {
+			if id, err = tx.IdempotentCreate(ctx, u.ID, key, fp[:]); err != nil || id != 0 {
 				return err // done before: the same draft
 			}
 		}
@@ -254,7 +260,7 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 			return err
 		}
 		if key != "" {
-			if err := tx.IdempotencyKeySave(ctx, u.ID, key, id, now); err != nil {
+			if err := tx.IdempotencyKeySave(ctx, u.ID, key, fp[:], id, now); err != nil {
 				return err
 			}
 		}
@@ -265,7 +271,12 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 	if errors.Is(err, postgres.ErrKeyTaken) {
 		// A concurrent create of the same key committed first (its key
 		// insert made ours wait for it); ours rolled back: return its draft.
-		id, err = s.store.IdempotentCreate(ctx, u.ID, key)
+		id, err = s.store.IdempotentCreate(ctx, u.ID, key, fp[:])
+	}
+	if errors.Is(err, postgres.ErrKeyReused) {
+		return Request{}, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.idempotency_reused"),
+			Fields: []secondment.FieldError{{Field: "idempotency_key", Message: secondment.Msg("error.idempotency_reused")}},
+			Err:    fmt.Errorf("key %q of user %d: %w", key, u.ID, err)}
 	}
 	if err != nil {
 		return Request{}, fmt.Errorf("create secondment: %w", err)

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,26 +12,36 @@ import (
 	"secondment/internal/secondment"
 )
 
+// ErrKeyReused: the idempotency key created a request from a different
+// input; the caller reused a key for another request.
+var ErrKeyReused = errors.New("idempotency key reused for a different request")
+
 // IdempotentCreate looks up the request userID created under key: 0 when
-// none.
-func (t *Tx) IdempotentCreate(ctx context.Context, userID int64, key string) (int64, error) {
-	return idempotentCreate(ctx, t.q, userID, key)
+// none; ErrKeyReused when it was created from an input of another
+// fingerprint.
+func (t *Tx) IdempotentCreate(ctx context.Context, userID int64, key string, fingerprint []byte) (int64, error) {
+	return idempotentCreate(ctx, t.q, userID, key, fingerprint)
 }
 
 // IdempotentCreate is Tx.IdempotentCreate after the transaction that lost
 // the race for the key rolled back.
-func (s *Store) IdempotentCreate(ctx context.Context, userID int64, key string) (int64, error) {
-	return idempotentCreate(ctx, s.Pool, userID, key)
+func (s *Store) IdempotentCreate(ctx context.Context, userID int64, key string, fingerprint []byte) (int64, error) {
+	return idempotentCreate(ctx, s.Pool, userID, key, fingerprint)
 }
 
-func idempotentCreate(ctx context.Context, q dbtx, userID int64, key string) (int64, error) {
+func idempotentCreate(ctx context.Context, q dbtx, userID int64, key string, fingerprint []byte) (int64, error) {
 	var id int64
-	err := q.QueryRow(ctx, `SELECT secondment_id FROM idempotency_key WHERE user_id = $1 AND key = $2`, userID, key).Scan(&id)
+	var stored []byte
+	err := q.QueryRow(ctx, `SELECT secondment_id, fingerprint FROM idempotency_key WHERE user_id = $1 AND key = $2`, userID, key).
+		Scan(&id, &stored)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("look up idempotency key: %w", err)
+	}
+	if stored != nil && !bytes.Equal(stored, fingerprint) {
+		return id, ErrKeyReused
 	}
 	return id, nil
 }
@@ -41,10 +52,10 @@ var ErrKeyTaken = errors.New("idempotency key taken concurrently")
 
 // IdempotencyKeySave records that userID's key created request id; a key a
 // concurrent create took first is ErrKeyTaken.
-func (t *Tx) IdempotencyKeySave(ctx context.Context, userID int64, key string, id int64, now time.Time) error {
+func (t *Tx) IdempotencyKeySave(ctx context.Context, userID int64, key string, fingerprint []byte, id int64, now time.Time) error {
 	tag, err := t.q.Exec(ctx, `
-		INSERT INTO idempotency_key (user_id, key, secondment_id, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (user_id, key) DO NOTHING`, userID, key, id, now)
+		INSERT INTO idempotency_key (user_id, key, secondment_id, created_at, fingerprint) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id, key) DO NOTHING`, userID, key, id, now, fingerprint)
 	if err != nil {
 		return fmt.Errorf("save idempotency key: %w", err)
 	}

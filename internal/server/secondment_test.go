@@ -415,6 +415,14 @@ func TestS5ThroughTheAPI(t *testing.T) {
 	if again["id"] != created["id"] {
 		t.Fatalf("idempotent create made %v and %v", created["id"], again["id"])
 	}
+	// The same key with another body is a mistake, not a retry: 422 on the
+	// key, and no second draft (it returned the first silently).
+	task := draft["task"]
+	draft["task"] = "另一项任务"
+	if res, other := req(); res.StatusCode != http.StatusUnprocessableEntity || fieldErrors(other)["idempotency_key"] == nil {
+		t.Fatalf("a reused key with another body: %d %v", res.StatusCode, other)
+	}
+	draft["task"] = task
 	path := fmt.Sprintf("/api/v1/secondments/%.0f", created["id"])
 
 	res, sub := call(clerk, "POST", path+"/actions/submit", `"1"`, nil)
