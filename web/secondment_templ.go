@@ -324,7 +324,7 @@ func SecondmentListPage(v SecondmentListView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var14 string
-				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(i18n.T(ctx, "secondment.list.empty_"+string(v.Tab)))
+				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(i18n.T(ctx, "secondment.list.empty."+string(v.Tab)))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/secondment.templ`, Line: 102, Col: 104}
 				}

@@ -12,7 +12,9 @@ import (
 	"secondment/internal/approval"
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
+	"secondment/internal/postgres"
 	"secondment/internal/secondment"
+	"secondment/web"
 )
 
 // English is a full translation: both languages have exactly the same IDs.
@@ -108,6 +110,25 @@ func TestEnumerationMessagesExist(t *testing.T) {
 		for _, k := range []string{"lockout_threshold", "lockout_window_minutes", "lockout_minutes", "rate_limit_attempts",
 			"rate_limit_minutes", "idle_timeout_minutes", "absolute_timeout_hours", "password_min_length", "password_max_age_days"} {
 			ids = append(ids, "security."+k)
+		}
+		// The inbox's tabs (a count-less tab's name, its empty list).
+		for _, tab := range approval.Tabs {
+			ids = append(ids, "secondment.tab."+string(tab), "secondment.list.empty."+string(tab))
+		}
+		// The audit chain's problems, and the filter's action groups.
+		for _, p := range []string{postgres.ChainHash, postgres.ChainGap, postgres.ChainMissing, postgres.ChainUnlinked,
+			postgres.ChainHead, postgres.ChainExpected} {
+			ids = append(ids, "audit.chain.problem."+p)
+		}
+		for _, g := range web.AuditActionGroups {
+			ids = append(ids, "audit.group."+strings.TrimSuffix(g, "."))
+		}
+		// River's job kinds and states the jobs page names.
+		for _, k := range []string{"sweep", "prune_notifications", "deliver_notifications", "audit_verify"} {
+			ids = append(ids, "jobs.kind."+k)
+		}
+		for _, st := range []string{"available", "running", "completed", "retryable", "discarded", "cancelled", "scheduled", "pending"} {
+			ids = append(ids, "jobs.state."+st)
 		}
 		for _, id := range ids {
 			if got := l.T(id); strings.HasPrefix(got, "[") {
