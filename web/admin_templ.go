@@ -18,9 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"secondment/internal/approval"
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
-	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 )
 
@@ -96,7 +96,7 @@ func NoticeBox(n Notice) templ.Component {
 
 // UserAdminView is the system administrator's accounts page.
 type UserAdminView struct {
-	Clashes []postgres.Clash // accounts and live proxies holding roles one person may not hold together
+	Clashes []approval.Clash // accounts and live proxies holding roles one person may not hold together
 	Users   []auth.User
 	Units   []secondment.UnitNode
 	Form    Form

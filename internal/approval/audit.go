@@ -11,6 +11,10 @@ import (
 // ChainReport is one verification of the audit chain.
 type ChainReport = postgres.ChainReport
 
+// Clash is an account or a live proxy holding roles one person may not
+// hold together, listed for the system administrator.
+type Clash = postgres.Clash
+
 // readsAudit refuses anyone but the auditor (审计管理员), who alone reads
 // the trail and checks it (三权分立).
 func readsAudit(u auth.User) error {
