@@ -131,6 +131,11 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 	if got := within(doc(t, body), "notice"); got != "已办理：同意借出。" {
 		t.Errorf("after the step: %q", got)
 	}
+	// One policy panel while the policy of the submission's day and
+	// today's agree, not two identical ones.
+	if strings.Count(body, "提交时与现行政策判断一致") != 1 || strings.Contains(body, "提交时适用规定的检查结果") {
+		t.Error("two identical policy panels")
+	}
 	// The chain as steps: submitted and consented (by whom), the org dept's
 	// sign-off current with its holder, the start to come.
 	var status []string
