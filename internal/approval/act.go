@@ -73,7 +73,7 @@ func (s *Service) Get(ctx context.Context, u auth.User, id int64) (Request, erro
 	if err != nil {
 		return Request{}, err
 	}
-	r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
+	r, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 	if !ok {
 		return Request{}, secondment.NotFound("secondment")
 	}
@@ -100,7 +100,7 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 	now := s.clock.Now()
 	var out Request
 	err := s.store.InTxLoading(ctx, id, u.ID, func(tx *postgres.Tx, l postgres.Loaded) error {
-		cur, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
+		cur, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
 			return secondment.NotFound("secondment")
 		}
@@ -157,7 +157,7 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		}
 		rec := l.SecondmentRecord
 		rec.Secondment, rec.Version, rec.UpdatedAt = step.To, version, now
-		out, _ = inContext(u, rec, l.Handlers, l.Copied, l.EscalatedTo)
+		out, _ = s.inContext(u, rec, l.Handlers, l.Copied, l.EscalatedTo)
 		return nil
 	})
 	if err != nil {

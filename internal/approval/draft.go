@@ -297,7 +297,7 @@ func (s *Service) Update(ctx context.Context, u auth.User, id int64, ifVersion i
 	}
 	now := s.clock.Now()
 	err = s.store.InTxLoading(ctx, id, u.ID, func(tx *postgres.Tx, l postgres.Loaded) error {
-		cur, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
+		cur, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
 			return secondment.NotFound("secondment")
 		}

@@ -116,7 +116,7 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 			// A request the user no longer takes part in (a proxy ended,
 			// a copy from a unit since left) is not shown, as its page
 			// would not be.
-			if r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
+			if r, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
 				r.Done, r.ListedAt = l.Action, l.At
 				out.Rows = append(out.Rows, r)
 			}
@@ -136,7 +136,7 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 		out.Next = formatCursor(postgres.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	for _, l := range rows {
-		if r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
+		if r, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
 			out.Rows = append(out.Rows, r)
 		}
 	}
@@ -157,7 +157,7 @@ func (s *Service) NextTodo(ctx context.Context, u auth.User) (*Request, error) {
 		return nil, err
 	}
 	for _, l := range rows {
-		if r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok && len(r.Actions) > 0 {
+		if r, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok && len(r.Actions) > 0 {
 			return &r, nil
 		}
 	}

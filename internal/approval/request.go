@@ -120,6 +120,22 @@ func inContext(u auth.User, rec postgres.SecondmentRecord, handlers []postgres.H
 	return r, true
 }
 
+// inContext is the package's inContext with the steps that today's date
+// rules out left out, as the transition would refuse them: reporting for
+// duty before the start day or after the end (确认到岗 was offered before
+// the start date, then refused).
+func (s *Service) inContext(u auth.User, rec postgres.SecondmentRecord, handlers []postgres.Handler, copied bool, escalatedTo int64) (Request, bool) {
+	r, ok := inContext(u, rec, handlers, copied, escalatedTo)
+	if !ok {
+		return r, ok
+	}
+	today := secondment.Today(s.clock)
+	if today.Before(r.Start) || today.After(r.End) {
+		r.Actions = slices.DeleteFunc(r.Actions, func(a secondment.Action) bool { return a == secondment.ActStart })
+	}
+	return r, true
+}
+
 // actionsFor lists what u may do on s now (see Request.Actions).
 func actionsFor(u auth.User, s secondment.Secondment, parties []Party, handler HandlerRef) []secondment.Action {
 	var out []secondment.Action

@@ -62,7 +62,7 @@ func (s *Service) Show(ctx context.Context, u auth.User, id int64) (Page, error)
 	if err != nil {
 		return Page{}, err
 	}
-	r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
+	r, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 	if !ok {
 		return Page{}, secondment.NotFound("secondment")
 	}

@@ -22,7 +22,7 @@ func (s *Service) together(ctx context.Context, u auth.User, id int64, urging bo
 	do func(tx *postgres.Tx, r Request, now time.Time) error) (Request, error) {
 	now := s.clock.Now()
 	err := s.store.InTxLoading(ctx, id, u.ID, func(tx *postgres.Tx, l postgres.Loaded) error {
-		r, ok := inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
+		r, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
 			return secondment.NotFound("secondment")
 		}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The inbox's own lists: 我发起的 for the clerk who submitted, 已办 for the
@@ -212,5 +213,39 @@ func TestDirectoryPickers(t *testing.T) {
 	if got := text(byTestID(doc(t, body), "proxy-choices")[0]); !strings.Contains(got, "台账管理员") || strings.Contains(got, "冯剑") ||
 		strings.Contains(got, "阿克喀什乡") {
 		t.Errorf("proxy choices: %q", got)
+	}
+}
+
+// 确认到岗 is offered from the start day on, not before (the step was
+// offered, then refused), on the page and in the API alike.
+func TestStartOfferedFromTheStartDay(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	path := fmt.Sprintf("/api/v1/secondments/%.0f", d["id"])
+	for _, step := range []struct{ who, action, opinion string }{
+		{"xj-ks-jw.borrower", "submit", ""}, {"xj-ks-akks.lender", "consent", "同意"}, {"xj-ks-zzb.orgdept", "approve", "同意"},
+	} {
+		tok := clerk
+		if step.who != "xj-ks-jw.borrower" {
+			tok = a.token(step.who)
+		}
+		if res, p := a.call(tok, "POST", path+"/actions/"+step.action, map[string]any{"opinion": step.opinion}); res.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", step.action, res.StatusCode, p)
+		}
+	}
+	offered := func() bool {
+		_, got := a.call(clerk, "GET", path, nil)
+		return strings.Contains(fmt.Sprint(got["allowed_actions"]), "start")
+	}
+	if offered() {
+		t.Error("start offered ten days before the start day")
+	}
+	s.clock.Advance(10 * 24 * time.Hour)
+	if !offered() {
+		t.Error("start not offered on the start day")
 	}
 }
