@@ -249,3 +249,23 @@ func TestStartOfferedFromTheStartDay(t *testing.T) {
 		t.Error("start not offered on the start day")
 	}
 }
+
+// A draft never submitted is discarded (作废), on record as withdrawn: the
+// step was offered, then failed with a 422 and no reason.
+func TestDiscardADraft(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	id := fmt.Sprintf("%.0f", d["id"])
+	_, body := s.as(t, "xj-ks-jw.borrower").get("/secondments/" + id)
+	if got := within(doc(t, body), "do-withdraw"); got != "作废草稿" {
+		t.Errorf("the draft's withdraw button reads %q", got)
+	}
+	res, p := a.call(clerk, "POST", "/api/v1/secondments/"+id+"/actions/withdraw", nil)
+	if res.StatusCode != 200 || p["state"] != "withdrawn" {
+		t.Fatalf("discard: %d %v", res.StatusCode, p)
+	}
+}
