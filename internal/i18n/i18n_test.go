@@ -123,6 +123,10 @@ func TestEnumerationMessagesExist(t *testing.T) {
 		for _, g := range web.AuditActionGroups {
 			ids = append(ids, "audit.group."+strings.TrimSuffix(g, "."))
 		}
+		// The secondary steps' explanations on a request's page.
+		for _, a := range []secondment.Action{secondment.ActFile, secondment.ActTransfer} {
+			ids = append(ids, "secondment.hint."+string(a))
+		}
 		// River's job kinds and states the jobs page names.
 		for _, k := range []string{"sweep", "prune_notifications", "deliver_notifications", "audit_verify"} {
 			ids = append(ids, "jobs.kind."+k)

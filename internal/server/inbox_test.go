@@ -248,6 +248,19 @@ func TestStartOfferedFromTheStartDay(t *testing.T) {
 	if !offered() {
 		t.Error("start not offered on the start day")
 	}
+	// Once running, 备案 and 申请调入 are secondary steps, each explained,
+	// not a row of primary buttons.
+	if res, p := a.call(clerk, "POST", path+"/actions/start", nil); res.StatusCode != 200 {
+		t.Fatalf("start: %d %v", res.StatusCode, p)
+	}
+	_, body := s.as(t, "xj-ks-jw.borrower").get(strings.TrimPrefix(path, "/api/v1"))
+	page := doc(t, body)
+	for _, a := range []string{"file", "transfer"} {
+		b := byTestID(page, "do-"+a)
+		if len(b) != 1 || strings.Contains(attr(b[0], "class"), "primary") || within(page, "hint-"+a) == "" {
+			t.Errorf("%s: %d buttons, class %q, hint %q", a, len(b), attr(b[0], "class"), within(page, "hint-"+a))
+		}
+	}
 }
 
 // A draft never submitted is discarded (作废), on record as withdrawn: the
