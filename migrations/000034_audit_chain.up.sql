@@ -10,6 +10,10 @@
 -- other lock the transaction takes, which keeps concurrent steps from
 -- deadlocking on it and keeps the serialised stretch short.
 
+-- No event may commit unlinked between the backfill below and the
+-- trigger's creation (an older replica during a rolling deploy).
+LOCK TABLE audit_event IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE audit_chain (
     seq         bigint PRIMARY KEY,
     event_id    bigint NOT NULL UNIQUE,   -- no foreign key: a purge of old events keeps working links
@@ -45,10 +49,11 @@ CREATE FUNCTION audit_chain_link() RETURNS trigger LANGUAGE plpgsql SECURITY DEF
     SET search_path = public, pg_temp AS $$
 DECLARE
     h  audit_chain_head;
-    at timestamptz := clock_timestamp();
+    at timestamptz;
     hs bytea;
 BEGIN
     SELECT * INTO h FROM audit_chain_head FOR UPDATE;
+    at := clock_timestamp(); -- under the head's lock, so recorded_at follows seq
     hs := sha256(h.hash || audit_chain_content(h.seq + 1, NEW, at));
     INSERT INTO audit_chain (seq, event_id, recorded_at, hash) VALUES (h.seq + 1, NEW.id, at, hs);
     UPDATE audit_chain_head SET seq = h.seq + 1, hash = hs;
@@ -109,6 +114,6 @@ CREATE TABLE audit_verification (
     head_hash   bytea NOT NULL,
     ok          boolean NOT NULL,
     broken_seq  bigint,                   -- the first broken link
-    problem     text NOT NULL DEFAULT ''  -- a code: hash, gap, missing_event, unlinked_event, head
+    problem     text NOT NULL DEFAULT ''  -- a code: hash, gap, missing_event, unlinked_event, head, expected
 );
 CREATE INDEX audit_verification_started_idx ON audit_verification (started_at DESC);

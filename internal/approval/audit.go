@@ -25,7 +25,7 @@ func readsAudit(u auth.User) error {
 }
 
 // AuditVerifications lists the latest verifications of the chain, newest
-// first, and the chain's head as it stands.
+// first, each with the head it found.
 func (s *Service) AuditVerifications(ctx context.Context, u auth.User, limit int) ([]ChainReport, error) {
 	if err := readsAudit(u); err != nil {
 		return nil, err
@@ -34,7 +34,8 @@ func (s *Service) AuditVerifications(ctx context.Context, u auth.User, limit int
 }
 
 // AuditVerify checks the whole chain now, on the auditor's request, and
-// records what it found (a broken chain also notifies every auditor).
+// records what it found (a broken one then shows at the top of the
+// auditor's pages and home).
 func (s *Service) AuditVerify(ctx context.Context, u auth.User) (ChainReport, error) {
 	if err := readsAudit(u); err != nil {
 		return ChainReport{}, err

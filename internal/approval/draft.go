@@ -32,7 +32,7 @@ type DraftInput struct {
 	KeyPost       bool   // the post is a key or classified post (R16)
 	// Invalid is a problem the caller found decoding the input, reported
 	// by Update after its visibility check (see ActInput.Invalid).
-	Invalid error
+	Invalid error `json:"-"` // not part of what an idempotency key vouches for
 }
 
 // draft reads in for u's borrowing unit, checking what the rules do not:
@@ -243,7 +243,10 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 	now := s.clock.Now()
 	// What the key vouches for: the same input again is a retry, another
 	// one under the same key a mistake (issue #13).
-	b, _ := json.Marshal(in)
+	b, err := json.Marshal(in)
+	if err != nil {
+		return Request{}, fmt.Errorf("fingerprint the draft: %w", err)
+	}
 	fp := sha256.Sum256(b)
 	var id int64
 	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {

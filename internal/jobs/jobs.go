@@ -170,14 +170,14 @@ type auditVerifyWorker struct {
 	log   *slog.Logger
 }
 
+// Timeout lets a province's trail be walked, under RescueAfter.
+func (w *auditVerifyWorker) Timeout(*river.Job[AuditVerifyArgs]) time.Duration { return SweepTimeout }
+
 // Work verifies the whole chain and records the result. Its log line
 // carries the head (seq:hash): kept in the logs, outside the database, it
 // is what `secondment audit verify --expect` later checks a rewrite
 // against. A broken chain is logged as an error, for the operators'
 // alerting, and shown at the top of the auditor's pages.
-// Timeout lets a province's trail be walked, under RescueAfter.
-func (w *auditVerifyWorker) Timeout(*river.Job[AuditVerifyArgs]) time.Duration { return SweepTimeout }
-
 func (w *auditVerifyWorker) Work(ctx context.Context, job *river.Job[AuditVerifyArgs]) error {
 	r, err := w.store.AuditVerify(ctx, w.clock.Now, fmt.Sprintf("job %d", job.ID))
 	if err != nil {
@@ -231,12 +231,13 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 		func() (river.JobArgs, *river.InsertOpts) {
 			return PruneArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
-		// Once a day; not on start, so a restart under load does not add
-		// a walk over the whole trail.
+		// Once a day, on start too: River keeps no schedule across
+		// restarts, so a service redeployed daily would otherwise never
+		// verify; the day's unique key keeps it to one run a day.
 		river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return AuditVerifyArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
-			}, nil)}
+			}, &river.PeriodicJobOpts{RunOnStart: true})}
 	if c.Channel != nil {
 		if err := river.AddWorkerSafely(workers, &deliverWorker{store: store, channel: c.Channel, clock: c.Clock}); err != nil {
 			return nil, fmt.Errorf("register delivery worker: %w", err)
@@ -258,6 +259,9 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 	client, err := river.NewClient(riverpgxv5.New(store.Pool), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.Workers}},
 		RescueStuckJobsAfter: c.RescueAfter,
+		// River's reindexer rebuilds its indexes CONCURRENTLY, which only
+		// their owner may; the service runs as the application role.
+		ReindexerIndexNames: []string{},
 		// River's default limit for the jobs that set none; it must not
 		// exceed the rescue delay (only tests make that short).
 		JobTimeout: min(time.Minute, c.RescueAfter/2),

@@ -144,7 +144,9 @@ func (s *Store) AuditVerify(ctx context.Context, now func() time.Time, origin st
 			return fmt.Errorf("read the audit chain: %w", err)
 		}
 		if prevSeq != r.HeadSeq || !bytes.Equal(prev, r.HeadHash) {
-			r.BrokenSeq, r.Problem = prevSeq+1, ChainHead
+			// Links past the head, or a head past the last link: the first
+			// link the head and the chain disagree on.
+			r.BrokenSeq, r.Problem = min(prevSeq, r.HeadSeq)+1, ChainHead
 			return nil
 		}
 		for p := range want {

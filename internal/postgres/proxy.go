@@ -43,6 +43,13 @@ func (s *Store) ProxySet(ctx context.Context, by auth.User, login string, from, 
 		// reviewer standing in for the unit's lending contact).
 		// Nor with the roles of others the proxy already stands in for
 		// over the same days: two principals must not join them either.
+		// The other principals of the proxy, locked too: a change of their
+		// roles (UserSetRoles) must not pass this check unseen.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM app_user WHERE id IN (SELECT principal_id FROM proxy
+			WHERE proxy_id = $1 AND revoked_at IS NULL AND ends_on >= $2::date) ORDER BY id FOR SHARE`,
+			p.ID, from.String()); err != nil {
+			return fmt.Errorf("lock the proxy's principals: %w", err)
+		}
 		var taken []string
 		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT r.role), '{}') FROM proxy x
 			JOIN user_role r ON r.user_id = x.principal_id

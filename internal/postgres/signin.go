@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -51,6 +52,26 @@ func ThrottleDelay(failures int, set auth.Settings) time.Duration {
 	return min(time.Second<<n, set.LockoutDuration)
 }
 
+// LoginWideFactor: the failures of one login from all addresses together
+// count this many times less than those from one address, so the delay
+// for everyone begins only after four addresses' worth of failures.
+const LoginWideFactor = 4
+
+// AddressKey is the address as the limits count it: an IPv6 address by
+// its /64, which one subscriber holds whole (counting each address would
+// give an attacker 2^64 of them).
+func AddressKey(address string) string {
+	ip, err := netip.ParseAddr(address)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return address
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return address
+	}
+	return p.String()
+}
+
 // throttleKey is the login as the throttle counts it.
 func throttleKey(login string) string {
 	k := strings.ToLower(strings.TrimSpace(login))
@@ -64,8 +85,8 @@ func throttleKey(login string) string {
 // transaction, in a slot that slot grants (argon2id takes a quarter of a
 // second and 64 MiB: a sign-in must not hold a database connection, nor
 // run unbounded), and everything it learns is then recorded in one
-// transaction: the attempt (for the per-address rate limit), a failure
-// (for the per-account lockout), the lock itself, and the audit event. The
+// transaction: the attempt (for the per-address rate limit and the delay
+// per login and address) and the audit event. The
 // check runs even for unknown accounts so every answer takes as long.
 func (s *Store) SignIn(ctx context.Context, login, password, address string, set auth.Settings, now time.Time,
 	slot func(func() error) error) (SignInResult, error) {
@@ -74,6 +95,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 	// lock on the address: a burst of simultaneous attempts is counted one
 	// by one, never all against a count of zero.
 	key := throttleKey(login)
+	address = AddressKey(address)
 	var attempt int64
 	var wait time.Duration
 	limited := false
@@ -85,7 +107,8 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		// NAT address signing in every morning is not an attack.
 		var failed int
 		var oldest *time.Time
-		if err := tx.QueryRow(ctx, `SELECT count(*), min(at) FROM sign_in_attempt WHERE address = $1 AND at > $2 AND NOT success`,
+		if err := tx.QueryRow(ctx, `SELECT count(*), min(at) FROM sign_in_attempt
+			WHERE address = $1 AND at > $2 AND NOT success AND NOT throttled`,
 			address, now.Add(-set.RateLimitWindow)).Scan(&failed, &oldest); err != nil {
 			return fmt.Errorf("count the address's attempts: %w", err)
 		}
@@ -110,6 +133,24 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 			}
 			if d := ThrottleDelay(failures, set); d > 0 && last != nil && now.Before(last.Add(d)) {
 				wait = last.Add(d).Sub(now)
+			}
+			// And the login's failures from every address: many addresses
+			// (a proxy pool) must not guess one login without end. The
+			// threshold is higher, so a colleague's mistakes from one desk
+			// never slow the account elsewhere; past it every address
+			// waits, a delay at most, never a lock.
+			var all int
+			var lastAny *time.Time
+			if err := tx.QueryRow(ctx, `
+				SELECT count(*), max(a.at) FROM sign_in_attempt a
+				WHERE a.login = $1 AND a.at > $2 AND NOT a.success AND NOT a.throttled
+				  AND a.id > coalesce((SELECT max(id) FROM sign_in_attempt WHERE login = $1 AND success), 0)
+				  AND a.at >= coalesce((SELECT password_changed_at FROM app_user WHERE login = $1), '-infinity')`,
+				key, now.Add(-set.LockoutWindow)).Scan(&all, &lastAny); err != nil {
+				return fmt.Errorf("count the login's failures: %w", err)
+			}
+			if d := ThrottleDelay(all/LoginWideFactor, set); d > 0 && lastAny != nil && now.Before(lastAny.Add(d)) {
+				wait = max(wait, lastAny.Add(d).Sub(now))
 			}
 		}
 		return tx.QueryRow(ctx, `INSERT INTO sign_in_attempt (at, address, success, login, throttled)

@@ -124,3 +124,46 @@ func TestSignInAddressLimitCountsFailuresExactly(t *testing.T) {
 		t.Fatalf("a burst of 40 from one address: %v; want exactly %d evaluated", n, set.RateLimitAttempts)
 	}
 }
+
+// One login guessed from many addresses is slowed everywhere once four
+// addresses' worth of failures add up; an IPv6 address counts by its /64;
+// attempts refused while waiting do not count against the address.
+func TestSignInLoginWideAndAddressKeys(t *testing.T) {
+	t.Parallel()
+	s := signInStore(t)
+	ctx := context.Background()
+	set := auth.DefaultSettings
+	now := time.Now().Add(time.Hour).Truncate(time.Second)
+	n := set.LockoutThreshold * postgres.LoginWideFactor
+	for i := range n {
+		r, err := s.SignIn(ctx, "admin", "guess", fmt.Sprintf("10.1.%d.%d", i/200, i%200), set, now, direct)
+		if err != nil || r.Outcome != postgres.SignInFailed {
+			t.Fatalf("guess %d: %+v %v", i, r, err)
+		}
+	}
+	if r, _ := s.SignIn(ctx, "admin", "right password", "10.9.9.9", set, now, direct); r.Outcome != postgres.SignInThrottled {
+		t.Fatalf("after %d guesses from %d addresses, a fresh address: %+v; want a wait", n, n, r)
+	}
+	if got := postgres.AddressKey("2001:db8:1:2:aaaa::1"); got != postgres.AddressKey("2001:db8:1:2:bbbb::9") || got != "2001:db8:1:2::/64" {
+		t.Errorf("IPv6 keys: %q", got)
+	}
+	if got := postgres.AddressKey("192.0.2.7"); got != "192.0.2.7" {
+		t.Errorf("IPv4 key: %q", got)
+	}
+	// Refused while waiting, an attacker's retries do not keep the address
+	// blocked: only failures the password was checked for count.
+	addr := "10.7.7.7"
+	for range set.LockoutThreshold {
+		if _, err := s.SignIn(ctx, "nobody", "x", addr, set, now, direct); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range set.RateLimitAttempts {
+		if r, _ := s.SignIn(ctx, "nobody", "x", addr, set, now, direct); r.Outcome != postgres.SignInThrottled {
+			t.Fatalf("while waiting: %+v", r)
+		}
+	}
+	if r, _ := s.SignIn(ctx, "someone.else", "x", addr, set, now, direct); r.Outcome != postgres.SignInFailed {
+		t.Fatalf("a colleague at the address after the attacker's refused retries: %+v; want an ordinary failure", r)
+	}
+}

@@ -186,9 +186,23 @@ func (s *Store) UserSetRoles(ctx context.Context, by Actor, id int64, roles []au
 // arrangement (not revoked, not yet over), would put two roles that must
 // stay apart in one person's hands: the proxy acts with its own roles and
 // every principal's it stands in for. Checked both ways, as the proxy and
-// as the principal. ProxySet locks both accounts' rows too, so the two
+// as the principal. It locks the arrangements' other accounts, as ProxySet
+// locks its principal, proxy and the proxy's other principals, so the two
 // cannot pass each other.
 func proxiesAllow(ctx context.Context, tx pgx.Tx, id int64, roles []auth.Role, now time.Time) error {
+	// The other accounts of those arrangements are locked (FOR SHARE)
+	// before their roles are read: ProxySet locks the same rows, and a
+	// concurrent change of a fellow principal's roles waits here (or the
+	// two deadlock and one is told to retry), so no interleaving joins
+	// roles that must stay apart.
+	if _, err := tx.Exec(ctx, `
+		WITH live AS (SELECT principal_id, proxy_id FROM proxy WHERE revoked_at IS NULL AND ends_on >= $2::date),
+		     groups AS (SELECT DISTINCT proxy_id FROM live WHERE principal_id = $1 OR proxy_id = $1)
+		SELECT 1 FROM app_user WHERE id <> $1 AND (id IN (SELECT proxy_id FROM groups)
+		    OR id IN (SELECT principal_id FROM live WHERE proxy_id IN (SELECT proxy_id FROM groups)))
+		ORDER BY id FOR SHARE`, id, secondment.DateOf(now).String()); err != nil {
+		return fmt.Errorf("lock the proxies of user %d: %w", id, err)
+	}
 	// One row per proxy whose arrangements involve the account: the
 	// roles of that proxy and of everyone it stands in for, the account's
 	// own left out (its new ones take their place), and a colleague to

@@ -464,11 +464,14 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	for n := 0; n < auditExportMax; {
+	n := 0
+	for n < auditExportMax {
 		events, more, err := s.store.AuditList(r.Context(), f)
 		if err != nil {
-			s.log.Error("audit export", "err", err) // the header is sent: the file ends short
-			return
+			// The header is sent: abort the response, so the download
+			// fails visibly instead of ending short and looking whole.
+			s.log.Error("audit export", "err", err)
+			panic(http.ErrAbortHandler)
 		}
 		for _, e := range events {
 			if err := out.Write([]string{e.At.In(secondment.Shanghai).Format("2006-01-02 15:04:05"), e.ActorName,
@@ -479,9 +482,16 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		}
 		n += len(events)
 		if !more || len(events) == 0 {
+			n = -1 // all of it
 			break
 		}
 		f.Before = events[len(events)-1].ID
+	}
+	if n >= 0 {
+		// Said in the file itself: the export stopped at its bound.
+		if err := out.Write([]string{l.T("audit.export_truncated", "Count", auditExportMax)}); err != nil {
+			return
+		}
 	}
 	if err := out.Close(); err != nil {
 		s.log.Error("audit export", "err", err)
