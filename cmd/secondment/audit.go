@@ -83,7 +83,10 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if r.AnchorSeq > 0 {
 		fmt.Fprintf(stdout, " after the purge anchor at %d", r.AnchorSeq)
 	}
-	fmt.Fprintf(stdout, "\nhead: %d:%s\nNote the head down outside this system; --expect checks it later.\n", r.HeadSeq, r.HeadHex())
+	fmt.Fprintln(stdout, "\nheads of the chain's lanes (note them down outside this system; --expect checks each later):")
+	for _, h := range r.Heads {
+		fmt.Fprintf(stdout, "head: %d:%x\n", h.Seq, h.Hash)
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"log/slog"
 	"time"
 
@@ -174,7 +175,7 @@ type auditVerifyWorker struct {
 func (w *auditVerifyWorker) Timeout(*river.Job[AuditVerifyArgs]) time.Duration { return SweepTimeout }
 
 // Work verifies the whole chain and records the result. Its log line
-// carries the head (seq:hash): kept in the logs, outside the database, it
+// carries the lanes' heads (seq:hash): kept in the logs, outside the database, it
 // is what `secondment audit verify --expect` later checks a rewrite
 // against. A broken chain is logged as an error, for the operators'
 // alerting, and shown at the top of the auditor's pages.
@@ -190,7 +191,11 @@ func (w *auditVerifyWorker) Work(ctx context.Context, job *river.Job[AuditVerify
 		w.log.Error("audit chain broken", "first_broken", r.BrokenSeq, "problem", r.Problem, "checked", r.Checked)
 		return nil
 	}
-	w.log.Info("audit chain verified", "links", r.Checked, "head", fmt.Sprintf("%d:%s", r.HeadSeq, r.HeadHex()))
+	heads := make([]string, len(r.Heads))
+	for i, h := range r.Heads {
+		heads[i] = fmt.Sprintf("%d:%x", h.Seq, h.Hash)
+	}
+	w.log.Info("audit chain verified", "links", r.Checked, "heads", strings.Join(heads, " "))
 	return nil
 }
 

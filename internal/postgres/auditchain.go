@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,7 +18,7 @@ import (
 // as in migration 34's audit_chain_content rather than called, so that a
 // replaced function in the database cannot make a broken chain verify.
 // c is the audit_chain row, e the audit_event it links.
-const linkContent = `convert_to(jsonb_build_array(c.seq, e.id, (extract(epoch FROM e.at) * 1000000)::bigint,
+const linkContent = `convert_to(jsonb_build_array(c.seq, c.lane, c.prev_seq, e.id, (extract(epoch FROM e.at) * 1000000)::bigint,
 	e.actor_user_id, e.actor_name, e.action, e.object_type, e.object_id, e.unit_id, e.detail,
 	e.request_id, (extract(epoch FROM c.recorded_at) * 1000000)::bigint)::text, 'UTF8')`
 
@@ -37,9 +39,10 @@ type ChainReport struct {
 	FinishedAt time.Time
 	Origin     string
 	Checked    int64 // links checked
-	AnchorSeq  int64 // the links before this were purged
-	HeadSeq    int64
+	AnchorSeq  int64 // the links up to here were purged (the highest anchor of the lanes)
+	HeadSeq    int64 // the newest link of all
 	HeadHash   []byte
+	Heads      []ChainPoint // every lane's newest link: what to note down outside
 	OK         bool
 	BrokenSeq  int64  // the first broken link (an event ID for ChainUnlinked)
 	Problem    string // one of the Chain* codes; "" when OK
@@ -78,54 +81,102 @@ func ParseChainPoint(s string) (ChainPoint, error) {
 func (s *Store) AuditVerify(ctx context.Context, now func() time.Time, origin string, expect ...ChainPoint) (ChainReport, error) {
 	r := ChainReport{StartedAt: now(), Origin: origin}
 	err := s.ReadTx(ctx, func(tx *Tx) error {
-		var anchorHash []byte
-		if err := tx.q.QueryRow(ctx, `SELECT seq, hash, anchor_seq, anchor_hash FROM audit_chain_head`).
-			Scan(&r.HeadSeq, &r.HeadHash, &r.AnchorSeq, &anchorHash); err != nil {
-			return fmt.Errorf("read the audit chain's head: %w", err)
+		type lane struct {
+			head, anchor ChainPoint
+			prevSeq      int64
+			prev         []byte
+		}
+		lanes := map[int16]*lane{}
+		rows, err := tx.q.Query(ctx, `SELECT lane, seq, hash, anchor_seq, anchor_hash FROM audit_chain_head ORDER BY lane`)
+		if err != nil {
+			return fmt.Errorf("read the audit chain's heads: %w", err)
+		}
+		for rows.Next() {
+			var n int16
+			l := &lane{}
+			if err := rows.Scan(&n, &l.head.Seq, &l.head.Hash, &l.anchor.Seq, &l.anchor.Hash); err != nil {
+				rows.Close()
+				return fmt.Errorf("read the audit chain's heads: %w", err)
+			}
+			l.prevSeq, l.prev = l.anchor.Seq, l.anchor.Hash
+			lanes[n] = l
+			r.AnchorSeq = max(r.AnchorSeq, l.anchor.Seq)
+			if l.head.Seq > l.anchor.Seq {
+				r.Heads = append(r.Heads, l.head)
+			}
+			if l.head.Seq > r.HeadSeq {
+				r.HeadSeq, r.HeadHash = l.head.Seq, l.head.Hash
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read the audit chain's heads: %w", err)
+		}
+		if r.HeadHash == nil {
+			r.HeadHash = make([]byte, sha256.Size)
 		}
 		want := map[int64][]byte{}
 		for _, p := range expect {
 			want[p.Seq] = p.Hash
 		}
-		// The head recorded by the last clean verification must still be
-		// a link of the chain: a rewrite from an earlier point shows here.
-		var lastSeq int64
-		var lastHash []byte
-		err := tx.q.QueryRow(ctx, `SELECT head_seq, head_hash FROM audit_verification
-			WHERE ok AND head_seq > $1 ORDER BY id DESC LIMIT 1`, r.AnchorSeq).Scan(&lastSeq, &lastHash)
-		if err == nil {
-			if _, given := want[lastSeq]; !given {
-				want[lastSeq] = lastHash
+		// The heads recorded by the last clean verification must still be
+		// links of the chain: a rewrite from an earlier point shows here.
+		var recorded []byte
+		err = tx.q.QueryRow(ctx, `SELECT heads FROM audit_verification WHERE ok ORDER BY id DESC LIMIT 1`).Scan(&recorded)
+		switch {
+		case err == nil:
+			var heads []struct {
+				Seq  int64  `json:"seq"`
+				Hash string `json:"hash"`
 			}
-		} else if !errors.Is(err, pgx.ErrNoRows) {
+			if err := json.Unmarshal(recorded, &heads); err != nil {
+				return fmt.Errorf("read the last verification's heads: %w", err)
+			}
+			for _, h := range heads {
+				if b, err := hex.DecodeString(h.Hash); err == nil && h.Seq > r.AnchorSeq {
+					if _, given := want[h.Seq]; !given {
+						want[h.Seq] = b
+					}
+				}
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("read the last verification: %w", err)
 		}
 
-		rows, err := tx.q.Query(ctx, `
-			SELECT c.seq, c.hash, e.id IS NOT NULL, `+linkContent+`
+		// Lane by lane, in link order, one pass over the chain.
+		rows, err = tx.q.Query(ctx, `
+			SELECT c.lane, c.seq, c.prev_seq, c.hash, e.id IS NOT NULL, `+linkContent+`
 			FROM audit_chain c LEFT JOIN audit_event e ON e.id = c.event_id
-			WHERE c.seq > $1 ORDER BY c.seq`, r.AnchorSeq)
+			ORDER BY c.lane, c.seq`)
 		if err != nil {
 			return fmt.Errorf("read the audit chain: %w", err)
 		}
 		defer rows.Close()
-		prev, prevSeq := anchorHash, r.AnchorSeq
-		var seq int64
+		var n int16
+		var seq, prevSeq int64
 		var hash, content []byte
 		var present bool
 		h := sha256.New()
 		for rows.Next() {
-			if err := rows.Scan(&seq, &hash, &present, &content); err != nil {
+			if err := rows.Scan(&n, &seq, &prevSeq, &hash, &present, &content); err != nil {
 				return fmt.Errorf("read the audit chain: %w", err)
 			}
+			l := lanes[n]
+			if l == nil || seq <= l.anchor.Seq {
+				continue // a lane unknown to the head is caught below; a purged link's leftovers too
+			}
 			switch {
-			case seq != prevSeq+1:
-				r.BrokenSeq, r.Problem = prevSeq+1, ChainGap
+			case prevSeq != l.prevSeq:
+				// The link before this one in its lane is not the one the
+				// lane holds: it was deleted (or the link forged).
+				r.BrokenSeq, r.Problem = min(prevSeq, seq), ChainGap
+				if prevSeq < l.prevSeq {
+					r.BrokenSeq = seq
+				}
 			case !present:
 				r.BrokenSeq, r.Problem = seq, ChainMissing
 			default:
 				h.Reset()
-				h.Write(prev)
+				h.Write(l.prev)
 				h.Write(content)
 				if !bytes.Equal(h.Sum(nil), hash) {
 					r.BrokenSeq, r.Problem = seq, ChainHash
@@ -138,19 +189,26 @@ func (s *Store) AuditVerify(ctx context.Context, now func() time.Time, origin st
 				return nil
 			}
 			r.Checked++
-			prev, prevSeq = hash, seq
+			l.prev, l.prevSeq = hash, seq
+			delete(want, seq)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read the audit chain: %w", err)
 		}
-		if prevSeq != r.HeadSeq || !bytes.Equal(prev, r.HeadHash) {
-			// Links past the head, or a head past the last link: the first
-			// link the head and the chain disagree on.
-			r.BrokenSeq, r.Problem = min(prevSeq, r.HeadSeq)+1, ChainHead
-			return nil
+		for _, l := range lanes {
+			if l.prevSeq != l.head.Seq || !bytes.Equal(l.prev, l.head.Hash) {
+				// The head names a link the lane no longer ends with (its
+				// last link deleted with its event), or links run past it.
+				r.BrokenSeq, r.Problem = max(l.prevSeq, l.head.Seq), ChainHead
+				if l.head.Seq > l.prevSeq {
+					r.BrokenSeq = l.head.Seq
+				}
+				return nil
+			}
 		}
+		// A link noted earlier that the chain no longer holds.
 		for p := range want {
-			if p > r.HeadSeq || p <= r.AnchorSeq {
+			if p > r.AnchorSeq {
 				r.BrokenSeq, r.Problem = p, ChainExpected
 				return nil
 			}
@@ -182,10 +240,22 @@ func (s *Store) AuditRecordVerification(ctx context.Context, r *ChainReport) err
 	if !r.OK {
 		broken = &r.BrokenSeq
 	}
+	type head struct {
+		Seq  int64  `json:"seq"`
+		Hash string `json:"hash"`
+	}
+	heads := []head{}
+	for _, h := range r.Heads {
+		heads = append(heads, head{h.Seq, hex.EncodeToString(h.Hash)})
+	}
+	hj, err := json.Marshal(heads)
+	if err != nil {
+		return fmt.Errorf("record the audit verification: %w", err)
+	}
 	if err := s.Pool.QueryRow(ctx, `
-		INSERT INTO audit_verification (started_at, finished_at, origin, checked, head_seq, head_hash, ok, broken_seq, problem)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		r.StartedAt, r.FinishedAt, r.Origin, r.Checked, r.HeadSeq, r.HeadHash, r.OK, broken, r.Problem).Scan(&r.ID); err != nil {
+		INSERT INTO audit_verification (started_at, finished_at, origin, checked, head_seq, head_hash, ok, broken_seq, problem, heads)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		r.StartedAt, r.FinishedAt, r.Origin, r.Checked, r.HeadSeq, r.HeadHash, r.OK, broken, r.Problem, hj).Scan(&r.ID); err != nil {
 		return fmt.Errorf("record the audit verification: %w", err)
 	}
 	return nil
@@ -194,16 +264,30 @@ func (s *Store) AuditRecordVerification(ctx context.Context, r *ChainReport) err
 // AuditVerifications lists the latest verifications, newest first.
 func (s *Store) AuditVerifications(ctx context.Context, limit int) ([]ChainReport, error) {
 	rows, err := s.Pool.Query(ctx, `
-		SELECT id, started_at, finished_at, origin, checked, head_seq, head_hash, ok, coalesce(broken_seq, 0), problem
+		SELECT id, started_at, finished_at, origin, checked, head_seq, head_hash, ok, coalesce(broken_seq, 0), problem, heads
 		FROM audit_verification ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit verifications: %w", err)
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ChainReport, error) {
 		var r ChainReport
-		err := row.Scan(&r.ID, &r.StartedAt, &r.FinishedAt, &r.Origin, &r.Checked, &r.HeadSeq, &r.HeadHash,
-			&r.OK, &r.BrokenSeq, &r.Problem)
-		return r, err
+		var heads []byte
+		if err := row.Scan(&r.ID, &r.StartedAt, &r.FinishedAt, &r.Origin, &r.Checked, &r.HeadSeq, &r.HeadHash,
+			&r.OK, &r.BrokenSeq, &r.Problem, &heads); err != nil {
+			return r, err
+		}
+		var hs []struct {
+			Seq  int64  `json:"seq"`
+			Hash string `json:"hash"`
+		}
+		if err := json.Unmarshal(heads, &hs); err != nil {
+			return r, fmt.Errorf("audit verification %d's heads: %w", r.ID, err)
+		}
+		for _, h := range hs {
+			b, _ := hex.DecodeString(h.Hash)
+			r.Heads = append(r.Heads, ChainPoint{Seq: h.Seq, Hash: b})
+		}
+		return r, nil
 	})
 }
 
@@ -215,8 +299,8 @@ const MinAuditKeepMonths = 6
 // Purged is what a retention purge removed.
 type Purged struct {
 	Events     int64
-	ThroughSeq int64  // the new anchor: links up to here are gone
-	Anchor     []byte // its hash, from which verification now starts
+	ThroughSeq int64  // the newest link purged, of all lanes
+	Anchor     []byte // its hash; each lane's anchor is where its verification now starts
 }
 
 // AuditPurge deletes the events recorded before before, with their links,
@@ -238,37 +322,61 @@ func (s *Store) AuditPurge(ctx context.Context, before, now time.Time, keepMonth
 		if _, err := tx.q.Exec(ctx, `SET LOCAL secondment.audit_purge = 'on'`); err != nil {
 			return fmt.Errorf("purge the audit trail: %w", err)
 		}
-		var anchor int64
-		if err := tx.q.QueryRow(ctx, `SELECT anchor_seq FROM audit_chain_head FOR UPDATE`).Scan(&anchor); err != nil {
-			return fmt.Errorf("lock the audit chain: %w", err)
-		}
-		if err := tx.q.QueryRow(ctx, `
-			SELECT coalesce((SELECT min(seq) FROM audit_chain WHERE recorded_at >= $1), (SELECT seq FROM audit_chain_head) + 1) - 1`,
-			before).Scan(&p.ThroughSeq); err != nil {
+		// Lane by lane: the links recorded before the day form a prefix of
+		// each lane (recorded_at is taken under the lane's lock).
+		rows, err := tx.q.Query(ctx, `
+			SELECT h.lane, h.anchor_seq, c.seq, c.hash
+			FROM audit_chain_head h
+			JOIN LATERAL (SELECT seq, hash FROM audit_chain WHERE lane = h.lane AND recorded_at < $1
+			              ORDER BY seq DESC LIMIT 1) c ON true
+			WHERE c.seq > h.anchor_seq
+			ORDER BY h.lane FOR UPDATE OF h`, before)
+		if err != nil {
 			return fmt.Errorf("find the purge's end: %w", err)
 		}
-		if p.ThroughSeq <= anchor {
-			p.ThroughSeq = anchor
+		type cut struct {
+			lane            int16
+			anchor, through int64
+			hash            []byte
+		}
+		var cuts []cut
+		for rows.Next() {
+			var c cut
+			if err := rows.Scan(&c.lane, &c.anchor, &c.through, &c.hash); err != nil {
+				rows.Close()
+				return fmt.Errorf("find the purge's end: %w", err)
+			}
+			cuts = append(cuts, c)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find the purge's end: %w", err)
+		}
+		if len(cuts) == 0 {
 			return nil
 		}
-		if err := tx.q.QueryRow(ctx, `SELECT hash FROM audit_chain WHERE seq = $1`, p.ThroughSeq).Scan(&p.Anchor); err != nil {
-			return fmt.Errorf("read the new anchor: %w", err)
-		}
-		tag, err := tx.q.Exec(ctx, `DELETE FROM audit_event WHERE id IN
-			(SELECT event_id FROM audit_chain WHERE seq > $1 AND seq <= $2)`, anchor, p.ThroughSeq)
-		if err != nil {
-			return fmt.Errorf("purge audit events: %w", err)
-		}
-		p.Events = tag.RowsAffected()
-		if _, err := tx.q.Exec(ctx, `DELETE FROM audit_chain WHERE seq > $1 AND seq <= $2`, anchor, p.ThroughSeq); err != nil {
-			return fmt.Errorf("purge audit links: %w", err)
-		}
-		if _, err := tx.q.Exec(ctx, `UPDATE audit_chain_head SET anchor_seq = $1, anchor_hash = $2`, p.ThroughSeq, p.Anchor); err != nil {
-			return fmt.Errorf("move the audit chain's anchor: %w", err)
+		lanes := map[string]any{}
+		for _, c := range cuts {
+			tag, err := tx.q.Exec(ctx, `DELETE FROM audit_event WHERE id IN
+				(SELECT event_id FROM audit_chain WHERE lane = $1 AND seq > $2 AND seq <= $3)`, c.lane, c.anchor, c.through)
+			if err != nil {
+				return fmt.Errorf("purge audit events: %w", err)
+			}
+			p.Events += tag.RowsAffected()
+			if _, err := tx.q.Exec(ctx, `DELETE FROM audit_chain WHERE lane = $1 AND seq > $2 AND seq <= $3`, c.lane, c.anchor, c.through); err != nil {
+				return fmt.Errorf("purge audit links: %w", err)
+			}
+			if _, err := tx.q.Exec(ctx, `UPDATE audit_chain_head SET anchor_seq = $2, anchor_hash = $3 WHERE lane = $1`,
+				c.lane, c.through, c.hash); err != nil {
+				return fmt.Errorf("move the audit chain's anchor: %w", err)
+			}
+			if c.through > p.ThroughSeq {
+				p.ThroughSeq, p.Anchor = c.through, c.hash
+			}
+			lanes[strconv.Itoa(int(c.lane))] = map[string]any{"through_seq": c.through, "anchor": hex.EncodeToString(c.hash)}
 		}
 		return auditInsert(ctx, tx.q, AuditEvent{At: now, ActorName: actor, Action: "audit.purge", ObjectType: "audit",
-			Detail: map[string]any{"before": before.Format(time.DateOnly), "events": p.Events, "through_seq": p.ThroughSeq,
-				"anchor": hex.EncodeToString(p.Anchor), "keep_months": keepMonths}})
+			Detail: map[string]any{"before": before.Format(time.DateOnly), "events": p.Events, "lanes": lanes,
+				"keep_months": keepMonths}})
 	})
 	return p, err
 }

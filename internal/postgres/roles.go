@@ -30,7 +30,7 @@ GRANT USAGE ON SCHEMA public TO %[1]s;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %[1]s;
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO %[1]s;
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_event, audit_verification FROM %[1]s;
-REVOKE ALL ON audit_chain, audit_chain_head FROM %[1]s;
+REVOKE ALL ON audit_chain, audit_chain_head, audit_chain_seq FROM %[1]s;
 GRANT SELECT ON audit_chain, audit_chain_head TO %[1]s;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM %[1]s;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON river_migration FROM %[1]s;

@@ -230,10 +230,11 @@ func TestApplicationRoleCannotTouchTheTrail(t *testing.T) {
 	ctx := context.Background()
 	p := dbtest.Pool(t, app)
 	for q, want := range map[string]string{
-		`UPDATE audit_event SET actor_name = 'x'`:                       "permission denied",
-		`DELETE FROM audit_event`:                                       "permission denied",
-		`TRUNCATE audit_event`:                                          "permission denied",
-		`INSERT INTO audit_chain VALUES (99, 1, now(), sha256(''))`:     "permission denied",
+		`UPDATE audit_event SET actor_name = 'x'`: "permission denied",
+		`DELETE FROM audit_event`:                 "permission denied",
+		`TRUNCATE audit_event`:                    "permission denied",
+		`INSERT INTO audit_chain (seq, lane, prev_seq, event_id, recorded_at, hash) VALUES (99, 0, 0, 1, now(), sha256(''))`: "permission denied",
+		`SELECT setval('audit_chain_seq', 1)`:                           "permission denied",
 		`UPDATE audit_chain_head SET seq = 0`:                           "permission denied",
 		`DELETE FROM audit_verification`:                                "permission denied",
 		`ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update`: "must be owner",

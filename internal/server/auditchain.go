@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"time"
@@ -13,8 +14,12 @@ import (
 const chainRuns = 20
 
 func chainRow(c approval.ChainReport) web.ChainRow {
-	return web.ChainRow{At: c.StartedAt, Origin: c.Origin, Checked: c.Checked, OK: c.OK, BrokenSeq: c.BrokenSeq,
-		Problem: c.Problem, Head: fmt.Sprintf("%d:%s", c.HeadSeq, c.HeadHex())}
+	row := web.ChainRow{At: c.StartedAt, Origin: c.Origin, Checked: c.Checked, OK: c.OK, BrokenSeq: c.BrokenSeq,
+		Problem: c.Problem}
+	for _, h := range c.Heads {
+		row.Heads = append(row.Heads, fmt.Sprintf("%d:%x", h.Seq, h.Hash))
+	}
+	return row
 }
 
 func (s *Server) auditChainPage(w http.ResponseWriter, r *http.Request, done *approval.ChainReport) {
@@ -75,11 +80,21 @@ type apiChain struct {
 	Problem    string    `json:"problem,omitempty"`
 	HeadSeq    int64     `json:"head_seq"`
 	HeadHash   string    `json:"head_hash"`
+	Heads      []apiHead `json:"heads"` // every lane's newest link: what to note down outside
+}
+
+type apiHead struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
 }
 
 func toAPIChain(c approval.ChainReport) apiChain {
-	return apiChain{ID: c.ID, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, Origin: c.Origin, Checked: c.Checked,
-		OK: c.OK, BrokenSeq: c.BrokenSeq, Problem: c.Problem, HeadSeq: c.HeadSeq, HeadHash: c.HeadHex()}
+	out := apiChain{ID: c.ID, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, Origin: c.Origin, Checked: c.Checked,
+		OK: c.OK, BrokenSeq: c.BrokenSeq, Problem: c.Problem, HeadSeq: c.HeadSeq, HeadHash: c.HeadHex(), Heads: []apiHead{}}
+	for _, h := range c.Heads {
+		out.Heads = append(out.Heads, apiHead{h.Seq, hex.EncodeToString(h.Hash)})
+	}
+	return out
 }
 
 func (s *Server) handleAPIAuditVerifications(w http.ResponseWriter, r *http.Request) {
