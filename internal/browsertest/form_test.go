@@ -1,20 +1,11 @@
 package browsertest_test
 
 import (
-	"context"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"secondment/internal/auth"
 	"secondment/internal/browsertest"
-	"secondment/internal/dbtest"
-	"secondment/internal/demo"
-	"secondment/internal/i18n"
-	"secondment/internal/secondment"
-	"secondment/internal/server"
 )
 
 // The new-request form as a clerk meets it (issue #14): the live check
@@ -23,27 +14,15 @@ import (
 // and the request's page says so.
 func TestNewRequestFormInTheBrowser(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	today := time.Date(2024, time.March, 1, 9, 0, 0, 0, secondment.Shanghai)
-	cheap := auth.Hasher{Params: auth.CheapParams}
-	store := dbtest.Store(t)
-	if _, err := demo.Load(ctx, store); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.LoadUsers(ctx, store, cheap, demoPassword, today); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(),
-		Clock: secondment.FixedClock{T: today}, Hasher: cheap, Version: "test"}).Handler())
-	t.Cleanup(srv.Close)
+	srv, store := kashgarServer(t)
 	var li int64
-	if err := store.Pool.QueryRow(ctx, `SELECT id FROM person WHERE name = '李传群'`).Scan(&li); err != nil {
+	if err := store.Pool.QueryRow(t.Context(), `SELECT id FROM person WHERE name = '李传群'`).Scan(&li); err != nil {
 		t.Fatal(err)
 	}
 
 	b := browsertest.New(t)
-	b.SignIn(srv.URL, "xj-ks-jw.borrower", demoPassword)
-	b.Go(srv.URL + "/secondments/new")
+	b.SignIn(srv, "xj-ks-jw.borrower", demoPassword)
+	b.Go(srv + "/secondments/new")
 	// Typed before a search, kept after it.
 	b.Fill(`[data-testid=field-justification]`, "专项巡察任务紧急")
 	b.Fill(`[data-testid=person-q]`, "李传群")

@@ -31,19 +31,7 @@ import (
 func TestS5KashgarChainInTheBrowser(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	today := time.Date(2024, time.March, 1, 9, 0, 0, 0, secondment.Shanghai)
-	cheap := auth.Hasher{Params: auth.CheapParams}
-	store := dbtest.Store(t)
-	if _, err := demo.Load(ctx, store); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.LoadUsers(ctx, store, cheap, demoPassword, today); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(),
-		Clock: secondment.FixedClock{T: today}, Hasher: cheap, Version: "test"}).Handler())
-	t.Cleanup(srv.Close)
-	base := srv.URL
+	base, store := kashgarServer(t)
 	var li int64
 	if err := store.Pool.QueryRow(ctx, `SELECT id FROM person WHERE name = '李传群'`).Scan(&li); err != nil {
 		t.Fatal(err)
@@ -181,4 +169,25 @@ func TestS5KashgarChainInTheBrowser(t *testing.T) {
 	if err != nil || len(rec) != 1 || rec[0].State != secondment.StateActive || rec[0].ExceptionApprover != "冯剑" {
 		t.Fatalf("stored: %+v %v", rec, err)
 	}
+}
+
+// kashgarServer is the service on a fresh database with the demo's units,
+// people and accounts, its clock at 1 March 2024, 09:00 in Shanghai (the
+// day of S5); it returns the base URL and the store.
+func kashgarServer(t *testing.T) (string, *postgres.Store) {
+	t.Helper()
+	ctx := context.Background()
+	today := time.Date(2024, time.March, 1, 9, 0, 0, 0, secondment.Shanghai)
+	cheap := auth.Hasher{Params: auth.CheapParams}
+	store := dbtest.Store(t)
+	if _, err := demo.Load(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.LoadUsers(ctx, store, cheap, demoPassword, today); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(),
+		Clock: secondment.FixedClock{T: today}, Hasher: cheap, Version: "test"}).Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL, store
 }

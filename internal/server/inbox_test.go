@@ -18,8 +18,7 @@ func TestInboxTabs(t *testing.T) {
 	s := newSetupAt(t, true, kashgar)
 	a := apiCaller{t, s}
 	clerk := a.token("xj-ks-jw.borrower")
-	res, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
-		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	res, d := a.draftZhangPeng(clerk)
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %d %v", res.StatusCode, d)
 	}
@@ -81,8 +80,7 @@ func TestInboxTabsAPI(t *testing.T) {
 	s := newSetupAt(t, true, kashgar)
 	a := apiCaller{t, s}
 	clerk := a.token("xj-ks-jw.borrower")
-	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
-		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	_, d := a.draftZhangPeng(clerk)
 	if res, p := a.call(clerk, "POST", fmt.Sprintf("/api/v1/secondments/%.0f/actions/submit", d["id"]), nil); res.StatusCode != 200 {
 		t.Fatalf("submit: %d %v", res.StatusCode, p)
 	}
@@ -104,8 +102,7 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 	s := newSetupAt(t, true, kashgar)
 	a := apiCaller{t, s}
 	clerk := a.token("xj-ks-jw.borrower")
-	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
-		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	_, d := a.draftZhangPeng(clerk)
 	id := fmt.Sprintf("%.0f", d["id"])
 	if res, p := a.call(clerk, "POST", "/api/v1/secondments/"+id+"/actions/submit", nil); res.StatusCode != 200 {
 		t.Fatalf("submit: %d %v", res.StatusCode, p)
@@ -158,8 +155,7 @@ func TestHomeSaysWhatNext(t *testing.T) {
 	s := newSetupAt(t, true, kashgar)
 	a := apiCaller{t, s}
 	clerk := a.token("xj-ks-jw.borrower")
-	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
-		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	_, d := a.draftZhangPeng(clerk)
 	if res, p := a.call(clerk, "POST", fmt.Sprintf("/api/v1/secondments/%.0f/actions/submit", d["id"]), nil); res.StatusCode != 200 {
 		t.Fatalf("submit: %d %v", res.StatusCode, p)
 	}
@@ -190,8 +186,7 @@ func TestDirectoryPickers(t *testing.T) {
 	s := newSetupAt(t, true, kashgar)
 	a := apiCaller{t, s}
 	clerk := a.token("xj-ks-jw.borrower")
-	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
-		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	_, d := a.draftZhangPeng(clerk)
 	_, body := s.as(t, "xj-ks-jw.borrower").get(fmt.Sprintf("/secondments/%.0f", d["id"]))
 	choices := byTestID(doc(t, body), "cc-choices")
 	if len(choices) != 1 {
@@ -223,8 +218,7 @@ func TestStartOfferedFromTheStartDay(t *testing.T) {
 	s := newSetupAt(t, true, kashgar)
 	a := apiCaller{t, s}
 	clerk := a.token("xj-ks-jw.borrower")
-	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
-		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	_, d := a.draftZhangPeng(clerk)
 	path := fmt.Sprintf("/api/v1/secondments/%.0f", d["id"])
 	for _, step := range []struct{ who, action, opinion string }{
 		{"xj-ks-jw.borrower", "submit", ""}, {"xj-ks-akks.lender", "consent", "同意"}, {"xj-ks-zzb.orgdept", "approve", "同意"},
@@ -270,8 +264,7 @@ func TestDiscardADraft(t *testing.T) {
 	s := newSetupAt(t, true, kashgar)
 	a := apiCaller{t, s}
 	clerk := a.token("xj-ks-jw.borrower")
-	_, d := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "张鹏"), "kind": "secondment",
-		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+	_, d := a.draftZhangPeng(clerk)
 	id := fmt.Sprintf("%.0f", d["id"])
 	_, body := s.as(t, "xj-ks-jw.borrower").get("/secondments/" + id)
 	if got := within(doc(t, body), "do-withdraw"); got != "作废草稿" {
@@ -281,4 +274,12 @@ func TestDiscardADraft(t *testing.T) {
 	if res.StatusCode != 200 || p["state"] != "withdrawn" {
 		t.Fatalf("discard: %d %v", res.StatusCode, p)
 	}
+}
+
+// draftZhangPeng is a draft by tok's clerk (喀什市纪委监委) for 张鹏 of
+// 阿克喀什乡, 11 March to 10 June 2024: the request these tests act on.
+func (a apiCaller) draftZhangPeng(tok string) (*http.Response, map[string]any) {
+	a.t.Helper()
+	return a.call(tok, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(a.t, a.s, "张鹏"), "kind": "secondment",
+		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
 }
