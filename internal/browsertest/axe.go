@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -55,14 +56,28 @@ const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.vio
 // Axe checks the page shown with axe-core, injected into it for the check
 // (the service never serves it), and returns the violations of impact
 // serious or critical; none is an empty slice.
+//
+// The first call has the tab load axe-core into the page shown and into
+// every page it opens afterwards: sending its 650 kB at each check cost
+// more than the check itself.
 func (b *Browser) Axe() []AxeViolation {
 	b.t.Helper()
 	var out []AxeViolation
 	b.step("check accessibility with axe-core", "", func(ctx context.Context) (err error) {
-		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](
-			`if (typeof axe === "undefined") {`+axeSource+`
-			}`)); err != nil {
-			return fmt.Errorf("inject axe-core: %w", err)
+		if !b.axeLoaded {
+			now := true
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: axeSource, RunImmediately: &now}); err != nil {
+				return fmt.Errorf("load axe-core: %w", err)
+			}
+			b.axeLoaded = true
+		}
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof axe !== "undefined"`)); err != nil || !ok {
+			// A page opened before the first call, or in a frame the
+			// script missed.
+			if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
+				return fmt.Errorf("inject axe-core: %w", err)
+			}
 		}
 		out, err = chromedp.Run(ctx, chromedp.Evaluate[[]AxeViolation](axeRun, chromedp.EvalAwaitPromise))
 		return err

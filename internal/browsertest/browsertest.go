@@ -197,6 +197,8 @@ type Browser struct {
 
 	// suffix tells the artifacts of a test's second and later tabs apart.
 	suffix string
+	// axeLoaded: the tab loads axe-core into every page (Axe).
+	axeLoaded bool
 
 	mu      sync.Mutex
 	console []string
