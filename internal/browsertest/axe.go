@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -42,10 +43,11 @@ func (v AxeViolation) String() string {
 	return b.String()
 }
 
-// axeRun runs axe on the whole document and keeps the violations of
-// impact serious or critical. Only violations are computed (the passes
-// and incomplete lists cost time and are not read).
-const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+// axeRun runs axe on the document less the elements matching the
+// selectors in the JSON array %s, and keeps the violations of impact
+// serious or critical. Only violations are computed (the passes and
+// incomplete lists cost time and are not read).
+const axeRun = `axe.run({exclude: %s.map(s => [s])}, {resultTypes: ["violations"]}).then(r => r.violations
 	.filter(v => v.impact === "serious" || v.impact === "critical")
 	.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => ({
 		target: n.target.map(t => Array.isArray(t) ? t.join(" >> ") : t).join(" "),
@@ -55,12 +57,14 @@ const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.vio
 
 // Axe checks the page shown with axe-core, injected into it for the check
 // (the service never serves it), and returns the violations of impact
-// serious or critical; none is an empty slice.
+// serious or critical; none is an empty slice. Elements matching exclude
+// (CSS selectors) are left out, such as the hundredth row of a list
+// whose first rows are checked already.
 //
 // The first call has the tab load axe-core into the page shown and into
 // every page it opens afterwards: sending its 650 kB at each check cost
 // more than the check itself.
-func (b *Browser) Axe() []AxeViolation {
+func (b *Browser) Axe(exclude ...string) []AxeViolation {
 	b.t.Helper()
 	var out []AxeViolation
 	b.step("check accessibility with axe-core", "", func(ctx context.Context) (err error) {
@@ -79,7 +83,14 @@ func (b *Browser) Axe() []AxeViolation {
 				return fmt.Errorf("inject axe-core: %w", err)
 			}
 		}
-		out, err = chromedp.Run(ctx, chromedp.Evaluate[[]AxeViolation](axeRun, chromedp.EvalAwaitPromise))
+		if exclude == nil {
+			exclude = []string{}
+		}
+		sel, err := json.Marshal(exclude)
+		if err != nil {
+			return err
+		}
+		out, err = chromedp.Run(ctx, chromedp.Evaluate[[]AxeViolation](fmt.Sprintf(axeRun, sel), chromedp.EvalAwaitPromise))
 		return err
 	})
 	return out
