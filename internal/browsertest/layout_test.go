@@ -192,7 +192,8 @@ const tooWide = `(() => {
 	return out;
 })()`
 
-// phoneProblems lists, on a phone, a header taller than 64 px and the
+// phoneProblems lists, on a phone, a header taller than 64 px, a list
+// that scrolls sideways in its box (the state out of sight), and the
 // header's and the main part's links styled as buttons, buttons and
 // fields lower than 44 px (a fingertip).
 const phoneProblems = `(() => {
@@ -200,6 +201,12 @@ const phoneProblems = `(() => {
 	const header = document.querySelector("header.top");
 	if (header && header.getBoundingClientRect().height > 64.5) {
 		out.push("the header is " + Math.round(header.getBoundingClientRect().height) + " px high");
+	}
+	for (const w of document.querySelectorAll(".table-wrap")) {
+		if (w.scrollWidth > w.clientWidth + 1) {
+			const t = w.querySelector("table");
+			out.push("the list " + ((t && t.dataset.testid) || "") + " scrolls sideways in its box (" + w.scrollWidth + " px in " + w.clientWidth + ")");
+		}
 	}
 	const targets = document.querySelectorAll("header.top a, header.top button, header.top select, " +
 		"main button, main a.button, main select, main input:not([type=checkbox]):not([type=radio]):not([type=hidden]), " +
