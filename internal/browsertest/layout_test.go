@@ -81,6 +81,7 @@ func TestLayoutAndAccessibility(t *testing.T) {
 					// and time: a dozen pages, and axe on each, may take
 					// a few minutes on a busy machine.
 					b := browsertest.NewWithTimeout(t, 5*time.Minute)
+					b.StepTimeout = 30 * time.Second // axe on a long page, on a busy machine
 					b.Viewport(vp.width, vp.height)
 					if role.login != "" {
 						b.SignIn(base, role.login, demoPassword)
