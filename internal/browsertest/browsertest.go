@@ -191,12 +191,15 @@ type Browser struct {
 	// StepTimeout bounds each helper call; DefaultStepTimeout unless set.
 	StepTimeout time.Duration
 
-	t   testing.TB
-	tab context.Context // lives until the test's cleanup
-	ctx context.Context // tab with the test's deadline
+	t       testing.TB
+	tab     context.Context // lives until the test's cleanup
+	ctx     context.Context // tab with the test's deadline
+	timeout time.Duration   // the time ctx gives the test
 
 	// suffix tells the artifacts of a test's second and later tabs apart.
 	suffix string
+	// axeLoaded: the tab loads axe-core into every page (Axe).
+	axeLoaded bool
 
 	mu      sync.Mutex
 	console []string
@@ -212,6 +215,13 @@ var (
 // the first call. The tab closes when the test ends.
 func New(t testing.TB) *Browser {
 	t.Helper()
+	return NewWithTimeout(t, TestTimeout)
+}
+
+// NewWithTimeout is New for a tab that may take longer than TestTimeout
+// in all, such as one that checks many pages on a busy machine.
+func NewWithTimeout(t testing.TB, d time.Duration) *Browser {
+	t.Helper()
 	if !active.Load() {
 		t.Fatal("browsertest: call browsertest.Main (or MainWith) from TestMain, so the browser stops when the tests end")
 	}
@@ -225,9 +235,9 @@ func New(t testing.TB) *Browser {
 	if err := within(startTimeout, cancelTab, func() error { return chromedp.Do(tab) }); err != nil {
 		t.Fatalf("browsertest: open a tab in %s: %v", execPath, err)
 	}
-	ctx, cancel := context.WithTimeout(tab, TestTimeout)
+	ctx, cancel := context.WithTimeout(tab, d)
 	t.Cleanup(cancel)
-	b := &Browser{StepTimeout: DefaultStepTimeout, t: t, tab: tab, ctx: ctx}
+	b := &Browser{StepTimeout: DefaultStepTimeout, t: t, tab: tab, ctx: ctx, timeout: d}
 
 	tabsMu.Lock()
 	tabs[t]++
@@ -290,7 +300,7 @@ func (b *Browser) step(what, sel string, f func(ctx context.Context) error) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		if b.ctx.Err() != nil {
-			err = fmt.Errorf("the test's %s in the browser are up", TestTimeout)
+			err = fmt.Errorf("the test's %s in the browser are up", b.timeout)
 		} else {
 			err = fmt.Errorf("timed out after %s", d)
 		}
