@@ -118,6 +118,11 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 	if len(form) != 1 || len(byTestID(form[0], "error-opinion")) != 1 {
 		t.Fatalf("no error beside the send-back's opinion:\n%s", body)
 	}
+	// Tied to its box for a screen reader.
+	if box := byTestID(form[0], "opinion-send_back"); len(box) != 1 || attr(box[0], "aria-describedby") != "e-opinion" ||
+		attr(box[0], "aria-invalid") != "true" {
+		t.Error("the opinion's error is not tied to its box")
+	}
 	if cons := byTestID(page2, "action-consent"); len(cons) == 1 && len(byTestID(cons[0], "error-opinion")) != 0 {
 		t.Error("the error shows in the consent's form too")
 	}
