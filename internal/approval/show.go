@@ -20,10 +20,11 @@ type TimelineStep struct {
 
 // Attachment is a stored file of a request, without its content.
 type Attachment struct {
-	ID       int64
-	Name     string
-	Size     int64
-	Uploaded time.Time
+	ID          int64
+	Name        string
+	ContentType string // application/pdf, image/jpeg or image/png
+	Size        int64
+	Uploaded    time.Time
 }
 
 // UnitNumbers are a unit's staffing quota, post quota and headcount, for a
@@ -107,7 +108,8 @@ func (s *Service) Show(ctx context.Context, u auth.User, id int64) (Page, error)
 			return p, err
 		}
 		for _, a := range files {
-			p.Attachments = append(p.Attachments, Attachment{ID: a.ID, Name: a.Name, Size: a.Size, Uploaded: a.UploadedAt})
+			p.Attachments = append(p.Attachments, Attachment{ID: a.ID, Name: a.Name, ContentType: a.ContentType, Size: a.Size,
+				Uploaded: a.UploadedAt})
 		}
 	}
 	s.terms(u, cat, &p, history, today)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"secondment/internal/lettertest"
 )
 
 // The inbox's own lists: 我发起的 for the clerk who submitted, 已办 for the
@@ -287,4 +289,39 @@ func (a apiCaller) draftZhangPeng(tok string) (*http.Response, map[string]any) {
 	a.t.Helper()
 	return a.call(tok, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(a.t, a.s, "张鹏"), "kind": "secondment",
 		"purpose": "major_project", "task": "重大案件查办", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需"})
+}
+
+// A scanned letter opens in the browser as well as downloading: a picture
+// is shown on the request's page, and either kind is served inline under a
+// policy that lets it run and load nothing.
+func TestLetterPreview(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.draftZhangPeng(clerk)
+	id := fmt.Sprintf("%.0f", d["id"])
+	if res, p := a.call(clerk, "POST", "/api/v1/secondments/"+id+"/actions/submit", nil); res.StatusCode != 200 {
+		t.Fatalf("submit: %d %v", res.StatusCode, p)
+	}
+	town := s.as(t, "xj-ks-akks.lender")
+	res, _ := town.postMultipart("/secondments/"+id+"/actions/consent", url.Values{"version": {"2"}, "opinion": {"同意"}},
+		"意见.png", lettertest.PNG(400, 300))
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("consent with a letter: %d", res.StatusCode)
+	}
+	_, body := town.get("/secondments/" + id)
+	page := doc(t, body)
+	img, link := byTestID(page, "attachment-image"), byTestID(page, "attachment-preview")
+	if len(img) != 1 || len(link) != 1 || !strings.HasSuffix(attr(link[0], "href"), "?inline=1") {
+		t.Fatalf("no preview: %d images, %d links", len(img), len(link))
+	}
+	res, _ = town.get(attr(link[0], "href"))
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Disposition"), "inline") ||
+		!strings.HasPrefix(res.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("inline: %d %q %q", res.StatusCode, res.Header.Get("Content-Disposition"), res.Header.Get("Content-Security-Policy"))
+	}
+	if res, _ := town.get(strings.TrimSuffix(attr(link[0], "href"), "?inline=1")); !strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("the download: %q", res.Header.Get("Content-Disposition"))
+	}
 }

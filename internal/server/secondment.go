@@ -466,7 +466,15 @@ func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", a.ContentType)
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+	disposition := "attachment"
+	if r.URL.Query().Get("inline") == "1" {
+		// Shown in the browser (a picture on the page, a PDF in its own
+		// tab), as checked at upload: no script, no embedded file. The
+		// document may run nothing and load nothing but itself.
+		disposition = "inline"
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+	}
+	w.Header().Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": a.Name}))
 	w.Header().Set("Cache-Control", "private, no-store")
 	_, _ = w.Write(a.Data)
 }
