@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"secondment/internal/auth"
 	"secondment/internal/postgres"
@@ -145,6 +146,52 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 
 func tabCounts(c map[postgres.ListKind]int) map[Tab]int {
 	return map[Tab]int{TabDone: c[postgres.ListDone], TabMine: c[postgres.ListMine], TabCopied: c[postgres.ListCopied]}
+}
+
+// maxSearch bounds a search's text.
+const maxSearch = 50
+
+// InboxSearch is Inbox's to-do or whole list narrowed to the requests whose
+// number is text, or whose person's or units' name contains it; the other
+// lists are not searched (they are short and the user's own).
+func (s *Service) InboxSearch(ctx context.Context, u auth.User, tab Tab, text, cursor string) (Inbox, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || (tab != TabTodo && tab != TabAll) {
+		return s.Inbox(ctx, u, tab, cursor)
+	}
+	if utf8.RuneCountInString(text) > maxSearch {
+		return Inbox{}, fieldError("q", "error.length", "Min", 1, "Max", maxSearch)
+	}
+	after, err := parseCursor(cursor)
+	if err != nil {
+		return Inbox{}, err
+	}
+	out := Inbox{Tab: tab}
+	counts, err := s.store.SecondmentListCounts(ctx, u.ID, TodoCountMax)
+	if err != nil {
+		return out, err
+	}
+	out.Counts = tabCounts(counts)
+	if out.TodoCount, err = s.TodoCount(ctx, u); err != nil {
+		return out, err
+	}
+	q := inboxQuery(u, tab == TabTodo)
+	q.After, q.Limit = after, PageSize+1
+	rows, err := s.store.SecondmentSearch(ctx, q, u.ID, text)
+	if err != nil {
+		return out, err
+	}
+	if len(rows) > PageSize {
+		rows = rows[:PageSize]
+		last := rows[PageSize-1]
+		out.Next = formatCursor(postgres.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	for _, l := range rows {
+		if r, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo); ok {
+			out.Rows = append(out.Rows, r)
+		}
+	}
+	return out, nil
 }
 
 // NextTodo is the newest request waiting for u, for the home page's "next

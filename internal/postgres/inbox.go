@@ -298,3 +298,37 @@ func scanListCounts(row pgx.Row) (map[ListKind]int, error) {
 func (s *Store) SecondmentListCounts(ctx context.Context, userID int64, max int) (map[ListKind]int, error) {
 	return scanListCounts(s.Pool.QueryRow(ctx, listCountsSQL, userID, max))
 }
+
+// SecondmentSearch reads one page of q's requests (its parties in their
+// states, newest first, after q.After) whose number is text, or whose
+// person's, lending unit's or borrowing unit's name contains text. Each
+// kind of match is an index (the number's, the person's, the units'), so
+// the page reads the matches, not the parties' whole history.
+func (s *Store) SecondmentSearch(ctx context.Context, q InboxQuery, viewerID int64, text string) ([]Loaded, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	args := []any{text, viewerID}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	var parties []string
+	for _, p := range q.Parties {
+		var states []string
+		for _, st := range q.States[p.Role] {
+			states = append(states, string(st))
+		}
+		parties = append(parties, "(s."+column(p.Role)+" = "+arg(p.UnitID)+"::bigint AND s.state = ANY ("+arg(states)+"::text[]))")
+	}
+	if len(parties) == 0 {
+		return nil, nil
+	}
+	where := `(s.number = $1
+		OR s.person_id IN (SELECT id FROM person WHERE strpos(name, $1) > 0 LIMIT 500)
+		OR s.borrower_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200)
+		OR s.lender_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200))
+		AND (` + strings.Join(parties, " OR ") + `)`
+	if q.After.ID != 0 {
+		where += ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
+	}
+	sql := loadQuery("$2", where) + ` ORDER BY s.created_at DESC, s.id DESC LIMIT ` + arg(q.Limit)
+	return collectInbox(s.Pool.Query(ctx, sql, args...))
+}

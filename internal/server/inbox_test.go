@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,50 @@ func TestLetterPreview(t *testing.T) {
 	}
 	if res, _ := town.get(strings.TrimSuffix(attr(link[0], "href"), "?inline=1")); !strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment") {
 		t.Errorf("the download: %q", res.Header.Get("Content-Disposition"))
+	}
+}
+
+// The to-do and whole lists search by request number, person or unit
+// name, within what the user may see, on the page and the API alike.
+func TestInboxSearch(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.draftZhangPeng(clerk)
+	if res, p := a.call(clerk, "POST", fmt.Sprintf("/api/v1/secondments/%.0f/actions/submit", d["id"]), nil); res.StatusCode != 200 {
+		t.Fatalf("submit: %d %v", res.StatusCode, p)
+	}
+	if res, p := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "李传群"), "kind": "secondment",
+		"purpose": "special_project", "task": "专项巡察", "start": "2024-03-11", "end": "2024-05-31"}); res.StatusCode != http.StatusCreated {
+		t.Fatalf("second draft: %d %v", res.StatusCode, p)
+	}
+	rows := func(login, query string) []string {
+		t.Helper()
+		_, body := s.as(t, login).get("/secondments?" + url.Values{"tab": {"all"}, "q": {query}}.Encode())
+		var out []string
+		for _, r := range byTestID(doc(t, body), "row-person") {
+			out = append(out, text(r))
+		}
+		return out
+	}
+	for q, want := range map[string]string{"张鹏": "张鹏", "借调〔2024〕0001": "张鹏", "李传": "李传群", "阿克喀什乡": "张鹏 李传群", "没有这个人": ""} {
+		got := rows("xj-ks-jw.borrower", q)
+		slices.Sort(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("search %q: %v; want %q", q, got, want)
+		}
+	}
+	// Another unit's clerk finds none of them.
+	if got := rows("nmg-bt-qs-rd.borrower", "张鹏"); len(got) != 0 {
+		t.Errorf("a clerk of another unit finds %v", got)
+	}
+	_, body := s.as(t, "xj-ks-jw.borrower").get("/secondments?tab=all&q=" + url.QueryEscape("没有这个人"))
+	if got := within(doc(t, body), "secondment-empty"); !strings.Contains(got, "没有这个人") {
+		t.Errorf("no match says %q", got)
+	}
+	res, p := a.call(clerk, "GET", "/api/v1/secondments?q="+url.QueryEscape("李传"), nil)
+	if list, _ := p["secondments"].([]any); res.StatusCode != 200 || len(list) != 1 {
+		t.Errorf("API search: %d %v", res.StatusCode, p)
 	}
 }

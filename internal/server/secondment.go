@@ -25,13 +25,14 @@ func (s *Server) handleSecondmentList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	in, err := s.app.Inbox(r.Context(), u, approval.Tab(r.URL.Query().Get("tab")), r.URL.Query().Get("after"))
+	q := r.URL.Query()
+	in, err := s.app.InboxSearch(r.Context(), u, approval.Tab(q.Get("tab")), q.Get("q"), q.Get("after"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.render(w, r, web.SecondmentListPage(web.SecondmentListView{Tab: in.Tab, Rows: in.Rows, TodoCount: in.TodoCount,
-		Counts: in.Counts, Next: in.Next, CanCreate: u.Has(auth.RoleBorrower), Now: s.clock.Now()}))
+		Counts: in.Counts, Next: in.Next, CanCreate: u.Has(auth.RoleBorrower), Now: s.clock.Now(), Q: strings.TrimSpace(q.Get("q"))}))
 }
 
 // newKey is an idempotency key for a create form: the form carries it, so a
