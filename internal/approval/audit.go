@@ -6,6 +6,7 @@ import (
 
 	"secondment/internal/auth"
 	"secondment/internal/postgres"
+	"secondment/internal/secondment"
 )
 
 // ChainReport is one verification of the audit chain.
@@ -45,4 +46,21 @@ func (s *Service) AuditVerify(ctx context.Context, u auth.User) (ChainReport, er
 		return r, err
 	}
 	return r, s.store.AuditRecordVerification(ctx, &r)
+}
+
+// AuditList reads one page of the trail for the auditor, newest first.
+func (s *Service) AuditList(ctx context.Context, u auth.User, f postgres.AuditFilter) ([]postgres.AuditEvent, bool, error) {
+	if err := readsAudit(u); err != nil {
+		return nil, false, err
+	}
+	return s.store.AuditList(ctx, f)
+}
+
+// Clashes lists, for the system administrator, up to limit accounts and
+// live proxies holding roles one person may not hold together.
+func (s *Service) Clashes(ctx context.Context, u auth.User, limit int) ([]Clash, error) {
+	if !u.Has(auth.RoleSysAdmin) {
+		return nil, forbidden("error.forbidden", fmt.Errorf("%s is no system administrator", u.Login))
+	}
+	return s.store.Clashes(ctx, secondment.Today(s.clock), limit)
 }

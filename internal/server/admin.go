@@ -31,7 +31,11 @@ func (s *Server) userAdminView(r *http.Request, f web.Form, notice web.Notice) (
 	}
 	v := web.UserAdminView{Users: users, Units: units, Form: f, Notice: notice, Q: q}
 	if q == "" && after == "" {
-		if v.Clashes, err = s.store.Clashes(r.Context(), secondment.DateOf(s.clock.Now()), 100); err != nil {
+		u, err := currentUser(r)
+		if err != nil {
+			return web.UserAdminView{}, err
+		}
+		if v.Clashes, err = s.app.Clashes(r.Context(), u, 100); err != nil {
 			return web.UserAdminView{}, err
 		}
 	}
@@ -456,7 +460,19 @@ const auditExportMax = 200_000
 // handleAuditExport streams the filtered trail as CSV, newest first, page
 // by page along the primary key, in the auditor's language.
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
+	u, err := currentUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// The first page read before the header is sent, so a refusal is a
+	// page of its own, not a file cut short.
 	f := auditFilter(r, 500)
+	events, more, err := s.app.AuditList(r.Context(), u, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	l := i18n.FromContext(r.Context())
 	out, err := startExport(w, "csv", "audit.csv", "", []string{l.T("audit.at"), l.T("audit.actor"), l.T("audit.action"),
 		l.T("audit.code"), l.T("audit.object"), l.T("audit.detail"), l.T("audit.request")})
@@ -465,13 +481,14 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := 0
-	for n < auditExportMax {
-		events, more, err := s.store.AuditList(r.Context(), f)
-		if err != nil {
-			// The header is sent: abort the response, so the download
-			// fails visibly instead of ending short and looking whole.
-			s.log.Error("audit export", "err", err)
-			panic(http.ErrAbortHandler)
+	for first := true; n < auditExportMax; first = false {
+		if !first {
+			if events, more, err = s.app.AuditList(r.Context(), u, f); err != nil {
+				// The header is sent: abort the response, so the download
+				// fails visibly instead of ending short and looking whole.
+				s.log.Error("audit export", "err", err)
+				panic(http.ErrAbortHandler)
+			}
 		}
 		for _, e := range events {
 			if err := out.Write([]string{e.At.In(secondment.Shanghai).Format("2006-01-02 15:04:05"), e.ActorName,
@@ -500,13 +517,13 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := auditFilter(r, auditPageSize)
-	events, more, err := s.store.AuditList(r.Context(), f)
+	u, err := currentUser(r)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	u, err := currentUser(r)
+	f := auditFilter(r, auditPageSize)
+	events, more, err := s.app.AuditList(r.Context(), u, f)
 	if err != nil {
 		s.renderError(w, r, err)
 		return

@@ -354,7 +354,7 @@ func (s *Server) adminLinks(r *http.Request, u auth.User) ([]web.HomeLink, error
 	var out []web.HomeLink
 	switch {
 	case u.Has(auth.RoleSysAdmin):
-		clashes, err := s.store.Clashes(ctx, secondment.DateOf(s.clock.Now()), 100)
+		clashes, err := s.app.Clashes(ctx, u, 100)
 		if err != nil {
 			return nil, err
 		}
