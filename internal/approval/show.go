@@ -25,6 +25,7 @@ type Attachment struct {
 	ContentType string // application/pdf, image/jpeg or image/png
 	Size        int64
 	Uploaded    time.Time
+	Action      secondment.Action // the step it came with; "" when none
 }
 
 // UnitNumbers are a unit's staffing quota, post quota and headcount, for a
@@ -109,7 +110,7 @@ func (s *Service) Show(ctx context.Context, u auth.User, id int64) (Page, error)
 		}
 		for _, a := range files {
 			p.Attachments = append(p.Attachments, Attachment{ID: a.ID, Name: a.Name, ContentType: a.ContentType, Size: a.Size,
-				Uploaded: a.UploadedAt})
+				Uploaded: a.UploadedAt, Action: secondment.Action(a.Action)})
 		}
 	}
 	s.terms(u, cat, &p, history, today)

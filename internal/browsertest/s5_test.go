@@ -80,8 +80,8 @@ func TestS5KashgarChainInTheBrowser(t *testing.T) {
 	town.Go(base + "/secondments?tab=todo")
 	town.ClickAndWait(`[data-testid=secondment-link]`)
 	shot(town, "s5-2-lender")
-	town.Fill(`[data-testid=opinion-consent]`, "同意借调，工作已妥善安排")
-	town.Upload(`[data-testid=letter-consent]`, letter)
+	town.Fill(`[data-testid=opinion-decision]`, "同意借调，工作已妥善安排")
+	town.Upload(`[data-testid=letter-decision]`, letter)
 	town.ClickAndWait(`[data-testid=do-consent]`)
 	if got := town.Text(`h1 [data-testid=state]`); got != "待组织部审批" {
 		t.Fatalf("after consent: %q", got)
@@ -99,7 +99,7 @@ func TestS5KashgarChainInTheBrowser(t *testing.T) {
 		t.Fatal("the letter is not listed for the org dept")
 	}
 	shot(od, "s5-3-orgdept")
-	od.Fill(`[data-testid=opinion-approve]`, "同意，按例外情形办理")
+	od.Fill(`[data-testid=opinion-decision]`, "同意，按例外情形办理")
 	od.ClickAndWait(`[data-testid=do-approve]`)
 	if got := od.Text(`h1 [data-testid=state]`); got != "已批准，待到岗" {
 		t.Fatalf("after sign-off: %q", got)

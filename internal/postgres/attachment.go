@@ -18,6 +18,7 @@ type Attachment struct {
 	Size         int64
 	Data         []byte // only when read for download
 	UploadedAt   time.Time
+	Action       string // the step it came with (consent, …); "" when none
 }
 
 // insertAttachment stores a file of the step just taken, in its transaction.
@@ -35,14 +36,16 @@ func insertAttachment(ctx context.Context, q dbtx, secondmentID, decisionID, use
 
 // AttachmentList lists a request's files, without their content.
 func (s *Store) AttachmentList(ctx context.Context, secondmentID int64) ([]Attachment, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, secondment_id, name, content_type, size, uploaded_at
-		FROM attachment WHERE secondment_id = $1 ORDER BY id`, secondmentID)
+	rows, err := s.Pool.Query(ctx, `SELECT a.id, a.secondment_id, a.name, a.content_type, a.size, a.uploaded_at,
+		coalesce(d.action, '')
+		FROM attachment a LEFT JOIN decision d ON d.id = a.decision_id
+		WHERE a.secondment_id = $1 ORDER BY a.id`, secondmentID)
 	if err != nil {
 		return nil, fmt.Errorf("list attachments: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Attachment, error) {
 		var a Attachment
-		err := r.Scan(&a.ID, &a.SecondmentID, &a.Name, &a.ContentType, &a.Size, &a.UploadedAt)
+		err := r.Scan(&a.ID, &a.SecondmentID, &a.Name, &a.ContentType, &a.Size, &a.UploadedAt, &a.Action)
 		return a, err
 	})
 }

@@ -148,7 +148,7 @@ func TestUrgeCopyHandOver(t *testing.T) {
 		t.Fatalf("hand over: %d", res.StatusCode)
 	}
 	res, body = town.get("/secondments/" + id)
-	if len(byTestID(doc(t, body), "action-consent")) != 0 || !strings.Contains(within(doc(t, body), "handler"), "akks.lender2") {
+	if len(byTestID(doc(t, body), "do-consent")) != 0 || !strings.Contains(within(doc(t, body), "handler"), "akks.lender2") {
 		t.Fatal("consent still offered to the one who handed over")
 	}
 	c2 := s.as(t, "akks.lender2")
@@ -203,7 +203,7 @@ func TestOutOfOfficeProxy(t *testing.T) {
 		t.Fatal("the proxy's inbox lacks the principal's pending step")
 	}
 	_, body = reg.get("/secondments/" + id)
-	if len(byTestID(doc(t, body), "action-approve")) != 1 {
+	if len(byTestID(doc(t, body), "do-approve")) != 1 {
 		t.Fatal("the proxy is not offered the sign-off")
 	}
 	if res, _ := reg.post("/secondments/"+id+"/actions/approve", url.Values{"version": {pageVersion(t, body)}, "opinion": {"同意"}}); res.StatusCode != http.StatusSeeOther {
@@ -311,8 +311,8 @@ func TestEscalationToTheSupervisingOrgDept(t *testing.T) {
 	}
 	res, body = sup.get("/secondments/" + id)
 	page := doc(t, body)
-	if res.StatusCode != http.StatusOK || len(byTestID(page, "supervised")) != 1 || len(byTestID(page, "action-approve")) != 0 {
-		t.Fatalf("supervisor's view: %d, actions offered %d", res.StatusCode, len(byTestID(page, "action-approve")))
+	if res.StatusCode != http.StatusOK || len(byTestID(page, "supervised")) != 1 || len(byTestID(page, "do-approve")) != 0 {
+		t.Fatalf("supervisor's view: %d, actions offered %d", res.StatusCode, len(byTestID(page, "do-approve")))
 	}
 	if res, _ := sup.post("/secondments/"+id+"/urge", url.Values{}); res.StatusCode != http.StatusOK {
 		t.Fatalf("supervisor's urge: %d", res.StatusCode)
@@ -360,7 +360,7 @@ func TestNoSelfDecisionThroughAProxy(t *testing.T) {
 		t.Fatalf("resubmit as the clerk's proxy: %d", res.StatusCode)
 	}
 	_, body = feng.get("/secondments/" + id)
-	if len(byTestID(doc(t, body), "action-approve")) != 0 {
+	if len(byTestID(doc(t, body), "do-approve")) != 0 {
 		t.Fatal("the sign-off is offered to the one who resubmitted it")
 	}
 	n, _ := strconv.ParseInt(id, 10, 64)

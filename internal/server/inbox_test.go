@@ -117,17 +117,24 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 		t.Fatalf("send-back without a reason: %d", res.StatusCode)
 	}
 	page2 := doc(t, body)
-	form := byTestID(page2, "action-send_back")
-	if len(form) != 1 || len(byTestID(form[0], "error-opinion")) != 1 {
-		t.Fatalf("no error beside the send-back's opinion:\n%s", body)
+	// One decision panel: one opinion box, a button per outcome, each
+	// posting to its own action.
+	form := byTestID(page2, "decision")
+	if len(form) != 1 || len(byTestID(form[0], "error-opinion")) != 1 || len(byTestID(page2, "error-opinion")) != 1 {
+		t.Fatalf("no error beside the decision's opinion, or more than one:\n%s", body)
 	}
-	// Tied to its box for a screen reader.
-	if box := byTestID(form[0], "opinion-send_back"); len(box) != 1 || attr(box[0], "aria-describedby") != "e-opinion" ||
+	if n := len(byTestID(page2, "opinion-decision")); n != 1 || strings.Count(body, `name="opinion"`) != 1 {
+		t.Errorf("%d decision boxes, %d opinion fields: want one", n, strings.Count(body, `name="opinion"`))
+	}
+	for _, a := range []string{"consent", "decline", "send_back"} {
+		if b := byTestID(form[0], "do-"+a); len(b) != 1 || attr(b[0], "formaction") != "/secondments/"+id+"/actions/"+a {
+			t.Errorf("the %s button is missing or posts elsewhere", a)
+		}
+	}
+	// Tied to its box for a screen reader, after the box's hint.
+	if box := byTestID(form[0], "opinion-decision"); len(box) != 1 || attr(box[0], "aria-describedby") != "op-decision-hint e-opinion" ||
 		attr(box[0], "aria-invalid") != "true" {
 		t.Error("the opinion's error is not tied to its box")
-	}
-	if cons := byTestID(page2, "action-consent"); len(cons) == 1 && len(byTestID(cons[0], "error-opinion")) != 0 {
-		t.Error("the error shows in the consent's form too")
 	}
 	res, _ = town.postMultipart("/secondments/"+id+"/actions/consent", url.Values{"version": {"2"}, "opinion": {"同意借出"}}, "", nil)
 	if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(res.Header.Get("Location"), "?done=consent") {
@@ -136,6 +143,10 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 	_, body = town.get(res.Header.Get("Location"))
 	if got := within(doc(t, body), "notice"); got != "已办理：同意借出。" {
 		t.Errorf("after the step: %q", got)
+	}
+	// The lending unit's opinion now heads the page, for the org dept.
+	if got := within(doc(t, body), "fact-lender"); !strings.Contains(got, "同意借出") || !strings.Contains(got, "阿克喀什乡") {
+		t.Errorf("the lender's opinion is not at the top: %q", got)
 	}
 	// One policy panel while the policy of the submission's day and
 	// today's agree, not two identical ones.

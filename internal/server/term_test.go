@@ -460,7 +460,7 @@ func TestS7TransferInWithinQuota(t *testing.T) {
 	}
 	_, body = od.get("/secondments/" + id)
 	page = doc(t, body)
-	if len(byTestID(page, "posts-filled-approve")) != 1 || len(byTestID(page, "action-reject")) != 1 {
+	if len(byTestID(page, "posts-filled-decision")) != 1 || len(byTestID(page, "do-reject")) != 1 {
 		t.Fatal("the org dept is not asked for the posts filled")
 	}
 	mustAct(t, od, id, "approve", url.Values{"opinion": {"同意按转任方式调入"}, "posts_filled": {"9"}})
