@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"secondment/internal/auth"
@@ -30,6 +31,10 @@ type DraftInput struct {
 	SalaryWith    string // 工资关系: "lender" (the default) or "borrower"
 	SelfOpinion   string // 本人意见, as the secondee gave it
 	KeyPost       bool   // the post is a key or classified post (R16)
+	// Letter is the borrowing unit's signed letter (借调函), kept with the
+	// draft when it is created or edited; nil for none. Checking a form
+	// ignores it.
+	Letter *File
 	// Invalid is a problem the caller found decoding the input, reported
 	// by Update after its visibility check (see ActInput.Invalid).
 	Invalid error `json:"-"` // not part of what an idempotency key vouches for
@@ -262,14 +267,17 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 		if id, err = tx.DraftInsert(ctx, d, now); err != nil {
 			return err
 		}
+		if err := addLetter(ctx, tx, id, u, in.Letter, now); err != nil {
+			return err
+		}
 		if key != "" {
 			if err := tx.IdempotencyKeySave(ctx, u.ID, key, fp[:], id, now); err != nil {
 				return err
 			}
 		}
 		return tx.Audit(ctx, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "secondment.create",
-			ObjectType: "secondment", ObjectID: id, UnitID: d.BorrowerID, Detail: map[string]any{"state": secondment.StateDraft,
-				"person_id": d.PersonID, "lender_id": d.LenderID, "start": d.Start, "end": d.End, "version": 1}})
+			ObjectType: "secondment", ObjectID: id, UnitID: d.BorrowerID, Detail: withLetter(map[string]any{"state": secondment.StateDraft,
+				"person_id": d.PersonID, "lender_id": d.LenderID, "start": d.Start, "end": d.End, "version": 1}, in.Letter)})
 	})
 	if errors.Is(err, postgres.ErrKeyTaken) {
 		// A concurrent create of the same key committed first (its key
@@ -332,6 +340,9 @@ func (s *Service) Update(ctx context.Context, u auth.User, id int64, ifVersion i
 			return fieldError("person", "error.invalid")
 		}
 		changed := changedFields(cur.Secondment, d)
+		if in.Letter != nil {
+			changed = append(changed, "letter")
+		}
 		if len(changed) == 0 {
 			return nil
 		}
@@ -342,14 +353,34 @@ func (s *Service) Update(ctx context.Context, u auth.User, id int64, ifVersion i
 		if err != nil {
 			return err
 		}
+		if err := addLetter(ctx, tx, id, u, in.Letter, now); err != nil {
+			return err
+		}
 		return tx.Audit(ctx, postgres.AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "secondment.update",
 			ObjectType: "secondment", ObjectID: id, UnitID: cur.BorrowerID,
-			Detail: map[string]any{"state": cur.State, "fields": changed, "version": version}})
+			Detail: withLetter(map[string]any{"state": cur.State, "fields": changed, "version": version}, in.Letter)})
 	})
 	if err != nil {
 		return Request{}, fmt.Errorf("update secondment %d: %w", id, err)
 	}
 	return s.Get(ctx, u, id)
+}
+
+// addLetter keeps the borrowing unit's letter with draft id, in the
+// draft's transaction; nothing when there is none.
+func addLetter(ctx context.Context, tx *postgres.Tx, id int64, u auth.User, f *File, now time.Time) error {
+	if f == nil {
+		return nil
+	}
+	return tx.AttachmentAdd(ctx, id, u.ID, &postgres.Attachment{Name: f.Name, ContentType: f.ContentType, Data: f.Data}, now)
+}
+
+// withLetter names the letter in an audit event's detail.
+func withLetter(detail map[string]any, f *File) map[string]any {
+	if f != nil {
+		detail["letter"] = f.Name
+	}
+	return detail
 }
 
 // changedFields names the fields of the form that differ.

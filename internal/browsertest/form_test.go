@@ -1,11 +1,14 @@
 package browsertest_test
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"secondment/internal/browsertest"
+	"secondment/internal/lettertest"
 )
 
 // The new-request form as a clerk meets it (issue #14): the live check
@@ -39,11 +42,20 @@ func TestNewRequestFormInTheBrowser(t *testing.T) {
 		t.Errorf("the check names %q", got)
 	}
 	b.Fill(`[data-testid=field-task]`, "市纪委监委专项巡察工作")
+	// The borrowing unit's letter goes with the form (multipart).
+	letter := filepath.Join(t.TempDir(), "借调函.pdf")
+	if err := os.WriteFile(letter, lettertest.PDF(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Upload(`[data-testid=field-letter]`, letter)
 	b.ClickAndWait(`[data-testid=save-submit]`)
 	if got := b.Text(`[data-testid=notice]`); got != "已办理：提交。" {
 		t.Errorf("after 保存并提交: %q", got)
 	}
 	if got := b.Text(`h1 [data-testid=state]`); got != "待借出单位出具意见" {
 		t.Errorf("state after 保存并提交: %q", got)
+	}
+	if got := b.Text(`[data-testid=attachment]`); got != "借调函.pdf" {
+		t.Errorf("the letter sent with the form: %q", got)
 	}
 }

@@ -21,6 +21,12 @@ type Attachment struct {
 	Action       string // the step it came with (consent, …); "" when none
 }
 
+// AttachmentAdd stores a file that came with a draft (the borrowing
+// unit's letter), not with a step.
+func (t *Tx) AttachmentAdd(ctx context.Context, secondmentID, userID int64, a *Attachment, now time.Time) error {
+	return insertAttachment(ctx, t.q, secondmentID, 0, userID, a, now)
+}
+
 // insertAttachment stores a file of the step just taken, in its transaction.
 func insertAttachment(ctx context.Context, q dbtx, secondmentID, decisionID, userID int64, a *Attachment, now time.Time) error {
 	sum := sha256.Sum256(a.Data)

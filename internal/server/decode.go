@@ -65,26 +65,56 @@ func formOfDraft(in approval.DraftInput) web.Form {
 // the request a renewal of that term (R6); an edit without it keeps the
 // link.
 type apiDraft struct {
-	PersonID      int64  `json:"person_id"`
-	PreviousID    *int64 `json:"previous_id"`
-	Kind          string `json:"kind"`
-	Alias         string `json:"alias"`
-	Purpose       string `json:"purpose"`
-	Task          string `json:"task"`
-	Start         string `json:"start"`
-	End           string `json:"end"`
-	Justification string `json:"justification"`
-	Programme     string `json:"programme"`
-	SalaryWith    string `json:"salary_with"`  // "lender" (the default) or "borrower"
-	SelfOpinion   string `json:"self_opinion"` // 本人意见
-	KeyPost       bool   `json:"key_post"`     // a key or classified post (R16)
+	PersonID      int64    `json:"person_id"`
+	PreviousID    *int64   `json:"previous_id"`
+	Kind          string   `json:"kind"`
+	Alias         string   `json:"alias"`
+	Purpose       string   `json:"purpose"`
+	Task          string   `json:"task"`
+	Start         string   `json:"start"`
+	End           string   `json:"end"`
+	Justification string   `json:"justification"`
+	Programme     string   `json:"programme"`
+	SalaryWith    string   `json:"salary_with"`  // "lender" (the default) or "borrower"
+	SelfOpinion   string   `json:"self_opinion"` // 本人意见
+	KeyPost       bool     `json:"key_post"`     // a key or classified post (R16)
+	Letter        *apiFile `json:"letter"`       // the borrowing unit's signed letter (借调函), at create or edit
+}
+
+// apiFile is a file in a JSON body, its content in standard base64.
+type apiFile struct {
+	Name    string `json:"name"`
+	Content string `json:"content_base64"`
+}
+
+// file decodes and checks the file; nil when there is none.
+func (f *apiFile) file() (*approval.File, error) {
+	if f == nil {
+		return nil, nil
+	}
+	data, err := base64.StdEncoding.DecodeString(f.Content)
+	if err != nil {
+		return nil, uploadError("upload.error.type")
+	}
+	return checkLetter(f.Name, data)
 }
 
 // readDraft decodes the body of a create, an edit or a check.
 func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, error) {
 	var body apiDraft
-	err := readJSON(w, r, &body)
-	return body.input(), err
+	if err := readJSON(w, r, &body); err != nil {
+		return body.input(), err
+	}
+	in := body.input()
+	var err error
+	in.Letter, err = body.Letter.file()
+	return in, err
+}
+
+// readDraftForm reads the request form, which may carry the borrowing
+// unit's letter.
+func readDraftForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval.File, error) {
+	return readLetterForm(w, r, draftFields...)
 }
 
 func (b apiDraft) input() approval.DraftInput {
@@ -132,17 +162,14 @@ func actOfForm(w http.ResponseWriter, r *http.Request, action secondment.Action)
 // the borrowing unit has filled now; the org dept's approval of it says the
 // posts filled again.
 type apiAction struct {
-	Opinion        string `json:"opinion"`
-	ReturnedOn     string `json:"returned_on"`
-	Handover       string `json:"handover"`
-	Evaluation     string `json:"evaluation"`
-	TransferMethod string `json:"transfer_method"`
-	Leadership     bool   `json:"leadership"`
-	PostsFilled    *int   `json:"posts_filled"`
-	Letter         *struct {
-		Name    string `json:"name"`
-		Content string `json:"content_base64"`
-	} `json:"letter"`
+	Opinion        string   `json:"opinion"`
+	ReturnedOn     string   `json:"returned_on"`
+	Handover       string   `json:"handover"`
+	Evaluation     string   `json:"evaluation"`
+	TransferMethod string   `json:"transfer_method"`
+	Leadership     bool     `json:"leadership"`
+	PostsFilled    *int     `json:"posts_filled"`
+	Letter         *apiFile `json:"letter"`
 }
 
 func (b apiAction) input(action secondment.Action, ifVersion int) (approval.ActInput, error) {
@@ -151,16 +178,9 @@ func (b apiAction) input(action secondment.Action, ifVersion int) (approval.ActI
 	if b.PostsFilled != nil {
 		in.PostsFilled = *b.PostsFilled
 	}
-	if b.Letter != nil {
-		data, err := base64.StdEncoding.DecodeString(b.Letter.Content)
-		if err != nil {
-			return in, uploadError("upload.error.type")
-		}
-		if in.Letter, err = checkLetter(b.Letter.Name, data); err != nil {
-			return in, err
-		}
-	}
-	return in, nil
+	var err error
+	in.Letter, err = b.Letter.file()
+	return in, err
 }
 
 // readJSON decodes a request body, refusing unknown fields and excess.

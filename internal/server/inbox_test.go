@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +382,85 @@ func TestInboxSearch(t *testing.T) {
 	res, p := a.call(clerk, "GET", "/api/v1/secondments?q="+url.QueryEscape("李传"), nil)
 	if list, _ := p["secondments"].([]any); res.StatusCode != 200 || len(list) != 1 {
 		t.Errorf("API search: %d %v", res.StatusCode, p)
+	}
+}
+
+// The borrowing unit's letter comes with the request form (and the API's
+// create): kept with the draft in its transaction, shown to the parties as
+// the request's, named in the audit event. A bad file is refused beside
+// its field and nothing is saved; a search on the form keeps what was
+// typed though the form is multipart.
+func TestLetterAtCreation(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	clerk := s.as(t, "xj-ks-jw.borrower")
+	form := url.Values{"person": {strconv.FormatInt(personID(t, s, "张鹏"), 10)}, "kind": {"secondment"},
+		"purpose": {"major_project"}, "task": {"重大案件查办"}, "start": {"2024-03-11"}, "end": {"2024-06-10"},
+		"justification": {"急需"}, "idempotency_key": {"k-letter"}}
+	count := func() (n int) {
+		t.Helper()
+		if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM secondment`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// The search button posts the multipart form to the check.
+	search := url.Values{"q": {"张"}, "do": {"search"}}
+	for k, v := range form {
+		search[k] = v
+	}
+	res, body := clerk.postMultipart("/secondments/check", search, "", nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "重大案件查办") {
+		t.Fatalf("the search lost the form: %d", res.StatusCode)
+	}
+	// A file that is no letter: the form again, the error at its field.
+	res, body = clerk.postMultipart("/secondments", form, "借调函.pdf", []byte("MZ\x90\x00 not a pdf"))
+	page := doc(t, body)
+	if res.StatusCode != http.StatusUnprocessableEntity || len(byTestID(page, "error-letter")) != 1 || count() != 0 {
+		t.Fatalf("a bad letter: %d, %d errors, %d requests", res.StatusCode, len(byTestID(page, "error-letter")), count())
+	}
+	if f := byTestID(page, "field-letter"); len(f) != 1 || !strings.Contains(attr(f[0], "aria-describedby"), "e-letter") {
+		t.Error("the letter's error is not tied to its field")
+	}
+	if within(page, "field-task") != "重大案件查办" {
+		t.Error("the typed task was lost")
+	}
+	form.Set("then", "submit")
+	res, _ = clerk.postMultipart("/secondments", form, "借调函.png", lettertest.PNG(200, 100))
+	id, done, _ := strings.Cut(strings.TrimPrefix(res.Header.Get("Location"), "/secondments/"), "?")
+	if res.StatusCode != http.StatusSeeOther || done != "done=submit" {
+		t.Fatalf("create with a letter: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	// The lending unit sees it, marked as the borrowing unit's.
+	town := s.as(t, "xj-ks-akks.lender")
+	_, body = town.get("/secondments/" + id)
+	page = doc(t, body)
+	if got := byTestID(page, "attachment"); len(got) != 1 || text(got[0]) != "借调函.png" ||
+		within(page, "attachment-with") != "（借用单位随申请提交）" {
+		t.Fatalf("the letter on the page: %d %q", len(got), within(page, "attachment-with"))
+	}
+	var detail string
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT detail->>'letter' FROM audit_event
+		WHERE action = 'secondment.create' AND object_id = $1`, id).Scan(&detail); err != nil || detail != "借调函.png" {
+		t.Errorf("audit: %q %v", detail, err)
+	}
+	// The API takes it too, checked the same way.
+	a := apiCaller{t, s}
+	tok := a.token("xj-ks-jw.borrower")
+	body2 := map[string]any{"person_id": personID(t, s, "李传群"), "kind": "secondment", "purpose": "special_project",
+		"task": "专项巡察", "start": "2024-03-11", "end": "2024-06-10", "justification": "急需",
+		"letter": map[string]any{"name": "函.exe", "content_base64": base64.StdEncoding.EncodeToString([]byte("MZ not a letter"))}}
+	if res, p := a.call(tok, "POST", "/api/v1/secondments", body2); res.StatusCode != http.StatusUnprocessableEntity || count() != 1 {
+		t.Fatalf("API, bad letter: %d %v", res.StatusCode, p)
+	}
+	body2["letter"] = map[string]any{"name": "函.pdf", "content_base64": base64.StdEncoding.EncodeToString(lettertest.PDF())}
+	res, p := a.call(tok, "POST", "/api/v1/secondments", body2)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("API create with a letter: %d %v", res.StatusCode, p)
+	}
+	var n int
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM attachment WHERE secondment_id = $1 AND decision_id IS NULL
+		AND content_type = 'application/pdf'`, p["id"]).Scan(&n); err != nil || n != 1 {
+		t.Errorf("API letter stored: %d %v", n, err)
 	}
 }

@@ -111,11 +111,14 @@ func (s *Server) handleSecondmentCheck(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := readForm(w, r, draftFields...)
-	if err != nil {
+	// The form is multipart (it may carry a letter), which the check
+	// reads and leaves alone: nothing is saved, not even a bad file.
+	f, _, err := readDraftForm(w, r)
+	if err != nil && secondment.ErrorCodeOf(err) != secondment.EInvalid {
 		s.fail(w, r, err)
 		return
 	}
+	f.Errors = map[string]secondment.Message{}
 	v := web.SecondmentFormView{Form: f}
 	v.EditID, _ = strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
 	v.Version, _ = strconv.Atoi(f.Value("version"))
@@ -141,12 +144,13 @@ func (s *Server) handleSecondmentCreate(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
-	f, err := readForm(w, r, draftFields...)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	f, letter, err := readDraftForm(w, r)
+	var req approval.Request
+	if err == nil {
+		in := draftOfForm(f)
+		in.Letter = letter
+		req, err = s.app.Create(r.Context(), u, in, f.Value("idempotency_key"))
 	}
-	req, err := s.app.Create(r.Context(), u, draftOfForm(f), f.Value("idempotency_key"))
 	if err != nil {
 		s.refuseForm(w, r, u, web.SecondmentFormView{Form: f}, err)
 		return
@@ -196,13 +200,13 @@ func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
-	f, err := readForm(w, r, draftFields...)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	// A bad letter is reported after the use case's visibility check: a
+	// request the user may not see is 404 whatever they send.
+	f, letter, err := readDraftForm(w, r)
 	version, _ := strconv.Atoi(f.Value("version"))
-	_, err = s.app.Update(r.Context(), u, id, version, draftOfForm(f))
+	in := draftOfForm(f)
+	in.Letter, in.Invalid = letter, err
+	_, err = s.app.Update(r.Context(), u, id, version, in)
 	switch {
 	case err == nil:
 		http.Redirect(w, r, requestPath(id), http.StatusSeeOther)

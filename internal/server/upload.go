@@ -38,6 +38,12 @@ func fileError(field, msg string, kv ...any) error {
 // readActionForm reads an action's form, which is multipart when it can
 // carry a letter. The letter, if any, is checked by its content and size.
 func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval.File, error) {
+	return readLetterForm(w, r, "opinion", "version", "date", "handover", "evaluation")
+}
+
+// readLetterForm reads a form of fields that may carry a file in its
+// "letter" field (an action's, or the request form's).
+func readLetterForm(w http.ResponseWriter, r *http.Request, fields ...string) (web.Form, *approval.File, error) {
 	f := web.NewForm()
 	r.Body = http.MaxBytesReader(w, r.Body, MaxLetterBytes+maxFormBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -57,7 +63,7 @@ func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval
 	if err := checkMultipart(r); err != nil {
 		return f, nil, err
 	}
-	for _, k := range []string{"opinion", "version", "date", "handover", "evaluation"} {
+	for _, k := range fields {
 		f.Values[k] = strings.TrimSpace(r.FormValue(k))
 	}
 	if r.MultipartForm == nil || len(r.MultipartForm.File["letter"]) == 0 {
