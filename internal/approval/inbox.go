@@ -86,8 +86,65 @@ func visibleStates(r secondment.Role) []secondment.State {
 	return out
 }
 
+// Find narrows the to-do or the whole list: a search text (a request's
+// number, or part of its person's or units' names), a state, and the days
+// the requests were made, from and to ("2006-01-02", Asia/Shanghai; ""
+// for open). The other lists are not narrowed: they are short and the
+// user's own.
+type Find struct {
+	Q        string
+	State    string
+	From, To string
+}
+
+// Zero reports whether f narrows nothing.
+func (f Find) Zero() bool {
+	return strings.TrimSpace(f.Q) == "" && f.State == "" && f.From == "" && f.To == ""
+}
+
+// narrow checks f and turns its state and days into the query's filter.
+func (f Find) narrow() (postgres.Narrow, error) {
+	var n postgres.Narrow
+	var errs []secondment.FieldError
+	if f.State != "" {
+		if st := secondment.State(f.State); slices.Contains(secondment.AllStates, st) {
+			n.State = st
+		} else {
+			errs = append(errs, secondment.FieldError{Field: "state", Message: secondment.Msg("error.invalid")})
+		}
+	}
+	day := func(field, v string) secondment.Date {
+		if v == "" {
+			return secondment.Date{}
+		}
+		d, err := secondment.ParseDate(v)
+		if err != nil {
+			errs = append(errs, secondment.FieldError{Field: field, Message: secondment.Msg("error.date")})
+		}
+		return d
+	}
+	from, to := day("from", f.From), day("to", f.To)
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		errs = append(errs, secondment.FieldError{Field: "to", Message: secondment.Msg("inbox.error.to_before_from")})
+	}
+	if len(errs) > 0 {
+		return n, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.invalid"), Fields: errs}
+	}
+	if !from.IsZero() {
+		n.CreatedFrom = from.Start()
+	}
+	if !to.IsZero() {
+		n.CreatedBefore = to.AddDays(1).Start()
+	}
+	return n, nil
+}
+
 // Inbox lists one page of tab for u after cursor ("" for the first page).
 func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string) (Inbox, error) {
+	return s.inbox(ctx, u, tab, postgres.Narrow{}, cursor)
+}
+
+func (s *Service) inbox(ctx context.Context, u auth.User, tab Tab, narrow postgres.Narrow, cursor string) (Inbox, error) {
 	if !slices.Contains(Tabs, tab) {
 		tab = TabTodo
 	}
@@ -125,7 +182,7 @@ func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string
 		return out, nil
 	}
 	q := inboxQuery(u, tab == TabTodo)
-	q.After, q.Limit = after, PageSize+1
+	q.After, q.Limit, q.Narrow = after, PageSize+1, narrow
 	rows, todo, counts, err := s.store.SecondmentInboxWithCount(ctx, q, u.ID, inboxQuery(u, true), TodoCountMax)
 	if err != nil {
 		return out, err
@@ -151,16 +208,22 @@ func tabCounts(c map[postgres.ListKind]int) map[Tab]int {
 // maxSearch bounds a search's text.
 const maxSearch = 50
 
-// InboxSearch is Inbox's to-do or whole list narrowed to the requests whose
-// number is text, or whose person's or units' name contains it; the other
-// lists are not searched (they are short and the user's own).
-func (s *Service) InboxSearch(ctx context.Context, u auth.User, tab Tab, text, cursor string) (Inbox, error) {
-	text = strings.TrimSpace(text)
-	if text == "" || (tab != TabTodo && tab != TabAll) {
+// InboxSearch is Inbox's to-do or whole list narrowed by f; the other
+// lists are not narrowed (they are short and the user's own).
+func (s *Service) InboxSearch(ctx context.Context, u auth.User, tab Tab, f Find, cursor string) (Inbox, error) {
+	if f.Zero() || (tab != TabTodo && tab != TabAll) {
 		return s.Inbox(ctx, u, tab, cursor)
 	}
+	text := strings.TrimSpace(f.Q)
 	if utf8.RuneCountInString(text) > maxSearch {
 		return Inbox{}, fieldError("q", "error.length", "Min", 1, "Max", maxSearch)
+	}
+	narrow, err := f.narrow()
+	if err != nil {
+		return Inbox{}, err
+	}
+	if text == "" {
+		return s.inbox(ctx, u, tab, narrow, cursor)
 	}
 	after, err := parseCursor(cursor)
 	if err != nil {
@@ -176,7 +239,7 @@ func (s *Service) InboxSearch(ctx context.Context, u auth.User, tab Tab, text, c
 		return out, err
 	}
 	q := inboxQuery(u, tab == TabTodo)
-	q.After, q.Limit = after, PageSize+1
+	q.After, q.Limit, q.Narrow = after, PageSize+1, narrow
 	rows, err := s.store.SecondmentSearch(ctx, q, u.ID, text)
 	if err != nil {
 		return out, err

@@ -40,6 +40,32 @@ type InboxQuery struct {
 	Supervisors []int64
 	After       Cursor // zero: the first page
 	Limit       int
+	// Narrow filters the list: only requests in State ("": any), and
+	// created in [CreatedFrom, CreatedBefore) (zero: open). Each keeps the
+	// branches index ranges: the state picks the branches, and the
+	// creation time is the index's own order.
+	Narrow Narrow
+}
+
+// Narrow is a filter of an inbox query.
+type Narrow struct {
+	State                      secondment.State
+	CreatedFrom, CreatedBefore time.Time
+}
+
+// where is n as predicates on s, with their arguments added by arg.
+func (n Narrow) where(arg func(any) string) string {
+	var w string
+	if n.State != "" {
+		w += ` AND s.state = ` + arg(string(n.State)) + `::text`
+	}
+	if !n.CreatedFrom.IsZero() {
+		w += ` AND s.created_at >= ` + arg(n.CreatedFrom) + `::timestamptz`
+	}
+	if !n.CreatedBefore.IsZero() {
+		w += ` AND s.created_at < ` + arg(n.CreatedBefore) + `::timestamptz`
+	}
+	return w
 }
 
 // column is the request column that ties a role to its unit.
@@ -66,16 +92,20 @@ func inboxBranches(q InboxQuery, limit int) (string, []any) {
 		after = ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
 	}
 	lim := arg(limit)
+	created := Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg)
 	for _, p := range q.Parties {
 		col, unit := column(p.Role), arg(p.UnitID)
 		for _, st := range q.States[p.Role] {
+			if q.Narrow.State != "" && st != q.Narrow.State {
+				continue
+			}
 			parts = append(parts, `(SELECT s.id, s.created_at FROM secondment s WHERE s.`+col+` = `+unit+`::bigint AND s.state = `+
-				arg(string(st))+`::text`+after+` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
+				arg(string(st))+`::text`+after+created+` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
 		}
 	}
 	for _, sup := range q.Supervisors {
 		parts = append(parts, `(SELECT s.id, s.created_at FROM escalation e JOIN secondment s
-			ON s.id = e.secondment_id AND s.state = e.step WHERE e.supervisor_id = `+arg(sup)+`::bigint`+after+
+			ON s.id = e.secondment_id AND s.state = e.step WHERE e.supervisor_id = `+arg(sup)+`::bigint`+after+q.Narrow.where(arg)+
 			` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)
 	}
 	return strings.Join(parts, " UNION ALL "), args
@@ -329,6 +359,7 @@ func (s *Store) SecondmentSearch(ctx context.Context, q InboxQuery, viewerID int
 	if q.After.ID != 0 {
 		where += ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
 	}
+	where += q.Narrow.where(arg)
 	sql := loadQuery("$2", where) + ` ORDER BY s.created_at DESC, s.id DESC LIMIT ` + arg(q.Limit)
 	return collectInbox(s.Pool.Query(ctx, sql, args...))
 }

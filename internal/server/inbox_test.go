@@ -464,3 +464,82 @@ func TestLetterAtCreation(t *testing.T) {
 		t.Errorf("API letter stored: %d %v", n, err)
 	}
 }
+
+// The to-do and whole lists are filtered by state and by the days the
+// requests were made, alone or with the search, on both skins; a bad
+// filter is refused beside its field.
+func TestInboxFilters(t *testing.T) {
+	t.Parallel()
+	s := newSetupAt(t, true, kashgar)
+	a := apiCaller{t, s}
+	clerk := a.token("xj-ks-jw.borrower")
+	_, d := a.draftZhangPeng(clerk)
+	if res, p := a.call(clerk, "POST", fmt.Sprintf("/api/v1/secondments/%.0f/actions/submit", d["id"]), nil); res.StatusCode != 200 {
+		t.Fatalf("submit: %d %v", res.StatusCode, p)
+	}
+	res, d2 := a.call(clerk, "POST", "/api/v1/secondments", map[string]any{"person_id": personID(t, s, "李传群"), "kind": "secondment",
+		"purpose": "special_project", "task": "专项巡察", "start": "2024-03-11", "end": "2024-05-31"})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("second draft: %d %v", res.StatusCode, d2)
+	}
+	// The second was made ten days earlier.
+	if _, err := s.store.Pool.Exec(t.Context(), `UPDATE secondment SET created_at = created_at - interval '10 days' WHERE id = $1`,
+		int64(d2["id"].(float64))); err != nil {
+		t.Fatal(err)
+	}
+	clerkPage := s.as(t, "xj-ks-jw.borrower")
+	rows := func(v url.Values) []string {
+		t.Helper()
+		v.Set("tab", "all")
+		res, body := clerkPage.get("/secondments?" + v.Encode())
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%v: %d", v, res.StatusCode)
+		}
+		var out []string
+		for _, r := range byTestID(doc(t, body), "row-person") {
+			out = append(out, text(r))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, c := range []struct {
+		v    url.Values
+		want string
+	}{
+		{url.Values{"state": {"awaiting_consent"}}, "张鹏"},
+		{url.Values{"state": {"draft"}}, "李传群"},
+		{url.Values{"state": {"active"}}, ""},
+		{url.Values{"from": {"2024-02-25"}}, "张鹏"},
+		{url.Values{"to": {"2024-02-25"}}, "李传群"},
+		{url.Values{"from": {"2024-02-20"}, "to": {"2024-03-01"}}, "张鹏 李传群"},
+		{url.Values{"q": {"阿克喀什乡"}, "state": {"draft"}}, "李传群"},
+		{url.Values{"q": {"阿克喀什乡"}, "from": {"2024-03-01"}}, "张鹏"},
+	} {
+		if got := strings.Join(rows(c.v), " "); got != c.want {
+			t.Errorf("%v: %q; want %q", c.v, got, c.want)
+		}
+	}
+	// The to-do list is filtered too: the lending unit's waiting request.
+	_, body := s.as(t, "xj-ks-akks.lender").get("/secondments?tab=todo&state=awaiting_consent")
+	if got := byTestID(doc(t, body), "row-person"); len(got) != 1 || text(got[0]) != "张鹏" {
+		t.Errorf("filtered to-do: %d rows", len(got))
+	}
+	// Bad filters: the list again, each problem beside its field.
+	res, body = clerkPage.get("/secondments?tab=all&state=bogus&from=2024-03-05&to=2024-03-01")
+	page := doc(t, body)
+	if res.StatusCode != http.StatusUnprocessableEntity || len(byTestID(page, "error-state")) != 1 || len(byTestID(page, "error-to")) != 1 {
+		t.Fatalf("bad filters: %d\n%s", res.StatusCode, within(page, "inbox-search"))
+	}
+	if f := byTestID(page, "inbox-state"); len(f) != 1 || attr(f[0], "aria-invalid") != "true" {
+		t.Error("the state's error is not tied to its field")
+	}
+	// The API filters the same way and refuses the same mistakes.
+	res, p := a.call(clerk, "GET", "/api/v1/secondments?state=draft", nil)
+	if list, _ := p["secondments"].([]any); res.StatusCode != 200 || len(list) != 1 {
+		t.Errorf("API state filter: %d %v", res.StatusCode, p)
+	}
+	res, p = a.call(clerk, "GET", "/api/v1/secondments?from=2024-13-01", nil)
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("API bad date: %d %v", res.StatusCode, p)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,13 +27,26 @@ func (s *Server) handleSecondmentList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	in, err := s.app.InboxSearch(r.Context(), u, approval.Tab(q.Get("tab")), q.Get("q"), q.Get("after"))
+	find := findOf(q)
+	in, err := s.app.InboxSearch(r.Context(), u, approval.Tab(q.Get("tab")), find, q.Get("after"))
+	v := web.SecondmentListView{Tab: in.Tab, Rows: in.Rows, TodoCount: in.TodoCount, Counts: in.Counts, Next: in.Next,
+		CanCreate: u.Has(auth.RoleBorrower), Now: s.clock.Now(), Find: find, Filter: web.NewForm()}
 	if err != nil {
-		s.fail(w, r, err)
+		// A bad filter: the list's page again, the problem beside it.
+		if !withErrors(&v.Filter, err) {
+			s.fail(w, r, err)
+			return
+		}
+		v.Tab = approval.Tab(q.Get("tab"))
+		s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentListPage(v))
 		return
 	}
-	s.render(w, r, web.SecondmentListPage(web.SecondmentListView{Tab: in.Tab, Rows: in.Rows, TodoCount: in.TodoCount,
-		Counts: in.Counts, Next: in.Next, CanCreate: u.Has(auth.RoleBorrower), Now: s.clock.Now(), Q: strings.TrimSpace(q.Get("q"))}))
+	s.render(w, r, web.SecondmentListPage(v))
+}
+
+// findOf is the list's filter as its query string gives it.
+func findOf(q url.Values) approval.Find {
+	return approval.Find{Q: strings.TrimSpace(q.Get("q")), State: q.Get("state"), From: q.Get("from"), To: q.Get("to")}
 }
 
 // newKey is an idempotency key for a create form: the form carries it, so a

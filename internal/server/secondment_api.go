@@ -149,7 +149,7 @@ func (s *Server) handleAPISecondmentList(w http.ResponseWriter, r *http.Request)
 	if tab == "" {
 		tab = approval.TabAll
 	}
-	in, err := s.app.InboxSearch(r.Context(), u, tab, r.URL.Query().Get("q"), r.URL.Query().Get("after"))
+	in, err := s.app.InboxSearch(r.Context(), u, tab, findOf(r.URL.Query()), r.URL.Query().Get("after"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
