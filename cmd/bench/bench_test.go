@@ -221,6 +221,15 @@ func TestLists(t *testing.T) {
 	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM ledger_entry WHERE org_dept_id = $1`, party.unit).Scan(&entries); err != nil || entries == 0 {
 		t.Fatalf("history: %d irregular ledger entries of the org dept, %v", entries, err)
 	}
+	views, err := inboxViews(ctx, store.Pool, party)
+	if err != nil || len(views) != 6 {
+		t.Fatalf("inbox views: %d, %v", len(views), err)
+	}
+	for _, v := range views {
+		if took, err := pageTimes(ctx, client, srv.URL, v.path, 5); err != nil || len(took) != 5 {
+			t.Fatalf("inbox timings, %s: %d, %v", v.name, len(took), err)
+		}
+	}
 	for _, v := range irregularViews {
 		if took, err := pageTimes(ctx, client, srv.URL, v.path, 5); err != nil || len(took) != 5 {
 			t.Fatalf("irregular ledger timings, %s: %d, %v", v.name, len(took), err)
