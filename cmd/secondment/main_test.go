@@ -403,6 +403,34 @@ func TestServeExternalDatabase(t *testing.T) {
 	if code != 1 || strings.Contains(out, "password") {
 		t.Fatalf("seed demo in production: exit %d: %s %s", code, out, stderr)
 	}
+
+	// A rollback: the next release migrated and declares this binary still
+	// compatible, so this binary serves on it, migrating or not.
+	pool := dbtest.Pool(t, dbURL)
+	if _, err := pool.Exec(t.Context(), `UPDATE schema_migrations SET version = version + 1`); err != nil {
+		t.Fatal(err)
+	}
+	for _, migrate := range []string{"--migrate=false", "--migrate=true"} {
+		base, _, stop := startServe(t, "--database-url", dbURL, migrate)
+		if code, _ := fetch(t, http.DefaultClient, base+"/readyz"); code != 200 {
+			t.Errorf("on a compatible newer schema (%s): readyz %d", migrate, code)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One that no longer serves this binary is refused, saying what to do.
+	if _, err := pool.Exec(t.Context(), `UPDATE schema_compat SET oldest_binary = (SELECT version FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	_, code, stderr = runCmd(t, env(), "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL, "--migrate=false")
+	if code != 1 || !strings.Contains(stderr, "newer than this binary") {
+		t.Fatalf("an incompatible newer schema: exit %d: %s", code, stderr)
+	}
+	_, code, stderr = runCmd(t, env(), "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL)
+	if code != 1 || !strings.Contains(stderr, "not compatible") {
+		t.Fatalf("an incompatible newer schema, migrating: exit %d: %s", code, stderr)
+	}
 }
 
 func TestMigrateCommands(t *testing.T) {

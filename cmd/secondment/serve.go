@@ -64,9 +64,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	} else if st, err := db.store.Schema(ctx); err != nil {
 		return err
+	} else if !st.Ready() && st.Current > st.Latest {
+		return fmt.Errorf("the database schema is at version %d, newer than this binary (%s), and works only with binaries "+
+			"from version %d on: deploy the newer release, or restore a backup taken before the upgrade (docs/operations.md)",
+			st.Current, postgres.MigrationName(st.Latest), st.OldestBinary)
 	} else if !st.Ready() {
 		return fmt.Errorf("the database schema is at version %d (dirty: %t) but this binary needs %s; "+
 			"run `secondment migrate up` or start without --migrate=false", st.Current, st.Dirty, postgres.MigrationName(st.Latest))
+	}
+	if st, err := db.store.Schema(ctx); err == nil && st.Newer() {
+		log.Info("the database schema is newer than this binary and declares it compatible; serving without migrating",
+			"schema", st.Current, "binary", st.Latest, "compatible_from", st.OldestBinary)
 	}
 	clock := cfg.Clock()
 	if !cfg.Today.IsZero() {

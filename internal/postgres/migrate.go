@@ -24,12 +24,71 @@ type SchemaStatus struct {
 	Current uint // 0 when no migration has run
 	Latest  uint
 	Dirty   bool
+	// OldestBinary is the lowest Latest a binary may have to run on this
+	// schema (migration 41's schema_compat); 0 when not recorded.
+	OldestBinary uint
 }
 
-// Ready reports whether the schema is exactly what this binary expects.
-func (s SchemaStatus) Ready() bool { return !s.Dirty && s.Current == s.Latest }
+// Ready reports whether this binary may serve on the schema: its own
+// version, or a newer one whose migrations all kept binaries of this
+// version working (a rollback to the previous release).
+func (s SchemaStatus) Ready() bool {
+	return !s.Dirty && (s.Current == s.Latest || s.Newer())
+}
+
+// Newer reports whether the schema is ahead of this binary and declares
+// it still works with it.
+func (s SchemaStatus) Newer() bool {
+	return s.Current > s.Latest && s.OldestBinary != 0 && s.OldestBinary <= s.Latest
+}
+
+// ErrSchemaAhead is a schema newer than the binary that does not declare
+// the binary compatible: a release's migration dropped or changed what
+// this binary reads.
+var ErrSchemaAhead = errors.New("the database schema is newer than this binary and not compatible with it")
 
 var fileRE = regexp.MustCompile(`^(\d+)_(.+)\.(up|down)\.sql$`)
+
+// compatFrom is the first migration under the schema_compat rule.
+const compatFrom = 41
+
+// breaking finds what an older binary may no longer read after a
+// migration: a dropped table or column, a rename, a retyped column.
+var breaking = regexp.MustCompile(`(?i)\bDROP\s+(TABLE|COLUMN|VIEW|FUNCTION)\b|\bRENAME\b|\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b`)
+
+// declares finds a migration raising schema_compat; group 1 is the version.
+var declares = regexp.MustCompile(`(?i)UPDATE\s+schema_compat\s+SET\s+oldest_binary\s*=\s*(\d+)`)
+
+// UndeclaredBreaks lists the up migrations of fsys from compatFrom on that
+// may break an older binary and do not set schema_compat's oldest_binary to
+// their own version: such a migration would let the previous release serve
+// on a schema it cannot read.
+func UndeclaredBreaks(fsys fs.FS) []string {
+	entries, _ := fs.ReadDir(fsys, ".")
+	var bad []string
+	for _, e := range entries {
+		m := fileRE.FindStringSubmatch(e.Name())
+		if m == nil || m[3] != "up" {
+			continue
+		}
+		v, _ := strconv.Atoi(m[1])
+		if v < compatFrom {
+			continue
+		}
+		body, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			bad = append(bad, e.Name())
+			continue
+		}
+		if !breaking.Match(body) {
+			continue
+		}
+		if d := declares.FindSubmatch(body); d == nil || string(d[1]) != strconv.Itoa(v) {
+			bad = append(bad, e.Name())
+		}
+	}
+	return bad
+}
 
 // MigrationName returns "000001_units_people" for version 1, or the bare
 // number when the binary has no such migration.
@@ -165,6 +224,19 @@ func (g *Migrator) Force(v int) error {
 
 // Migrate applies every pending migration on the pool's database.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	// A schema ahead of the binary (a rollback to the previous release)
+	// is left alone when it says this binary still works on it.
+	st, err := schemaStatus(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if st.Current > st.Latest && !st.Dirty {
+		if st.Newer() {
+			return nil
+		}
+		return fmt.Errorf("schema at %d, binary at %s, compatible from %d: %w", st.Current, MigrationName(st.Latest),
+			st.OldestBinary, ErrSchemaAhead)
+	}
 	g, err := NewMigrator(pool)
 	if err != nil {
 		return err
@@ -175,9 +247,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // Schema reads the schema status with one query, cheap enough for /readyz.
 func (s *Store) Schema(ctx context.Context) (SchemaStatus, error) {
+	return schemaStatus(ctx, s.Pool)
+}
+
+func schemaStatus(ctx context.Context, pool *pgxpool.Pool) (SchemaStatus, error) {
 	st := SchemaStatus{Latest: LatestMigration()}
 	var v int64
-	err := s.Pool.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&v, &st.Dirty)
+	err := pool.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&v, &st.Dirty)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "42P01" { // no table: nothing migrated yet
@@ -189,5 +265,14 @@ func (s *Store) Schema(ctx context.Context) (SchemaStatus, error) {
 		return st, fmt.Errorf("read schema version: %w", err)
 	}
 	st.Current = uint(v)
+	// Only a schema ahead of the binary needs to say whom it still
+	// serves (migration 41 on); /readyz reads one row otherwise.
+	if st.Current > st.Latest {
+		var oldest int64
+		if err := pool.QueryRow(ctx, "SELECT oldest_binary FROM schema_compat").Scan(&oldest); err != nil {
+			return st, fmt.Errorf("read schema compatibility: %w", err)
+		}
+		st.OldestBinary = uint(oldest)
+	}
 	return st, nil
 }

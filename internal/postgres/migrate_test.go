@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -133,5 +135,60 @@ func TestFailedMigrationNamesIt(t *testing.T) {
 	// The next start must refuse too, naming the same migration.
 	if err := m.Up(); err == nil || !strings.Contains(err.Error(), "000002_broken") || !strings.Contains(err.Error(), "force 1") {
 		t.Fatalf("second Up = %v; want the dirty-schema error naming 000002_broken and force 1", err)
+	}
+}
+
+// A rollback: the next release's migration ran, and this binary serves on
+// while the schema says it still works with it. Migrate leaves such a
+// schema alone, and refuses one that no longer serves this binary.
+func TestSchemaAheadOfTheBinary(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, owner := dbtest.URLs(t)
+	s := &postgres.Store{Pool: dbtest.Pool(t, owner)}
+	latest := postgres.LatestMigration()
+	if _, err := s.Pool.Exec(ctx, `UPDATE schema_migrations SET version = $1`, latest+1); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Schema(ctx)
+	if err != nil || !st.Ready() || !st.Newer() || st.OldestBinary != 41 {
+		t.Fatalf("a compatible newer schema: %+v, %v", st, err)
+	}
+	if err := postgres.Migrate(ctx, s.Pool); err != nil {
+		t.Fatalf("Migrate on a compatible newer schema: %v", err)
+	}
+	if st, _ := s.Schema(ctx); st.Current != latest+1 {
+		t.Fatalf("Migrate stepped the schema to %d", st.Current)
+	}
+	if _, err := s.Pool.Exec(ctx, `UPDATE schema_compat SET oldest_binary = $1`, latest+1); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Schema(ctx); st.Ready() {
+		t.Fatalf("an incompatible newer schema is ready: %+v", st)
+	}
+	if err := postgres.Migrate(ctx, s.Pool); !errors.Is(err, postgres.ErrSchemaAhead) {
+		t.Fatalf("Migrate on an incompatible newer schema = %v; want ErrSchemaAhead", err)
+	}
+}
+
+// Every migration after 41 that drops, renames or retypes something an
+// older binary may read raises schema_compat to its own version, so the
+// previous release is never declared compatible with a schema it cannot
+// read.
+func TestMigrationsDeclareWhatTheyBreak(t *testing.T) {
+	t.Parallel()
+	if bad := postgres.UndeclaredBreaks(migrations.FS); len(bad) > 0 {
+		t.Fatalf("migrations that break older binaries without raising schema_compat: %v", bad)
+	}
+	// The check itself finds a drop, and accepts it once declared.
+	fsys := fstest.MapFS{
+		"000050_drop.up.sql":     {Data: []byte("ALTER TABLE person DROP COLUMN rank;")},
+		"000051_ok.up.sql":       {Data: []byte("ALTER TABLE person ADD COLUMN x text NOT NULL DEFAULT '';")},
+		"000052_rename.up.sql":   {Data: []byte("ALTER TABLE person RENAME COLUMN a TO b;\nUPDATE schema_compat SET oldest_binary = 52;")},
+		"000053_type.up.sql":     {Data: []byte("ALTER TABLE person ALTER COLUMN a TYPE bigint;\nUPDATE schema_compat SET oldest_binary = 50;")},
+		"000040_old_drop.up.sql": {Data: []byte("DROP TABLE before_the_rule;")},
+	}
+	if got := postgres.UndeclaredBreaks(fsys); !slices.Equal(got, []string{"000050_drop.up.sql", "000053_type.up.sql"}) {
+		t.Fatalf("UndeclaredBreaks = %v", got)
 	}
 }

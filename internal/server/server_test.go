@@ -21,7 +21,25 @@ func TestHealthAndReadiness(t *testing.T) {
 	if res, body := s.get(t, "/readyz", ""); res.StatusCode != 200 || body != "ready\n" {
 		t.Fatalf("readyz = %d %q", res.StatusCode, body)
 	}
-	if _, err := dbtest.Pool(t, s.owner).Exec(t.Context(), `UPDATE schema_migrations SET dirty = true`); err != nil {
+	// The next release migrated (a rollback to this binary): ready while
+	// the schema says this binary still works on it, not once it does not.
+	owner := dbtest.Pool(t, s.owner)
+	if _, err := owner.Exec(t.Context(), `UPDATE schema_migrations SET version = version + 1`); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := s.get(t, "/readyz", ""); res.StatusCode != 200 {
+		t.Fatalf("readyz on a compatible newer schema = %d; want 200", res.StatusCode)
+	}
+	if _, err := owner.Exec(t.Context(), `UPDATE schema_compat SET oldest_binary = (SELECT version FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	if res, body := s.get(t, "/readyz", ""); res.StatusCode != 503 || body != "schema not current\n" {
+		t.Fatalf("readyz on an incompatible newer schema = %d %q; want 503", res.StatusCode, body)
+	}
+	if _, err := owner.Exec(t.Context(), `UPDATE schema_migrations SET version = version - 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(t.Context(), `UPDATE schema_migrations SET dirty = true`); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := s.get(t, "/readyz", ""); res.StatusCode != 503 {
