@@ -290,6 +290,12 @@ WITH d AS (
                                      created_at, next_attempt_at)
     SELECT x.role, x.unit, $1, x.message, x.data::jsonb, $26, $26
     FROM u, unnest($40::text[], $41::bigint[], $42::text[], $43::text[]) AS x(role, unit, message, data)
+), r AS (
+    -- The actor's unit has done its part: what it was told about this
+    -- request is read (an unread badge for a finished task misleads).
+    UPDATE notification_outbox SET read_at = $26
+    WHERE secondment_id = $1 AND read_at IS NULL AND recipient_role = $45 AND recipient_unit_id = $46
+      AND EXISTS (SELECT 1 FROM u)
 )
 SELECT u.version, coalesce((SELECT id FROM d), 0) FROM u`
 
@@ -339,7 +345,8 @@ func (t *Tx) SecondmentStep(ctx context.Context, st Step) (version int, decision
 		st.Actor.Role != secondment.RoleSystem, // $28: whether the step is a decision on record
 		d.Step, d.Action, d.Role, nullID(actorID), actorName, d.OnBehalfOf, nullID(d.ForID), d.Opinion,
 		"secondment."+string(st.Action), string(detail), requestID(ctx),
-		roles, units, messages, data, ns.Evaluation).Scan(&version, &decisionID)
+		roles, units, messages, data, ns.Evaluation,
+		string(st.Actor.Role), st.Actor.UnitID).Scan(&version, &decisionID)
 	if err == pgx.ErrNoRows {
 		return 0, 0, ErrVersion
 	}

@@ -138,6 +138,10 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 		attr(box[0], "aria-invalid") != "true" {
 		t.Error("the opinion's error is not tied to its box")
 	}
+	// The lending unit was told the request waits for it.
+	if got := within(page2, "unread"); got != "1" {
+		t.Errorf("unread before the consent: %q", got)
+	}
 	res, _ = town.postMultipart("/secondments/"+id+"/actions/consent", url.Values{"version": {"2"}, "opinion": {"同意借出"}}, "", nil)
 	if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(res.Header.Get("Location"), "?done=consent") {
 		t.Fatalf("consent: %d %q", res.StatusCode, res.Header.Get("Location"))
@@ -145,6 +149,10 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 	_, body = town.get(res.Header.Get("Location"))
 	if got := within(doc(t, body), "notice"); got != "已办理：同意借出。" {
 		t.Errorf("after the step: %q", got)
+	}
+	// Its task done, what it was told about the request is read.
+	if got := within(doc(t, body), "unread"); got != "" {
+		t.Errorf("unread after the consent: %q", got)
 	}
 	// The lending unit's opinion now heads the page, for the org dept.
 	if got := within(doc(t, body), "fact-lender"); !strings.Contains(got, "同意借出") || !strings.Contains(got, "阿克喀什乡") {

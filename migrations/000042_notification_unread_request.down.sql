@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS notification_outbox_unread_request_idx;
