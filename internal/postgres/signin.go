@@ -286,6 +286,15 @@ func (s *Store) SignInExternal(ctx context.Context, in ExternalSignIn, now time.
 	return res, nil
 }
 
+// SignInRefused audits a sign-in refused before any account came into it
+// (single sign-on: the provider's ID token failed the checks), as
+// user.sign_in_failed under name, the subject if known.
+func (s *Store) SignInRefused(ctx context.Context, name string, detail map[string]any, now time.Time) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorName: name, Action: "user.sign_in_failed", ObjectType: "user", Detail: detail})
+	})
+}
+
 func scanUserHash(row pgx.Row, hash *string, lockedUntil **time.Time) (auth.User, error) {
 	return scanUserWith(row, hash, lockedUntil)
 }

@@ -142,7 +142,9 @@ func (p *Provider) Start(ctx context.Context, next string, now time.Time) (Flow,
 
 // Finish exchanges the callback's code for tokens (with the flow's PKCE
 // verifier) and verifies the ID token: signature, issuer, audience (this
-// client), expiry and the flow's nonce. It returns the configured claim.
+// client), expiry and the flow's nonce. It returns the configured claim;
+// when only the claim is missing, the error comes with the verified
+// issuer and subject.
 func (p *Provider) Finish(ctx context.Context, f Flow, code string) (Identity, error) {
 	op, err := p.discovered(ctx)
 	if err != nil {
@@ -169,11 +171,14 @@ func (p *Provider) Finish(ctx context.Context, f Flow, code string) (Identity, e
 	if err := idt.Claims(&claims); err != nil {
 		return Identity{}, &Error{ReasonIDToken, fmt.Errorf("read claims: %w", err)}
 	}
+	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject}
 	v, ok := claims[p.cfg.Claim].(string)
 	if !ok || strings.TrimSpace(v) == "" {
-		return Identity{}, &Error{ReasonClaim, fmt.Errorf("the ID token of %q has no text claim %q", idt.Subject, p.cfg.Claim)}
+		// The identity is verified, the claim is not there: say who.
+		return id, &Error{ReasonClaim, fmt.Errorf("the ID token of %q has no text claim %q", idt.Subject, p.cfg.Claim)}
 	}
-	return Identity{Issuer: idt.Issuer, Subject: idt.Subject, Login: v}, nil
+	id.Login = v
+	return id, nil
 }
 
 func (p *Provider) oauth(op *oidc.Provider) *oauth2.Config {
