@@ -204,7 +204,7 @@ func checkOIDC(c Config) []error {
 		errs = append(errs, errors.New("--oidc-issuer needs --oidc-client-id"))
 	}
 	if o.ClientSecret == "" {
-		errs = append(errs, errors.New("--oidc-issuer needs the client secret (env SECONDMENT_OIDC_CLIENT_SECRET)"))
+		errs = append(errs, errors.New("--oidc-issuer needs SECONDMENT_OIDC_CLIENT_SECRET in the environment"))
 	}
 	if o.RedirectURL == "" {
 		errs = append(errs, errors.New("--oidc-issuer needs --oidc-redirect-url, the public https://HOST/signin/oidc/callback"))

@@ -125,7 +125,7 @@ func TestOIDCSettings(t *testing.T) {
 		{env(), []string{"--password-signin=false"}, "--password-signin=false needs single sign-on"},
 		{env(), []string{"--oidc-client-id", "x"}, "need --oidc-issuer"},
 		{env(), []string{"--oidc-issuer", "https://idp.example"}, "needs --oidc-client-id"},
-		{env(), []string{"--oidc-issuer", "https://idp.example"}, "needs the client secret"},
+		{env(), []string{"--oidc-issuer", "https://idp.example"}, "needs SECONDMENT_OIDC_CLIENT_SECRET"},
 		{env(), []string{"--oidc-issuer", "https://idp.example"}, "needs --oidc-redirect-url"},
 		{full, []string{"--oidc-issuer", "idp.example"}, "--oidc-issuer"},
 		{full, []string{"--oidc-redirect-url", "https://jd.example/callback"}, "/signin/oidc/callback"},
