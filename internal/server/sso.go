@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
@@ -49,6 +50,10 @@ func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
+	// This browser has no sign-in yet: its session row lives as long as
+	// the flow may, not a day (a sign-in renews it with the full lifetime).
+	// scs keeps its deadlines on the real clock.
+	s.sessions.SetDeadline(r.Context(), time.Now().Add(sso.FlowLifetime+time.Minute))
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
 }
 

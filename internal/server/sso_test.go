@@ -264,6 +264,12 @@ func TestSSOState(t *testing.T) {
 
 	c := s.anonymous(t)
 	cb := callbackURL(c)
+	// The anonymous session holding the flow lasts as long as the flow.
+	var expiry time.Time
+	if err := s.store.Pool.QueryRow(t.Context(), `SELECT max(expiry) FROM sessions`).Scan(&expiry); err != nil ||
+		time.Until(expiry) > sso.FlowLifetime+2*time.Minute || time.Until(expiry) < sso.FlowLifetime {
+		t.Fatalf("the flow's session expires at %s (%v)", expiry, err)
+	}
 	bad := *cb
 	q := bad.Query()
 	q.Set("state", "forged-"+q.Get("state"))
