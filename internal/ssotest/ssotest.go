@@ -38,7 +38,10 @@ var key = sync.OnceValue(func() *rsa.PrivateKey {
 
 // Issuer is a running provider.
 type Issuer struct {
-	URL          string // the issuer, http://127.0.0.1:port
+	// URL is the issuer, http://127.0.0.1:port. A test may set it to
+	// another name of the same address before first use (a browser test:
+	// http://localhost:port, so the provider is another site).
+	URL          string
 	ClientID     string
 	ClientSecret string
 
