@@ -100,6 +100,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"serve", "--mode", "production", "--today", "2027-03-10"}, env(), 1, []string{"--today: the rehearsal clock is refused in production mode"}},
 		{[]string{"serve", "--today", "next spring"}, env(), 1, []string{`--today "next spring"`}},
 		{[]string{"serve"}, env("DATABASE_URL", "postgres://u:secret@host:notaport/db"), 1, []string{"malformed database URL"}},
+		{[]string{"serve"}, env("SECONDMENT_PASSWORD_SIGNIN", "false"), 1, []string{"--password-signin=false needs single sign-on"}},
+		{[]string{"serve", "--oidc-issuer", "https://idp.example"}, env(), 1, []string{"needs --oidc-client-id", "needs --oidc-redirect-url"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"secondment/internal/jobs"
 	"secondment/internal/postgres"
 	"secondment/internal/server"
+	"secondment/internal/sso"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -120,8 +121,24 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// measures it); GOMEMLIMIT sets another (soft) limit.
 		debug.SetMemoryLimit(int64(slots)*64<<20 + 48<<20)
 	}
-	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version, Clock: clock,
-		SecureCookies: cfg.SecureCookies, HashSlots: slots})
+	deps := server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version, Clock: clock,
+		SecureCookies: cfg.SecureCookies, HashSlots: slots, NoPasswordSignIn: !cfg.PasswordSignIn}
+	if o := cfg.OIDC; o.Enabled() {
+		deps.SSO = sso.New(sso.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+			RedirectURL: o.RedirectURL, Claim: o.Claim})
+		deps.SSOName = o.Name
+		// Discovered now in the background so a wrong issuer shows in the
+		// log at start; the service is ready either way, and the first
+		// sign-in tries again.
+		go func() {
+			if err := deps.SSO.Discover(ctx); err != nil {
+				log.Warn("single sign-on provider not reachable yet; sign-ins will retry", "issuer", o.Issuer, "err", err)
+			} else {
+				log.Info("single sign-on provider discovered", "issuer", o.Issuer, "password_signin", cfg.PasswordSignIn)
+			}
+		}()
+	}
+	srv := server.New(deps)
 	if cfg.DebugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {

@@ -41,6 +41,8 @@ type Config struct {
 	NotifyWebhook    string        // URL each notification is also posted to; "": the inbox only
 	DebugAddr        string        // loopback address serving Go's profiles (net/http/pprof); "": off
 	HashSlots        int           // password hashes at once (64 MiB each); 0: one per CPU (GOMAXPROCS)
+	OIDC             OIDC          // single sign-on; off while OIDC.Issuer is empty
+	PasswordSignIn   bool          // local passwords sign in; false: only OIDC does
 	// Today is the rehearsal day (dev mode only): the service runs as if
 	// it were that day; zero: the real clock.
 	Today secondment.Date
@@ -54,6 +56,19 @@ func (c Config) Clock() secondment.Clock {
 	}
 	return secondment.RehearsalOn(c.Today, time.Now())
 }
+
+// OIDC is the single sign-on provider's settings (docs/security.md).
+type OIDC struct {
+	Issuer       string // the provider's issuer URL; "": no single sign-on
+	ClientID     string
+	ClientSecret string // from the environment, never the command line, where ps shows it
+	RedirectURL  string // this service's public callback, …/signin/oidc/callback
+	Claim        string // the ID token claim matched against an account's login
+	Name         string // the provider's name on the sign-in button; "": 统一身份认证
+}
+
+// Enabled reports whether single sign-on is configured.
+func (o OIDC) Enabled() bool { return o.Issuer != "" }
 
 // Modes. Production refuses demo data and never prints a password; dev is
 // for trying the service on one machine.
@@ -141,8 +156,68 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 			"rehearsal: run as if today were this day, YYYY-MM-DD, to show expiry and reminders (dev mode only; env SECONDMENT_TODAY)")
 		s.BoolVar(&c.SecureCookies, "secure-cookies", s.envBool("SECONDMENT_SECURE_COOKIES", false),
 			"mark cookies Secure (HTTPS only); always on in production mode (env SECONDMENT_SECURE_COOKIES)")
+		s.oidcFlags()
 	}
 	return s
+}
+
+// oidcFlags are the single sign-on settings (serve only).
+func (s *Set) oidcFlags() {
+	o, getenv := &s.cfg.OIDC, s.env
+	s.StringVar(&o.Issuer, "oidc-issuer", getenv("SECONDMENT_OIDC_ISSUER"),
+		"OpenID Connect issuer URL for single sign-on; empty: none (env SECONDMENT_OIDC_ISSUER)")
+	s.StringVar(&o.ClientID, "oidc-client-id", getenv("SECONDMENT_OIDC_CLIENT_ID"),
+		"this service's client ID at the OIDC provider (env SECONDMENT_OIDC_CLIENT_ID)")
+	// No default from the environment here: --help prints defaults, and
+	// this one is a secret. Parse reads the environment instead.
+	s.StringVar(&o.ClientSecret, "oidc-client-secret", "",
+		"the client secret; prefer the environment, which ps does not show (env SECONDMENT_OIDC_CLIENT_SECRET)")
+	s.StringVar(&o.RedirectURL, "oidc-redirect-url", getenv("SECONDMENT_OIDC_REDIRECT_URL"),
+		"the public callback URL registered at the provider, https://HOST/signin/oidc/callback (env SECONDMENT_OIDC_REDIRECT_URL)")
+	s.StringVar(&o.Claim, "oidc-claim", orDefault(getenv("SECONDMENT_OIDC_CLAIM"), "preferred_username"),
+		"the ID token claim matched against an account's login (env SECONDMENT_OIDC_CLAIM)")
+	s.StringVar(&o.Name, "oidc-name", getenv("SECONDMENT_OIDC_NAME"),
+		"the provider's name on the sign-in button, e.g. 统一身份认证 (env SECONDMENT_OIDC_NAME)")
+	s.BoolVar(&s.cfg.PasswordSignIn, "password-signin", s.envBool("SECONDMENT_PASSWORD_SIGNIN", true),
+		"accept local passwords at sign-in; false (needs --oidc-issuer): single sign-on only, API tokens still work (env SECONDMENT_PASSWORD_SIGNIN)")
+}
+
+// checkOIDC reports what is wrong with the single sign-on settings.
+func checkOIDC(c Config) []error {
+	o := c.OIDC
+	var errs []error
+	if !o.Enabled() {
+		if o.ClientID != "" || o.ClientSecret != "" || o.RedirectURL != "" {
+			errs = append(errs, errors.New("--oidc-client-id, --oidc-client-secret and --oidc-redirect-url need --oidc-issuer"))
+		}
+		if !c.PasswordSignIn {
+			errs = append(errs, errors.New("--password-signin=false needs single sign-on (--oidc-issuer), or nobody could sign in"))
+		}
+		return errs
+	}
+	if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--oidc-issuer %q: want the provider's https:// issuer URL", o.Issuer))
+	} else if u.Scheme == "http" && c.Mode == ModeProduction {
+		errs = append(errs, fmt.Errorf("--oidc-issuer %q: want https:// in production mode", o.Issuer))
+	}
+	if o.ClientID == "" {
+		errs = append(errs, errors.New("--oidc-issuer needs --oidc-client-id"))
+	}
+	if o.ClientSecret == "" {
+		errs = append(errs, errors.New("--oidc-issuer needs SECONDMENT_OIDC_CLIENT_SECRET in the environment"))
+	}
+	if o.RedirectURL == "" {
+		errs = append(errs, errors.New("--oidc-issuer needs --oidc-redirect-url, the public https://HOST/signin/oidc/callback"))
+	} else if u, err := url.Parse(o.RedirectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		!strings.HasSuffix(u.Path, "/signin/oidc/callback") {
+		errs = append(errs, fmt.Errorf("--oidc-redirect-url %q: want this service's public URL ending in /signin/oidc/callback", o.RedirectURL))
+	} else if u.Scheme == "http" && c.Mode == ModeProduction {
+		errs = append(errs, fmt.Errorf("--oidc-redirect-url %q: want https:// in production mode", o.RedirectURL))
+	}
+	if strings.TrimSpace(o.Claim) == "" {
+		errs = append(errs, errors.New("--oidc-claim: must not be empty"))
+	}
+	return errs
 }
 
 func orDefault(v, def string) string {
@@ -287,6 +362,14 @@ func (s *Set) Parse(args []string) (Config, error) {
 	}
 	if c.DBConnectTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--db-connect-timeout %s: must be positive", c.DBConnectTimeout))
+	}
+	if s.Lookup("oidc-issuer") != nil {
+		if c.OIDC.ClientSecret == "" {
+			c.OIDC.ClientSecret = s.env("SECONDMENT_OIDC_CLIENT_SECRET")
+		}
+		errs = append(errs, checkOIDC(c)...)
+	} else {
+		c.PasswordSignIn = true // subcommands without the flags sign nobody in
 	}
 	if s.Lookup("addr") != nil {
 		if err := checkAddr(c.Addr); err != nil {

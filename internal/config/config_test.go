@@ -91,3 +91,49 @@ func TestDebugAddrAndHashSlots(t *testing.T) {
 		t.Errorf("a negative pool accepted: %v", err)
 	}
 }
+
+// Single sign-on needs its client, secret and callback; switching
+// passwords off needs single sign-on, or nobody could sign in.
+func TestOIDCSettings(t *testing.T) {
+	parse := func(e func(string) string, args ...string) (config.Config, error) {
+		return config.NewSet("serve", config.Options{HTTP: true}, e, io.Discard).Parse(args)
+	}
+	c, err := parse(env())
+	if err != nil || c.OIDC.Enabled() || !c.PasswordSignIn || c.OIDC.Claim != "preferred_username" {
+		t.Fatalf("defaults: %+v %v", c.OIDC, err)
+	}
+	full := env("SECONDMENT_OIDC_ISSUER", "https://idp.example/realms/gov", "SECONDMENT_OIDC_CLIENT_ID", "secondment",
+		"SECONDMENT_OIDC_CLIENT_SECRET", "s3cret", "SECONDMENT_OIDC_REDIRECT_URL", "https://jd.example/signin/oidc/callback",
+		"SECONDMENT_OIDC_CLAIM", "employee_id", "SECONDMENT_OIDC_NAME", "统一身份认证", "SECONDMENT_PASSWORD_SIGNIN", "false")
+	c, err = parse(full)
+	if err != nil || !c.OIDC.Enabled() || c.PasswordSignIn || c.OIDC.ClientID != "secondment" || c.OIDC.ClientSecret != "s3cret" ||
+		c.OIDC.Claim != "employee_id" || c.OIDC.Name != "统一身份认证" || c.OIDC.RedirectURL != "https://jd.example/signin/oidc/callback" {
+		t.Fatalf("from the environment: %+v %v", c, err)
+	}
+	// --help shows every flag's default: never the secret's.
+	var help strings.Builder
+	set := config.NewSet("serve", config.Options{HTTP: true}, full, &help)
+	set.PrintDefaults()
+	if strings.Contains(help.String(), "s3cret") || !strings.Contains(help.String(), "oidc-client-secret") {
+		t.Errorf("--help shows the client secret:\n%s", help.String())
+	}
+	for _, tc := range []struct {
+		env  func(string) string
+		args []string
+		want string
+	}{
+		{env(), []string{"--password-signin=false"}, "--password-signin=false needs single sign-on"},
+		{env(), []string{"--oidc-client-id", "x"}, "need --oidc-issuer"},
+		{env(), []string{"--oidc-issuer", "https://idp.example"}, "needs --oidc-client-id"},
+		{env(), []string{"--oidc-issuer", "https://idp.example"}, "needs SECONDMENT_OIDC_CLIENT_SECRET"},
+		{env(), []string{"--oidc-issuer", "https://idp.example"}, "needs --oidc-redirect-url"},
+		{full, []string{"--oidc-issuer", "idp.example"}, "--oidc-issuer"},
+		{full, []string{"--oidc-redirect-url", "https://jd.example/callback"}, "/signin/oidc/callback"},
+		{full, []string{"--oidc-claim", " "}, "--oidc-claim"},
+		{full, []string{"--mode", "production", "--oidc-issuer", "http://idp.example"}, "want https:// in production"},
+	} {
+		if _, err := parse(tc.env, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v; want %q", tc.args, err, tc.want)
+		}
+	}
+}

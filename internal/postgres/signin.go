@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 	"time"
@@ -222,12 +223,76 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		}
 		user, outcome = u, SignInOK
 		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "user.sign_in",
-			ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID, Detail: map[string]any{"address": address}})
+			ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID, Detail: map[string]any{"address": address, "method": "password"}})
 	})
 	if err != nil {
 		return SignInResult{Outcome: SignInFailed}, err
 	}
 	return SignInResult{User: user, Outcome: outcome}, nil
+}
+
+// ExternalSignIn is a sign-in that another system vouched for (single
+// sign-on): no password, only which account it names.
+type ExternalSignIn struct {
+	Login   string         // the account's login, as the provider's claim gives it
+	Method  string         // e.g. "oidc", recorded in the audit event
+	Address string         // the caller's IP address
+	Detail  map[string]any // more for the audit event (issuer, subject)
+}
+
+// SignInExternal signs in the account that in.Login names, if there is one
+// and it may sign in (not disabled, not locked): accounts are never made
+// here, the administrator makes them and gives them roles and units. The
+// outcome is audited as a password sign-in is, user.sign_in or
+// user.sign_in_failed, with the method; no attempt is counted against the
+// password throttle, which guards against guessing, impossible here.
+func (s *Store) SignInExternal(ctx context.Context, in ExternalSignIn, now time.Time) (SignInResult, error) {
+	address := AddressKey(in.Address)
+	detail := func(reason string) map[string]any {
+		d := map[string]any{"address": address, "method": in.Method}
+		maps.Copy(d, in.Detail)
+		if reason != "" {
+			d["reason"] = reason
+		}
+		return d
+	}
+	res := SignInResult{Outcome: SignInFailed}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var lockedUntil *time.Time
+		u, err := scanUserWith(tx.QueryRow(ctx, `SELECT `+userColumns+`, u.locked_until
+			FROM app_user u JOIN unit un ON un.id = u.unit_id WHERE u.login = $1`, in.Login), &lockedUntil)
+		fail := func(why string) error {
+			return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: in.Login, Action: "user.sign_in_failed",
+				ObjectType: "user", ObjectID: u.ID, Detail: detail(why)})
+		}
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			u = auth.User{}
+			return fail("unknown account")
+		case err != nil:
+			return fmt.Errorf("look up %s: %w", in.Login, err)
+		case u.Disabled:
+			return fail("disabled")
+		case lockedUntil != nil && lockedUntil.After(now):
+			return fail("locked")
+		}
+		res = SignInResult{User: u, Outcome: SignInOK}
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: u.ID, ActorName: u.Name, Action: "user.sign_in",
+			ObjectType: "user", ObjectID: u.ID, UnitID: u.UnitID, Detail: detail("")})
+	})
+	if err != nil {
+		return SignInResult{Outcome: SignInFailed}, fmt.Errorf("sign in %s by %s: %w", in.Login, in.Method, err)
+	}
+	return res, nil
+}
+
+// SignInRefused audits a sign-in refused before any account came into it
+// (single sign-on: the provider's ID token failed the checks), as
+// user.sign_in_failed under name, the subject if known.
+func (s *Store) SignInRefused(ctx context.Context, name string, detail map[string]any, now time.Time) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		return auditInsert(ctx, tx, AuditEvent{At: now, ActorName: name, Action: "user.sign_in_failed", ObjectType: "user", Detail: detail})
+	})
 }
 
 func scanUserHash(row pgx.Row, hash *string, lockedUntil **time.Time) (auth.User, error) {
@@ -241,7 +306,7 @@ func failAttempt(ctx context.Context, tx pgx.Tx, attempt int64, now time.Time, a
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	return auditInsert(ctx, tx, AuditEvent{At: now, ActorID: userID, ActorName: login, Action: "user.sign_in_failed",
-		ObjectType: "user", ObjectID: userID, Detail: map[string]any{"address": address, "reason": why}})
+		ObjectType: "user", ObjectID: userID, Detail: map[string]any{"address": address, "method": "password", "reason": why}})
 }
 
 // SignOut records the end of a session in the audit trail.

@@ -167,3 +167,49 @@ func TestSignInLoginWideAndAddressKeys(t *testing.T) {
 		t.Fatalf("a colleague at the address after the attacker's refused retries: %+v; want an ordinary failure", r)
 	}
 }
+
+// A sign-in that single sign-on vouched for opens only an account that
+// exists and may sign in; each outcome is audited with its method, and no
+// account is ever made.
+func TestSignInExternal(t *testing.T) {
+	t.Parallel()
+	s := signInStore(t)
+	ctx := context.Background()
+	now := time.Now().Add(time.Hour).Truncate(time.Second)
+	in := func(login string) postgres.ExternalSignIn {
+		return postgres.ExternalSignIn{Login: login, Method: "oidc", Address: "10.0.0.7", Detail: map[string]any{"subject": "s-" + login}}
+	}
+	r0, err := s.SignInExternal(ctx, in("admin"), now)
+	if err != nil || r0.Outcome != postgres.SignInOK || r0.User.Login != "admin" {
+		t.Fatalf("admin: %+v %v", r0, err)
+	}
+	r, err := s.SignInExternal(ctx, in("nobody"), now)
+	if err != nil || r.Outcome != postgres.SignInFailed || r.User.ID != 0 {
+		t.Fatalf("unknown: %+v %v", r, err)
+	}
+	var users int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM app_user`).Scan(&users); err != nil || users != 1 {
+		t.Fatalf("accounts after an unknown sign-in: %d %v", users, err)
+	}
+	if err := s.UserSetDisabled(ctx, postgres.Actor{Name: "test"}, r0.User.ID, true, now); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.SignInExternal(ctx, in("admin"), now); err != nil || r.Outcome != postgres.SignInFailed {
+		t.Fatalf("disabled: %+v %v", r, err)
+	}
+	events, _, err := s.AuditList(ctx, postgres.AuditFilter{Action: "user.sign_in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		if e.Detail["method"] != "oidc" || e.Detail["address"] != "10.0.0.7" || e.Detail["subject"] == nil {
+			t.Errorf("event %s: detail %v", e.Action, e.Detail)
+		}
+		got = append(got, fmt.Sprintf("%s %s %v", e.Action, e.ActorName, e.Detail["reason"]))
+	}
+	want := []string{"user.sign_in_failed admin disabled", "user.sign_in_failed nobody unknown account", "user.sign_in 管理员 <nil>"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("audit %q; want %q", got, want)
+	}
+}

@@ -19,7 +19,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, web.AccountPage(web.AccountView{User: u, Done: r.URL.Query().Get("done")}))
+	s.render(w, r, web.AccountPage(web.AccountView{User: u, Done: r.URL.Query().Get("done"), Passwords: s.passwords}))
 }
 
 func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request) {

@@ -48,6 +48,8 @@ var expected = map[string][]string{
 	"POST /lang":                            {"public"},
 	"GET /signin":                           {"public"},
 	"POST /signin":                          {"public"},
+	"GET /signin/oidc":                      {"public"},
+	"GET /signin/oidc/callback":             {"public"},
 	"POST /signout":                         {"signed-in"},
 	"GET /account":                          {"signed-in"},
 	"GET /account/password":                 {"signed-in"},

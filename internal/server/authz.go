@@ -228,7 +228,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if now.Sub(seenAt) >= seenResolution {
 			s.sessions.Put(ctx, sessSeenAt, now.Unix())
 		}
-		must := u.MustChangePassword || u.PasswordExpired(sa.PasswordMaxAgeDays, now)
+		must := s.passwordDue(u, sa.PasswordMaxAgeDays, now)
 		if sa.ActsForSomeone {
 			if u.ActingFor, err = s.store.ProxyPrincipals(ctx, u.ID, secondment.DateOf(now)); err != nil {
 				s.renderError(w, r, err)
@@ -271,7 +271,15 @@ func (s *Server) tokenUser(ctx context.Context, token string, now time.Time) (au
 			return u, "", false, err
 		}
 	}
-	return u, a.Scope, u.MustChangePassword || u.PasswordExpired(a.PasswordMaxAgeDays, now), nil
+	return u, a.Scope, s.passwordDue(u, a.PasswordMaxAgeDays, now), nil
+}
+
+// passwordDue reports whether u must replace a one-time or expired
+// password before anything else. Only while passwords sign in: with
+// single sign-on alone the password opens nothing, and making people
+// change it would be a chore without a purpose.
+func (s *Server) passwordDue(u auth.User, maxAgeDays int, now time.Time) bool {
+	return s.passwords && (u.MustChangePassword || u.PasswordExpired(maxAgeDays, now))
 }
 
 // startSession signs u in on this browser: a new session ID (so a token

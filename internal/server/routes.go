@@ -16,6 +16,8 @@ func (s *Server) routes(r chi.Router) {
 	s.handle(r, "POST", "/lang", public, s.handleLangSet)
 	s.handle(r, "GET", "/signin", public, s.handleSignInForm)
 	s.handle(r, "POST", "/signin", public, s.handleSignIn)
+	s.handle(r, "GET", "/signin/oidc", public, s.handleSSOStart)
+	s.handle(r, "GET", "/signin/oidc/callback", public, s.handleSSOCallback)
 	s.handle(r, "POST", "/signout", signedIn, s.handleSignOut)
 
 	s.handle(r, "GET", "/account", signedIn, s.handleAccount)

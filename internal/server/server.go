@@ -23,6 +23,7 @@ import (
 	"secondment/internal/i18n"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
+	"secondment/internal/sso"
 	"secondment/web"
 )
 
@@ -39,6 +40,11 @@ type Server struct {
 	sessions *scs.SessionManager
 	rules    map[string]rule
 	version  string
+	// sso is the single sign-on provider (nil: none), ssoName its name on
+	// the sign-in button; passwords is whether local passwords sign in.
+	sso       *sso.Provider
+	ssoName   string
+	passwords bool
 	// requestTimeout bounds each request (deadline).
 	requestTimeout time.Duration
 	// uploads are the slots of large bodies (boundUploads); uploadPeak
@@ -68,6 +74,15 @@ type Deps struct {
 	// at once, so memory is bounded whatever the number of clients
 	// uploading; DefaultUploadSlots if zero.
 	UploadSlots int
+	// SSO signs people in through an OpenID Connect provider; nil: no
+	// single sign-on. SSOName is its name on the sign-in button ("": the
+	// catalog's 统一身份认证).
+	SSO     *sso.Provider
+	SSOName string
+	// NoPasswordSignIn switches local passwords off (SSO must be set): the
+	// sign-in page has no password form, a password sent is refused, and
+	// no password has to be changed. API tokens keep working.
+	NoPasswordSignIn bool
 }
 
 // DefaultUploadSlots is how many large bodies are read at once. Each may
@@ -113,7 +128,8 @@ func New(d Deps) *Server {
 		d.UploadSlots = DefaultUploadSlots
 	}
 	srv := &Server{app: approval.New(d.Store, d.Clock), store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
-		hashing: auth.NewSlots(d.HashSlots), uploads: make(chan struct{}, d.UploadSlots), sessions: sm, rules: map[string]rule{}, version: d.Version, requestTimeout: d.RequestTimeout}
+		hashing: auth.NewSlots(d.HashSlots), uploads: make(chan struct{}, d.UploadSlots), sessions: sm, rules: map[string]rule{}, version: d.Version, requestTimeout: d.RequestTimeout,
+		sso: d.SSO, ssoName: d.SSOName, passwords: !d.NoPasswordSignIn || d.SSO == nil}
 	// A session store that cannot reach the database answers as every
 	// other failure does (503 while it is away), not with scs's bare 500.
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { srv.fail(w, r, err) }

@@ -3,8 +3,11 @@ package server
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
@@ -18,7 +21,20 @@ func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	}
 	f := web.NewForm()
 	f.Values["next"] = localPath(r.URL.Query().Get("next"))
-	s.render(w, r, web.SignInPage(f))
+	s.render(w, r, s.signInPage(f))
+}
+
+// signInPage is the sign-in page with f: the password form while
+// passwords sign in, the single sign-on button when there is a provider.
+func (s *Server) signInPage(f web.Form) templ.Component {
+	v := web.SignInView{Form: f, Passwords: s.passwords, SSOName: s.ssoName}
+	if s.sso != nil {
+		v.SSOURL = "/signin/oidc"
+		if next := localPath(f.Value("next")); next != "/" {
+			v.SSOURL += "?next=" + url.QueryEscape(next)
+		}
+	}
+	return web.SignInPage(v)
 }
 
 // handleSignIn checks the login. Every failure gets the same words, so the
@@ -27,6 +43,15 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	f, err := readForm(w, r, "login", "password", "next")
 	if err != nil {
 		s.renderError(w, r, err)
+		return
+	}
+	if !s.passwords {
+		// Switched off: refused before anything is looked up or hashed,
+		// and not counted against the login, which nobody can guess here.
+		s.log.Info("password sign-in refused: switched off", "address", clientAddress(r))
+		f.Values["password"] = ""
+		f.Summary = secondment.Msg("auth.password_off")
+		s.renderStatus(w, r, http.StatusForbidden, s.signInPage(f))
 		return
 	}
 	password := r.PostForm.Get("password") // untrimmed: spaces may be part of it
@@ -42,7 +67,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if secondment.ErrorCodeOf(err) == secondment.EUnavailable {
 		f.Summary = secondment.Msg("auth.busy")
 		setRetryAfter(w, err)
-		s.renderStatus(w, r, status(err, false), web.SignInPage(f))
+		s.renderStatus(w, r, status(err, false), s.signInPage(f))
 		return
 	}
 	if err != nil {
@@ -54,17 +79,17 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		secs := int((res.Wait + time.Second - 1) / time.Second)
 		f.Summary = throttledMessage(secs)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.renderStatus(w, r, http.StatusTooManyRequests, web.SignInPage(f))
+		s.renderStatus(w, r, http.StatusTooManyRequests, s.signInPage(f))
 		return
 	case postgres.SignInRateLimited:
 		secs := int((res.Wait + time.Second - 1) / time.Second)
 		f.Summary = secondment.Msg("auth.rate_limited", "Wait", waitWords(secs))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.renderStatus(w, r, http.StatusTooManyRequests, web.SignInPage(f))
+		s.renderStatus(w, r, http.StatusTooManyRequests, s.signInPage(f))
 		return
 	case postgres.SignInFailed:
 		f.Summary = secondment.Msg("auth.failed")
-		s.renderStatus(w, r, http.StatusUnauthorized, web.SignInPage(f))
+		s.renderStatus(w, r, http.StatusUnauthorized, s.signInPage(f))
 		return
 	}
 	if err := s.startSession(r.Context(), u); err != nil {
