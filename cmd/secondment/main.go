@@ -1,6 +1,6 @@
 // Command secondment is the secondment (借调) approval service: one binary
 // with the subcommands serve (the default), migrate, seed, user, sweep,
-// audit, backup, restore and version.
+// audit, backup, restore, doctor and version.
 package main
 
 import (
@@ -35,6 +35,8 @@ Usage:
   secondment backup --out FILE [--force]  dump the database (pg_dump's custom format) into FILE
   secondment restore --in FILE [--yes]    load a backup as the schema's owner and grant the service's login again;
                                           a database with tables is replaced only with --yes
+  secondment doctor                       check a deployment: database, schema, jobs, clock, outbox, disk
+                                          (one line each: OK, WARN or FAIL; exit 1 on a FAIL)
   secondment version                      print the version
   secondment help [command]               show help
 
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBackup(ctx, args, getenv, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, args, getenv, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args, getenv, stdout, stderr)
 	case "version":
 		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
 			return &usageError{"version takes no arguments"}
