@@ -164,13 +164,17 @@ func place(partial, out string, force bool) error {
 		if err := os.Rename(partial, out); err != nil {
 			return fmt.Errorf("rename the backup into place: %w", err)
 		}
-	} else {
-		if err := os.Link(partial, out); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("%s was created while the backup ran; add --force to replace it", out)
-			}
-			return fmt.Errorf("name the backup %s: %w", out, err)
+	} else if err := os.Link(partial, out); errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s was created while the backup ran; add --force to replace it", out)
+	} else if err != nil {
+		// A file system without hard links: look, then rename.
+		if _, serr := os.Lstat(out); serr == nil {
+			return fmt.Errorf("%s was created while the backup ran; add --force to replace it", out)
 		}
+		if err := os.Rename(partial, out); err != nil {
+			return fmt.Errorf("rename the backup into place: %w", err)
+		}
+	} else {
 		_ = os.Remove(partial)
 	}
 	if d, err := os.Open(filepath.Dir(out)); err == nil {
@@ -434,7 +438,7 @@ var (
 	tocTable      = regexp.MustCompile(`^\d+; \d+ \d+ TABLE public (\S+) \S*$`)
 	tocExtension  = regexp.MustCompile(`^\d+; \d+ \d+ EXTENSION - (\S+)`)
 	tocExtComment = regexp.MustCompile(`^\d+; \d+ \d+ COMMENT - EXTENSION `)
-	tocHeader     = regexp.MustCompile(`^;\s+(Archive created at|Dumped from database version|Dumped by pg_dump version):\s+(.*)$`)
+	tocHeader     = regexp.MustCompile(`^;\s+(Archive created at|Dumped from database version:|Dumped by pg_dump version:)\s+(.*)$`)
 )
 
 // readTOC lists the backup's contents. The extensions are left out of the
@@ -457,7 +461,7 @@ func readTOC(ctx context.Context, restore, file string) (toc, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		if m := tocHeader.FindStringSubmatch(line); m != nil {
-			header = append(header, strings.ToLower(m[1][:1])+m[1][1:]+" "+m[2])
+			header = append(header, strings.ToLower(m[1][:1])+strings.TrimSuffix(m[1][1:], ":")+" "+m[2])
 		}
 		if m := tocTable.FindStringSubmatch(line); m != nil {
 			t.Tables = append(t.Tables, m[1])

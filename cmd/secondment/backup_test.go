@@ -303,12 +303,31 @@ func TestBackupRestore(t *testing.T) {
 	}
 
 	// Over the source, which changed since: --yes puts back the backup.
-	if err := queryOnce(t, owner, func(c *pgx.Conn) error {
-		_, err := c.Exec(t.Context(), `UPDATE secondment SET task = '改过' WHERE id = $1`, id)
-		return err
-	}); err != nil {
-		t.Fatal(err)
+	// First with a view someone made on a table, which the restore may
+	// not drop: it fails as a whole and leaves the database as it was.
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := queryOnce(t, owner, func(c *pgx.Conn) error { _, err := c.Exec(t.Context(), q, args...); return err }); err != nil {
+			t.Fatal(err)
+		}
 	}
+	exec(`UPDATE secondment SET task = '改过' WHERE id = $1`, id)
+	exec(`CREATE VIEW report AS SELECT id, task FROM secondment`)
+	changed := tableDigests(t, owner)
+	out, code, stderr = runCmd(t, e, "restore", "--in", file, "--yes")
+	if code != 1 || !strings.Contains(stderr, "the database is as it was") {
+		t.Fatalf("restore --yes over a table a view depends on: exit %d: %s %s", code, out, stderr)
+	}
+	if changed["secondment"] == source["secondment"] {
+		t.Fatal("the change to the source did not change its digest")
+	}
+	after := tableDigests(t, owner)
+	for tb, want := range changed {
+		if got := after[tb]; got != want {
+			t.Errorf("table %s changed by a failed restore: %q, was %q", tb, got, want)
+		}
+	}
+	exec(`DROP VIEW report`)
 	out, code, stderr = runCmd(t, e, "restore", "--in", file, "--yes")
 	if code != 0 {
 		t.Fatalf("restore --yes over the source: exit %d: %s %s", code, out, stderr)
