@@ -29,8 +29,8 @@ import (
 // file named FILE is always a whole backup.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	set := newSet("backup", "secondment backup --out FILE [--force] [flags]", config.Options{}, getenv, stdout)
-	outFlag := set.String("out", "", "the file to write (pg_dump's custom format; `secondment restore --in FILE` reads it); "+
-		"refused if it exists, unless --force")
+	outFlag := set.String("out", "", "the file to write (pg_dump's custom format, mode 0600; secondment restore --in FILE reads it), "+
+		"written as FILE.partial and renamed once complete; refused if it exists, unless --force")
 	force := set.Bool("force", false, "replace --out if it exists (and a FILE.partial an interrupted backup left)")
 	cfg, pos, err := parse(set, args)
 	if err != nil {
@@ -286,8 +286,10 @@ func bytesize(n int64) string {
 // service's logins.
 func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	set := newSet("restore", "secondment restore --in FILE [--yes] [flags]", config.Options{}, getenv, stdout)
-	inFlag := set.String("in", "", "the backup to restore, as `secondment backup --out` wrote it")
-	yes := set.Bool("yes", false, "replace what the database holds with the backup; needed unless it has no tables")
+	inFlag := set.String("in", "", "the backup to restore, as secondment backup --out wrote it")
+	yes := set.Bool("yes", false, "replace what the database holds: needed unless it has no tables. Each of the backup's objects "+
+		"is dropped and made again, all in one transaction (a failure changes nothing); a database with tables the backup "+
+		"lacks is refused even so, and so is one the service is connected to (docs/backup.md)")
 	cfg, pos, err := parse(set, args)
 	if err != nil {
 		return err
