@@ -22,6 +22,7 @@ import (
 // one URL only, that login does both (and the service says so).
 type database struct {
 	store    *postgres.Store // what the command works with
+	url      string          // the login store connects as (for pg_dump and pg_restore)
 	owner    *postgres.Store // the owner's pool while serving; nil otherwise
 	appRole  string          // granted after migrating; "" with one login
 	log      *slog.Logger
@@ -88,7 +89,7 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, excl
 		d.Close()
 		return nil, err
 	}
-	d.store = store
+	d.store, d.url = store, main
 	if serving && ownerURL != "" && d.appRole != "" {
 		opts.MaxConns = 2
 		if d.owner, err = postgres.Open(ctx, ownerURL, opts); err != nil {

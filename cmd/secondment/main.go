@@ -1,5 +1,6 @@
 // Command secondment is the secondment (借调) approval service: one binary
-// with the subcommands serve (the default), migrate, seed and version.
+// with the subcommands serve (the default), migrate, seed, user, sweep,
+// audit, backup, restore, doctor and version.
 package main
 
 import (
@@ -31,6 +32,11 @@ Usage:
   secondment audit verify [--expect SEQ:HASH]
                                           check the audit trail's hash chain (exit 1 if broken)
   secondment audit purge --before D --yes delete audit events past their retention (at least 6 months)
+  secondment backup --out FILE [--force]  dump the database (pg_dump's custom format) into FILE
+  secondment restore --in FILE [--yes]    load a backup as the schema's owner and grant the service's login again;
+                                          a database with tables is replaced only with --yes
+  secondment doctor                       check a deployment: database, schema, jobs, clock, outbox, disk
+                                          (one line each: OK, WARN or FAIL; exit 1 on a FAIL)
   secondment version                      print the version
   secondment help [command]               show help
 
@@ -84,6 +90,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSweep(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, getenv, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args, getenv, stdout, stderr)
 	case "version":
 		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
 			return &usageError{"version takes no arguments"}

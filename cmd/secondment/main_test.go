@@ -89,6 +89,10 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"seed"}, env(), 2, []string{"seed demo"}},
 		{[]string{"seed", "demo", "--scale", "-1"}, env(), 2, []string{"--scale -1"}},
 		{[]string{"serve", "extra"}, env(), 2, []string{"takes no arguments"}},
+		{[]string{"backup"}, env(), 2, []string{"backup needs --out FILE"}},
+		{[]string{"restore"}, env(), 2, []string{"restore needs --in FILE"}},
+		{[]string{"restore", "--in", "/nonexistent/secondment.dump"}, env(), 1, []string{"no such file"}},
+		{[]string{"doctor", "extra"}, env(), 2, []string{"takes no arguments"}},
 		// Every bad value is reported, one line each, in one run.
 		{[]string{"serve", "--log-level", "loud", "--addr", "nonsense", "--log-format", "xml"}, env(), 1,
 			[]string{"--log-level \"loud\"", "--addr \"nonsense\"", "--log-format \"xml\""}},

@@ -63,7 +63,20 @@ type Config struct {
 const (
 	SweepTimeout = 5 * time.Minute
 	RescueAfter  = SweepTimeout + time.Minute
+	// JobTimeout limits the jobs that set no limit of their own.
+	JobTimeout = time.Minute
 )
+
+// TimeLimit is how long a job of kind may run before River cancels it
+// (with the default RescueAfter): what `secondment doctor` measures a
+// running job against.
+func TimeLimit(kind string) time.Duration {
+	switch kind {
+	case SweepArgs{}.Kind(), AuditVerifyArgs{}.Kind():
+		return SweepTimeout
+	}
+	return JobTimeout
+}
 
 // PruneArgs is the hourly job that deletes old read notifications, and
 // expired sessions, old sign-in attempts and idempotency keys.
@@ -269,7 +282,7 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 		ReindexerIndexNames: []string{},
 		// River's default limit for the jobs that set none; it must not
 		// exceed the rescue delay (only tests make that short).
-		JobTimeout: min(time.Minute, c.RescueAfter/2),
+		JobTimeout: min(JobTimeout, c.RescueAfter/2),
 		Workers:    workers,
 		Logger:     c.Logger,
 		PeriodicJobs: append(periodic,

@@ -105,3 +105,51 @@ func CheckMajor(major int) error {
 	}
 	return nil
 }
+
+// Tools lists the copies of a PostgreSQL client program (pg_dump,
+// pg_restore) found where BinDir looks, in its order: pg_config --bindir,
+// /usr/lib/postgresql/*/bin newest major first, then PATH. The caller
+// picks the first new enough for its server: a client reads servers of its
+// own major version and older, never newer ones. Empty when there is none
+// (see NoClientError).
+func (f Finder) Tools(name string) []string {
+	var out []string
+	add := func(p string) {
+		if p != "" && f.IsExecutable(p) && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if dir, err := f.PGConfigBinDir(); err == nil && dir != "" {
+		add(filepath.Join(dir, name))
+	}
+	dirs, _ := f.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(dirs, func(a, b string) int { return versionOfDir(b) - versionOfDir(a) })
+	for _, d := range dirs {
+		add(filepath.Join(d, name))
+	}
+	if p, err := f.LookPath(name); err == nil {
+		add(p)
+	}
+	return out
+}
+
+// NoClientError says that a client program is missing, or too old for a
+// server of major version need (0: any), and which package brings it.
+func NoClientError(name string, need int, found []string) error {
+	if len(found) == 0 {
+		return fmt.Errorf("%s not found: install the PostgreSQL client programs, `apt-get install postgresql-client` "+
+			"(Debian/Ubuntu; the server package `postgresql` includes them)", name)
+	}
+	return fmt.Errorf("%s %d or newer is needed for a PostgreSQL %d server, found only %s: "+
+		"install `postgresql-client-%d` (Debian/Ubuntu, from apt.postgresql.org when the distribution has no such version)",
+		name, need, need, strings.Join(found, ", "), need)
+}
+
+// ToolMajor runs `path --version` and reads its major version.
+func ToolMajor(path string) (int, error) {
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return 0, fmt.Errorf("run %s --version: %w", path, err)
+	}
+	return ParseMajor(string(out))
+}

@@ -91,3 +91,24 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("CheckMajor(%d) = %v", MinMajor, err)
 	}
 }
+
+func TestToolsOrder(t *testing.T) {
+	f := fakeFinder("/usr/bin", []string{"/usr/lib/postgresql/13/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"},
+		map[string]string{"pg_dump": "/usr/bin/pg_dump"},
+		"/usr/bin/pg_dump", "/usr/lib/postgresql/13/bin/pg_dump", "/usr/lib/postgresql/16/bin/pg_dump")
+	got := strings.Join(f.Tools("pg_dump"), " ")
+	// pg_config's directory first (here it has one too), then the
+	// versioned ones newest first, each path once.
+	if want := "/usr/bin/pg_dump /usr/lib/postgresql/16/bin/pg_dump /usr/lib/postgresql/13/bin/pg_dump"; got != want {
+		t.Errorf("Tools = %q, want %q", got, want)
+	}
+	if got := fakeFinder("", nil, nil).Tools("pg_restore"); len(got) != 0 {
+		t.Errorf("Tools on a machine without clients = %v", got)
+	}
+	if err := NoClientError("pg_dump", 0, nil); !strings.Contains(err.Error(), "postgresql-client") {
+		t.Errorf("missing: %v", err)
+	}
+	if err := NoClientError("pg_dump", 17, []string{"/usr/lib/postgresql/15/bin/pg_dump"}); !strings.Contains(err.Error(), "postgresql-client-17") {
+		t.Errorf("too old: %v", err)
+	}
+}
