@@ -38,6 +38,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	slot := func(verify func() error) error { return s.withHashSlot(r.Context(), verify) }
 	res, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now(), slot)
+	s.metrics.SignIn(signInOutcome(res, err))
 	u := res.User
 	if secondment.ErrorCodeOf(err) == secondment.EUnavailable {
 		f.Summary = secondment.Msg("auth.busy")
