@@ -24,8 +24,8 @@ func TestServeMetrics(t *testing.T) {
 	var out, errb syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--database-url", dbURL},
-			env("SECONDMENT_METRICS_TOKEN", token), strings.NewReader(""), &out, &errb)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--database-url", dbURL,
+			"--trusted-proxies", "127.0.0.1/32"}, env("SECONDMENT_METRICS_TOKEN", token), strings.NewReader(""), &out, &errb)
 	}()
 	var base, metrics string
 	deadline := time.Now().Add(60 * time.Second)
@@ -96,5 +96,19 @@ func TestServeMetrics(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("public /metrics with the token: %d", res.StatusCode)
+	}
+	// The request log names the client behind the trusted proxy.
+	req, _ = http.NewRequest(http.MethodGet, base+"/healthz", nil)
+	req.Header.Set("X-Forwarded-For", "198.51.100.23")
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		res.Body.Close()
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errb.String(), "client=198.51.100.23"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the request log lacks the forwarded client:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

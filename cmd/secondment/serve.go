@@ -126,7 +126,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		debug.SetMemoryLimit(int64(slots)*64<<20 + 48<<20)
 	}
 	srv := server.New(server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version, Clock: clock,
-		SecureCookies: cfg.SecureCookies, HashSlots: slots, Metrics: reg, MetricsToken: cfg.MetricsToken})
+		SecureCookies: cfg.SecureCookies, HashSlots: slots, Metrics: reg, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies})
 	if mln != nil {
 		// Served until the public listener stops, whyever it stops.
 		mctx, stop := context.WithCancel(ctx)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,9 +42,10 @@ type Config struct {
 	NotifyWebhook    string        // URL each notification is also posted to; "": the inbox only
 	DebugAddr        string        // loopback address serving Go's profiles (net/http/pprof); "": off
 	HashSlots        int           // password hashes at once (64 MiB each); 0: one per CPU (GOMAXPROCS)
-	// Metrics (metrics.go).
-	MetricsAddr  string // address of a separate listener serving /metrics; "": none
-	MetricsToken string // bearer token that opens /metrics on the public address too; "": a 404 there
+	// Metrics and the reverse proxies in front (metrics.go).
+	MetricsAddr    string         // address of a separate listener serving /metrics; "": none
+	MetricsToken   string         // bearer token that opens /metrics on the public address too; "": a 404 there
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed; none: the peer is the client
 	// Today is the rehearsal day (dev mode only): the service runs as if
 	// it were that day; zero: the real clock.
 	Today secondment.Date
@@ -80,6 +82,8 @@ type Set struct {
 	today      string
 	env        func(string) string
 	errs       []error
+	// trustedProxies is --trusted-proxies as given; Parse reads it.
+	trustedProxies string
 }
 
 // Options choose which flags a subcommand has.

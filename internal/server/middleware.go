@@ -25,7 +25,8 @@ func (s *Server) tagRequest(next http.Handler) http.Handler {
 	})
 }
 
-// record writes one structured line per request, with its ID, and records the request's duration in the metrics by
+// record writes one structured line per request, with its ID and the
+// client's address, and records the request's duration in the metrics by
 // route pattern (read once the router has matched it: a path would make a
 // series per request).
 func (s *Server) record(next http.Handler) http.Handler {
@@ -54,6 +55,7 @@ func (s *Server) record(next http.Handler) http.Handler {
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", route),
+			slog.String("client", s.clientAddress(r)),
 			slog.Int("status", status),
 			slog.Int("bytes", ww.BytesWritten()),
 			slog.Duration("duration", took),

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -52,6 +53,8 @@ type Server struct {
 	metrics      *metrics.Metrics
 	metricsHTTP  http.Handler
 	metricsToken []byte
+	// proxies are the trusted reverse proxies (clientAddress).
+	proxies []netip.Prefix
 }
 
 // Deps are the server's collaborators.
@@ -84,6 +87,9 @@ type Deps struct {
 	// requests with "Authorization: Bearer MetricsToken"; otherwise, and
 	// for any other request, /metrics is a 404 there.
 	MetricsToken string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (clientAddress); none: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultUploadSlots is how many large bodies are read at once. Each may
@@ -138,7 +144,7 @@ func New(d Deps) *Server {
 	}
 	srv := &Server{app: approval.New(d.Store, d.Clock), store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
 		hashing: auth.NewSlots(d.HashSlots), uploads: make(chan struct{}, d.UploadSlots), sessions: sm, rules: map[string]rule{}, version: d.Version, requestTimeout: d.RequestTimeout,
-		metrics: d.Metrics, metricsHTTP: d.Metrics.Handler()}
+		metrics: d.Metrics, metricsHTTP: d.Metrics.Handler(), proxies: d.TrustedProxies}
 	if d.MetricsToken != "" {
 		h := sha256.Sum256([]byte(d.MetricsToken))
 		srv.metricsToken = h[:]
