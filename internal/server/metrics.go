@@ -18,7 +18,7 @@ import (
 // compared by its SHA-256, in constant time, so neither its content nor its
 // length leaks through timing.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, notFound http.HandlerFunc) {
-	if s.metricsToken == nil || !s.metricsAuthorized(r) {
+	if s.metricsToken == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || !s.metricsAuthorized(r) {
 		notFound(w, r)
 		return
 	}

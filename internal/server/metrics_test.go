@@ -267,6 +267,14 @@ func TestMetricsOnThePublicPort(t *testing.T) {
 	if res, body := get(s.as(t, "sysadmin"), ""); res.StatusCode != http.StatusNotFound || strings.Contains(body, "secondment_") {
 		t.Errorf("signed-in administrator without the token: %d, want 404", res.StatusCode)
 	}
+	// Another method is no 405, which would tell the path exists.
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+		req, _ := http.NewRequest(method, s.srv.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+metricsToken)
+		if res, _ := anon.do(req); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s /metrics: %d, want 404", method, res.StatusCode)
+		}
+	}
 	for _, scheme := range []string{"Bearer ", "bearer "} {
 		res, body := get(anon, scheme+metricsToken)
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, "secondment_http_request_duration_seconds") {
@@ -300,6 +308,10 @@ func TestRoutesOutsideTheTable(t *testing.T) {
 	rules := srv.Rules()
 	var outside []string
 	for _, rt := range r.Routes() {
+		if rt.Handlers["*"] != nil {
+			outside = append(outside, "* "+rt.Pattern) // every method
+			continue
+		}
 		for method := range rt.Handlers {
 			if _, ok := rules[method+" "+rt.Pattern]; !ok {
 				outside = append(outside, method+" "+rt.Pattern)
@@ -307,7 +319,9 @@ func TestRoutesOutsideTheTable(t *testing.T) {
 		}
 	}
 	slices.Sort(outside)
-	want := []string{"GET /favicon.ico", "GET /healthz", "GET /metrics", "GET /readyz", "GET /static/{hash}/*"}
+	// /metrics answers every method, so that none is a 405 telling that
+	// it exists.
+	want := []string{"* /metrics", "GET /favicon.ico", "GET /healthz", "GET /readyz", "GET /static/{hash}/*"}
 	if !slices.Equal(outside, want) {
 		t.Fatalf("routes outside the table: %v, want %v", outside, want)
 	}

@@ -231,8 +231,9 @@ func (s *Server) Router() chi.Router {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	// Not a page: no session, and no rule of the route table. Without the
-	// metrics token it is the same 404 as any unknown path (metrics.go).
-	r.Get("/metrics", func(w http.ResponseWriter, req *http.Request) { s.handleMetrics(w, req, r.NotFoundHandler()) })
+	// metrics token it is the same 404 as any unknown path, whatever the
+	// method (a 405 would tell that it exists; metrics.go).
+	r.HandleFunc("/metrics", func(w http.ResponseWriter, req *http.Request) { s.handleMetrics(w, req, r.NotFoundHandler()) })
 	r.Get("/static/{hash}/*", handleStatic)
 	r.Get("/favicon.ico", handleFavicon)
 
