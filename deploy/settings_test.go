@@ -24,15 +24,10 @@ import (
 // root is the repository's root (tests run in deploy/).
 const root = ".."
 
-// pendingSettings are settings other branches of issue #15 are adding
-// under exactly these names; the files here already pass them. Until the
-// flag is in the code the name is accepted from this list (and the test
-// says so); once it is, the code is what is checked and the entry is dead.
-// Empty this list when those branches have landed.
-var pendingSettings = map[string]string{
-	"SECONDMENT_TRUSTED_PROXIES": "--trusted-proxies (client addresses behind a proxy)",
-	"SECONDMENT_METRICS_ADDR":    "--metrics-addr (Prometheus metrics listener)",
-}
+// pendingSettings are settings named in deploy/ before the code has them:
+// accepted from this list (and the test says so). Empty while every name
+// is in the code.
+var pendingSettings = map[string]string{}
 
 var (
 	sourcesOnce sync.Once

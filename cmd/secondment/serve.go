@@ -17,6 +17,7 @@ import (
 	"secondment/internal/config"
 	"secondment/internal/i18n"
 	"secondment/internal/jobs"
+	"secondment/internal/metrics"
 	"secondment/internal/postgres"
 	"secondment/internal/server"
 	"secondment/internal/sso"
@@ -47,6 +48,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var mln net.Listener // --metrics-addr
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
+		}
+		defer mln.Close()
+	}
 
 	db, err := openDatabase(ctx, cfg, log, true, true)
 	if err != nil {
@@ -87,9 +95,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	// One registry for the server and the jobs of this process.
+	reg := metrics.New(version, log)
+	if err := reg.WatchDatabase(db.store.Pool, metrics.WatchOptions{Outbox: cfg.Jobs && cfg.NotifyWebhook != ""}); err != nil {
+		return err
+	}
 	if cfg.Jobs {
 		jc := jobs.Config{Clock: clock, SweepInterval: cfg.SweepInterval, EscalateAfter: cfg.EscalateAfter,
-			ReminderDays: cfg.RemindDays, Logger: log}
+			ReminderDays: cfg.RemindDays, Logger: log, Metrics: reg}
 		if cfg.NotifyWebhook != "" {
 			jc.Channel = jobs.Webhook{URL: cfg.NotifyWebhook}
 		}
@@ -122,7 +135,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		debug.SetMemoryLimit(int64(slots)*64<<20 + 48<<20)
 	}
 	deps := server.Deps{Store: db.store, Catalog: catalog, Logger: log, Version: version, Clock: clock,
-		SecureCookies: cfg.SecureCookies, HashSlots: slots, NoPasswordSignIn: !cfg.PasswordSignIn}
+		SecureCookies: cfg.SecureCookies, HashSlots: slots, NoPasswordSignIn: !cfg.PasswordSignIn,
+		Metrics: reg, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies}
 	if o := cfg.OIDC; o.Enabled() {
 		deps.SSO = sso.New(sso.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 			RedirectURL: o.RedirectURL, Claim: o.Claim})
@@ -139,6 +153,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}()
 	}
 	srv := server.New(deps)
+	if mln != nil {
+		// Served until the public listener stops, whyever it stops.
+		mctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := server.Serve(mctx, mln, srv.MetricsHandler(), log); err != nil {
+				log.Error("metrics listener", "err", err)
+			}
+		}()
+		defer func() { stop(); <-done }()
+		fmt.Fprintf(stdout, "metrics on %smetrics\n", publicURL(mln.Addr()))
+	}
 	if cfg.DebugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {

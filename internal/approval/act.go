@@ -99,6 +99,7 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 	}
 	now := s.clock.Now()
 	var out Request
+	var withdrawn int // renewals the step withdrew, in its transaction
 	err := s.store.InTxLoading(ctx, id, u.ID, func(tx *postgres.Tx, l postgres.Loaded) error {
 		cur, ok := s.inContext(u, l.SecondmentRecord, l.Handlers, l.Copied, l.EscalatedTo)
 		if !ok {
@@ -145,7 +146,7 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		if in.Letter != nil {
 			step.Files = []*postgres.Attachment{{Name: in.Letter.Name, ContentType: in.Letter.ContentType, Data: in.Letter.Data}}
 		}
-		if err := s.settleRenewals(ctx, tx, id, in.Action, step.To.State, now); err != nil {
+		if withdrawn, err = s.settleRenewals(ctx, tx, id, in.Action, step.To.State, now); err != nil {
 			return err
 		}
 		version, _, err := tx.SecondmentStep(ctx, step)
@@ -163,6 +164,10 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 	if err != nil {
 		return Request{}, fmt.Errorf("%s secondment %d: %w", in.Action, id, err)
 	}
+	s.committed(in.Action)
+	for range withdrawn {
+		s.committed(secondment.ActWithdraw)
+	}
 	return out, nil
 }
 
@@ -174,7 +179,8 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 // (the transfer may still be rejected, and a withdrawn renewal cannot come
 // back). They go before the term's own step, so an approved renewal never
 // meets a term that holds the person without end (secondment_one_place).
-func (s *Service) settleRenewals(ctx context.Context, tx *postgres.Tx, id int64, act secondment.Action, to secondment.State, now time.Time) error {
+// It returns how many renewals it withdrew.
+func (s *Service) settleRenewals(ctx context.Context, tx *postgres.Tx, id int64, act secondment.Action, to secondment.State, now time.Time) (int, error) {
 	switch {
 	case to == secondment.StateReturnRecorded || act == secondment.ActRecall:
 		return withdrawRenewals(ctx, tx, id, now)
@@ -183,59 +189,60 @@ func (s *Service) settleRenewals(ctx context.Context, tx *postgres.Tx, id int64,
 		// sweep, never ended by hand: the person stays, under the renewal.
 		ids, err := tx.PendingRenewals(ctx, id)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		for _, rid := range ids {
 			r, err := tx.SecondmentLoad(ctx, rid, 0)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if r.State == secondment.StateApproved && r.PreviousID == id {
-				return &secondment.Error{Code: secondment.EConflict,
+				return 0, &secondment.Error{Code: secondment.EConflict,
 					Message: secondment.Msg("transition.error.expire_renewed", "Number", r.Number, "Start", r.Start.String())}
 			}
 		}
-		return nil
+		return 0, nil
 	case act == secondment.ActTransfer:
 		ids, err := tx.PendingRenewals(ctx, id)
 		if err != nil || len(ids) == 0 {
-			return err
+			return 0, err
 		}
 		r, err := tx.SecondmentLoad(ctx, ids[0], 0)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		return &secondment.Error{Code: secondment.EConflict,
+		return 0, &secondment.Error{Code: secondment.EConflict,
 			Message: secondment.Msg("transfer.error.renewal_pending", "Number", r.Number)}
 	}
-	return nil
+	return 0, nil
 }
 
 // withdrawRenewals withdraws, as the system, the renewals of term id still
 // pending once its return is recorded: there is no term left for them to
 // continue (R6), and the lending unit must not be asked to consent to one.
-// It runs in the return's transaction, so both stand or neither.
-func withdrawRenewals(ctx context.Context, tx *postgres.Tx, id int64, now time.Time) error {
+// It runs in the return's transaction, so both stand or neither. It
+// returns how many it withdrew.
+func withdrawRenewals(ctx context.Context, tx *postgres.Tx, id int64, now time.Time) (int, error) {
 	ids, err := tx.PendingRenewals(ctx, id)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	system := secondment.Actor{Role: secondment.RoleSystem, Name: "system"}
 	for _, rid := range ids {
 		l, err := tx.SecondmentLoad(ctx, rid, 0)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		res, err := secondment.Transition(l.Secondment, system, secondment.Input{Action: secondment.ActWithdraw}, now)
 		if err != nil {
-			return fmt.Errorf("withdraw renewal %d: %w", rid, err)
+			return 0, fmt.Errorf("withdraw renewal %d: %w", rid, err)
 		}
 		if _, _, err := tx.SecondmentStep(ctx, postgres.Step{From: l.SecondmentRecord, To: res.Secondment, Actor: system,
 			Action: secondment.ActWithdraw, Event: res.Event, Notify: res.Notifications, Now: now, Detail: auditDetail(res)}); err != nil {
-			return fmt.Errorf("withdraw renewal %d: %w", rid, err)
+			return 0, fmt.Errorf("withdraw renewal %d: %w", rid, err)
 		}
 	}
-	return nil
+	return len(ids), nil
 }
 
 // auditDetail is what the audit trail records of a step besides its

@@ -25,6 +25,8 @@ import (
 type Service struct {
 	store *postgres.Store
 	clock secondment.Clock
+	// observe hears of each committed transition (Observe); nil: nobody.
+	observe func(secondment.Action)
 
 	cat atomic.Pointer[snapshot] // immutable; replaced whole when the catalog moves on
 }
@@ -36,6 +38,21 @@ func New(store *postgres.Store, clock secondment.Clock) *Service {
 		clock = secondment.SystemClock{}
 	}
 	return &Service{store: store, clock: clock}
+}
+
+// Observe makes fn hear of every state change of a request the use cases
+// commit, once each and after the commit (a step rolled back is never
+// heard): the metrics count them. Set it before the service is used.
+func (s *Service) Observe(fn func(secondment.Action)) { s.observe = fn }
+
+// committed tells the observer of the transitions a use case committed.
+func (s *Service) committed(actions ...secondment.Action) {
+	if s.observe == nil {
+		return
+	}
+	for _, a := range actions {
+		s.observe(a)
+	}
 }
 
 // Sentinel causes of the conflicts a command returns, for errors.Is.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -43,6 +44,10 @@ type Config struct {
 	HashSlots        int           // password hashes at once (64 MiB each); 0: one per CPU (GOMAXPROCS)
 	OIDC             OIDC          // single sign-on; off while OIDC.Issuer is empty
 	PasswordSignIn   bool          // local passwords sign in; false: only OIDC does
+	// Metrics and the reverse proxies in front (metrics.go).
+	MetricsAddr    string         // address of a separate listener serving /metrics; "": none
+	MetricsToken   string         // bearer token that opens /metrics on the public address too; "": a 404 there
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed; none: the peer is the client
 	// Today is the rehearsal day (dev mode only): the service runs as if
 	// it were that day; zero: the real clock.
 	Today secondment.Date
@@ -92,6 +97,8 @@ type Set struct {
 	today      string
 	env        func(string) string
 	errs       []error
+	// trustedProxies is --trusted-proxies as given; Parse reads it.
+	trustedProxies string
 }
 
 // Options choose which flags a subcommand has.
@@ -150,6 +157,7 @@ func NewSet(name string, o Options, getenv func(string) string, out io.Writer) *
 			"password hashes that may run at once, 64 MiB each; 0: one per CPU (env SECONDMENT_HASH_SLOTS)")
 		s.StringVar(&c.DebugAddr, "debug-addr", getenv("SECONDMENT_DEBUG_ADDR"),
 			"serve Go's runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty: off (env SECONDMENT_DEBUG_ADDR)")
+		s.metricsFlags()
 		s.StringVar(&c.NotifyWebhook, "notify-webhook", getenv("SECONDMENT_NOTIFY_WEBHOOK"),
 			"also post every notification as JSON to this http(s) URL, retrying until it gets through (env SECONDMENT_NOTIFY_WEBHOOK)")
 		s.StringVar(&s.today, "today", getenv("SECONDMENT_TODAY"),
@@ -349,6 +357,7 @@ func (s *Set) Parse(args []string) (Config, error) {
 			errs = append(errs, fmt.Errorf("--debug-addr %q: want a loopback host:port such as 127.0.0.1:6060 (profiles are never served to the network)", c.DebugAddr))
 		}
 	}
+	errs = append(errs, s.checkMetrics(&c)...)
 	if c.NotifyWebhook != "" {
 		if u, err := url.Parse(c.NotifyWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("--notify-webhook %q: want an http:// or https:// URL", c.NotifyWebhook))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"secondment/internal/metrics"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 )
@@ -85,6 +86,12 @@ func Backoff(attempts int) time.Duration {
 // delivered or failed (due again after Backoff). Claims skip rows another
 // replica holds, so replicas share the work.
 func Deliver(ctx context.Context, store *postgres.Store, ch Channel, clock secondment.Clock, limit int) (delivered, failed int, err error) {
+	return deliver(ctx, store, ch, clock, limit, nil)
+}
+
+// deliver is Deliver recording each delivery's lag (from the
+// notification's creation) and each failure in m.
+func deliver(ctx context.Context, store *postgres.Store, ch Channel, clock secondment.Clock, limit int, m *metrics.Metrics) (delivered, failed int, err error) {
 	ns, err := store.NotificationClaim(ctx, limit, clock.Now())
 	if err != nil {
 		return 0, 0, fmt.Errorf("claim notifications: %w", err)
@@ -92,13 +99,16 @@ func Deliver(ctx context.Context, store *postgres.Store, ch Channel, clock secon
 	for _, n := range ns {
 		if derr := ch.Deliver(ctx, n); derr != nil {
 			failed++
+			m.NotificationFailed()
 			if err := store.NotificationMarkFailed(ctx, n.ID, derr.Error(), clock.Now().Add(Backoff(n.Attempts))); err != nil {
 				return delivered, failed, fmt.Errorf("mark notification %d failed: %w", n.ID, err)
 			}
 			continue
 		}
 		delivered++
-		if err := store.NotificationMarkDelivered(ctx, n.ID, clock.Now()); err != nil {
+		at := clock.Now()
+		m.NotificationDelivered(at.Sub(n.CreatedAt)) // through, whether or not the mark below is
+		if err := store.NotificationMarkDelivered(ctx, n.ID, at); err != nil {
 			return delivered, failed, fmt.Errorf("mark notification %d delivered: %w", n.ID, err)
 		}
 	}
@@ -116,12 +126,13 @@ type deliverWorker struct {
 	store   *postgres.Store
 	channel Channel
 	clock   secondment.Clock
+	metrics *metrics.Metrics
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	// Batches of 100 until nothing is due, so a backlog drains in one run.
 	for {
-		delivered, failed, err := Deliver(ctx, w.store, w.channel, w.clock, 100)
+		delivered, failed, err := deliver(ctx, w.store, w.channel, w.clock, 100, w.metrics)
 		if err != nil {
 			return err
 		}

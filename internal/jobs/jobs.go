@@ -16,7 +16,9 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
+	"secondment/internal/metrics"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 )
@@ -54,6 +56,9 @@ type Config struct {
 	// RescueAfter, the package constant). It must exceed every job's time
 	// limit.
 	RescueAfter time.Duration
+	// Metrics records each job's run and failure, the sweeps and the
+	// deliveries; nil: nothing is recorded.
+	Metrics *metrics.Metrics
 }
 
 // SweepTimeout bounds one sweep (a province's million expirations took
@@ -144,6 +149,7 @@ type sweepWorker struct {
 	log      *slog.Logger
 	escalate int
 	remind   []int
+	metrics  *metrics.Metrics
 }
 
 // Timeout is the sweep's time limit, under RescueAfter.
@@ -161,8 +167,12 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 		// their dates against now), at the real time of day.
 		day, now = d, secondment.OnDay(d, now)
 	}
+	start := time.Now()
 	res, err := w.store.Sweep(ctx, day, now, postgres.SweepOptions{Origin: fmt.Sprintf("job %d", job.ID),
 		EscalateAfter: w.escalate, ReminderDays: w.remind})
+	// Counted even when the sweep failed midway: each batch before the
+	// failure committed, and res counts those.
+	recordSweep(w.metrics, res, time.Since(start))
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", day, err)
 	}
@@ -232,7 +242,8 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 	if escalate == 0 {
 		escalate = -1 // SweepOptions: negative is never
 	}
-	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger, escalate: escalate, remind: c.ReminderDays}); err != nil {
+	if err := river.AddWorkerSafely(workers, &sweepWorker{store: store, clock: c.Clock, log: c.Logger, escalate: escalate, remind: c.ReminderDays,
+		metrics: c.Metrics}); err != nil {
 		return nil, fmt.Errorf("register sweep worker: %w", err)
 	}
 	if c.KeepRead <= 0 {
@@ -257,7 +268,7 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 				return AuditVerifyArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
 			}, &river.PeriodicJobOpts{RunOnStart: true})}
 	if c.Channel != nil {
-		if err := river.AddWorkerSafely(workers, &deliverWorker{store: store, channel: c.Channel, clock: c.Clock}); err != nil {
+		if err := river.AddWorkerSafely(workers, &deliverWorker{store: store, channel: c.Channel, clock: c.Clock, metrics: c.Metrics}); err != nil {
 			return nil, fmt.Errorf("register delivery worker: %w", err)
 		}
 		every := c.DeliverEvery
@@ -285,6 +296,7 @@ func NewClient(store *postgres.Store, c Config) (*river.Client[pgx.Tx], error) {
 		JobTimeout: min(JobTimeout, c.RescueAfter/2),
 		Workers:    workers,
 		Logger:     c.Logger,
+		Middleware: []rivertype.Middleware{measure(c.Metrics)},
 		PeriodicJobs: append(periodic,
 			river.NewPeriodicJob(river.PeriodicInterval(interval),
 				func() (river.JobArgs, *river.InsertOpts) {

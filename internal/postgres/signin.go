@@ -33,7 +33,18 @@ type SignInResult struct {
 	User    auth.User
 	Outcome SignInOutcome
 	Wait    time.Duration
+	// Reason is why a SignInFailed attempt failed, as its audit event
+	// records it (ReasonUnknown, …), for the server's metrics.
+	Reason string
 }
+
+// The reasons of a failed sign-in, as audited.
+const (
+	ReasonUnknown  = "unknown account"
+	ReasonDisabled = "disabled"
+	ReasonLocked   = "locked"
+	ReasonPassword = "wrong password"
+)
 
 // ThrottleDelay is the wait after failures failed attempts of one login
 // from one address (issue #13): none below the threshold, then one second
@@ -193,9 +204,11 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 	}
 	var user auth.User
 	outcome := SignInFailed
+	var reason string
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if !known {
-			return failAttempt(ctx, tx, attempt, now, address, 0, "unknown account", login)
+			reason = ReasonUnknown
+			return failAttempt(ctx, tx, attempt, now, address, 0, reason, login)
 		}
 		// Judged on the row as it is now, locked against the other
 		// attempts on this account: it may have been disabled, locked or
@@ -208,11 +221,14 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 		}
 		switch {
 		case u.Disabled:
-			return failAttempt(ctx, tx, attempt, now, address, u.ID, "disabled", login)
+			reason = ReasonDisabled
 		case lockedUntil != nil && lockedUntil.After(now):
-			return failAttempt(ctx, tx, attempt, now, address, u.ID, "locked", login)
+			reason = ReasonLocked
 		case !ok || cur != hash:
-			return failAttempt(ctx, tx, attempt, now, address, u.ID, "wrong password", login)
+			reason = ReasonPassword
+		}
+		if reason != "" {
+			return failAttempt(ctx, tx, attempt, now, address, u.ID, reason, login)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE sign_in_attempt SET user_id = $2, success = true WHERE id = $1`,
 			attempt, u.ID); err != nil {
@@ -228,7 +244,7 @@ func (s *Store) SignIn(ctx context.Context, login, password, address string, set
 	if err != nil {
 		return SignInResult{Outcome: SignInFailed}, err
 	}
-	return SignInResult{User: user, Outcome: outcome}, nil
+	return SignInResult{User: user, Outcome: outcome, Reason: reason}, nil
 }
 
 // ExternalSignIn is a sign-in that another system vouched for (single

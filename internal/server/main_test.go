@@ -53,11 +53,12 @@ func (c *clock) Advance(d time.Duration) {
 // setup is a server on a fresh database, with the demo data and accounts
 // when asked for.
 type setup struct {
-	store *postgres.Store
-	url   string // the database's, for a test playing its superuser
-	owner string // the schema owner's URL
-	srv   *httptest.Server
-	clock *clock
+	store  *postgres.Store
+	url    string // the database's, for a test playing its superuser
+	owner  string // the schema owner's URL
+	srv    *httptest.Server
+	server *server.Server
+	clock  *clock
 }
 
 func newSetup(t *testing.T, withDemo bool) *setup {
@@ -67,6 +68,13 @@ func newSetup(t *testing.T, withDemo bool) *setup {
 
 // newSetupAt is newSetup with the server's clock starting at now.
 func newSetupAt(t *testing.T, withDemo bool, now time.Time) *setup {
+	t.Helper()
+	return newSetupWith(t, withDemo, now, nil)
+}
+
+// newSetupWith is newSetupAt with the server's dependencies changed by
+// deps first (when not nil).
+func newSetupWith(t *testing.T, withDemo bool, now time.Time, deps func(*server.Deps)) *setup {
 	t.Helper()
 	dburl, ownerURL := dbtest.URLs(t)
 	store := &postgres.Store{Pool: dbtest.Pool(t, dburl)}
@@ -79,10 +87,14 @@ func newSetupAt(t *testing.T, withDemo bool, now time.Time) *setup {
 			t.Fatal(err)
 		}
 	}
-	h := server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: c, Hasher: cheap, Version: "test"}).Handler()
-	srv := httptest.NewServer(h)
+	d := server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: c, Hasher: cheap, Version: "test"}
+	if deps != nil {
+		deps(&d)
+	}
+	sv := server.New(d)
+	srv := httptest.NewServer(sv.Handler())
 	t.Cleanup(srv.Close)
-	return &setup{store: store, srv: srv, clock: c, url: dburl, owner: ownerURL}
+	return &setup{store: store, srv: srv, server: sv, clock: c, url: dburl, owner: ownerURL}
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so

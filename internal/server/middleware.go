@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"secondment/internal/i18n"
@@ -24,16 +25,27 @@ func (s *Server) tagRequest(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests writes one structured line per request, with its ID.
-func (s *Server) logRequests(next http.Handler) http.Handler {
+// record writes one structured line per request, with its ID and the
+// client's address, and records the request's duration in the metrics by
+// route pattern (read once the router has matched it: a path would make a
+// series per request).
+func (s *Server) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		done := s.metrics.RequestStarted()
+		defer done()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
+		took := time.Since(start)
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK
 		}
+		var route string
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			route = rc.RoutePattern()
+		}
+		s.metrics.ObserveRequest(route, r.Method, status, took)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -42,9 +54,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.String("request_id", middleware.GetReqID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
+			slog.String("route", route),
+			slog.String("client", s.clientAddress(r)),
 			slog.Int("status", status),
 			slog.Int("bytes", ww.BytesWritten()),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 		)
 	})
 }

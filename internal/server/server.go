@@ -4,11 +4,13 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -21,6 +23,7 @@ import (
 	"secondment/internal/approval"
 	"secondment/internal/auth"
 	"secondment/internal/i18n"
+	"secondment/internal/metrics"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/internal/sso"
@@ -51,6 +54,13 @@ type Server struct {
 	// the most taken at once.
 	uploads             chan struct{}
 	uploading, uploadPk atomic.Int32
+	// metrics are the server's series; metricsToken the SHA-256 of the
+	// bearer token that opens them on the public port (nil: closed).
+	metrics      *metrics.Metrics
+	metricsHTTP  http.Handler
+	metricsToken []byte
+	// proxies are the trusted reverse proxies (clientAddress).
+	proxies []netip.Prefix
 }
 
 // Deps are the server's collaborators.
@@ -83,6 +93,18 @@ type Deps struct {
 	// sign-in page has no password form, a password sent is refused, and
 	// no password has to be changed. API tokens keep working.
 	NoPasswordSignIn bool
+	// Metrics is where the server, its use cases and the jobs record;
+	// nil: the server makes its own registry and watches the store's
+	// database (the pool, the queue, the sweeps). A caller that passes
+	// one calls its WatchDatabase itself.
+	Metrics *metrics.Metrics
+	// MetricsToken, when set, serves /metrics on the public handler to
+	// requests with "Authorization: Bearer MetricsToken"; otherwise, and
+	// for any other request, /metrics is a 404 there.
+	MetricsToken string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (clientAddress); none: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultUploadSlots is how many large bodies are read at once. Each may
@@ -127,9 +149,23 @@ func New(d Deps) *Server {
 	if d.UploadSlots <= 0 {
 		d.UploadSlots = DefaultUploadSlots
 	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(d.Version, d.Logger)
+		if d.Store != nil {
+			if err := d.Metrics.WatchDatabase(d.Store.Pool, metrics.WatchOptions{}); err != nil {
+				d.Logger.Error("metrics", "err", err)
+			}
+		}
+	}
 	srv := &Server{app: approval.New(d.Store, d.Clock), store: d.Store, catalog: d.Catalog, log: d.Logger, clock: d.Clock, hasher: d.Hasher,
 		hashing: auth.NewSlots(d.HashSlots), uploads: make(chan struct{}, d.UploadSlots), sessions: sm, rules: map[string]rule{}, version: d.Version, requestTimeout: d.RequestTimeout,
-		sso: d.SSO, ssoName: d.SSOName, passwords: !d.NoPasswordSignIn || d.SSO == nil}
+		sso: d.SSO, ssoName: d.SSOName, passwords: !d.NoPasswordSignIn || d.SSO == nil,
+		metrics: d.Metrics, metricsHTTP: d.Metrics.Handler(), proxies: d.TrustedProxies}
+	if d.MetricsToken != "" {
+		h := sha256.Sum256([]byte(d.MetricsToken))
+		srv.metricsToken = h[:]
+	}
+	srv.app.Observe(d.Metrics.Transition)
 	// A session store that cannot reach the database answers as every
 	// other failure does (503 while it is away), not with scs's bare 500.
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { srv.fail(w, r, err) }
@@ -206,10 +242,14 @@ func (s *Server) Handler() http.Handler {
 // Each route is registered with the rule it needs (routes.go).
 func (s *Server) Router() chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.tagRequest, s.logRequests, s.recoverPanics, securityHeaders, s.deadline, s.localize, s.sameOrigin, s.checkInput, s.boundUploads)
+	r.Use(middleware.RequestID, s.tagRequest, s.record, s.recoverPanics, securityHeaders, s.deadline, s.localize, s.sameOrigin, s.checkInput, s.boundUploads)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
+	// Not a page: no session, and no rule of the route table. Without the
+	// metrics token it is the same 404 as any unknown path, whatever the
+	// method (a 405 would tell that it exists; metrics.go).
+	r.HandleFunc("/metrics", func(w http.ResponseWriter, req *http.Request) { s.handleMetrics(w, req, r.NotFoundHandler()) })
 	r.Get("/static/{hash}/*", handleStatic)
 	r.Get("/favicon.ico", handleFavicon)
 

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,7 +47,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if !s.passwords {
 		// Switched off: refused before anything is looked up or hashed,
 		// and not counted against the login, which nobody can guess here.
-		s.log.Info("password sign-in refused: switched off", "address", clientAddress(r))
+		s.log.Info("password sign-in refused: switched off", "address", s.clientAddress(r))
 		f.Values["password"] = ""
 		f.Summary = secondment.Msg("auth.password_off")
 		s.renderStatus(w, r, http.StatusForbidden, s.signInPage(f))
@@ -62,7 +61,8 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slot := func(verify func() error) error { return s.withHashSlot(r.Context(), verify) }
-	res, err := s.store.SignIn(r.Context(), f.Value("login"), password, clientAddress(r), set, s.clock.Now(), slot)
+	res, err := s.store.SignIn(r.Context(), f.Value("login"), password, s.clientAddress(r), set, s.clock.Now(), slot)
+	s.metrics.SignIn(signInOutcome(res, err))
 	u := res.User
 	if secondment.ErrorCodeOf(err) == secondment.EUnavailable {
 		f.Summary = secondment.Msg("auth.busy")
@@ -120,17 +120,6 @@ func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
-}
-
-// clientAddress is the caller's IP address, the key of the sign-in rate
-// limit. Behind a reverse proxy every caller has the proxy's address, so
-// the limit then guards the whole service (README, deployment).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // throttledMessage says how long to wait.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"secondment/internal/metrics"
 	"secondment/internal/postgres"
 	"secondment/internal/secondment"
 	"secondment/internal/sso"
@@ -41,6 +42,7 @@ func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 	}
 	f, authURL, err := s.sso.Start(r.Context(), next, s.clock.Now())
 	if err != nil {
+		s.metrics.SignIn(metrics.SignInSSORefused)
 		s.log.Warn("single sign-on: provider unavailable", "err", err)
 		w.Header().Set("Retry-After", "10")
 		s.ssoRefuse(w, r, http.StatusServiceUnavailable, secondment.Msg("auth.sso_unavailable"), next)
@@ -70,13 +72,14 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	now := s.clock.Now()
-	addr := clientAddress(r)
+	addr := s.clientAddress(r)
 	f, found, err := s.popSSOFlow(ctx, q.Get("state"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
 	refuse := func(status int, msg secondment.Message, reason string, err error) {
+		s.metrics.SignIn(metrics.SignInSSORefused)
 		s.log.Warn("single sign-on refused", "reason", reason, "err", err, "address", addr)
 		s.ssoRefuse(w, r, status, msg, f.Next)
 	}
@@ -131,6 +134,7 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
+	s.metrics.SignIn(metrics.SignInSSO)
 	next := f.Next
 	if s.passwords {
 		// A one-time or expired password still opens the account while

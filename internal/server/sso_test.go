@@ -27,6 +27,15 @@ const borrowerLogin = "nmg-bt-qs-rd.borrower"
 // newSSOSetup is a server with the demo accounts that signs in through a
 // provider started here, and with passwords as well when passwords is
 // true. The provider signs in the borrower until told otherwise.
+// ssoMetricsToken opens /metrics on the test server, to count sign-ins.
+const ssoMetricsToken = "sso-test-metrics-token"
+
+// ssoSignIns is secondment_sign_ins_total of outcome on s.
+func ssoSignIns(t *testing.T, s *setup, outcome string) float64 {
+	t.Helper()
+	return scrapeURL(t, s.srv.URL+"/metrics", "Authorization", "Bearer "+ssoMetricsToken).value(t, "secondment_sign_ins_total", "outcome", outcome)
+}
+
 func newSSOSetup(t *testing.T, passwords bool) (*setup, *ssotest.Issuer) {
 	t.Helper()
 	is := ssotest.New(t, "secondment-test", "client-secret")
@@ -47,7 +56,7 @@ func newSSOSetup(t *testing.T, passwords bool) (*setup, *ssotest.Issuer) {
 	p := sso.New(sso.Config{Issuer: is.URL, ClientID: is.ClientID, ClientSecret: is.ClientSecret,
 		RedirectURL: srv.URL + "/signin/oidc/callback", Claim: "preferred_username", Backoff: 10 * time.Millisecond})
 	h = server.New(server.Deps{Store: store, Catalog: i18n.MustLoad(), Clock: c, Hasher: cheap, Version: "test",
-		SSO: p, NoPasswordSignIn: !passwords}).Handler()
+		SSO: p, NoPasswordSignIn: !passwords, MetricsToken: ssoMetricsToken}).Handler()
 	return &setup{store: store, srv: srv, clock: c, url: dburl, owner: ownerURL}, is
 }
 
@@ -128,6 +137,9 @@ func TestSSOSignIn(t *testing.T) {
 	if got := signInEvents(t, s); len(got) != 1 || got[0] != "user.sign_in "+demoName(t, s, borrowerLogin)+" oidc" {
 		t.Fatalf("audit %q", got)
 	}
+	if ok, refused := ssoSignIns(t, s, "sso"), ssoSignIns(t, s, "sso_refused"); ok != 1 || refused != 0 {
+		t.Errorf("metrics: %v signed in, %v refused through the provider", ok, refused)
+	}
 	events, _, _ := s.store.AuditList(t.Context(), postgres.AuditFilter{Action: "user.sign_in"})
 	if d := events[0].Detail; d["subject"] != "5f0c-borrower" || d["issuer"] != is.URL {
 		t.Fatalf("audit detail %v", d)
@@ -206,6 +218,9 @@ func TestSSORefusals(t *testing.T) {
 			got := signInEvents(t, s)
 			if tc.audit == "" && len(got) != 0 || tc.audit != "" && (len(got) != 1 || got[0] != tc.audit) {
 				t.Fatalf("audit %q; want %q", got, tc.audit)
+			}
+			if ok, refused := ssoSignIns(t, s, "sso"), ssoSignIns(t, s, "sso_refused"); ok != 0 || refused != 1 {
+				t.Errorf("metrics: %v signed in, %v refused through the provider", ok, refused)
 			}
 		})
 	}
