@@ -65,11 +65,18 @@ func TestSendBackResubmitWithdraw(t *testing.T) {
 	}
 	// The clerk edits and resubmits: the lending unit is asked again.
 	_, body = clerk.get("/secondments/" + id + "/edit")
-	version := ""
+	version, next := "", ""
 	for n := range doc(t, body).Descendants() {
 		if attr(n, "name") == "version" {
 			version = attr(n, "value")
 		}
+		if attr(n, "name") == "next" {
+			next = attr(n, "value")
+		}
+	}
+	// A switch of language comes back to this form, not a blank new one.
+	if next != "/secondments/"+id+"/edit" {
+		t.Errorf("the language switch returns to %q", next)
 	}
 	res, _ := clerk.post("/secondments/"+id, url.Values{"person": {strconv.FormatInt(personID(t, s, "李传群"), 10)},
 		"kind": {"secondment"}, "purpose": {"special_project"}, "task": {"专项巡察"}, "start": {"2024-03-11"},
