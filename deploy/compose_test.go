@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -295,7 +296,7 @@ func TestCompose(t *testing.T) {
 	})
 
 	t.Run("trusted proxies", func(t *testing.T) {
-		var proxySubnets []string
+		var proxySubnets []netip.Prefix
 		for _, n := range proxy.Networks {
 			nw := c.Networks[n]
 			if nw == nil || nw.IPAM == nil || len(nw.IPAM.Config) == 0 || nw.IPAM.Config[0].Subnet == "" {
@@ -303,21 +304,21 @@ func TestCompose(t *testing.T) {
 				continue
 			}
 			for _, cfg := range nw.IPAM.Config {
-				proxySubnets = append(proxySubnets, cfg.Subnet)
+				sub, err := netip.ParsePrefix(cfg.Subnet)
+				if err != nil {
+					t.Errorf("network %s: subnet %q: %v", n, cfg.Subnet, err)
+					continue
+				}
+				proxySubnets = append(proxySubnets, sub.Masked())
 			}
 		}
 		for _, name := range apps {
 			s := c.Services[name]
-			trusted := strings.Split(s.Environment["SECONDMENT_TRUSTED_PROXIES"], ",")
-			for i := range trusted {
-				trusted[i] = strings.TrimSpace(trusted[i])
-				if _, _, err := net.ParseCIDR(trusted[i]); err != nil {
-					t.Errorf("%s: SECONDMENT_TRUSTED_PROXIES: %v", name, err)
-				}
-			}
+			// The binary's own parser reads the list, as at start.
+			trusted := serveConfig(t, "docker-compose.yml "+name, s.Environment, s.Command).TrustedProxies
 			for _, sub := range proxySubnets {
-				if !slices.Contains(trusted, sub) {
-					t.Errorf("%s: SECONDMENT_TRUSTED_PROXIES %q does not name the proxy's subnet %s", name, s.Environment["SECONDMENT_TRUSTED_PROXIES"], sub)
+				if !slices.ContainsFunc(trusted, func(p netip.Prefix) bool { return p.Bits() <= sub.Bits() && p.Contains(sub.Addr()) }) {
+					t.Errorf("%s: SECONDMENT_TRUSTED_PROXIES %q does not cover the proxy's subnet %s", name, s.Environment["SECONDMENT_TRUSTED_PROXIES"], sub)
 				}
 			}
 		}
@@ -332,13 +333,15 @@ func TestCompose(t *testing.T) {
 
 	t.Run("metrics", func(t *testing.T) {
 		for _, name := range apps {
-			addr := c.Services[name].Environment["SECONDMENT_METRICS_ADDR"]
-			if addr == "" {
+			s := c.Services[name]
+			cfg := serveConfig(t, "docker-compose.yml "+name, s.Environment, s.Command)
+			if cfg.MetricsAddr == "" {
 				t.Errorf("%s: no SECONDMENT_METRICS_ADDR", name)
 				continue
 			}
-			if _, port, err := net.SplitHostPort(addr); err != nil || port == "8080" {
-				t.Errorf("%s: SECONDMENT_METRICS_ADDR %q; want a host:port of its own", name, addr)
+			checkListeners(t, "docker-compose.yml "+name, cfg)
+			if _, port, _ := net.SplitHostPort(cfg.MetricsAddr); !slices.Contains(s.Expose, port) {
+				t.Errorf("%s: the metrics port %s is not in expose %v, where a scraper on the compose network finds it", name, port, s.Expose)
 			}
 		}
 	})

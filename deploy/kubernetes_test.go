@@ -262,6 +262,10 @@ func TestKubernetes(t *testing.T) {
 		if configMapValue(objs, app, "SECONDMENT_TRUSTED_PROXIES") == "" {
 			t.Errorf("%s: no SECONDMENT_TRUSTED_PROXIES: behind an ingress every client would have its address", dep.file)
 		}
+		// The whole environment as the pod gets it, read by the binary's
+		// own flag set.
+		cfg := serveConfig(t, dep.file, containerEnv(t, objs, app), app.Args)
+		checkListeners(t, dep.file, cfg)
 		if hasEnv(app, "SECONDMENT_DATABASE_OWNER_URL") {
 			t.Errorf("%s: the pods get the schema owner's URL; only the migration Job should", dep.file)
 		}
@@ -436,6 +440,44 @@ func secretRef(c k8sContainer, name string) string {
 		}
 	}
 	return "(no secret)"
+}
+
+// containerEnv is the environment a container gets: the ConfigMaps and
+// Secrets it takes whole, then its env entries, literal or from a key (an
+// optional key that is missing sets nothing, as in Kubernetes).
+func containerEnv(t *testing.T, objs []*k8sObject, c k8sContainer) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, ef := range c.EnvFrom {
+		var src *k8sObject
+		if ef.ConfigMapRef != nil {
+			src = named(objs, "ConfigMap", ef.ConfigMapRef.Name)
+		} else if ef.SecretRef != nil {
+			src = named(objs, "Secret", ef.SecretRef.Name)
+		}
+		if src != nil {
+			maps.Copy(env, src.keys())
+		}
+	}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		case e.ValueFrom.SecretKeyRef != nil:
+			if o := named(objs, "Secret", e.ValueFrom.SecretKeyRef.Name); o != nil {
+				if v, ok := o.keys()[e.ValueFrom.SecretKeyRef.Key]; ok {
+					env[e.Name] = v
+				}
+			}
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			if o := named(objs, "ConfigMap", e.ValueFrom.ConfigMapKeyRef.Name); o != nil {
+				if v, ok := o.keys()[e.ValueFrom.ConfigMapKeyRef.Key]; ok {
+					env[e.Name] = v
+				}
+			}
+		}
+	}
+	return env
 }
 
 // configMapValue is a variable's value as the container gets it: from its
