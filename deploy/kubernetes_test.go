@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // The parts of Kubernetes objects the manifests are checked on; the rest of
@@ -288,6 +290,16 @@ func TestKubernetes(t *testing.T) {
 		// own flag set.
 		cfg := serveConfig(t, dep.file, containerEnv(t, objs, app), app.Args)
 		checkListeners(t, dep.file, cfg)
+		if cfg.OIDC.Enabled() {
+			t.Errorf("%s: single sign-on is on, with placeholder settings; leave it commented out", dep.file)
+		}
+		// The commented single sign-on example, switched on, is accepted
+		// as it stands, in production mode (https issuer and callback,
+		// the client secret from the Secret).
+		cfg = serveConfig(t, dep.file+" with the ConfigMap's and Secret's commented examples", containerEnv(t, withExamples(t, objs), app), app.Args)
+		if !cfg.OIDC.Enabled() {
+			t.Errorf("%s: the ConfigMap has no commented single sign-on example, or the pods do not get it", dep.file)
+		}
 		if hasEnv(app, "SECONDMENT_DATABASE_OWNER_URL") {
 			t.Errorf("%s: the pods get the schema owner's URL; only the migration Job should", dep.file)
 		}
@@ -589,6 +601,57 @@ func containerEnv(t *testing.T, objs []*k8sObject, c k8sContainer) map[string]st
 		}
 	}
 	return env
+}
+
+// withExamples is a copy of the manifests with the commented examples of
+// the ConfigMaps (SECONDMENT_… settings) and the Secrets (keys some
+// secretKeyRef names) switched on.
+func withExamples(t *testing.T, objs []*k8sObject) []*k8sObject {
+	t.Helper()
+	refs := map[string]bool{}
+	for _, o := range objs {
+		if o.pod() == nil {
+			continue
+		}
+		for _, c := range o.pod().Spec.Containers {
+			for _, e := range c.Env {
+				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					refs[e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key] = true
+				}
+			}
+		}
+	}
+	commented := regexp.MustCompile(`^\s+#\s*([A-Za-z0-9_.-]+:\s.*)$`)
+	var out []*k8sObject
+	for _, o := range objs {
+		if o.Kind != "ConfigMap" && o.Kind != "Secret" {
+			out = append(out, o)
+			continue
+		}
+		c := *o
+		c.Data, c.StringData = maps.Clone(o.Data), maps.Clone(o.StringData)
+		if c.Data == nil {
+			c.Data = map[string]string{}
+		}
+		file, _, _ := strings.Cut(strings.TrimPrefix(o.file, "deploy/"), " ")
+		for _, line := range strings.Split(readFile(t, "deploy/"+file), "\n") {
+			m := commented.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			var kv map[string]string
+			if err := yaml.Unmarshal([]byte(m[1]), &kv); err != nil {
+				continue // prose with a colon
+			}
+			for k, v := range kv {
+				if (o.Kind == "ConfigMap" && strings.HasPrefix(k, "SECONDMENT_")) || (o.Kind == "Secret" && refs[o.Metadata.Name+"/"+k]) {
+					c.Data[k] = v
+				}
+			}
+		}
+		out = append(out, &c)
+	}
+	return out
 }
 
 // configMapValue is a variable's value as the container gets it: from its

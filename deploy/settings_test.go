@@ -259,8 +259,8 @@ func checkListeners(t *testing.T, where string, cfg config.Config) {
 }
 
 // namedSettingRE finds a setting's name anywhere in a file, comments
-// included.
-var namedSettingRE = regexp.MustCompile(`SECONDMENT_[A-Z0-9_]*[A-Z0-9]`)
+// included, or a family of them ("SECONDMENT_OIDC_…").
+var namedSettingRE = regexp.MustCompile(`SECONDMENT_[A-Z0-9_]*[A-Z0-9](_…|_\*)?`)
 
 // TestSettingsNamedAnywhere checks every SECONDMENT_… name in the files
 // here and in the operations documents, comments and examples included: a
@@ -283,8 +283,16 @@ func TestSettingsNamedAnywhere(t *testing.T) {
 	for _, f := range files {
 		src := readFile(t, f)
 		for n, line := range strings.Split(src, "\n") {
-			for _, name := range namedSettingRE.FindAllString(line, -1) {
-				checkSetting(t, fmt.Sprintf("%s:%d", f, n+1), name)
+			for _, m := range namedSettingRE.FindAllStringSubmatch(line, -1) {
+				where := fmt.Sprintf("%s:%d", f, n+1)
+				if m[1] == "" {
+					checkSetting(t, where, m[0])
+					continue
+				}
+				prefix := strings.TrimSuffix(m[0], m[1]) + "_"
+				if !slices.ContainsFunc(sortedKeys(knownSettings(t)), func(k string) bool { return strings.HasPrefix(k, prefix) }) {
+					t.Errorf("%s: %s names no setting of the binary", where, m[0])
+				}
 			}
 		}
 	}
