@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"bytes"
+	"cmp"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,6 +45,7 @@ type composeService struct {
 		Retries  int      `yaml:"retries"`
 	} `yaml:"healthcheck"`
 	Networks    []string `yaml:"networks"`
+	Profiles    []string `yaml:"profiles"`
 	Restart     string   `yaml:"restart"`
 	ReadOnly    bool     `yaml:"read_only"`
 	CapDrop     []string `yaml:"cap_drop"`
@@ -50,8 +53,10 @@ type composeService struct {
 }
 
 type composeBuild struct {
-	Context    string `yaml:"context"`
-	Dockerfile string `yaml:"dockerfile"`
+	Context    string            `yaml:"context"`
+	Dockerfile string            `yaml:"dockerfile"`
+	Target     string            `yaml:"target"`
+	Args       map[string]string `yaml:"args"`
 }
 
 type composeNetwork struct {
@@ -189,25 +194,77 @@ func TestCompose(t *testing.T) {
 	})
 
 	t.Run("image", func(t *testing.T) {
-		checkDockerfile(t)
+		runtime := dockerfileStage(t, "").name
 		for _, name := range append([]string{"migrate"}, apps...) {
 			s := c.Services[name]
 			if !s.secondmentImage() {
 				t.Errorf("%s: not built from deploy/Dockerfile (build: %+v)", name, s.Build)
 				continue
 			}
+			if s.Build.Target != "" && s.Build.Target != runtime {
+				t.Errorf("%s: build target %q; want the service's image, the last stage %q", name, s.Build.Target, runtime)
+			}
+		}
+		// One image name per stage built: two stages under one name
+		// would overwrite each other's tag.
+		stageOf := map[string]string{}
+		for _, name := range sortedKeys(c.Services) {
+			s := c.Services[name]
+			if !s.secondmentImage() {
+				continue
+			}
 			if s.Build.Context != "." {
 				t.Errorf("%s: build context %q; want the repository root, \".\"", name, s.Build.Context)
 			}
-		}
-		for _, name := range sortedKeys(c.Services) {
-			s := c.Services[name]
-			if s.secondmentImage() {
-				checkArgs(t, name, s.Command)
-				if !s.ReadOnly || !slices.Contains(s.Tmpfs, "/tmp") {
-					t.Errorf("%s: want read_only: true with a tmpfs on /tmp (uploads spill there)", name)
-				}
+			stage := cmp.Or(s.Build.Target, runtime)
+			if prev, ok := stageOf[s.Image]; ok && prev != stage {
+				t.Errorf("%s: image %q is also the name of stage %q's image; give stage %q its own", name, s.Image, prev, stage)
 			}
+			stageOf[s.Image] = stage
+			checkArgs(t, name, s.Command)
+			if !s.ReadOnly || !slices.Contains(s.Tmpfs, "/tmp") {
+				t.Errorf("%s: want read_only: true with a tmpfs on /tmp (uploads spill there)", name)
+			}
+		}
+	})
+
+	t.Run("tools", func(t *testing.T) {
+		tools := c.Services["tools"]
+		if tools == nil {
+			t.Fatalf("docker-compose.yml: no service tools, for backup and restore (the service's image has no pg_dump)")
+		}
+		if !tools.secondmentImage() || tools.Build.Target != "tools" {
+			t.Errorf("tools: build %+v; want deploy/Dockerfile's target tools", tools.Build)
+		}
+		if len(tools.Profiles) == 0 {
+			t.Errorf("tools: no profiles, so docker compose up would start it with the service")
+		}
+		if !tools.oneShot() {
+			t.Errorf("tools: restart %q; want \"no\" (it runs a command and exits)", tools.Restart)
+		}
+		// pg_dump reads servers of its own major version and older.
+		args, _ := parseDockerfile(t)
+		if v, ok := tools.Build.Args["PG_MAJOR"]; ok {
+			args["PG_MAJOR"] = v
+		}
+		client, server := pgMajor(dockerfileStage(t, "tools").from, args), pgMajor(db.Image, nil)
+		if server == 0 {
+			t.Errorf("db: image %q names no PostgreSQL major version", db.Image)
+		} else if client < server {
+			t.Errorf("tools: pg_dump %d cannot dump the db service's PostgreSQL %d; raise PG_MAJOR", client, server)
+		}
+		// Backups and restores run as the owner, and restore grants the
+		// application role again: both URLs, migrate's own.
+		for _, k := range []string{"SECONDMENT_DATABASE_URL", "SECONDMENT_DATABASE_OWNER_URL"} {
+			if tools.Environment[k] == "" || tools.Environment[k] != migrate.Environment[k] {
+				t.Errorf("tools: %s %q; want migrate's %q (without a database URL secondment runs an embedded cluster instead)", k, tools.Environment[k], migrate.Environment[k])
+			}
+		}
+		if !slices.ContainsFunc(tools.Volumes, func(v string) bool {
+			src, dst, _ := strings.Cut(v, ":")
+			return !isBindMount(src) && strings.TrimSuffix(strings.Split(dst, ":")[0], "/") == "/backups"
+		}) {
+			t.Errorf("tools: no named volume on /backups (volumes %v): the root file system is read-only", tools.Volumes)
 		}
 	})
 
@@ -295,7 +352,7 @@ func TestCompose(t *testing.T) {
 	})
 
 	t.Run("trusted proxies", func(t *testing.T) {
-		var proxySubnets []string
+		var proxySubnets []netip.Prefix
 		for _, n := range proxy.Networks {
 			nw := c.Networks[n]
 			if nw == nil || nw.IPAM == nil || len(nw.IPAM.Config) == 0 || nw.IPAM.Config[0].Subnet == "" {
@@ -303,21 +360,21 @@ func TestCompose(t *testing.T) {
 				continue
 			}
 			for _, cfg := range nw.IPAM.Config {
-				proxySubnets = append(proxySubnets, cfg.Subnet)
+				sub, err := netip.ParsePrefix(cfg.Subnet)
+				if err != nil {
+					t.Errorf("network %s: subnet %q: %v", n, cfg.Subnet, err)
+					continue
+				}
+				proxySubnets = append(proxySubnets, sub.Masked())
 			}
 		}
 		for _, name := range apps {
 			s := c.Services[name]
-			trusted := strings.Split(s.Environment["SECONDMENT_TRUSTED_PROXIES"], ",")
-			for i := range trusted {
-				trusted[i] = strings.TrimSpace(trusted[i])
-				if _, _, err := net.ParseCIDR(trusted[i]); err != nil {
-					t.Errorf("%s: SECONDMENT_TRUSTED_PROXIES: %v", name, err)
-				}
-			}
+			// The binary's own parser reads the list, as at start.
+			trusted := serveConfig(t, "docker-compose.yml "+name, s.Environment, s.Command).TrustedProxies
 			for _, sub := range proxySubnets {
-				if !slices.Contains(trusted, sub) {
-					t.Errorf("%s: SECONDMENT_TRUSTED_PROXIES %q does not name the proxy's subnet %s", name, s.Environment["SECONDMENT_TRUSTED_PROXIES"], sub)
+				if !slices.ContainsFunc(trusted, func(p netip.Prefix) bool { return p.Bits() <= sub.Bits() && p.Contains(sub.Addr()) }) {
+					t.Errorf("%s: SECONDMENT_TRUSTED_PROXIES %q does not cover the proxy's subnet %s", name, s.Environment["SECONDMENT_TRUSTED_PROXIES"], sub)
 				}
 			}
 		}
@@ -332,13 +389,15 @@ func TestCompose(t *testing.T) {
 
 	t.Run("metrics", func(t *testing.T) {
 		for _, name := range apps {
-			addr := c.Services[name].Environment["SECONDMENT_METRICS_ADDR"]
-			if addr == "" {
+			s := c.Services[name]
+			cfg := serveConfig(t, "docker-compose.yml "+name, s.Environment, s.Command)
+			if cfg.MetricsAddr == "" {
 				t.Errorf("%s: no SECONDMENT_METRICS_ADDR", name)
 				continue
 			}
-			if _, port, err := net.SplitHostPort(addr); err != nil || port == "8080" {
-				t.Errorf("%s: SECONDMENT_METRICS_ADDR %q; want a host:port of its own", name, addr)
+			checkListeners(t, "docker-compose.yml "+name, cfg)
+			if _, port, _ := net.SplitHostPort(cfg.MetricsAddr); !slices.Contains(s.Expose, port) {
+				t.Errorf("%s: the metrics port %s is not in expose %v, where a scraper on the compose network finds it", name, port, s.Expose)
 			}
 		}
 	})
@@ -418,42 +477,4 @@ func checkCaddyfile(t *testing.T, rel string, apps []string) {
 	if !regexp.MustCompile(`(?m)^:8080\s*\{`).MatchString(src) {
 		t.Errorf("%s: no site block on :8080, the port the proxy publishes", rel)
 	}
-}
-
-// checkDockerfile checks that the image compose builds holds the binary
-// the services run: cmd/secondment built to the entrypoint, as a non-root
-// user, with settings the binary reads.
-func checkDockerfile(t *testing.T) {
-	t.Helper()
-	src := readFile(t, "deploy/Dockerfile")
-	build := regexp.MustCompile(`go build .*-o (\S+) \./cmd/secondment`).FindStringSubmatch(src)
-	if build == nil {
-		t.Fatalf("deploy/Dockerfile: does not build ./cmd/secondment")
-	}
-	bin := filepath.Base(build[1])
-	if !regexp.MustCompile(`(?m)^COPY --from=build \S*/` + regexp.QuoteMeta(bin) + ` /` + regexp.QuoteMeta(bin) + `$`).MatchString(src) {
-		t.Errorf("deploy/Dockerfile: the built %s is not copied to /%s", build[1], bin)
-	}
-	if !strings.Contains(src, `ENTRYPOINT ["/`+bin+`"]`) {
-		t.Errorf("deploy/Dockerfile: ENTRYPOINT is not /%s", bin)
-	}
-	if uid := dockerfileUID(t); uid == "0" || uid == "" {
-		t.Errorf("deploy/Dockerfile: runs as user %q; want a non-root USER", uid)
-	}
-	if !regexp.MustCompile(`(?m)^COPY --from=build .*/tmp /tmp$`).MatchString(src) {
-		t.Errorf("deploy/Dockerfile: no /tmp in the image (uploads over 1 MiB spill there)")
-	}
-	for _, m := range regexp.MustCompile(`(SECONDMENT_[A-Z0-9_]+)=`).FindAllStringSubmatch(src, -1) {
-		checkSetting(t, "deploy/Dockerfile", m[1])
-	}
-}
-
-// dockerfileUID is the numeric user of the image's USER line.
-func dockerfileUID(t *testing.T) string {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^USER (\d+)(?::\d+)?$`).FindStringSubmatch(readFile(t, "deploy/Dockerfile"))
-	if m == nil {
-		return ""
-	}
-	return m[1]
 }

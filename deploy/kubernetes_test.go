@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // The parts of Kubernetes objects the manifests are checked on; the rest of
@@ -32,12 +35,12 @@ type k8sSpec struct {
 	// Deployment, Job
 	Replicas *int         `yaml:"replicas"`
 	Selector *k8sSelector `yaml:"selector"`
-	Template *struct {
-		Metadata struct {
-			Labels map[string]string `yaml:"labels"`
-		} `yaml:"metadata"`
-		Spec k8sPodSpec `yaml:"spec"`
-	} `yaml:"template"`
+	Template *k8sTemplate `yaml:"template"`
+	// CronJob
+	JobTemplate *struct {
+		Spec k8sSpec `yaml:"spec"`
+	} `yaml:"jobTemplate"`
+	ConcurrencyPolicy string `yaml:"concurrencyPolicy"`
 	// Service
 	Ports []struct {
 		Name       string `yaml:"name"`
@@ -46,6 +49,22 @@ type k8sSpec struct {
 	} `yaml:"ports"`
 	// PodDisruptionBudget
 	MinAvailable any `yaml:"minAvailable"`
+}
+
+type k8sTemplate struct {
+	Metadata struct {
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Spec k8sPodSpec `yaml:"spec"`
+}
+
+// pod is the pod template of a Deployment, a Job or a CronJob's jobs; nil
+// for other kinds.
+func (o *k8sObject) pod() *k8sTemplate {
+	if o.Spec.JobTemplate != nil {
+		return o.Spec.JobTemplate.Spec.Template
+	}
+	return o.Spec.Template
 }
 
 // k8sSelector is a Deployment's or PDB's selector, or — with no
@@ -66,11 +85,16 @@ func (s *k8sSelector) labels() map[string]string {
 }
 
 type k8sPodSpec struct {
-	RestartPolicy   string                  `yaml:"restartPolicy"`
-	SecurityContext k8sSecurity             `yaml:"securityContext"`
-	Containers      []k8sContainer          `yaml:"containers"`
-	InitContainers  []k8sContainer          `yaml:"initContainers"`
-	Volumes         []struct{ Name string } `yaml:"volumes"`
+	RestartPolicy   string         `yaml:"restartPolicy"`
+	SecurityContext k8sSecurity    `yaml:"securityContext"`
+	Containers      []k8sContainer `yaml:"containers"`
+	InitContainers  []k8sContainer `yaml:"initContainers"`
+	Volumes         []struct {
+		Name                  string `yaml:"name"`
+		PersistentVolumeClaim *struct {
+			ClaimName string `yaml:"claimName"`
+		} `yaml:"persistentVolumeClaim"`
+	} `yaml:"volumes"`
 }
 
 type k8sSecurity struct {
@@ -197,7 +221,7 @@ func TestKubernetes(t *testing.T) {
 				t.Errorf("%s: names namespace %q; the manifests are namespace-agnostic (kubectl -n)", o.file, o.Metadata.Namespace)
 			}
 		}
-		for _, kind := range []string{"Deployment", "Service", "Job", "ConfigMap", "Secret", "PodDisruptionBudget"} {
+		for _, kind := range []string{"Deployment", "Service", "Job", "ConfigMap", "Secret", "PodDisruptionBudget", "CronJob", "PersistentVolumeClaim"} {
 			if len(find(objs, kind)) == 0 {
 				t.Errorf("deploy/kubernetes: no %s", kind)
 			}
@@ -262,6 +286,20 @@ func TestKubernetes(t *testing.T) {
 		if configMapValue(objs, app, "SECONDMENT_TRUSTED_PROXIES") == "" {
 			t.Errorf("%s: no SECONDMENT_TRUSTED_PROXIES: behind an ingress every client would have its address", dep.file)
 		}
+		// The whole environment as the pod gets it, read by the binary's
+		// own flag set.
+		cfg := serveConfig(t, dep.file, containerEnv(t, objs, app), app.Args)
+		checkListeners(t, dep.file, cfg)
+		if cfg.OIDC.Enabled() {
+			t.Errorf("%s: single sign-on is on, with placeholder settings; leave it commented out", dep.file)
+		}
+		// The commented single sign-on example, switched on, is accepted
+		// as it stands, in production mode (https issuer and callback,
+		// the client secret from the Secret).
+		cfg = serveConfig(t, dep.file+" with the ConfigMap's and Secret's commented examples", containerEnv(t, withExamples(t, objs), app), app.Args)
+		if !cfg.OIDC.Enabled() {
+			t.Errorf("%s: the ConfigMap has no commented single sign-on example, or the pods do not get it", dep.file)
+		}
 		if hasEnv(app, "SECONDMENT_DATABASE_OWNER_URL") {
 			t.Errorf("%s: the pods get the schema owner's URL; only the migration Job should", dep.file)
 		}
@@ -269,7 +307,7 @@ func TestKubernetes(t *testing.T) {
 			t.Errorf("%s: no SECONDMENT_DATABASE_URL", dep.file)
 		}
 		checkResources(t, dep.file, app)
-		checkSecurity(t, dep.file, dep.Spec.Template.Spec, app)
+		checkSecurity(t, dep.file, dep.Spec.Template.Spec, app, dockerfileUID(t))
 		if !slices.ContainsFunc(app.VolumeMounts, func(m k8sVolumeMount) bool { return m.MountPath == "/tmp" }) {
 			t.Errorf("%s: no volume on /tmp, and the root file system is read-only (uploads spill to /tmp)", dep.file)
 		}
@@ -281,8 +319,10 @@ func TestKubernetes(t *testing.T) {
 			if !selects(sel, podLabels) {
 				t.Errorf("%s: selector %v does not select the Deployment's pods %v", svc.file, sel, podLabels)
 			}
-			if selects(sel, job.Spec.Template.Metadata.Labels) {
-				t.Errorf("%s: selector %v also selects the migration Job's pod", svc.file, sel)
+			for _, o := range otherPods(objs, dep) {
+				if selects(sel, o.pod().Metadata.Labels) {
+					t.Errorf("%s: selector %v also selects the pods of %s", svc.file, sel, o.file)
+				}
 			}
 			if len(svc.Spec.Ports) == 0 {
 				t.Errorf("%s: no ports", svc.file)
@@ -314,7 +354,81 @@ func TestKubernetes(t *testing.T) {
 			t.Errorf("%s: grants to the login of %s, but the Deployment serves as %s", job.file, a, b)
 		}
 		checkResources(t, job.file, migrate)
-		checkSecurity(t, job.file, job.Spec.Template.Spec, migrate)
+		checkSecurity(t, job.file, job.Spec.Template.Spec, migrate, dockerfileUID(t))
+	})
+
+	t.Run("backup", func(t *testing.T) {
+		cron := one(t, objs, "CronJob")
+		pod := cron.pod()
+		if pod == nil || len(pod.Spec.Containers) != 1 {
+			t.Fatalf("%s: want a job template with one container", cron.file)
+		}
+		c := pod.Spec.Containers[0]
+		// The tools image of the Deployment's release: the same tag.
+		repo, tag, _ := strings.Cut(c.Image, ":")
+		appRepo, appTag, _ := strings.Cut(app.Image, ":")
+		if tag != appTag || repo != appRepo+"-tools" {
+			t.Errorf("%s: image %q; want %s-tools:%s, the tools image (deploy/Dockerfile --target tools) of the Deployment's release", cron.file, c.Image, appRepo, appTag)
+		}
+		if cron.Spec.ConcurrencyPolicy != "Forbid" {
+			t.Errorf("%s: concurrencyPolicy %q; want Forbid, one dump at a time", cron.file, cron.Spec.ConcurrencyPolicy)
+		}
+		if rp := pod.Spec.RestartPolicy; rp != "Never" && rp != "OnFailure" {
+			t.Errorf("%s: restartPolicy %q; a Job's pod needs Never or OnFailure", cron.file, rp)
+		}
+		// The commands it runs: secondment's lines of the shell script.
+		var out string
+		for _, line := range strings.Split(strings.Join(slices.Concat(c.Command, c.Args), "\n"), "\n") {
+			f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "if ! "))
+			if len(f) < 2 || f[0] != "secondment" {
+				continue
+			}
+			checkArgs(t, cron.file, f[1:])
+			if f[1] == "backup" {
+				if i := slices.Index(f, "--out"); i > 0 && i+1 < len(f) {
+					out = f[i+1]
+				}
+			}
+		}
+		if out == "" {
+			t.Fatalf("%s: runs no secondment backup --out FILE", cron.file)
+		}
+		// --out is a shell variable there: the directory is where the
+		// script puts it.
+		dir := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(strings.Trim(out, `"${}`)) + `=(/[^\s$]*)/`).FindStringSubmatch(strings.Join(slices.Concat(c.Command, c.Args), "\n"))
+		if dir == nil {
+			t.Fatalf("%s: cannot tell where --out %s writes", cron.file, out)
+		}
+		mount := ""
+		for _, m := range c.VolumeMounts {
+			if m.MountPath == dir[1] {
+				mount = m.Name
+			}
+		}
+		claim := ""
+		for _, v := range pod.Spec.Volumes {
+			if v.Name == mount && v.PersistentVolumeClaim != nil {
+				claim = v.PersistentVolumeClaim.ClaimName
+			}
+		}
+		if claim == "" {
+			t.Errorf("%s: %s is not a volume mount of a PersistentVolumeClaim: the backups would vanish with the pod", cron.file, dir[1])
+		} else if named(objs, "PersistentVolumeClaim", claim) == nil {
+			t.Errorf("%s: claim %q is not in deploy/kubernetes", cron.file, claim)
+		}
+		if !slices.ContainsFunc(c.VolumeMounts, func(m k8sVolumeMount) bool { return m.MountPath == "/tmp" }) {
+			t.Errorf("%s: no volume on /tmp, and the root file system is read-only", cron.file)
+		}
+		// As the owner, like the migration, and with the Deployment's
+		// URL, without which secondment would run an embedded cluster.
+		if a, b := secretRef(c, "SECONDMENT_DATABASE_OWNER_URL"), secretRef(migrate, "SECONDMENT_DATABASE_OWNER_URL"); a != b {
+			t.Errorf("%s: SECONDMENT_DATABASE_OWNER_URL from %s; want the migration Job's %s", cron.file, a, b)
+		}
+		if a, b := secretRef(c, "SECONDMENT_DATABASE_URL"), secretRef(app, "SECONDMENT_DATABASE_URL"); a != b {
+			t.Errorf("%s: SECONDMENT_DATABASE_URL from %s; want the Deployment's %s", cron.file, a, b)
+		}
+		checkResources(t, cron.file, c)
+		checkSecurity(t, cron.file, pod.Spec, c, dockerfileStage(t, "tools").uid())
 	})
 
 	t.Run("pdb", func(t *testing.T) {
@@ -322,8 +436,10 @@ func TestKubernetes(t *testing.T) {
 		if !maps.Equal(pdb.Spec.Selector.labels(), dep.Spec.Selector.labels()) {
 			t.Errorf("%s: selector %v; want the Deployment's %v", pdb.file, pdb.Spec.Selector.labels(), dep.Spec.Selector.labels())
 		}
-		if selects(pdb.Spec.Selector.labels(), job.Spec.Template.Metadata.Labels) {
-			t.Errorf("%s: selector also selects the migration Job's pod", pdb.file)
+		for _, o := range otherPods(objs, dep) {
+			if selects(pdb.Spec.Selector.labels(), o.pod().Metadata.Labels) {
+				t.Errorf("%s: selector also selects the pods of %s", pdb.file, o.file)
+			}
 		}
 		if fmt.Sprint(pdb.Spec.MinAvailable) != "1" {
 			t.Errorf("%s: minAvailable %v; want 1", pdb.file, pdb.Spec.MinAvailable)
@@ -332,10 +448,10 @@ func TestKubernetes(t *testing.T) {
 
 	t.Run("references", func(t *testing.T) {
 		for _, o := range objs {
-			if o.Spec.Template == nil {
+			if o.pod() == nil {
 				continue
 			}
-			pod := o.Spec.Template.Spec
+			pod := o.pod().Spec
 			for _, c := range slices.Concat(pod.InitContainers, pod.Containers) {
 				where := o.file + " container " + c.Name
 				for _, e := range c.Env {
@@ -392,6 +508,17 @@ func (o *k8sObject) keys() map[string]string {
 	return m
 }
 
+// otherPods are the objects with a pod template other than dep's.
+func otherPods(objs []*k8sObject, dep *k8sObject) []*k8sObject {
+	var out []*k8sObject
+	for _, o := range objs {
+		if o != dep && o.pod() != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 func named(objs []*k8sObject, kind, name string) *k8sObject {
 	for _, o := range objs {
 		if o.Kind == kind && o.Metadata.Name == name {
@@ -436,6 +563,95 @@ func secretRef(c k8sContainer, name string) string {
 		}
 	}
 	return "(no secret)"
+}
+
+// containerEnv is the environment a container gets: the ConfigMaps and
+// Secrets it takes whole, then its env entries, literal or from a key (an
+// optional key that is missing sets nothing, as in Kubernetes).
+func containerEnv(t *testing.T, objs []*k8sObject, c k8sContainer) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, ef := range c.EnvFrom {
+		var src *k8sObject
+		if ef.ConfigMapRef != nil {
+			src = named(objs, "ConfigMap", ef.ConfigMapRef.Name)
+		} else if ef.SecretRef != nil {
+			src = named(objs, "Secret", ef.SecretRef.Name)
+		}
+		if src != nil {
+			maps.Copy(env, src.keys())
+		}
+	}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		case e.ValueFrom.SecretKeyRef != nil:
+			if o := named(objs, "Secret", e.ValueFrom.SecretKeyRef.Name); o != nil {
+				if v, ok := o.keys()[e.ValueFrom.SecretKeyRef.Key]; ok {
+					env[e.Name] = v
+				}
+			}
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			if o := named(objs, "ConfigMap", e.ValueFrom.ConfigMapKeyRef.Name); o != nil {
+				if v, ok := o.keys()[e.ValueFrom.ConfigMapKeyRef.Key]; ok {
+					env[e.Name] = v
+				}
+			}
+		}
+	}
+	return env
+}
+
+// withExamples is a copy of the manifests with the commented examples of
+// the ConfigMaps (SECONDMENT_… settings) and the Secrets (keys some
+// secretKeyRef names) switched on.
+func withExamples(t *testing.T, objs []*k8sObject) []*k8sObject {
+	t.Helper()
+	refs := map[string]bool{}
+	for _, o := range objs {
+		if o.pod() == nil {
+			continue
+		}
+		for _, c := range o.pod().Spec.Containers {
+			for _, e := range c.Env {
+				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					refs[e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key] = true
+				}
+			}
+		}
+	}
+	commented := regexp.MustCompile(`^\s+#\s*([A-Za-z0-9_.-]+:\s.*)$`)
+	var out []*k8sObject
+	for _, o := range objs {
+		if o.Kind != "ConfigMap" && o.Kind != "Secret" {
+			out = append(out, o)
+			continue
+		}
+		c := *o
+		c.Data, c.StringData = maps.Clone(o.Data), maps.Clone(o.StringData)
+		if c.Data == nil {
+			c.Data = map[string]string{}
+		}
+		file, _, _ := strings.Cut(strings.TrimPrefix(o.file, "deploy/"), " ")
+		for _, line := range strings.Split(readFile(t, "deploy/"+file), "\n") {
+			m := commented.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			var kv map[string]string
+			if err := yaml.Unmarshal([]byte(m[1]), &kv); err != nil {
+				continue // prose with a colon
+			}
+			for k, v := range kv {
+				if (o.Kind == "ConfigMap" && strings.HasPrefix(k, "SECONDMENT_")) || (o.Kind == "Secret" && refs[o.Metadata.Name+"/"+k]) {
+					c.Data[k] = v
+				}
+			}
+		}
+		out = append(out, &c)
+	}
+	return out
 }
 
 // configMapValue is a variable's value as the container gets it: from its
@@ -524,9 +740,9 @@ func quantity(s string) (float64, error) {
 	return v * mult, nil
 }
 
-// checkSecurity wants a non-root user (the image's), no privilege
+// checkSecurity wants a non-root user (want, the image's), no privilege
 // escalation and a read-only root file system.
-func checkSecurity(t *testing.T, where string, pod k8sPodSpec, c k8sContainer) {
+func checkSecurity(t *testing.T, where string, pod k8sPodSpec, c k8sContainer, want string) {
 	t.Helper()
 	nonRoot := c.SecurityContext.RunAsNonRoot
 	if nonRoot == nil {
@@ -539,7 +755,7 @@ func checkSecurity(t *testing.T, where string, pod k8sPodSpec, c k8sContainer) {
 	if uid == nil {
 		uid = pod.SecurityContext.RunAsUser
 	}
-	if want := dockerfileUID(t); uid == nil {
+	if uid == nil {
 		t.Errorf("%s: container %s: no runAsUser; want the image's USER %s (deploy/Dockerfile)", where, c.Name, want)
 	} else if strconv.Itoa(*uid) != want {
 		t.Errorf("%s: container %s: runAsUser %d; want the image's USER %s (deploy/Dockerfile)", where, c.Name, *uid, want)

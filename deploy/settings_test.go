@@ -8,7 +8,9 @@ package deploy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,15 +21,12 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"secondment/internal/config"
 )
 
 // root is the repository's root (tests run in deploy/).
 const root = ".."
-
-// pendingSettings are settings named in deploy/ before the code has them:
-// accepted from this list (and the test says so). Empty while every name
-// is in the code.
-var pendingSettings = map[string]string{}
 
 var (
 	sourcesOnce sync.Once
@@ -95,10 +94,6 @@ func checkSetting(t *testing.T, where, name string) {
 	if knownSettings(t)[name] {
 		return
 	}
-	if what, ok := pendingSettings[name]; ok {
-		t.Logf("%s: %s is not in the code yet; accepted as pending: %s", where, name, what)
-		return
-	}
 	t.Errorf("%s: %s is not a setting of the binary (no %q in internal/config or cmd/secondment): renamed or misspelt?", where, name, name)
 }
 
@@ -109,11 +104,6 @@ func TestSettingsSeen(t *testing.T) {
 	for _, name := range []string{"SECONDMENT_DATABASE_OWNER_URL", "SECONDMENT_MODE", "SECONDMENT_LOG_FORMAT", "SECONDMENT_DATA_DIR"} {
 		if !s[name] {
 			t.Errorf("the scan of internal/config did not find %s", name)
-		}
-	}
-	for name := range pendingSettings {
-		if s[name] {
-			t.Logf("%s is in the code now: its entry in pendingSettings can go", name)
 		}
 	}
 }
@@ -233,4 +223,77 @@ func flagDefined(t *testing.T, name string) bool {
 	t.Helper()
 	re := regexp.MustCompile(`(?:Var|Bool|String|Int|Duration|Func)\((?:&[\w.]+, )?"` + regexp.QuoteMeta(name) + `",`)
 	return re.MatchString(configSources(t))
+}
+
+// serveConfig reads a replica's settings as `secondment serve` does, with
+// the binary's own flag set: env is its environment, args what follows
+// "serve". A value the service would refuse at start (a CIDR that does not
+// parse, a metrics address equal to the public one, single sign-on half
+// configured) fails the test here, where no container starts.
+func serveConfig(t *testing.T, where string, env map[string]string, args []string) config.Config {
+	t.Helper()
+	if len(args) > 0 && args[0] == "serve" {
+		args = args[1:]
+	}
+	set := config.NewSet("serve", config.Options{HTTP: true}, func(k string) string { return env[k] }, io.Discard)
+	cfg, err := set.Parse(args)
+	if err != nil {
+		t.Errorf("%s: secondment serve would refuse these settings:\n%v", where, err)
+	}
+	return cfg
+}
+
+// checkListeners wants the metrics listener, when there is one, on a port
+// of its own: config compares the two addresses as strings only, so
+// ":9090" beside "0.0.0.0:9090" would pass it and fail to listen.
+func checkListeners(t *testing.T, where string, cfg config.Config) {
+	t.Helper()
+	if cfg.MetricsAddr == "" {
+		return
+	}
+	_, app, _ := net.SplitHostPort(cfg.Addr)
+	_, metrics, _ := net.SplitHostPort(cfg.MetricsAddr)
+	if app == metrics {
+		t.Errorf("%s: the metrics listener %q and the public one %q share port %s", where, cfg.MetricsAddr, cfg.Addr, app)
+	}
+}
+
+// namedSettingRE finds a setting's name anywhere in a file, comments
+// included, or a family of them ("SECONDMENT_OIDC_…").
+var namedSettingRE = regexp.MustCompile(`SECONDMENT_[A-Z0-9_]*[A-Z0-9](_…|_\*)?`)
+
+// TestSettingsNamedAnywhere checks every SECONDMENT_… name in the files
+// here and in the operations documents, comments and examples included: a
+// commented example names a real setting too, or it misleads whoever
+// uncomments it.
+func TestSettingsNamedAnywhere(t *testing.T) {
+	files := []string{"docker-compose.yml", "docs/operations.md", "docs/backup.md"}
+	err := filepath.WalkDir(".", func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !strings.HasSuffix(p, ".go") {
+			files = append(files, filepath.Join("deploy", p))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src := readFile(t, f)
+		for n, line := range strings.Split(src, "\n") {
+			for _, m := range namedSettingRE.FindAllStringSubmatch(line, -1) {
+				where := fmt.Sprintf("%s:%d", f, n+1)
+				if m[1] == "" {
+					checkSetting(t, where, m[0])
+					continue
+				}
+				prefix := strings.TrimSuffix(m[0], m[1]) + "_"
+				if !slices.ContainsFunc(sortedKeys(knownSettings(t)), func(k string) bool { return strings.HasPrefix(k, prefix) }) {
+					t.Errorf("%s: %s names no setting of the binary", where, m[0])
+				}
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bufio"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,18 +142,29 @@ func TestSystemdUnit(t *testing.T) {
 		}
 	}
 
-	// The example environment file: KEY=value lines of real settings.
+	// The example environment file: KEY=value lines of real settings. The
+	// service reads them over the unit's Environment=, and must accept them
+	// as they stand and with the commented examples switched on.
+	withExamples := maps.Clone(env)
 	for n, line := range strings.Split(readFile(t, "deploy/systemd/env.example"), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "# ") || line == "#" {
 			continue
 		}
-		k, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
 		if !ok || strings.ContainsAny(k, " \t") {
 			t.Errorf("deploy/systemd/env.example:%d: %q is not KEY=value", n+1, line)
 			continue
 		}
 		checkSetting(t, "deploy/systemd/env.example", k)
+		if !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+		withExamples[k] = v
+	}
+	if len(cmd) > 1 {
+		checkListeners(t, name, serveConfig(t, name+" with deploy/systemd/env.example", env, cmd[1:]))
+		serveConfig(t, name+" with deploy/systemd/env.example's examples uncommented", withExamples, cmd[1:])
 	}
 
 	systemdAnalyze(t, path)
