@@ -188,9 +188,14 @@ func doctorDatabase(ctx context.Context, db *database, cfg config.Config, add fu
 	case st.Current < st.Latest:
 		add(statusFail, "schema", "at %s, older than this binary's %s, so /readyz fails: `secondment migrate up` "+
 			"(serve does it at start unless --migrate=false)", postgres.MigrationName(st.Current), postgres.MigrationName(st.Latest))
+	case st.Newer():
+		// A rollback: the newer release's migrations keep this binary
+		// working, and /readyz says ready; worth a look, not a failure.
+		add(statusWarn, "schema", "at version %d, newer than this binary's %s, and compatible with it (from version %d on): "+
+			"this binary serves; the newer release's doctor knows its migrations", st.Current, postgres.MigrationName(st.Latest), st.OldestBinary)
 	case st.Current > st.Latest:
-		add(statusFail, "schema", "at %s, newer than this binary's %s: a newer version migrated it; run that version (and its doctor)",
-			postgres.MigrationName(st.Current), postgres.MigrationName(st.Latest))
+		add(statusFail, "schema", "at version %d, newer than this binary's %s, and not compatible with it (it needs binaries from "+
+			"version %d on), so /readyz fails: run the newer release (and its doctor)", st.Current, postgres.MigrationName(st.Latest), st.OldestBinary)
 	case !river:
 		add(statusFail, "schema", "River's job tables are missing: `secondment migrate up`")
 	default:

@@ -63,6 +63,11 @@ func TestDoctor(t *testing.T) {
 			map[string]string{"notifications": `FAIL 1 waiting for delivery to --notify-webhook; the oldest since 48h0m.*12 attempt.*502`}},
 		{"no sweep yet, a migration half done", []string{`UPDATE schema_migrations SET dirty = true`}, nil, 1, map[string]string{
 			"sweep": "WARN no sweep has finished yet", "schema": "FAIL .*failed half-way"}},
+		{"a newer release migrated, compatible", []string{swept, `UPDATE schema_migrations SET version = version + 1`}, nil, 0,
+			map[string]string{"schema": "WARN .*newer than this binary's .*and compatible with it"}},
+		{"a newer release migrated, incompatible", []string{swept, `UPDATE schema_migrations SET version = version + 1`,
+			`UPDATE schema_compat SET oldest_binary = (SELECT version FROM schema_migrations)`}, nil, 1,
+			map[string]string{"schema": "FAIL .*newer than this binary's .*not compatible with it"}},
 		{"database unreachable", nil, []string{"--database-url", "postgres://u@127.0.0.1:" + strconv.Itoa(closed) + "/db?connect_timeout=1",
 			"--db-connect-timeout", "1s"}, 1, map[string]string{"database": "FAIL database unreachable", "time zone": "OK"}},
 		{"no embedded database", nil, []string{"--data-dir", filepath.Join(t.TempDir(), "never")}, 1, map[string]string{
