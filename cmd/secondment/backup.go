@@ -225,14 +225,19 @@ func clientTool(name string, server int, oldest bool) (path string, major int, e
 }
 
 // libpqConn turns a database URL as pgx reads it into one for libpq
-// (pg_dump, pg_restore): the password moves to PGPASSWORD, out of the
-// process list, and pgx's own parameters (pool_max_conns, …), which libpq
-// refuses, are dropped. A key=value string is passed on as it is.
+// (pg_dump, pg_restore): the password (in the URL's user part, its query,
+// or a key=value string) moves to PGPASSWORD, out of the process list,
+// and pgx's own parameters (pool_max_conns, …), which libpq refuses, are
+// dropped from a URL. A key=value string is otherwise passed on as it is.
 func libpqConn(raw string) (dsn string, env []string) {
 	env = []string{"PGAPPNAME=secondment"}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return raw, env
+		rest, pw, found := cutPassword(raw)
+		if found {
+			env = append(env, "PGPASSWORD="+pw)
+		}
+		return rest, env
 	}
 	if u.User != nil {
 		if pw, ok := u.User.Password(); ok {
@@ -241,6 +246,10 @@ func libpqConn(raw string) (dsn string, env []string) {
 		}
 	}
 	q := u.Query()
+	if pw := q.Get("password"); q.Has("password") {
+		env = append(env, "PGPASSWORD="+pw)
+		q.Del("password")
+	}
 	for k := range q {
 		if strings.HasPrefix(k, "pool_") || slices.Contains(pgxOnlyParams, k) {
 			q.Del(k)
@@ -483,4 +492,60 @@ func readTOC(ctx context.Context, restore, file string) (toc, error) {
 	}
 	t.Header, t.List = strings.Join(header, ", "), list.String()
 	return t, nil
+}
+
+// cutPassword takes the password=… pair out of a libpq key=value string
+// (its value bare or single-quoted, with \' and \\ escapes), returning the
+// rest and the password.
+func cutPassword(kv string) (rest, password string, found bool) {
+	var out strings.Builder
+	for i := 0; i < len(kv); {
+		// One pair: key, '=', value.
+		j := i
+		for j < len(kv) && kv[j] == ' ' {
+			j++
+		}
+		k := j
+		for k < len(kv) && kv[k] != '=' && kv[k] != ' ' {
+			k++
+		}
+		key := kv[j:k]
+		for k < len(kv) && kv[k] == ' ' {
+			k++
+		}
+		if k >= len(kv) || kv[k] != '=' {
+			out.WriteString(kv[i:])
+			break
+		}
+		k++
+		for k < len(kv) && kv[k] == ' ' {
+			k++
+		}
+		var val strings.Builder
+		end := k
+		if end < len(kv) && kv[end] == '\'' {
+			for end++; end < len(kv) && kv[end] != '\''; end++ {
+				if kv[end] == '\\' && end+1 < len(kv) {
+					end++
+				}
+				val.WriteByte(kv[end])
+			}
+			end++ // the closing quote
+		} else {
+			for ; end < len(kv) && kv[end] != ' '; end++ {
+				if kv[end] == '\\' && end+1 < len(kv) {
+					end++
+				}
+				val.WriteByte(kv[end])
+			}
+		}
+		end = min(end, len(kv))
+		if key == "password" {
+			password, found = val.String(), true
+		} else {
+			out.WriteString(kv[i:end])
+		}
+		i = end
+	}
+	return strings.TrimSpace(out.String()), password, found
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -393,5 +394,20 @@ func TestLibpqConn(t *testing.T) {
 	}
 	if dsn, _ := libpqConn("host=/run/pg dbname=x"); dsn != "host=/run/pg dbname=x" {
 		t.Errorf("a key=value string changed: %q", dsn)
+	}
+	// A password in the query, or in a key=value string, leaves the
+	// command line too.
+	for _, c := range []struct{ in, dsn, pw string }{
+		{"postgres://app@db/x?password=q%20pw&sslmode=require", "postgres://app@db/x?sslmode=require", "q pw"},
+		{"host=db password=kv-secret dbname=x", "host=db dbname=x", "kv-secret"},
+		{"password = 'a b\\'c' host=db", "host=db", "a b'c"},
+	} {
+		dsn, env := libpqConn(c.in)
+		if strings.Contains(dsn, "password") || dsn != c.dsn {
+			t.Errorf("%q: dsn %q, want %q", c.in, dsn, c.dsn)
+		}
+		if c.pw != "" && !slices.Contains(env, "PGPASSWORD="+c.pw) {
+			t.Errorf("%q: env %v, want the password %q", c.in, env, c.pw)
+		}
 	}
 }

@@ -108,6 +108,12 @@ func (s *Service) Act(ctx context.Context, u auth.User, id int64, in ActInput) (
 		if in.Invalid != nil {
 			return in.Invalid
 		}
+		// A letter belongs to the lending unit's consent or decline; one
+		// sent with another step (the decision panel has one file field
+		// for all its buttons) is refused, not filed under the wrong step.
+		if in.Letter != nil && !secondment.NeedsOf(in.Action, l.Secondment).Letter {
+			return fieldError("letter", "transition.error.letter_not_here")
+		}
 		if in.IfVersion != 0 && in.IfVersion != l.Version {
 			return versionError(id, in.IfVersion)
 		}

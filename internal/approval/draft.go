@@ -33,8 +33,8 @@ type DraftInput struct {
 	KeyPost       bool   // the post is a key or classified post (R16)
 	// Letter is the borrowing unit's signed letter (借调函), kept with the
 	// draft when it is created or edited; nil for none. Checking a form
-	// ignores it.
-	Letter *File
+	// ignores it. An idempotency key vouches for its digest, not its bytes.
+	Letter *File `json:"-"`
 	// Invalid is a problem the caller found decoding the input, reported
 	// by Update after its visibility check (see ActInput.Invalid).
 	Invalid error `json:"-"` // not part of what an idempotency key vouches for
@@ -252,6 +252,10 @@ func (s *Service) Create(ctx context.Context, u auth.User, in DraftInput, key st
 	if err != nil {
 		return Request{}, fmt.Errorf("fingerprint the draft: %w", err)
 	}
+	if in.Letter != nil {
+		d := sha256.Sum256(in.Letter.Data)
+		b = append(append(b, in.Letter.Name...), d[:]...)
+	}
 	fp := sha256.Sum256(b)
 	var id int64
 	err = s.store.InTx(ctx, func(tx *postgres.Tx) error {
@@ -312,14 +316,16 @@ func (s *Service) Update(ctx context.Context, u auth.User, id int64, ifVersion i
 		if !ok {
 			return secondment.NotFound("secondment")
 		}
+		if !holds(u, secondment.RoleBorrower) || cur.BorrowerID != u.UnitID {
+			return forbidden("error.forbidden", fmt.Errorf("%s editing secondment %d of unit %d", u.Login, id, cur.BorrowerID))
+		}
+		// Bad input is the editor's to hear about: after the visibility
+		// check (404) and the right to edit (403).
 		if in.Invalid != nil {
 			return in.Invalid
 		}
 		if ifVersion != 0 && ifVersion != l.Version {
 			return versionError(id, ifVersion)
-		}
-		if !holds(u, secondment.RoleBorrower) || cur.BorrowerID != u.UnitID {
-			return forbidden("error.forbidden", fmt.Errorf("%s editing secondment %d of unit %d", u.Login, id, cur.BorrowerID))
 		}
 		if cur.State != secondment.StateDraft && cur.State != secondment.StateSentBack {
 			return &secondment.Error{Code: secondment.EConflict, Message: secondment.Msg("error.conflict"),

@@ -211,6 +211,9 @@ const maxSearch = 50
 // InboxSearch is Inbox's to-do or whole list narrowed by f; the other
 // lists are not narrowed (they are short and the user's own).
 func (s *Service) InboxSearch(ctx context.Context, u auth.User, tab Tab, f Find, cursor string) (Inbox, error) {
+	if !slices.Contains(Tabs, tab) {
+		tab = TabTodo
+	}
 	if f.Zero() || (tab != TabTodo && tab != TabAll) {
 		return s.Inbox(ctx, u, tab, cursor)
 	}

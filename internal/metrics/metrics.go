@@ -97,7 +97,7 @@ func New(version string, log *slog.Logger) *Metrics {
 			Help: "Committed state changes of requests, by action (the system's too: expiry, overdue, hand-over to a renewal)."},
 			[]string{"action"}),
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sign_ins_total",
-			Help: "Sign-in attempts with a password, by outcome."}, []string{"outcome"}),
+			Help: "Sign-in attempts, with a password or through the OpenID Connect provider (sso, sso_refused), by outcome."}, []string{"outcome"}),
 		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "job_duration_seconds",
 			Help:    "Time a background job took in this process, by kind, failed or not.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300}}, []string{"kind"}),

@@ -92,12 +92,21 @@ func inboxBranches(q InboxQuery, limit int) (string, []any) {
 		after = ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
 	}
 	lim := arg(limit)
-	created := Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg)
+	// Every placeholder must be used (PostgreSQL cannot type an unused
+	// one), and a filter may skip a party's every branch: the days' and
+	// each party's unit's arguments are added with their first branch.
+	created, createdSet := "", false
 	for _, p := range q.Parties {
-		col, unit := column(p.Role), arg(p.UnitID)
+		col, unit := column(p.Role), ""
 		for _, st := range q.States[p.Role] {
 			if q.Narrow.State != "" && st != q.Narrow.State {
 				continue
+			}
+			if unit == "" {
+				unit = arg(p.UnitID)
+			}
+			if !createdSet {
+				created, createdSet = Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg), true
 			}
 			parts = append(parts, `(SELECT s.id, s.created_at FROM secondment s WHERE s.`+col+` = `+unit+`::bigint AND s.state = `+
 				arg(string(st))+`::text`+after+created+` ORDER BY s.created_at DESC, s.id DESC LIMIT `+lim+`)`)

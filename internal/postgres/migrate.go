@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,11 +34,13 @@ type SchemaStatus struct {
 // version, or a newer one whose migrations all kept binaries of this
 // version working (a rollback to the previous release).
 func (s SchemaStatus) Ready() bool {
-	return !s.Dirty && (s.Current == s.Latest || s.Newer())
+	return !s.Dirty && s.Current == s.Latest || s.Newer()
 }
 
 // Newer reports whether the schema is ahead of this binary and declares
-// it still works with it.
+// it still works with it. A newer migration still running is dirty
+// (golang-migrate marks it so until it ends): the previous release keeps
+// serving through it unless the schema already declares it incompatible.
 func (s SchemaStatus) Newer() bool {
 	return s.Current > s.Latest && s.OldestBinary != 0 && s.OldestBinary <= s.Latest
 }
@@ -49,20 +52,53 @@ var ErrSchemaAhead = errors.New("the database schema is newer than this binary a
 
 var fileRE = regexp.MustCompile(`^(\d+)_(.+)\.(up|down)\.sql$`)
 
-// compatFrom is the first migration under the schema_compat rule.
-const compatFrom = 41
+// compatFrom is the first migration that must say what it does to older
+// binaries (migration 41 brought schema_compat).
+const compatFrom = 42
 
-// breaking finds what an older binary may no longer read after a
-// migration: a dropped table or column, a rename, a retyped column.
-var breaking = regexp.MustCompile(`(?i)\bDROP\s+(TABLE|COLUMN|VIEW|FUNCTION)\b|\bRENAME\b|\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b`)
+// breaking finds what may stop an older binary reading or writing after a
+// migration: a dropped table, column, view, function, type or schema
+// ("DROP COLUMN" or the bare "ALTER TABLE t DROP c"), a rename, a retyped
+// column, a new NOT NULL or a constraint the old code may not satisfy. It
+// is a hint: a migration declares itself either way.
+var breaking = regexp.MustCompile(`(?is)\bDROP\s+(TABLE|COLUMN|VIEW|FUNCTION|TYPE|SCHEMA)\b` +
+	`|\bALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(ONLY\s+)?\S+\s+DROP\s+\w` +
+	`|\bRENAME\b|\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b|\bSET\s+NOT\s+NULL\b` +
+	`|\bADD\s+(CONSTRAINT\s+\S+\s+)?(CHECK|UNIQUE|EXCLUDE|FOREIGN\s+KEY)\b`)
+
+var (
+	addColumn  = regexp.MustCompile(`(?is)\bADD\s+COLUMN\b`)
+	notNull    = regexp.MustCompile(`(?is)\bNOT\s+NULL\b`)
+	hasDefault = regexp.MustCompile(`(?is)\bDEFAULT\b`)
+)
+
+// looksBreaking reports whether a statement of sql (comments stripped)
+// matches breaking, or adds a NOT NULL column without a default, which
+// an older binary's inserts would not fill.
+func looksBreaking(sql []byte) bool {
+	for _, st := range bytes.Split(stripComments(sql), []byte(";")) {
+		if breaking.Match(st) || addColumn.Match(st) && notNull.Match(st) && !hasDefault.Match(st) {
+			return true
+		}
+	}
+	return false
+}
 
 // declares finds a migration raising schema_compat; group 1 is the version.
 var declares = regexp.MustCompile(`(?i)UPDATE\s+schema_compat\s+SET\s+oldest_binary\s*=\s*(\d+)`)
 
+// additive is a migration's word that it keeps older binaries working;
+// "(reviewed)" after it overrides the breaking hint, for a constraint the
+// older code is known to satisfy.
+var additive = regexp.MustCompile(`(?im)^--\s*compat:\s*additive(\s*\(reviewed\))?`)
+
 // UndeclaredBreaks lists the up migrations of fsys from compatFrom on that
-// may break an older binary and do not set schema_compat's oldest_binary to
-// their own version: such a migration would let the previous release serve
-// on a schema it cannot read.
+// do not say what they do to older binaries: each must either raise
+// schema_compat's oldest_binary to its own version, or carry a line
+// "-- compat: additive" — and one that looks breaking (breaking) must be
+// "-- compat: additive (reviewed)" to stay additive. Otherwise the
+// previous release could be declared compatible with a schema it cannot
+// read.
 func UndeclaredBreaks(fsys fs.FS) []string {
 	entries, _ := fs.ReadDir(fsys, ".")
 	var bad []string
@@ -80,14 +116,31 @@ func UndeclaredBreaks(fsys fs.FS) []string {
 			bad = append(bad, e.Name())
 			continue
 		}
-		if !breaking.Match(body) {
+		if d := declares.FindSubmatch(body); d != nil {
+			if string(d[1]) != strconv.Itoa(v) {
+				bad = append(bad, e.Name())
+			}
 			continue
 		}
-		if d := declares.FindSubmatch(body); d == nil || string(d[1]) != strconv.Itoa(v) {
+		a := additive.FindSubmatch(body)
+		if a == nil || (len(a[1]) == 0 && looksBreaking(body)) {
 			bad = append(bad, e.Name())
 		}
 	}
 	return bad
+}
+
+// stripComments drops SQL line comments, so that the words explaining a
+// migration are not taken for its statements.
+func stripComments(sql []byte) []byte {
+	var out []byte
+	for _, line := range bytes.Split(sql, []byte("\n")) {
+		if i := bytes.Index(line, []byte("--")); i >= 0 {
+			line = line[:i]
+		}
+		out = append(append(out, line...), '\n')
+	}
+	return out
 }
 
 // MigrationName returns "000001_units_people" for version 1, or the bare
@@ -230,7 +283,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
-	if st.Current > st.Latest && !st.Dirty {
+	if st.Current > st.Latest {
 		if st.Newer() {
 			return nil
 		}

@@ -160,6 +160,14 @@ func TestSchemaAheadOfTheBinary(t *testing.T) {
 	if st, _ := s.Schema(ctx); st.Current != latest+1 {
 		t.Fatalf("Migrate stepped the schema to %d", st.Current)
 	}
+	// While the newer release's migration runs (dirty), this binary
+	// serves on.
+	if _, err := s.Pool.Exec(ctx, `UPDATE schema_migrations SET dirty = true`); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Schema(ctx); !st.Ready() {
+		t.Fatalf("a newer migration under way stopped this binary: %+v", st)
+	}
 	if _, err := s.Pool.Exec(ctx, `UPDATE schema_compat SET oldest_binary = $1`, latest+1); err != nil {
 		t.Fatal(err)
 	}
@@ -171,24 +179,33 @@ func TestSchemaAheadOfTheBinary(t *testing.T) {
 	}
 }
 
-// Every migration after 41 that drops, renames or retypes something an
-// older binary may read raises schema_compat to its own version, so the
-// previous release is never declared compatible with a schema it cannot
-// read.
+// Every migration from 42 on says what it does to older binaries: it
+// raises schema_compat to its own version, or calls itself additive, and
+// one that looks breaking stays additive only once reviewed. Otherwise
+// the previous release could be declared compatible with a schema it
+// cannot read.
 func TestMigrationsDeclareWhatTheyBreak(t *testing.T) {
 	t.Parallel()
 	if bad := postgres.UndeclaredBreaks(migrations.FS); len(bad) > 0 {
-		t.Fatalf("migrations that break older binaries without raising schema_compat: %v", bad)
+		t.Fatalf("migrations that do not declare what they do to older binaries: %v", bad)
 	}
-	// The check itself finds a drop, and accepts it once declared.
 	fsys := fstest.MapFS{
-		"000050_drop.up.sql":     {Data: []byte("ALTER TABLE person DROP COLUMN rank;")},
-		"000051_ok.up.sql":       {Data: []byte("ALTER TABLE person ADD COLUMN x text NOT NULL DEFAULT '';")},
-		"000052_rename.up.sql":   {Data: []byte("ALTER TABLE person RENAME COLUMN a TO b;\nUPDATE schema_compat SET oldest_binary = 52;")},
-		"000053_type.up.sql":     {Data: []byte("ALTER TABLE person ALTER COLUMN a TYPE bigint;\nUPDATE schema_compat SET oldest_binary = 50;")},
-		"000040_old_drop.up.sql": {Data: []byte("DROP TABLE before_the_rule;")},
+		"000041_before.up.sql":      {Data: []byte("DROP TABLE before_the_rule;")},
+		"000050_silent.up.sql":      {Data: []byte("CREATE INDEX x ON person (name);")},
+		"000051_ok.up.sql":          {Data: []byte("-- compat: additive\nALTER TABLE person ADD COLUMN x text NOT NULL DEFAULT '';")},
+		"000052_rename.up.sql":      {Data: []byte("ALTER TABLE person RENAME COLUMN a TO b;\nUPDATE schema_compat SET oldest_binary = 52;")},
+		"000053_other.up.sql":       {Data: []byte("ALTER TABLE person ALTER COLUMN a TYPE bigint;\nUPDATE schema_compat SET oldest_binary = 50;")},
+		"000054_bare_drop.up.sql":   {Data: []byte("-- compat: additive\nALTER TABLE person DROP rank;")},
+		"000055_not_null.up.sql":    {Data: []byte("-- compat: additive\nALTER TABLE person ADD COLUMN y int NOT NULL;")},
+		"000056_check.up.sql":       {Data: []byte("-- compat: additive\nALTER TABLE person ADD CONSTRAINT c CHECK (y > 0);")},
+		"000057_reviewed.up.sql":    {Data: []byte("-- compat: additive (reviewed)\nALTER TABLE person ADD CONSTRAINT c CHECK (y > 0);")},
+		"000058_comment.up.sql":     {Data: []byte("-- compat: additive\n-- we do not DROP TABLE anything here\nCREATE TABLE z (id int);")},
+		"000059_drop_type.up.sql":   {Data: []byte("-- compat: additive\nDROP TYPE mood;")},
+		"000060_set_notnull.up.sql": {Data: []byte("-- compat: additive\nALTER TABLE person ALTER COLUMN y SET NOT NULL;")},
 	}
-	if got := postgres.UndeclaredBreaks(fsys); !slices.Equal(got, []string{"000050_drop.up.sql", "000053_type.up.sql"}) {
-		t.Fatalf("UndeclaredBreaks = %v", got)
+	want := []string{"000050_silent.up.sql", "000053_other.up.sql", "000054_bare_drop.up.sql", "000055_not_null.up.sql",
+		"000056_check.up.sql", "000059_drop_type.up.sql", "000060_set_notnull.up.sql"}
+	if got := postgres.UndeclaredBreaks(fsys); !slices.Equal(got, want) {
+		t.Fatalf("UndeclaredBreaks = %v\nwant %v", got, want)
 	}
 }

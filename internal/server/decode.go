@@ -99,7 +99,7 @@ func (f *apiFile) file() (*approval.File, error) {
 	return checkLetter(f.Name, data)
 }
 
-// readDraft decodes the body of a create, an edit or a check.
+// readDraft decodes the body of a create or an edit, its letter checked.
 func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, error) {
 	var body apiDraft
 	if err := readJSON(w, r, &body); err != nil {
@@ -109,6 +109,14 @@ func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, err
 	var err error
 	in.Letter, err = body.Letter.file()
 	return in, err
+}
+
+// readDraftToCheck decodes the body of a check, which judges the form and
+// leaves any letter alone (as the page's check does).
+func readDraftToCheck(w http.ResponseWriter, r *http.Request) (approval.DraftInput, error) {
+	var body apiDraft
+	err := readJSON(w, r, &body)
+	return body.input(), err
 }
 
 // readDraftForm reads the request form, which may carry the borrowing

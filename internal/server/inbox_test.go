@@ -138,6 +138,14 @@ func TestDecisionPanelErrorsAndDone(t *testing.T) {
 		attr(box[0], "aria-invalid") != "true" {
 		t.Error("the opinion's error is not tied to its box")
 	}
+	// A letter sent with the send-back button is refused beside the file
+	// field, and the request stays as it was.
+	res, body = town.postMultipart("/secondments/"+id+"/actions/send_back", url.Values{"version": {"2"}, "opinion": {"请补充材料"}},
+		"意见.png", lettertest.PNG(40, 30))
+	if page := doc(t, body); res.StatusCode != http.StatusUnprocessableEntity || len(byTestID(page, "error-letter")) != 1 ||
+		attr(byTestID(page, "state")[0], "data-state") != "awaiting_consent" {
+		t.Errorf("a letter with a send-back: %d, %d errors", res.StatusCode, len(byTestID(page, "error-letter")))
+	}
 	// The lending unit was told the request waits for it.
 	if got := within(page2, "unread"); got != "1" {
 		t.Errorf("unread before the consent: %q", got)
@@ -466,10 +474,47 @@ func TestLetterAtCreation(t *testing.T) {
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("API create with a letter: %d %v", res.StatusCode, p)
 	}
-	var n int
-	if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM attachment WHERE secondment_id = $1 AND decision_id IS NULL
-		AND content_type = 'application/pdf'`, p["id"]).Scan(&n); err != nil || n != 1 {
-		t.Errorf("API letter stored: %d %v", n, err)
+	letters := func(id any) (n int) {
+		t.Helper()
+		if err := s.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM attachment WHERE secondment_id = $1
+			AND decision_id IS NULL`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := letters(p["id"]); n != 1 {
+		t.Errorf("API letter stored: %d", n)
+	}
+	// An edit brings another letter, on the page and by the API; the
+	// version moves though no field changed.
+	draft := fmt.Sprintf("%.0f", p["id"])
+	edit := url.Values{"person": {strconv.FormatInt(personID(t, s, "李传群"), 10)}, "kind": {"secondment"},
+		"purpose": {"special_project"}, "task": {"专项巡察"}, "start": {"2024-03-11"}, "end": {"2024-06-10"},
+		"justification": {"急需"}, "version": {"1"}}
+	res, _ = clerk.postMultipart("/secondments/"+draft, edit, "补充说明.png", lettertest.PNG(60, 40))
+	if res.StatusCode != http.StatusSeeOther || letters(p["id"]) != 2 {
+		t.Fatalf("edit with a letter: %d, %d letters", res.StatusCode, letters(p["id"]))
+	}
+	body2["letter"] = map[string]any{"name": "再补充.png", "content_base64": base64.StdEncoding.EncodeToString(lettertest.PNG(20, 20))}
+	if res, p := a.call(tok, "PATCH", "/api/v1/secondments/"+draft, body2); res.StatusCode != http.StatusOK || p["version"] != 3.0 ||
+		letters(p["id"]) != 3 {
+		t.Fatalf("API edit with a letter: %d %v", res.StatusCode, p)
+	}
+	// A bad letter from anyone who may not edit: another unit's clerk
+	// learns nothing (404), the lending unit may see but not edit (403).
+	body2["letter"] = map[string]any{"name": "x.pdf", "content_base64": base64.StdEncoding.EncodeToString([]byte("MZ no"))}
+	if res, _ := a.call(a.token("nmg-bt-qs-rd.borrower"), "PATCH", "/api/v1/secondments/"+draft, body2); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another unit's bad letter: %d", res.StatusCode)
+	}
+	if res, _ := a.call(tok, "POST", "/api/v1/secondments/"+draft+"/actions/submit", nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("submit: %d", res.StatusCode)
+	}
+	if res, _ := a.call(a.token("xj-ks-akks.lender"), "PATCH", "/api/v1/secondments/"+draft, body2); res.StatusCode != http.StatusForbidden {
+		t.Errorf("the lending unit's bad letter: %d", res.StatusCode)
+	}
+	// The check judges the form and leaves a letter, even a bad one, alone.
+	if res, p := a.call(tok, "POST", "/api/v1/secondments/check", body2); res.StatusCode != http.StatusOK {
+		t.Errorf("check with a bad letter: %d %v", res.StatusCode, p)
 	}
 }
 
@@ -531,6 +576,19 @@ func TestInboxFilters(t *testing.T) {
 	_, body := s.as(t, "xj-ks-akks.lender").get("/secondments?tab=todo&state=awaiting_consent")
 	if got := byTestID(doc(t, body), "row-person"); len(got) != 1 || text(got[0]) != "张鹏" {
 		t.Errorf("filtered to-do: %d rows", len(got))
+	}
+	// A state the party never has to act in (or never sees): its branches
+	// all drop out, the supervisor's stays; an empty list, not an error.
+	od := s.as(t, "xj-ks-zzb.orgdept")
+	for _, path := range []string{"/secondments?tab=todo&state=approved", "/secondments?tab=all&state=draft",
+		"/secondments?tab=todo&state=approved&from=2024-02-01&q=" + url.QueryEscape("张鹏")} {
+		if res, body := od.get(path); res.StatusCode != http.StatusOK || len(byTestID(doc(t, body), "secondment-row")) != 0 {
+			t.Errorf("org dept, %s: %d, %d rows", path, res.StatusCode, len(byTestID(doc(t, body), "secondment-row")))
+		}
+	}
+	// Without a tab the filters apply to the default (to-do) list.
+	if _, body := s.as(t, "xj-ks-akks.lender").get("/secondments?state=draft"); len(byTestID(doc(t, body), "secondment-row")) != 0 {
+		t.Error("the filter was dropped without a tab")
 	}
 	// Bad filters: the list again, each problem beside its field.
 	res, body = clerkPage.get("/secondments?tab=all&state=bogus&from=2024-03-05&to=2024-03-01")

@@ -198,7 +198,7 @@ func (s *Server) handleAPISecondmentCheck(w http.ResponseWriter, r *http.Request
 		s.fail(w, r, err)
 		return
 	}
-	in, err := readDraft(w, r)
+	in, err := readDraftToCheck(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
