@@ -369,11 +369,24 @@ func History(ctx context.Context, store *postgres.Store, out io.Writer) error {
 		return nil // loaded by an earlier run
 	}
 	t0 := time.Now()
-	for _, q := range []string{
-		`INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, detail)
+	// The audit events in batches, each its own transaction: every event
+	// gets its hash-chain link from a trigger at commit, and one
+	// transaction of 4.6 million links kept rewriting its lanes' heads
+	// (their row versions piling up) for over twenty minutes.
+	var maxID int64
+	if err := store.Pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM decision`).Scan(&maxID); err != nil {
+		return err
+	}
+	const batch = 50000
+	for from := int64(0); from <= maxID; from += batch {
+		if _, err := store.Pool.Exec(ctx, `INSERT INTO audit_event (at, actor_user_id, actor_name, action, object_type, object_id, detail)
 		 SELECT d.at, d.actor_user_id, d.actor_name, 'secondment.' || d.action, 'secondment', d.secondment_id,
 		        jsonb_build_object('step', d.step)
-		 FROM decision d ORDER BY d.at`,
+		 FROM decision d WHERE d.id > $1 AND d.id <= $2 ORDER BY d.at`, from, from+batch); err != nil {
+			return fmt.Errorf("history: audit events: %w", err)
+		}
+	}
+	for _, q := range []string{
 		`INSERT INTO notification_outbox (recipient_role, recipient_unit_id, secondment_id, message_id, message_data,
 		     created_at, delivered_at, read_at, next_attempt_at)
 		 SELECT r.role, CASE r.role WHEN 'lender' THEN s.lender_id ELSE s.org_dept_id END, s.id, 'notify.awaiting_consent',

@@ -226,6 +226,11 @@ func (s *Server) handleSecondmentUpdate(w http.ResponseWriter, r *http.Request) 
 		http.Redirect(w, r, requestPath(id), http.StatusSeeOther)
 	case secondment.ErrorCodeOf(err) == secondment.EConflict || secondment.ErrorCodeOf(err) == secondment.EStale:
 		s.showSecondment(w, r, u, id, http.StatusConflict, web.NewForm(), secondment.Msg("error.conflict"), nil)
+	case version == 0:
+		// The body could not be read (a letter over the limit): the form
+		// came back without its fields, and shown again it would save
+		// without the version it was read at. The problem alone, then.
+		s.fail(w, r, err)
 	default:
 		s.refuseForm(w, r, u, web.SecondmentFormView{Form: f, EditID: id, Version: version}, err)
 	}
