@@ -139,15 +139,21 @@ func (f Find) narrow() (postgres.Narrow, error) {
 	return n, nil
 }
 
+// TabOf is the tab named t, the to-do list when t names none.
+func TabOf(t string) Tab {
+	if tab := Tab(t); slices.Contains(Tabs, tab) {
+		return tab
+	}
+	return TabTodo
+}
+
 // Inbox lists one page of tab for u after cursor ("" for the first page).
 func (s *Service) Inbox(ctx context.Context, u auth.User, tab Tab, cursor string) (Inbox, error) {
 	return s.inbox(ctx, u, tab, postgres.Narrow{}, cursor)
 }
 
 func (s *Service) inbox(ctx context.Context, u auth.User, tab Tab, narrow postgres.Narrow, cursor string) (Inbox, error) {
-	if !slices.Contains(Tabs, tab) {
-		tab = TabTodo
-	}
+	tab = TabOf(string(tab))
 	after, err := parseCursor(cursor)
 	if err != nil {
 		return Inbox{}, err
@@ -211,9 +217,7 @@ const maxSearch = 50
 // InboxSearch is Inbox's to-do or whole list narrowed by f; the other
 // lists are not narrowed (they are short and the user's own).
 func (s *Service) InboxSearch(ctx context.Context, u auth.User, tab Tab, f Find, cursor string) (Inbox, error) {
-	if !slices.Contains(Tabs, tab) {
-		tab = TabTodo
-	}
+	tab = TabOf(string(tab))
 	if f.Zero() || (tab != TabTodo && tab != TabAll) {
 		return s.Inbox(ctx, u, tab, cursor)
 	}

@@ -420,12 +420,13 @@ func TestLetterAtCreation(t *testing.T) {
 		}
 		return n
 	}
-	// The search button posts the multipart form to the check.
+	// The search button posts the multipart form to the check, which
+	// leaves its file alone, even one that is no letter.
 	search := url.Values{"q": {"张"}, "do": {"search"}}
 	for k, v := range form {
 		search[k] = v
 	}
-	res, body := clerk.postMultipart("/secondments/check", search, "", nil)
+	res, body := clerk.postMultipart("/secondments/check", search, "借调函.pdf", []byte("MZ\x90\x00 not a pdf"))
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "重大案件查办") {
 		t.Fatalf("the search lost the form: %d", res.StatusCode)
 	}
@@ -598,6 +599,11 @@ func TestInboxFilters(t *testing.T) {
 	}
 	if f := byTestID(page, "inbox-state"); len(f) != 1 || attr(f[0], "aria-invalid") != "true" {
 		t.Error("the state's error is not tied to its field")
+	}
+	// Without a tab too (the to-do list's form shows the problem).
+	res, body = clerkPage.get("/secondments?state=bogus")
+	if res.StatusCode != http.StatusUnprocessableEntity || len(byTestID(doc(t, body), "error-state")) != 1 {
+		t.Errorf("a bad filter without a tab: %d, %d errors", res.StatusCode, len(byTestID(doc(t, body), "error-state")))
 	}
 	// The API filters the same way and refuses the same mistakes.
 	res, p := a.call(clerk, "GET", "/api/v1/secondments?state=draft", nil)

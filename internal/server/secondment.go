@@ -37,7 +37,7 @@ func (s *Server) handleSecondmentList(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		v.Tab = approval.Tab(q.Get("tab"))
+		v.Tab = approval.TabOf(q.Get("tab"))
 		s.renderStatus(w, r, http.StatusUnprocessableEntity, web.SecondmentListPage(v))
 		return
 	}
@@ -125,14 +125,13 @@ func (s *Server) handleSecondmentCheck(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// The form is multipart (it may carry a letter), which the check
-	// reads and leaves alone: nothing is saved, not even a bad file.
-	f, _, err := readDraftForm(w, r)
-	if err != nil && secondment.ErrorCodeOf(err) != secondment.EInvalid {
+	// The form is multipart (it may carry a letter): the check reads its
+	// fields and leaves the file alone; nothing is saved.
+	f, err := readUploadFields(w, r, draftFields...)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f.Errors = map[string]secondment.Message{}
 	v := web.SecondmentFormView{Form: f}
 	v.EditID, _ = strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
 	v.Version, _ = strconv.Atoi(f.Value("version"))

@@ -44,6 +44,17 @@ func readActionForm(w http.ResponseWriter, r *http.Request) (web.Form, *approval
 // readLetterForm reads a form of fields that may carry a file in its
 // "letter" field (an action's, or the request form's).
 func readLetterForm(w http.ResponseWriter, r *http.Request, fields ...string) (web.Form, *approval.File, error) {
+	f, err := readUploadFields(w, r, fields...)
+	if err != nil {
+		return f, nil, err
+	}
+	a, err := letterOf(r)
+	return f, a, err
+}
+
+// readUploadFields reads fields of a form that may be multipart (carry a
+// file), leaving its files alone.
+func readUploadFields(w http.ResponseWriter, r *http.Request, fields ...string) (web.Form, error) {
 	f := web.NewForm()
 	r.Body = http.MaxBytesReader(w, r.Body, MaxLetterBytes+maxFormBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -56,37 +67,42 @@ func readLetterForm(w http.ResponseWriter, r *http.Request, fields ...string) (w
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return f, nil, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
+			return f, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
 		}
-		return f, nil, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
+		return f, &secondment.Error{Code: secondment.EInvalid, Message: secondment.Msg("error.form"), Err: err}
 	}
 	if err := checkMultipart(r); err != nil {
-		return f, nil, err
+		return f, err
 	}
 	for _, k := range fields {
 		f.Values[k] = strings.TrimSpace(r.FormValue(k))
 	}
+	return f, nil
+}
+
+// letterOf is the letter of a form readUploadFields read, checked by its
+// content and size; nil when none was chosen.
+func letterOf(r *http.Request) (*approval.File, error) {
 	if r.MultipartForm == nil || len(r.MultipartForm.File["letter"]) == 0 {
-		return f, nil, nil
+		return nil, nil
 	}
 	fh := r.MultipartForm.File["letter"][0]
 	if fh.Size == 0 {
-		return f, nil, nil // an empty file input: no letter
+		return nil, nil // an empty file input: no letter
 	}
 	if fh.Size > MaxLetterBytes {
-		return f, nil, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
+		return nil, uploadError("upload.error.size", "MaxMB", MaxLetterBytes>>20)
 	}
 	file, err := fh.Open()
 	if err != nil {
-		return f, nil, err
+		return nil, err
 	}
 	defer file.Close()
 	data, err := io.ReadAll(io.LimitReader(file, MaxLetterBytes+1))
 	if err != nil {
-		return f, nil, err
+		return nil, err
 	}
-	a, err := checkLetter(fh.Filename, data)
-	return f, a, err
+	return checkLetter(fh.Filename, data)
 }
 
 // checkLetter accepts a PDF, JPEG or PNG of at most MaxLetterBytes, judged
