@@ -107,7 +107,7 @@ func (f Find) narrow() (postgres.Narrow, error) {
 	var n postgres.Narrow
 	var errs []secondment.FieldError
 	if f.State != "" {
-		if st := secondment.State(f.State); slices.Contains(secondment.AllStates, st) {
+		if st := secondment.State(f.State); st.Valid() {
 			n.State = st
 		} else {
 			errs = append(errs, secondment.FieldError{Field: "state", Message: secondment.Msg("error.invalid")})

@@ -101,22 +101,25 @@ func (f *apiFile) file() (*approval.File, error) {
 
 // readDraft decodes the body of a create or an edit, its letter checked.
 func readDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, error) {
-	var body apiDraft
-	if err := readJSON(w, r, &body); err != nil {
-		return body.input(), err
+	in, letter, err := decodeDraft(w, r)
+	if err == nil {
+		in.Letter, err = letter.file()
 	}
-	in := body.input()
-	var err error
-	in.Letter, err = body.Letter.file()
 	return in, err
 }
 
 // readDraftToCheck decodes the body of a check, which judges the form and
 // leaves any letter alone (as the page's check does).
 func readDraftToCheck(w http.ResponseWriter, r *http.Request) (approval.DraftInput, error) {
+	in, _, err := decodeDraft(w, r)
+	return in, err
+}
+
+// decodeDraft decodes a draft's body; its letter is left undecoded.
+func decodeDraft(w http.ResponseWriter, r *http.Request) (approval.DraftInput, *apiFile, error) {
 	var body apiDraft
 	err := readJSON(w, r, &body)
-	return body.input(), err
+	return body.input(), body.Letter, err
 }
 
 // readDraftForm reads the request form, which may carry the borrowing
