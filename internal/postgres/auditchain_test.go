@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"secondment/internal/dbtest"
 	"secondment/internal/postgres"
 )
@@ -280,5 +282,66 @@ func TestAuditPurgeKeepsTheChainWhole(t *testing.T) {
 	// Deleting outside a purge stays refused, even for the owner.
 	if _, err := s.Pool.Exec(ctx, `DELETE FROM audit_event`); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("a delete outside a purge: %v", err)
+	}
+}
+
+// TestAuditChainLinksATransactionInOnePass: a transaction's events are
+// linked by one pass that writes its lane's head once, not once per event
+// (which made a bulk write's cost grow with the square of its size); an
+// event written in a savepoint, which carries the savepoint's transaction
+// ID, is still linked; and the chain verifies.
+func TestAuditChainLinksATransactionInOnePass(t *testing.T) {
+	t.Parallel()
+	s, _ := chainStore(t, 12)
+	ctx := context.Background()
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	insert := func(q interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	}, n int) {
+		t.Helper()
+		if _, err := q.Exec(ctx, `INSERT INTO audit_event (at, actor_name, action, object_type, object_id, detail)
+			SELECT now(), '批量', 'test.bulk', 'secondment', i, jsonb_build_object('i', i) FROM generate_series(1, $1) i`, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(tx, 5000)
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(sp, 1)
+	if err := sp.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	insert(tx, 100)
+	// The counter may still hold this connection's earlier transactions
+	// (PostgreSQL flushes them to shared statistics now and then).
+	var before int64
+	if err := tx.QueryRow(ctx, `SELECT pg_stat_get_xact_tuples_updated('audit_chain_head'::regclass)`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	// Fire the commit-time trigger now, to count its writes in this
+	// transaction's statistics.
+	if _, err := tx.Exec(ctx, `SET CONSTRAINTS audit_event_chain IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	var links, headWrites int64
+	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_chain c JOIN audit_event e ON e.id = c.event_id
+		WHERE e.action = 'test.bulk'), pg_stat_get_xact_tuples_updated('audit_chain_head'::regclass)`).Scan(&links, &headWrites); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One pass for the transaction's own events, one for the savepoint's.
+	if headWrites -= before; links != 5101 || headWrites != 2 {
+		t.Fatalf("5,101 events: %d linked with %d writes of the head; want all with 2", links, headWrites)
+	}
+	if r := verify(t, s); !r.OK || r.Checked != 12+5101 {
+		t.Fatalf("after the bulk write: %+v; want OK with %d links", r, 12+5101)
 	}
 }
