@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type InboxQuery struct {
 	// branches index ranges: the state picks the branches, and the
 	// creation time is the index's own order.
 	Narrow Narrow
+	// SearchWindow, when not zero, replaces searchWindow in a search
+	// (negative: none, every match read from its own index), for tests
+	// that compare the two ways of reading a page.
+	SearchWindow int
 }
 
 // Narrow is a filter of an inbox query.
@@ -84,8 +89,13 @@ func column(r secondment.Role) string {
 // each branch is an index range in (created_at, id) order (migration
 // 000013). It returns the UNION ALL of their IDs and the arguments.
 func inboxBranches(q InboxQuery, limit int) (string, []any) {
+	return inboxBranchesAfter(q, limit, nil)
+}
+
+// inboxBranchesAfter is inboxBranches with its arguments numbered after
+// args.
+func inboxBranchesAfter(q InboxQuery, limit int, args []any) (string, []any) {
 	var parts []string
-	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	after := ""
 	if q.After.ID != 0 {
@@ -338,37 +348,109 @@ func (s *Store) SecondmentListCounts(ctx context.Context, userID int64, max int)
 	return scanListCounts(s.Pool.QueryRow(ctx, listCountsSQL, userID, max))
 }
 
+// searchWindow is how many of the parties' newest requests a search reads
+// first, in their lists' own order: where matches are common (a busy unit's
+// name), the page is found among them; past it, the matches are read from
+// their own indexes.
+const searchWindow = 2000
+
 // SecondmentSearch reads one page of q's requests (its parties in their
 // states, newest first, after q.After) whose number is text, or whose
-// person's, lending unit's or borrowing unit's name contains text. Each
-// kind of match is an index (the number's, the person's, the units'), so
-// the page reads the matches, not the parties' whole history.
+// person's, lending unit's or borrowing unit's name contains text.
+//
+// It never reads a party's whole history, as one filter over it did (an
+// org dept's 120,000 requests for a number that matched one). It reads
+// the parties' newest searchWindow requests in their index order, and
+// keeps those that match: when they fill the page, that is the page. When
+// they do not, the matches are rare, and the page is built from them:
+// the number in each jurisdiction's index of numbers, each person named
+// in the index of people, and each unit named, per state, as a range of
+// its own index in (created_at, id) order, each branch at most a page.
 func (s *Store) SecondmentSearch(ctx context.Context, q InboxQuery, viewerID int64, text string) ([]Loaded, error) {
+	sql, args := searchSQL(q, viewerID, text)
+	if sql == "" {
+		return nil, nil
+	}
+	return collectInbox(s.Pool.Query(ctx, sql, args...))
+}
+
+// searchSQL is SecondmentSearch's query; "" when q has no party.
+func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	args := []any{text, viewerID}
+	q.Supervisors = nil // a search covers the parties' own requests
+	args := []any{text, viewerID, q.Limit}
+	size := searchWindow
+	if q.SearchWindow != 0 {
+		size = max(q.SearchWindow, 0)
+	}
+	window, args := inboxBranchesAfter(q, size, args)
+	if window == "" {
+		return "", nil
+	}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	var parties []string
+	var states []string // every party's, for the units' branches
 	for _, p := range q.Parties {
-		var states []string
+		var own []string
 		for _, st := range q.States[p.Role] {
-			states = append(states, string(st))
+			if q.Narrow.State != "" && st != q.Narrow.State {
+				continue
+			}
+			own = append(own, string(st))
+			if !slices.Contains(states, string(st)) {
+				states = append(states, string(st))
+			}
 		}
-		parties = append(parties, "(s."+column(p.Role)+" = "+arg(p.UnitID)+"::bigint AND s.state = ANY ("+arg(states)+"::text[]))")
+		if len(own) > 0 {
+			parties = append(parties, "(s."+column(p.Role)+" = "+arg(p.UnitID)+"::bigint AND s.state = ANY ("+arg(own)+"::text[]))")
+		}
 	}
-	if len(parties) == 0 {
-		return nil, nil
-	}
-	where := `(s.number = $1
-		OR s.person_id IN (SELECT id FROM person WHERE strpos(name, $1) > 0 LIMIT 500)
-		OR s.borrower_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200)
-		OR s.lender_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200))
-		AND (` + strings.Join(parties, " OR ") + `)`
+	// Every branch's own filter: the parties, the page's start, the days.
+	filter := ` AND (` + strings.Join(parties, " OR ") + `)`
 	if q.After.ID != 0 {
-		where += ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
+		filter += ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
 	}
-	where += q.Narrow.where(arg)
-	sql := loadQuery("$2", where) + ` ORDER BY s.created_at DESC, s.id DESC LIMIT ` + arg(q.Limit)
-	return collectInbox(s.Pool.Query(ctx, sql, args...))
+	filter += Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg)
+	page := ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`
+	st := arg(states)
+	unitBranch := func(col string) string {
+		return `(SELECT x.id, x.created_at FROM (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200) u
+			CROSS JOIN unnest(` + st + `::text[]) AS st(state)
+			CROSS JOIN LATERAL (SELECT s.id, s.created_at FROM secondment s
+				WHERE s.` + col + ` = u.id AND s.state = st.state` + filter + page + `) x)`
+	}
+	rare := strings.Join([]string{
+		// A number is unique within its jurisdiction: the jurisdictions
+		// are walked in the numbers' index (a loose scan, one probe each).
+		`(WITH RECURSIVE j(id) AS (
+			SELECT min(jurisdiction_id) FROM secondment
+			UNION ALL
+			SELECT (SELECT min(jurisdiction_id) FROM secondment WHERE jurisdiction_id > j.id) FROM j WHERE j.id IS NOT NULL)
+		  SELECT s.id, s.created_at FROM j JOIN secondment s ON s.jurisdiction_id = j.id AND s.number = $1 WHERE true` + filter + `)`,
+		// Each person named, in the people's index of requests.
+		`(SELECT x.id, x.created_at FROM (SELECT id FROM person WHERE strpos(name, $1) > 0 LIMIT 500) p
+			CROSS JOIN LATERAL (SELECT s.id, s.created_at FROM secondment s
+				WHERE s.person_id = p.id` + filter + page + `) x)`,
+		unitBranch("lender_id"),
+		unitBranch("borrower_id"),
+	}, " UNION ALL ")
+	// The window's matches; the rare branches run only when those do not
+	// fill the page (a condition on no row of theirs, which PostgreSQL
+	// checks once before starting them).
+	matches := `WITH win AS MATERIALIZED (
+		SELECT w.id, w.created_at FROM (SELECT id, created_at FROM (` + window + `) b
+			ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(size) + `) w
+		JOIN secondment s ON s.id = w.id
+		WHERE s.number = $1
+		   OR s.person_id IN (SELECT id FROM person WHERE strpos(name, $1) > 0 LIMIT 500)
+		   OR s.lender_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200)
+		   OR s.borrower_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200)
+		ORDER BY w.created_at DESC, w.id DESC LIMIT $3)
+	SELECT id, created_at FROM win
+	UNION
+	SELECT id, created_at FROM (` + rare + `) r WHERE (SELECT count(*) FROM win) < $3`
+	sql := loadQuery("$2", `s.id IN (SELECT id FROM (`+matches+`) m ORDER BY created_at DESC, id DESC LIMIT $3)`)
+	return sql + ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`, args
 }

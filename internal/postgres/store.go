@@ -73,6 +73,23 @@ func Open(ctx context.Context, url string, o ConnectOptions) (*Store, error) {
 		// pool_max_conns wins.
 		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	}
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		// JIT compilation pays off for long analytical queries; the
+		// service's are short, and a plan the planner overestimates (a
+		// search's branches for rare matches, most never run) would spend
+		// a second compiling. Set on each new connection rather than in
+		// the startup packet, which PgBouncer refuses. A URL's jit wins.
+		after := cfg.AfterConnect
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			if _, err := c.Exec(ctx, "SET jit = off"); err != nil {
+				return fmt.Errorf("switch JIT off: %w", err)
+			}
+			if after != nil {
+				return after(ctx, c)
+			}
+			return nil
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create connection pool: %w", err)
