@@ -17,3 +17,5 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+ALTER TABLE audit_event DROP COLUMN xact;

@@ -9,17 +9,25 @@
 --
 -- Now the first firing links every event of its transaction not linked
 -- yet, in id order, from its own id on, and writes the head once; the
--- firings after it find their event linked and return. An event written
--- in a savepoint carries the savepoint's transaction ID, so this pass
--- leaves it to its own firing, which links it alone as before. The links
--- are the same as the old trigger wrote (the verifier is unchanged), and
--- the head is still taken at commit, after every other lock.
+-- firings after it find their event linked and return. An event knows its
+-- transaction by `xact`, the top-level transaction's ID even when a
+-- savepoint wrote it (an import adds each new person in one), which xmin
+-- is not. Each link is made as before (the same lane, content and hash, so
+-- the verifier is unchanged), though a transaction's events are now linked
+-- in id order rather than in the order their firings were queued; the
+-- head is still taken at commit, after every other lock.
 -- compat: additive
+
+-- No rewrite of the trail: the column is added empty, and only new events
+-- get the default. Events written before are all linked already.
+ALTER TABLE audit_event ADD COLUMN xact xid8;
+ALTER TABLE audit_event ALTER COLUMN xact SET DEFAULT pg_current_xact_id();
+
 CREATE OR REPLACE FUNCTION audit_chain_link() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp AS $$
 DECLARE
     l  smallint := (txid_current() % 8)::smallint;
-    me xid := (txid_current() % 4294967296)::text::xid;
+    me xid8 := pg_current_xact_id();
     h  audit_chain_head;
     e  audit_event;
     s  bigint;
@@ -35,10 +43,10 @@ BEGIN
     hs := h.hash;
     -- Under the lane's lock, so seq and recorded_at grow along the lane.
     -- Another transaction's events in this range are either invisible
-    -- (not committed) or linked at their own commit, and xmin leaves them
-    -- out before the probe.
+    -- (not committed) or linked at their own commit; xact leaves them out
+    -- before the probe. NEW is linked whatever its xact says.
     FOR e IN SELECT a.* FROM audit_event a
-             WHERE a.id >= NEW.id AND (a.id = NEW.id OR a.xmin = me)
+             WHERE a.id >= NEW.id AND (a.id = NEW.id OR a.xact = me)
                AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_id = a.id)
              ORDER BY a.id LOOP
         s := nextval('audit_chain_seq');
