@@ -354,18 +354,28 @@ func (s *Store) SecondmentListCounts(ctx context.Context, userID int64, max int)
 // their own indexes.
 const searchWindow = 2000
 
+// searchMatch is whether request s matches the search text $1: its
+// number, or a part of its person's or either unit's name.
+const searchMatch = `(s.number = $1
+	OR EXISTS (SELECT 1 FROM person p WHERE p.id = s.person_id AND strpos(p.name, $1) > 0)
+	OR EXISTS (SELECT 1 FROM unit u WHERE u.id = s.lender_id AND strpos(u.name, $1) > 0)
+	OR EXISTS (SELECT 1 FROM unit u WHERE u.id = s.borrower_id AND strpos(u.name, $1) > 0))`
+
 // SecondmentSearch reads one page of q's requests (its parties in their
-// states, newest first, after q.After) whose number is text, or whose
-// person's, lending unit's or borrowing unit's name contains text.
+// states, and the steps escalated to its supervisors, newest first, after
+// q.After) whose number is text, or whose person's, lending unit's or
+// borrowing unit's name contains text: the page a filter over all of them
+// would give.
 //
-// It never reads a party's whole history, as one filter over it did (an
-// org dept's 120,000 requests for a number that matched one). It reads
-// the parties' newest searchWindow requests in their index order, and
-// keeps those that match: when they fill the page, that is the page. When
-// they do not, the matches are rare, and the page is built from them:
-// the number in each jurisdiction's index of numbers, each person named
-// in the index of people, and each unit named, per state, as a range of
-// its own index in (created_at, id) order, each branch at most a page.
+// It never reads a party's whole history, as that filter did (an org
+// dept's 120,000 requests for a number that matched one). It reads the
+// parties' newest searchWindow requests in their index order, and keeps
+// those that match: when they fill the page, that is the page, for no
+// request past the window is newer. When they do not, the matches are
+// rare, and the page is built from them: the number in each
+// jurisdiction's index of numbers, each person named in the index of
+// people, each unit named, per state, as a range of its own index in
+// (created_at, id) order, each branch at most a page.
 func (s *Store) SecondmentSearch(ctx context.Context, q InboxQuery, viewerID int64, text string) ([]Loaded, error) {
 	sql, args := searchSQL(q, viewerID, text)
 	if sql == "" {
@@ -374,12 +384,11 @@ func (s *Store) SecondmentSearch(ctx context.Context, q InboxQuery, viewerID int
 	return collectInbox(s.Pool.Query(ctx, sql, args...))
 }
 
-// searchSQL is SecondmentSearch's query; "" when q has no party.
+// searchSQL is SecondmentSearch's query; "" when q lists nothing.
 func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	q.Supervisors = nil // a search covers the parties' own requests
 	args := []any{text, viewerID, q.Limit}
 	size := searchWindow
 	if q.SearchWindow != 0 {
@@ -390,6 +399,13 @@ func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
 		return "", nil
 	}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	// The page's start and the days, in every rare branch.
+	var since string
+	if q.After.ID != 0 {
+		since = ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
+	}
+	since += Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg)
+	page := ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`
 	var parties []string
 	var states []string // every party's, for the units' branches
 	for _, p := range q.Parties {
@@ -407,50 +423,58 @@ func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
 			parties = append(parties, "(s."+column(p.Role)+" = "+arg(p.UnitID)+"::bigint AND s.state = ANY ("+arg(own)+"::text[]))")
 		}
 	}
-	// Every branch's own filter: the parties, the page's start, the days.
-	filter := ` AND (` + strings.Join(parties, " OR ") + `)`
-	if q.After.ID != 0 {
-		filter += ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
+	var rare []string
+	if len(parties) > 0 {
+		filter := ` AND (` + strings.Join(parties, " OR ") + `)` + since
+		st := arg(states)
+		unitBranch := func(col string) string {
+			return `(SELECT x.id, x.created_at FROM (SELECT id FROM unit WHERE strpos(name, $1) > 0) u
+				CROSS JOIN unnest(` + st + `::text[]) AS st(state)
+				CROSS JOIN LATERAL (SELECT s.id, s.created_at FROM secondment s
+					WHERE s.` + col + ` = u.id AND s.state = st.state` + filter + page + `) x)`
+		}
+		rare = append(rare,
+			// A number is unique within its jurisdiction: the
+			// jurisdictions are walked in the numbers' index (a loose
+			// scan, one probe each).
+			`(WITH RECURSIVE j(id) AS (
+				SELECT min(jurisdiction_id) FROM secondment
+				UNION ALL
+				SELECT (SELECT min(jurisdiction_id) FROM secondment WHERE jurisdiction_id > j.id) FROM j WHERE j.id IS NOT NULL)
+			  SELECT s.id, s.created_at FROM j JOIN secondment s ON s.jurisdiction_id = j.id AND s.number = $1 WHERE true`+filter+`)`,
+			// Each person named, in the people's index of requests.
+			`(SELECT x.id, x.created_at FROM (SELECT id FROM person WHERE strpos(name, $1) > 0) p
+				CROSS JOIN LATERAL (SELECT s.id, s.created_at FROM secondment s
+					WHERE s.person_id = p.id`+filter+page+`) x)`,
+			unitBranch("lender_id"),
+			unitBranch("borrower_id"))
 	}
-	filter += Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg)
-	page := ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`
-	st := arg(states)
-	unitBranch := func(col string) string {
-		return `(SELECT x.id, x.created_at FROM (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200) u
-			CROSS JOIN unnest(` + st + `::text[]) AS st(state)
-			CROSS JOIN LATERAL (SELECT s.id, s.created_at FROM secondment s
-				WHERE s.` + col + ` = u.id AND s.state = st.state` + filter + page + `) x)`
+	if len(q.Supervisors) > 0 {
+		// The steps escalated to the supervisors are few: each is checked.
+		var state string
+		if q.Narrow.State != "" {
+			state = ` AND s.state = ` + arg(string(q.Narrow.State)) + `::text`
+		}
+		rare = append(rare, `(SELECT s.id, s.created_at FROM escalation e JOIN secondment s
+			ON s.id = e.secondment_id AND s.state = e.step WHERE e.supervisor_id = ANY (`+arg(q.Supervisors)+`::bigint[])
+			AND `+searchMatch+state+since+page+`)`)
 	}
-	rare := strings.Join([]string{
-		// A number is unique within its jurisdiction: the jurisdictions
-		// are walked in the numbers' index (a loose scan, one probe each).
-		`(WITH RECURSIVE j(id) AS (
-			SELECT min(jurisdiction_id) FROM secondment
-			UNION ALL
-			SELECT (SELECT min(jurisdiction_id) FROM secondment WHERE jurisdiction_id > j.id) FROM j WHERE j.id IS NOT NULL)
-		  SELECT s.id, s.created_at FROM j JOIN secondment s ON s.jurisdiction_id = j.id AND s.number = $1 WHERE true` + filter + `)`,
-		// Each person named, in the people's index of requests.
-		`(SELECT x.id, x.created_at FROM (SELECT id FROM person WHERE strpos(name, $1) > 0 LIMIT 500) p
-			CROSS JOIN LATERAL (SELECT s.id, s.created_at FROM secondment s
-				WHERE s.person_id = p.id` + filter + page + `) x)`,
-		unitBranch("lender_id"),
-		unitBranch("borrower_id"),
-	}, " UNION ALL ")
-	// The window's matches; the rare branches run only when those do not
-	// fill the page (a condition on no row of theirs, which PostgreSQL
-	// checks once before starting them).
+	// The window's matches (a request listed for two parties counts once);
+	// the rare branches run only when those do not fill the page (a
+	// condition on no row of theirs, which PostgreSQL checks once before
+	// starting them).
 	matches := `WITH win AS MATERIALIZED (
-		SELECT w.id, w.created_at FROM (SELECT id, created_at FROM (` + window + `) b
+		SELECT DISTINCT w.id, w.created_at FROM (SELECT id, created_at FROM (` + window + `) b
 			ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(size) + `) w
 		JOIN secondment s ON s.id = w.id
-		WHERE s.number = $1
-		   OR s.person_id IN (SELECT id FROM person WHERE strpos(name, $1) > 0 LIMIT 500)
-		   OR s.lender_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200)
-		   OR s.borrower_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0 LIMIT 200)
+		WHERE ` + searchMatch + `
 		ORDER BY w.created_at DESC, w.id DESC LIMIT $3)
-	SELECT id, created_at FROM win
+	SELECT id, created_at FROM win`
+	if len(rare) > 0 {
+		matches += `
 	UNION
-	SELECT id, created_at FROM (` + rare + `) r WHERE (SELECT count(*) FROM win) < $3`
+	SELECT id, created_at FROM (` + strings.Join(rare, " UNION ALL ") + `) r WHERE (SELECT count(*) FROM win) < $3`
+	}
 	sql := loadQuery("$2", `s.id IN (SELECT id FROM (`+matches+`) m ORDER BY created_at DESC, id DESC LIMIT $3)`)
 	return sql + ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`, args
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"secondment/internal/auth"
 	"secondment/internal/dbtest"
@@ -24,7 +27,13 @@ func TestSearchFindsWhatAFilterFinds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, url := dbtest.URLs(t) // the loader drops and restores foreign keys: the owner's work
-	store := &postgres.Store{Pool: dbtest.Pool(t, url)}
+	// Connected as the service connects (without JIT, which would compile
+	// the rare branches' overestimated plans).
+	store, err := postgres.Open(ctx, url, postgres.ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
 	hash, err := auth.Hasher{Params: auth.CheapParams}.Hash("x-unused-password")
 	if err != nil {
 		t.Fatal(err)
@@ -42,9 +51,11 @@ func TestSearchFindsWhatAFilterFinds(t *testing.T) {
 		}
 		return out
 	}
-	// The parties: the busiest org dept, its busiest lending unit, and a
-	// borrowing unit of it; each with a few texts its requests match,
-	// commonly or rarely, and one matching nothing.
+	// The parties: the busiest org dept, and its busiest lending and
+	// borrowing units, alone and in pairs that share requests (a user who
+	// stands in for a colleague); the texts: a number, a common and a rare
+	// name, the two units' names, two words in many units' names, and one
+	// matching nothing.
 	type party struct {
 		role secondment.Role
 		unit int64
@@ -62,7 +73,7 @@ func TestSearchFindsWhatAFilterFinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := store.Pool.QueryRow(ctx, `SELECT lender_id, (SELECT borrower_id FROM secondment WHERE org_dept_id = $1
-		GROUP BY 1 ORDER BY count(*) LIMIT 1) FROM secondment WHERE org_dept_id = $1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
+		GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) FROM secondment WHERE org_dept_id = $1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
 		orgDept).Scan(&lender, &borrower); err != nil {
 		t.Fatal(err)
 	}
@@ -76,48 +87,67 @@ func TestSearchFindsWhatAFilterFinds(t *testing.T) {
 		one(`SELECT name FROM unit WHERE id = $1`, borrower),
 		"局", "乡", "没有这个人",
 	}
-	filter := func(p party, text string, state secondment.State, after postgres.Cursor, limit int) []int64 {
+	// The plain filter: each party's requests in the states it sees (and
+	// the steps escalated to a supervisor), narrowed, matching.
+	filter := func(ps []party, sup []int64, text string, n postgres.Narrow, after postgres.Cursor, limit int) []int64 {
 		t.Helper()
-		col := map[secondment.Role]string{secondment.RoleOrgDept: "org_dept_id", secondment.RoleLender: "lender_id",
-			secondment.RoleBorrower: "borrower_id"}[p.role]
-		var states []string
-		for _, st := range visible(p.role) {
-			if state == "" || st == state {
+		args := []any{text, after.ID, after.CreatedAt, limit, sup, string(n.State), n.CreatedFrom, n.CreatedBefore}
+		var or []string
+		for _, p := range ps {
+			col := map[secondment.Role]string{secondment.RoleOrgDept: "org_dept_id", secondment.RoleLender: "lender_id",
+				secondment.RoleBorrower: "borrower_id"}[p.role]
+			var states []string
+			for _, st := range visible(p.role) {
 				states = append(states, string(st))
 			}
+			args = append(args, p.unit, states)
+			or = append(or, fmt.Sprintf("(s.%s = $%d AND s.state = ANY ($%d))", col, len(args)-1, len(args)))
 		}
+		or = append(or, `EXISTS (SELECT 1 FROM escalation e WHERE e.secondment_id = s.id AND e.step = s.state AND e.supervisor_id = ANY ($5))`)
 		rows, err := store.Pool.Query(ctx, `SELECT s.id FROM secondment s
 			WHERE (s.number = $1 OR s.person_id IN (SELECT id FROM person WHERE strpos(name, $1) > 0)
 			       OR s.lender_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0)
 			       OR s.borrower_id IN (SELECT id FROM unit WHERE strpos(name, $1) > 0))
-			  AND s.`+col+` = $2 AND s.state = ANY ($3) AND ($4::bigint = 0 OR (s.created_at, s.id) < ($5, $4))
-			ORDER BY s.created_at DESC, s.id DESC LIMIT $6`, text, p.unit, states, after.ID, after.CreatedAt, limit)
+			  AND (`+strings.Join(or, " OR ")+`)
+			  AND ($6 = '' OR s.state = $6)
+			  AND ($7::timestamptz = '0001-01-01Z' OR s.created_at >= $7) AND ($8::timestamptz = '0001-01-01Z' OR s.created_at < $8)
+			  AND ($2::bigint = 0 OR (s.created_at, s.id) < ($3, $2))
+			ORDER BY s.created_at DESC, s.id DESC LIMIT $4`, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, id)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			t.Fatal(err)
 		}
 		return ids
 	}
+	var mid time.Time
+	if err := store.Pool.QueryRow(ctx, `SELECT created_at FROM secondment WHERE org_dept_id = $1 ORDER BY created_at
+		OFFSET (SELECT count(*) / 2 FROM secondment WHERE org_dept_id = $1) LIMIT 1`, orgDept).Scan(&mid); err != nil {
+		t.Fatal(err)
+	}
+	od, ln, br := party{secondment.RoleOrgDept, orgDept}, party{secondment.RoleLender, lender}, party{secondment.RoleBorrower, borrower}
 	const limit = 10
-	hits := 0
-	for _, p := range []party{{secondment.RoleOrgDept, orgDept}, {secondment.RoleLender, lender}, {secondment.RoleBorrower, borrower}} {
+	hits, fromWindow := 0, 0
+	for _, ps := range [][]party{{od}, {ln}, {br}, {od, br}, {ln, br}} { // the last two overlap
+		var sup []int64
+		if ps[0] == od {
+			sup = []int64{orgDept}
+		}
 		for _, text := range texts {
-			for _, state := range []secondment.State{"", secondment.StateReturned} {
-				for _, window := range []int{0, -1, 7} { // the service's; none; one that sees a few
-					name := fmt.Sprintf("%s %d, %q, state %q, window %d", p.role, p.unit, text, state, window)
+			for _, n := range []postgres.Narrow{{}, {State: secondment.StateReturned},
+				{CreatedFrom: mid.AddDate(-1, 0, 0), CreatedBefore: mid}} {
+				for _, window := range []int{0, -1, 25} { // the service's; none; one a common match can fill
+					name := fmt.Sprintf("%v, %q, %+v, window %d", ps, text, n, window)
 					var after postgres.Cursor
 					for page := 1; page <= 3; page++ {
-						q := postgres.InboxQuery{Parties: []postgres.InboxParty{{Role: p.role, UnitID: p.unit}},
-							States: map[secondment.Role][]secondment.State{p.role: visible(p.role)}, After: after, Limit: limit,
-							Narrow: postgres.Narrow{State: state}, SearchWindow: window}
+						q := postgres.InboxQuery{States: map[secondment.Role][]secondment.State{}, Supervisors: sup,
+							After: after, Limit: limit, Narrow: n, SearchWindow: window}
+						for _, p := range ps {
+							q.Parties = append(q.Parties, postgres.InboxParty{Role: p.role, UnitID: p.unit})
+							q.States[p.role] = visible(p.role)
+						}
 						got, err := store.SecondmentSearch(ctx, q, 0, text)
 						if err != nil {
 							t.Fatalf("%s: %v", name, err)
@@ -126,13 +156,16 @@ func TestSearchFindsWhatAFilterFinds(t *testing.T) {
 						for _, r := range got {
 							ids = append(ids, r.ID)
 						}
-						want := filter(p, text, state, after, limit)
+						want := filter(ps, sup, text, n, after, limit)
 						if !slices.Equal(ids, want) {
 							t.Fatalf("%s, page %d: %v; a filter finds %v", name, page, ids, want)
 						}
 						hits += len(ids)
 						if len(got) < limit {
 							break
+						}
+						if window == 25 {
+							fromWindow++ // a full page, which the window of 25 may have held alone
 						}
 						last := got[len(got)-1]
 						after = postgres.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
@@ -141,8 +174,8 @@ func TestSearchFindsWhatAFilterFinds(t *testing.T) {
 			}
 		}
 	}
-	if hits < 500 {
-		t.Fatalf("only %d rows found in all: the texts do not exercise the search", hits)
+	if hits < 1000 || fromWindow < 20 {
+		t.Fatalf("%d rows found in all, %d full pages with a small window: the texts do not exercise the search", hits, fromWindow)
 	}
 }
 

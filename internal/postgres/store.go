@@ -73,12 +73,13 @@ func Open(ctx context.Context, url string, o ConnectOptions) (*Store, error) {
 		// pool_max_conns wins.
 		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	}
-	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set && !strings.Contains(cfg.ConnConfig.RuntimeParams["options"], "jit") {
 		// JIT compilation pays off for long analytical queries; the
 		// service's are short, and a plan the planner overestimates (a
 		// search's branches for rare matches, most never run) would spend
 		// a second compiling. Set on each new connection rather than in
-		// the startup packet, which PgBouncer refuses. A URL's jit wins.
+		// the startup packet, which PgBouncer refuses. A URL that sets jit
+		// itself (jit=, or options=-c jit=) wins.
 		after := cfg.AfterConnect
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 			if _, err := c.Exec(ctx, "SET jit = off"); err != nil {
