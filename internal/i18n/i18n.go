@@ -14,8 +14,10 @@ import (
 	"maps"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -44,7 +46,20 @@ type Catalog struct {
 	// and rendering one through go-i18n (a template) was a twentieth of a
 	// list page's server time.
 	plain sync.Map
+	// rendered holds messages with data rendered before, by language, ID
+	// and data (see dataKey), at most maxRendered of them: a list page
+	// renders the same durations and counts row after row, and each
+	// through go-i18n's template was an eighth of an inbox page's server
+	// time. Full, it keeps what it has and renders the rest each time.
+	rendered  sync.Map
+	renderedN atomic.Int64
 }
+
+// maxRendered bounds Catalog.rendered (a key is at most maxKey bytes).
+const (
+	maxRendered = 20000
+	maxKey      = 256
+)
 
 // Load reads the embedded catalog. It fails when a file does not parse, so a
 // broken translation stops the start instead of showing IDs to users.
@@ -127,7 +142,20 @@ func (l *Localizer) T(id string, kv ...any) string {
 // Message renders a domain message.
 func (l *Localizer) Message(m secondment.Message) string {
 	if len(m.Data) > 0 {
-		return l.render(m)
+		key, ok := l.dataKey(m)
+		if !ok {
+			return l.render(m)
+		}
+		if s, ok := l.cat.rendered.Load(key); ok {
+			return s.(string)
+		}
+		s := l.render(m)
+		if l.cat.renderedN.Load() < maxRendered {
+			if _, had := l.cat.rendered.LoadOrStore(key, s); !had {
+				l.cat.renderedN.Add(1)
+			}
+		}
+		return s
 	}
 	key := l.lang + "\x00" + m.ID
 	if s, ok := l.cat.plain.Load(key); ok {
@@ -136,6 +164,55 @@ func (l *Localizer) Message(m secondment.Message) string {
 	s := l.render(m)
 	l.cat.plain.Store(key, s)
 	return s
+}
+
+// dataKey is what m renders from in l's language: the language, the ID,
+// and each datum by name with its type and value, every part prefixed by
+// its length so that no two differ only in where one part ends. It is not
+// ok for data of other types (whose text the template might print
+// differently from here), nor longer than maxKey bytes (a person's words
+// in a message are not worth keeping).
+func (l *Localizer) dataKey(m secondment.Message) (string, bool) {
+	var b strings.Builder
+	part := func(kind byte, v string) bool {
+		b.WriteByte(kind)
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+		return b.Len() <= maxKey
+	}
+	if !part('l', l.lang) || !part('i', m.ID) {
+		return "", false
+	}
+	names := make([]string, 0, len(m.Data))
+	for k := range m.Data {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		var kind byte
+		var v string
+		switch x := m.Data[k].(type) {
+		case string:
+			kind, v = 's', x
+		case int:
+			kind, v = 'n', strconv.Itoa(x)
+		case int64:
+			kind, v = 'n', strconv.FormatInt(x, 10)
+		case int32:
+			kind, v = 'n', strconv.FormatInt(int64(x), 10)
+		case bool:
+			kind, v = 'b', strconv.FormatBool(x)
+		case secondment.Message:
+			kind, v = 'm', l.Message(x) // the text the template is given
+		default:
+			return "", false
+		}
+		if !part('k', k) || !part(kind, v) {
+			return "", false
+		}
+	}
+	return b.String(), true
 }
 
 func (l *Localizer) render(m secondment.Message) string {
