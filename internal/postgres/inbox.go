@@ -459,21 +459,23 @@ func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
 			ON s.id = e.secondment_id AND s.state = e.step WHERE e.supervisor_id = ANY (`+arg(q.Supervisors)+`::bigint[])
 			AND `+searchMatch+state+since+page+`)`)
 	}
-	// The window's matches (a request listed for two parties counts once);
-	// the rare branches run only when those do not fill the page (a
-	// condition on no row of theirs, which PostgreSQL checks once before
+	// The window's matches (a request listed for two parties counts
+	// once). The rare branches run only when those do not fill the page
+	// and the window was cut off, so that it did not hold the whole list
+	// (conditions on no row of theirs, which PostgreSQL checks once before
 	// starting them).
-	matches := `WITH win AS MATERIALIZED (
-		SELECT DISTINCT w.id, w.created_at FROM (SELECT id, created_at FROM (` + window + `) b
-			ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(size) + `) w
-		JOIN secondment s ON s.id = w.id
+	matches := `WITH w AS MATERIALIZED (
+		SELECT id, created_at FROM (` + window + `) b ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(size) + `),
+	win AS MATERIALIZED (
+		SELECT DISTINCT w.id, w.created_at FROM w JOIN secondment s ON s.id = w.id
 		WHERE ` + searchMatch + `
 		ORDER BY w.created_at DESC, w.id DESC LIMIT $3)
 	SELECT id, created_at FROM win`
 	if len(rare) > 0 {
 		matches += `
 	UNION
-	SELECT id, created_at FROM (` + strings.Join(rare, " UNION ALL ") + `) r WHERE (SELECT count(*) FROM win) < $3`
+	SELECT id, created_at FROM (` + strings.Join(rare, " UNION ALL ") + `) r
+	WHERE (SELECT count(*) FROM win) < $3 AND (SELECT count(*) FROM w) >= ` + strconv.Itoa(size)
 	}
 	sql := loadQuery("$2", `s.id IN (SELECT id FROM (`+matches+`) m ORDER BY created_at DESC, id DESC LIMIT $3)`)
 	return sql + ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`, args

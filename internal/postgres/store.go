@@ -73,7 +73,7 @@ func Open(ctx context.Context, url string, o ConnectOptions) (*Store, error) {
 		// pool_max_conns wins.
 		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	}
-	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set && !strings.Contains(cfg.ConnConfig.RuntimeParams["options"], "jit") {
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set && !strings.Contains(cfg.ConnConfig.RuntimeParams["options"], "jit=") {
 		// JIT compilation pays off for long analytical queries; the
 		// service's are short, and a plan the planner overestimates (a
 		// search's branches for rare matches, most never run) would spend
