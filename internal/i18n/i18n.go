@@ -47,15 +47,16 @@ type Catalog struct {
 	// list page's server time.
 	plain sync.Map
 	// rendered holds messages with data rendered before, by language, ID
-	// and data (see dataKey), at most maxRendered of them: a list page
-	// renders the same durations and counts row after row, and each
+	// and data (see dataKey), about maxRendered of them at most: a list
+	// page renders the same durations and counts row after row, and each
 	// through go-i18n's template was an eighth of an inbox page's server
-	// time. Full, it keeps what it has and renders the rest each time.
+	// time. Full, it is emptied and fills again.
 	rendered  sync.Map
 	renderedN atomic.Int64
 }
 
-// maxRendered bounds Catalog.rendered (a key is at most maxKey bytes).
+// maxRendered bounds Catalog.rendered, whose keys are at most maxKey
+// bytes.
 const (
 	maxRendered = 20000
 	maxKey      = 256
@@ -150,10 +151,10 @@ func (l *Localizer) Message(m secondment.Message) string {
 			return s.(string)
 		}
 		s := l.render(m)
-		if l.cat.renderedN.Load() < maxRendered {
-			if _, had := l.cat.rendered.LoadOrStore(key, s); !had {
-				l.cat.renderedN.Add(1)
-			}
+		if _, had := l.cat.rendered.LoadOrStore(key, s); !had && l.cat.renderedN.Add(1) > maxRendered {
+			// Full: start again rather than keep the first texts forever.
+			l.cat.rendered.Clear()
+			l.cat.renderedN.Store(0)
 		}
 		return s
 	}
@@ -168,10 +169,11 @@ func (l *Localizer) Message(m secondment.Message) string {
 
 // dataKey is what m renders from in l's language: the language, the ID,
 // and each datum by name with its type and value, every part prefixed by
-// its length so that no two differ only in where one part ends. It is not
-// ok for data of other types (whose text the template might print
-// differently from here), nor longer than maxKey bytes (a person's words
-// in a message are not worth keeping).
+// its length so that no two differ only in where one part ends. Only
+// numbers, booleans and messages made of those are kept: text (a name, a
+// number, a cell of an import) is mostly seen once, and would crowd out
+// the durations and counts; other types the template might print
+// differently from here.
 func (l *Localizer) dataKey(m secondment.Message) (string, bool) {
 	var b strings.Builder
 	part := func(kind byte, v string) bool {
@@ -193,8 +195,6 @@ func (l *Localizer) dataKey(m secondment.Message) (string, bool) {
 		var kind byte
 		var v string
 		switch x := m.Data[k].(type) {
-		case string:
-			kind, v = 's', x
 		case int:
 			kind, v = 'n', strconv.Itoa(x)
 		case int64:
@@ -204,6 +204,11 @@ func (l *Localizer) dataKey(m secondment.Message) (string, bool) {
 		case bool:
 			kind, v = 'b', strconv.FormatBool(x)
 		case secondment.Message:
+			if len(x.Data) > 0 {
+				if _, ok := l.dataKey(x); !ok {
+					return "", false
+				}
+			}
 			kind, v = 'm', l.Message(x) // the text the template is given
 		default:
 			return "", false

@@ -1,18 +1,18 @@
 package i18n
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"secondment/internal/secondment"
 )
 
-// TestMessagesWithDataAreKeptOnceRendered: a message with data renders
-// from the catalog the first time and from what was kept after that, with
-// the same text as rendering it afresh; data that differ, in value, type or
-// where one value ends, never share a text; data of other types and long
-// data are rendered every time.
+// TestMessagesWithDataAreKeptOnceRendered: a message with numbers in its
+// data renders from the catalog the first time and from what was kept
+// after that, with the same text as rendering it afresh; data that differ,
+// in value or type, never share a text; text, data of other types and
+// messages made of them are rendered every time; and a full memo starts
+// again.
 func TestMessagesWithDataAreKeptOnceRendered(t *testing.T) {
 	c := MustLoad()
 	zh, en := c.Localizer(Chinese), c.Localizer(English)
@@ -26,8 +26,6 @@ func TestMessagesWithDataAreKeptOnceRendered(t *testing.T) {
 		{zh, secondment.Msg("duration.days_hours", "D", int64(12), "H", 3), "12天3小时"},
 		{en, secondment.Msg("person.list.count", "Count", 1), "1 person"},
 		{en, secondment.Msg("person.list.count", "Count", 2), "2 people"},
-		{zh, secondment.Msg("home.hold.title", "Unit", "乡"), "乡借调人员"},
-		{zh, secondment.Msg("home.hold.title", "Unit", "1"), "1借调人员"},
 		{zh, secondment.Msg("home.hold.title", "Unit", secondment.Msg("unit.level.county")), "县级借调人员"},
 	}
 	for i, c2 := range cases {
@@ -41,15 +39,18 @@ func TestMessagesWithDataAreKeptOnceRendered(t *testing.T) {
 	if n := c.renderedN.Load(); n != int64(len(cases)-1) {
 		t.Errorf("%d texts kept for %d messages, two of them alike", n, len(cases))
 	}
-	// The length prefixes keep ("ab", "c") apart from ("a", "bc").
-	k1, _ := zh.dataKey(secondment.Msg("x", "A", "ab", "B", "c"))
-	k2, _ := zh.dataKey(secondment.Msg("x", "A", "a", "B", "bc"))
-	if k1 == k2 {
-		t.Errorf("two data, one key: %q", k1)
+	// The length prefixes keep (12, 3) apart from (1, 23) in any order of
+	// names.
+	k1, _ := zh.dataKey(secondment.Msg("x", "A", 12, "B", 3))
+	k2, _ := zh.dataKey(secondment.Msg("x", "A", 1, "B", 23))
+	k3, _ := zh.dataKey(secondment.Msg("x", "B", 3, "A", 12))
+	if k1 == k2 || k1 != k3 {
+		t.Errorf("keys %q, %q, %q", k1, k2, k3)
 	}
 	for _, m := range []secondment.Message{
+		secondment.Msg("home.hold.title", "Unit", "乡"),
 		secondment.Msg("home.hold.title", "Unit", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)),
-		secondment.Msg("home.hold.title", "Unit", strings.Repeat("长", 200)),
+		secondment.Msg("home.hold.title", "Unit", secondment.Msg("home.hold.title", "Unit", "镇")),
 	} {
 		if _, ok := zh.dataKey(m); ok {
 			t.Errorf("%v: kept", m.Data)
@@ -58,5 +59,14 @@ func TestMessagesWithDataAreKeptOnceRendered(t *testing.T) {
 		if got := zh.Message(m); got != zh.render(m) || c.renderedN.Load() != before {
 			t.Errorf("%v: %q, %d texts kept", m.Data, got, c.renderedN.Load()-before)
 		}
+	}
+	for i := range maxRendered {
+		zh.Message(secondment.Msg("duration.minutes", "M", 1000+i))
+	}
+	if n := c.renderedN.Load(); n >= maxRendered || n == 0 {
+		t.Errorf("after %d more texts, %d kept", maxRendered, n)
+	}
+	if got := zh.Message(secondment.Msg("duration.minutes", "M", 7)); got != "7分钟" {
+		t.Errorf("after a restart: %q", got)
 	}
 }
