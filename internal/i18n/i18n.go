@@ -41,11 +41,13 @@ var Supported = []string{Chinese, English}
 type Catalog struct {
 	bundle *goi18n.Bundle
 	ids    map[string][]string // language → sorted message IDs
-	// plain holds the rendered text of messages without data, by language
-	// and ID: a page renders the same labels on every row and every view,
-	// and rendering one through go-i18n (a template) was a twentieth of a
-	// list page's server time.
-	plain sync.Map
+	// plain holds the text of every message rendered without data, by
+	// language and ID, rendered once at Load: a page renders the same
+	// labels on every row and every view (a list's nine column labels on
+	// each of its fifty rows), and rendering one through go-i18n (a
+	// template) was a twentieth of a list page's server time. It is read
+	// only, so a lookup takes no lock and builds no key.
+	plain map[string]map[string]string
 	// rendered holds messages with data rendered before, by language, ID
 	// and data (see dataKey), about maxRendered of them at most: a list
 	// page renders the same durations and counts row after row, and each
@@ -89,8 +91,15 @@ func Load() (*Catalog, error) {
 			c.ids[lang] = append(c.ids[lang], m.ID)
 		}
 	}
+	c.plain = map[string]map[string]string{}
 	for lang := range c.ids {
 		slices.Sort(c.ids[lang])
+		l := &Localizer{lang: lang, loc: goi18n.NewLocalizer(b, lang), cat: c}
+		texts := make(map[string]string, len(c.ids[lang]))
+		for _, id := range c.ids[lang] {
+			texts[id] = l.render(secondment.Msg(id))
+		}
+		c.plain[lang] = texts
 	}
 	return c, nil
 }
@@ -158,13 +167,10 @@ func (l *Localizer) Message(m secondment.Message) string {
 		}
 		return s
 	}
-	key := l.lang + "\x00" + m.ID
-	if s, ok := l.cat.plain.Load(key); ok {
-		return s.(string)
+	if s, ok := l.cat.plain[l.lang][m.ID]; ok {
+		return s
 	}
-	s := l.render(m)
-	l.cat.plain.Store(key, s)
-	return s
+	return l.render(m) // an ID the catalog lacks: "[id]", seen in review
 }
 
 // dataKey is what m renders from in l's language: the language, the ID,

@@ -70,3 +70,21 @@ func TestMessagesWithDataAreKeptOnceRendered(t *testing.T) {
 		t.Errorf("after a restart: %q", got)
 	}
 }
+
+// TestPlainMessagesAreLookedUp: a message without data is a lookup in the
+// texts rendered at Load, the same as rendering it afresh, with no key
+// built and nothing allocated; in each language.
+func TestPlainMessagesAreLookedUp(t *testing.T) {
+	c := MustLoad()
+	for _, lang := range Supported {
+		l := c.Localizer(lang)
+		for _, id := range c.IDs(lang) {
+			if got, fresh := l.Message(secondment.Msg(id)), l.render(secondment.Msg(id)); got != fresh {
+				t.Fatalf("%s %s: %q; afresh %q", lang, id, got, fresh)
+			}
+		}
+		if n := testing.AllocsPerRun(100, func() { l.Message(secondment.Message{ID: "secondment.number"}) }); n != 0 {
+			t.Errorf("%s: %.0f allocations a lookup", lang, n)
+		}
+	}
+}
