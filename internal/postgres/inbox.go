@@ -28,6 +28,15 @@ type Cursor struct {
 	ID        int64
 }
 
+// where is the predicate of the rows after c in (created_at, id) order,
+// its arguments added by arg; "" for the first page.
+func (c Cursor) where(arg func(any) string) string {
+	if c.ID == 0 {
+		return ""
+	}
+	return ` AND (s.created_at, s.id) < (` + arg(c.CreatedAt) + `::timestamptz, ` + arg(c.ID) + `::bigint)`
+}
+
 // InboxQuery is one page of the requests of some parties, newest first.
 type InboxQuery struct {
 	Parties []InboxParty
@@ -97,10 +106,7 @@ func inboxBranches(q InboxQuery, limit int) (string, []any) {
 func inboxBranchesAfter(q InboxQuery, limit int, args []any) (string, []any) {
 	var parts []string
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	after := ""
-	if q.After.ID != 0 {
-		after = ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
-	}
+	after := q.After.where(arg)
 	lim := arg(limit)
 	// Every placeholder must be used (PostgreSQL cannot type an unused
 	// one), and a filter may skip a party's every branch: the days' and
@@ -400,11 +406,7 @@ func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
 	}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	// The page's start and the days, in every rare branch.
-	var since string
-	if q.After.ID != 0 {
-		since = ` AND (s.created_at, s.id) < (` + arg(q.After.CreatedAt) + `::timestamptz, ` + arg(q.After.ID) + `::bigint)`
-	}
-	since += Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg)
+	since := q.After.where(arg) + Narrow{CreatedFrom: q.Narrow.CreatedFrom, CreatedBefore: q.Narrow.CreatedBefore}.where(arg)
 	page := ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`
 	var parties []string
 	var states []string // every party's, for the units' branches
