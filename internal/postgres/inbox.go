@@ -189,8 +189,10 @@ func inboxSQL(q InboxQuery, viewerID int64) (string, []any) {
 		return "", nil
 	}
 	args = append(args, viewerID, q.Limit)
-	sql := loadQuery("$"+strconv.Itoa(len(args)-1), "s.id IN (SELECT id FROM ("+branches+") b)")
-	return sql + ` ORDER BY s.created_at DESC, s.id DESC LIMIT $` + strconv.Itoa(len(args)), args
+	// A request in two branches (a party's state and an escalation to
+	// the same org dept) is listed once.
+	return loadPageQuery("$"+strconv.Itoa(len(args)-1), `SELECT DISTINCT id, created_at FROM (`+branches+`) b
+		ORDER BY created_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args))), args
 }
 
 // collectInbox scans the rows of inboxSQL.
@@ -479,6 +481,5 @@ func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
 	SELECT id, created_at FROM (` + strings.Join(rare, " UNION ALL ") + `) r
 	WHERE (SELECT count(*) FROM win) < $3 AND (SELECT count(*) FROM w) >= ` + strconv.Itoa(size)
 	}
-	sql := loadQuery("$2", `s.id IN (SELECT id FROM (`+matches+`) m ORDER BY created_at DESC, id DESC LIMIT $3)`)
-	return sql + ` ORDER BY s.created_at DESC, s.id DESC LIMIT $3`, args
+	return loadPageQuery("$2", `SELECT id, created_at FROM (`+matches+`) m ORDER BY created_at DESC, id DESC LIMIT $3`), args
 }

@@ -65,7 +65,10 @@ const secondmentColumns = `s.id, s.state, s.kind, s.alias, s.purpose, s.task, s.
        s.created_at, s.updated_at, s.closed_at, pe.name AS person_name, b.name AS borrower_name, l.name AS lender_name`
 
 const secondmentFrom = `
-FROM secondment s
+FROM secondment s` + secondmentJoins
+
+// secondmentJoins are secondmentFrom's joins to the request s.
+const secondmentJoins = `
 JOIN person pe ON pe.id = s.person_id
 JOIN unit b ON b.id = s.borrower_id
 JOIN unit l ON l.id = s.lender_id
