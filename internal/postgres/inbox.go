@@ -200,7 +200,7 @@ func collectInbox(rows pgx.Rows, err error) ([]Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
-	raw, err := pgx.CollectRows(rows, pgx.RowToStructByName[loadedRow])
+	raw, err := pgx.CollectRows(rows, scanLoaded)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}

@@ -40,6 +40,18 @@ type loadedRow struct {
 	CatalogVersion int64     `db:"catalog_version"`
 }
 
+// targets appends the destinations of loadSelect's columns to dst.
+func (r *loadedRow) targets(dst []any) []any {
+	return append(r.withDecisions.targets(dst), &r.Handlers, &r.Copied, &r.EscalatedTo, &r.CatalogVersion)
+}
+
+// scanLoaded scans a row of loadSelect.
+func scanLoaded(row pgx.CollectableRow) (loadedRow, error) {
+	var r loadedRow
+	err := row.Scan(r.targets(make([]any, 0, secondmentFields+5))...)
+	return r, err
+}
+
 // loadQuery selects requests as Loaded holds them, for the viewer whose ID
 // is parameter viewer, of the rows where selects.
 func loadQuery(viewer, where string) string {
@@ -88,7 +100,7 @@ func (s *Store) SecondmentLoad(ctx context.Context, id, viewerID int64) (Loaded,
 
 func secondmentLoad(ctx context.Context, q dbtx, id, viewerID int64) (Loaded, error) {
 	rows, _ := q.Query(ctx, loadSQL, id, viewerID)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[loadedRow])
+	r, err := pgx.CollectExactlyOneRow(rows, scanLoaded)
 	if err != nil {
 		return Loaded{}, fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment"))
 	}
@@ -439,7 +451,7 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	if err == nil {
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
-			row, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[loadedRow])
+			row, err = pgx.CollectExactlyOneRow(rows, scanLoaded)
 		}
 	}
 	if cerr := br.Close(); err == nil && cerr != nil {
