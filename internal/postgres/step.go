@@ -62,9 +62,9 @@ WHERE ` + where
 // loadSelect is loadQuery's select list, up to its FROM.
 func loadSelect(viewer string) string {
 	return `SELECT ` + secondmentColumns + `, ` + decisionsArray + ` AS decisions,
-       coalesce((SELECT json_agg(json_build_object('step', h.step, 'user_id', h.user_id, 'name', hu.name))
-                 FROM secondment_handler h JOIN app_user hu ON hu.id = h.user_id
-                 WHERE h.secondment_id = s.id), '[]') AS handlers,
+       (SELECT json_agg(json_build_object('step', h.step, 'user_id', h.user_id, 'name', hu.name))
+        FROM secondment_handler h JOIN app_user hu ON hu.id = h.user_id
+        WHERE h.secondment_id = s.id) AS handlers, -- NULL when none: no JSON to decode
        EXISTS (SELECT 1 FROM secondment_cc c WHERE c.secondment_id = s.id AND c.user_id = ` + viewer + `) AS copied,
        coalesce((SELECT e.supervisor_id FROM escalation e WHERE e.secondment_id = s.id AND e.step = s.state), 0) AS escalated_to,
        (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version`
