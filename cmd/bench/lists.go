@@ -604,13 +604,16 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 	if err != nil {
 		return err
 	}
+	// The peak before the export says whether the export sets it, or the
+	// pages and imports before it.
+	before := svc.memory()
 	exportTook, exportBytes, err := exportRun(ctx, client, svc.base)
 	if err != nil {
 		return err
 	}
 	mem := svc.memory()
-	fmt.Fprintf(out, "export: %d rows, %.1f MB of .xlsx in %.1f s; server peak RSS so far %.1f MB\n",
-		exportRows, float64(exportBytes)/(1<<20), exportTook.Seconds(), mem.peakMB())
+	fmt.Fprintf(out, "export: %d rows, %.1f MB of .xlsx in %.1f s; server peak RSS so far %.1f MB (%.1f MB before the export)\n",
+		exportRows, float64(exportBytes)/(1<<20), exportTook.Seconds(), mem.peakMB(), before.peakMB())
 	close(stopSampling)
 
 	fmt.Fprintln(out)
