@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/a-h/templ"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"secondment/internal/approval"
 	"secondment/internal/auth"
@@ -34,10 +34,10 @@ const maxPooledPage = 1 << 20
 // again with its problems).
 //
 // The page is rendered whole before a byte is sent, so a page that fails
-// half-way is a 500 with the error's message, never half a page under a
-// 200, and the page goes out in one write with its length instead of as
-// the chunks of every 4 KB the response's buffer fills (a tenth of the
-// server's time on an inbox page).
+// half-way is the error page (a 500 with the request ID), never half a
+// page under a 200; and the page goes out in one write with its length,
+// not as a chunk for every 4 KB the response's buffer fills (a tenth of
+// the server's time on an inbox page).
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	buf := pageBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -48,9 +48,9 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 	}()
 	w.Header().Set("Cache-Control", "no-store")
 	if err := c.Render(r.Context(), buf); err != nil {
-		s.log.Error("render", "path", r.URL.Path, "err", err)
-		http.Error(w, i18n.T(r.Context(), "error.internal", "RequestID", middleware.GetReqID(r.Context())),
-			http.StatusInternalServerError)
+		// The one error responder: the error page with the request ID,
+		// a client gone away or a request past its time told apart.
+		s.fail(w, r, fmt.Errorf("render %s: %w", r.URL.Path, err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
