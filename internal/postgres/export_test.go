@@ -19,8 +19,7 @@ func ScanCases() []ScanCase {
 	return []ScanCase{
 		{"loadSQL", loadSQL, []any{int64(-1), int64(0)}, &loaded, loaded.targets(nil)},
 		{"a page", loadPageQuery("$1", `SELECT id, created_at FROM secondment WHERE id = -1`), []any{int64(0)}, &loaded, loaded.targets(nil)},
-		{"secondmentGet", `SELECT ` + secondmentColumns + `, ` + decisionsArray + ` AS decisions` + secondmentFrom + ` WHERE s.id = -1`,
-			nil, &with, with.targets(nil)},
+		{"secondmentGet", secondmentGetSQL, []any{int64(-1)}, &with, with.targets(nil)},
 		{"secondmentSelect", secondmentSelect + ` WHERE s.id = -1`, nil, &row, row.targets(nil)},
 	}
 }

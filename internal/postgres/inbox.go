@@ -61,6 +61,14 @@ type InboxQuery struct {
 	SearchWindow int
 }
 
+// limit is the page's size: Limit, or 50 when it is not set.
+func (q InboxQuery) limit() int {
+	if q.Limit <= 0 {
+		return 50
+	}
+	return q.Limit
+}
+
 // Narrow is a filter of an inbox query.
 type Narrow struct {
 	State                      secondment.State
@@ -145,7 +153,7 @@ func (s *Store) SecondmentInbox(ctx context.Context, q InboxQuery, viewerID int6
 		return nil, nil
 	}
 	rows, err := s.Pool.Query(ctx, sql, args...)
-	return collectInbox(rows, err, q.Limit)
+	return collectInbox(rows, err, q.limit())
 }
 
 // SecondmentInboxWithCount is SecondmentInbox of q, SecondmentInboxCount
@@ -164,9 +172,8 @@ func (s *Store) SecondmentInboxWithCount(ctx context.Context, q InboxQuery, view
 	defer br.Close()
 	var rows []Loaded
 	if sql != "" {
-		var err error
 		r, err := br.Query()
-		if rows, err = collectInbox(r, err, q.Limit); err != nil {
+		if rows, err = collectInbox(r, err, q.limit()); err != nil {
 			return nil, 0, nil, err
 		}
 	}
@@ -183,9 +190,7 @@ func (s *Store) SecondmentInboxWithCount(ctx context.Context, q InboxQuery, view
 
 // inboxSQL is the page query of q; "" when q has no branch.
 func inboxSQL(q InboxQuery, viewerID int64) (string, []any) {
-	if q.Limit <= 0 {
-		q.Limit = 50
-	}
+	q.Limit = q.limit()
 	branches, args := inboxBranches(q, q.Limit)
 	if branches == "" {
 		return "", nil
@@ -197,7 +202,8 @@ func inboxSQL(q InboxQuery, viewerID int64) (string, []any) {
 		ORDER BY created_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args))), args
 }
 
-// collectInbox scans the rows of inboxSQL. Each row is scanned into one
+// collectInbox scans the rows of loadSelect (an inbox's page, a search's,
+// a user's own list) into at most size requests. Each row is scanned into one
 // reused row and made a Loaded in a slice of the page's size: collected
 // as rows first (pgx.CollectRows), the large rows were copied as their
 // slice grew and copied again, a tenth of the server's time on a page.
@@ -407,14 +413,12 @@ func (s *Store) SecondmentSearch(ctx context.Context, q InboxQuery, viewerID int
 		return nil, nil
 	}
 	rows, err := s.Pool.Query(ctx, sql, args...)
-	return collectInbox(rows, err, q.Limit)
+	return collectInbox(rows, err, q.limit())
 }
 
 // searchSQL is SecondmentSearch's query; "" when q lists nothing.
 func searchSQL(q InboxQuery, viewerID int64, text string) (string, []any) {
-	if q.Limit <= 0 {
-		q.Limit = 50
-	}
+	q.Limit = q.limit()
 	args := []any{text, viewerID, q.Limit}
 	size := searchWindow
 	if q.SearchWindow != 0 {

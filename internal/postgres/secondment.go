@@ -163,7 +163,7 @@ func civil(d pgtype.Date) secondment.Date {
 	return dateOf(d.Time)
 }
 
-func (r secondmentRow) record() SecondmentRecord {
+func (r *secondmentRow) record() SecondmentRecord {
 	out := SecondmentRecord{Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.ClosedAt != nil {
 		out.ClosedAt = *r.ClosedAt
@@ -250,7 +250,7 @@ func scanWithDecisions(row pgx.CollectableRow) (withDecisions, error) {
 	return r, err
 }
 
-func (r withDecisions) record() (SecondmentRecord, error) {
+func (r *withDecisions) record() (SecondmentRecord, error) {
 	out := r.secondmentRow.record()
 	all := r.Decisions.Elements
 	if len(all) == 0 {
@@ -275,9 +275,12 @@ func (r withDecisions) record() (SecondmentRecord, error) {
 	return out, nil
 }
 
+// secondmentGetSQL reads request $1 with its decisions.
+const secondmentGetSQL = `SELECT ` + secondmentColumns + `, ` + decisionsArray + ` AS decisions` + secondmentFrom + ` WHERE s.id = $1`
+
 // secondmentGet reads one request with its decisions, in one statement.
 func secondmentGet(ctx context.Context, q dbtx, id int64, lock bool) (SecondmentRecord, error) {
-	sql := `SELECT ` + secondmentColumns + `, ` + decisionsArray + ` AS decisions` + secondmentFrom + ` WHERE s.id = $1`
+	sql := secondmentGetSQL
 	if lock {
 		sql += ` FOR UPDATE OF s`
 	}

@@ -107,7 +107,7 @@ func secondmentLoad(ctx context.Context, q dbtx, id, viewerID int64) (Loaded, er
 	return r.loaded()
 }
 
-func (r loadedRow) loaded() (Loaded, error) {
+func (r *loadedRow) loaded() (Loaded, error) {
 	rec, err := r.withDecisions.record()
 	return Loaded{SecondmentRecord: rec, Handlers: r.Handlers, Copied: r.Copied,
 		EscalatedTo: r.EscalatedTo, CatalogVersion: r.CatalogVersion}, err
