@@ -372,11 +372,27 @@ func (s *Service) Update(ctx context.Context, u auth.User, id int64, ifVersion i
 	return s.Get(ctx, u, id)
 }
 
+// MaxDraftLetters caps the borrowing unit's letters kept with one
+// request. Each edit of a draft may bring one, and a letter is never
+// deleted, so without a cap one request could hold any number of 10 MB
+// files. A real request carries one, or a few when sent back.
+const MaxDraftLetters = 10
+
 // addLetter keeps the borrowing unit's letter with draft id, in the
-// draft's transaction; nothing when there is none.
+// draft's transaction; nothing when there is none. Past MaxDraftLetters
+// it is refused beside the letter field, and the transaction with it. The
+// edits of one draft are one after the other (each moves its version), so
+// two cannot both take the last place.
 func addLetter(ctx context.Context, tx *postgres.Tx, id int64, u auth.User, f *File, now time.Time) error {
 	if f == nil {
 		return nil
+	}
+	n, err := tx.DraftLetterCount(ctx, id)
+	if err != nil {
+		return err
+	}
+	if n >= MaxDraftLetters {
+		return fieldError("letter", "error.letter.too_many", "Max", MaxDraftLetters)
 	}
 	return tx.AttachmentAdd(ctx, id, u.ID, &postgres.Attachment{Name: f.Name, ContentType: f.ContentType, Data: f.Data}, now)
 }

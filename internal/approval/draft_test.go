@@ -2,7 +2,9 @@ package approval_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +208,48 @@ func TestSecondmentStaleVersion(t *testing.T) {
 	_, err = w.svc.Update(w.ctx, clerk, s.ID, 0, d)
 	if codeOf(t, err, sm.EConflict); !errors.Is(err, sm.ErrInvalidTransition) {
 		t.Fatalf("editing a submitted request: %v", err)
+	}
+}
+
+// A draft keeps at most MaxDraftLetters of the borrowing unit's letters:
+// each edit may bring one, none is ever deleted. The one past the cap is
+// refused beside the letter field, and the edit it came with changes
+// nothing.
+func TestDraftLettersAreCapped(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	clerk, _, _ := w.kashgar()
+	w.clock.set(smAt(sm.D(2024, 2, 28)))
+	letter := func(i int) *approval.File {
+		return &approval.File{Name: fmt.Sprintf("借调函%d.pdf", i), ContentType: "application/pdf",
+			Data: fmt.Appendf(nil, "%%PDF-1.4 借调函 %d", i)}
+	}
+	in := w.draft("李传群", sm.D(2024, 3, 11), sm.D(2024, 6, 10))
+	in.Letter = letter(1)
+	r, err := w.svc.Create(w.ctx, clerk, in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= approval.MaxDraftLetters; i++ {
+		in.Letter = letter(i)
+		if r, err = w.svc.Update(w.ctx, clerk, r.ID, r.Version, in); err != nil {
+			t.Fatalf("letter %d: %v", i, err)
+		}
+	}
+	in.Letter, in.Task = letter(approval.MaxDraftLetters+1), "协助查办重大案件（补充）"
+	_, err = w.svc.Update(w.ctx, clerk, r.ID, r.Version, in)
+	if e := codeOf(t, err, sm.EInvalid); len(e.Fields) != 1 || e.Fields[0].Field != "letter" ||
+		e.Fields[0].Message.ID != "error.letter.too_many" {
+		t.Fatalf("letter %d: %v", approval.MaxDraftLetters+1, err)
+	}
+	cur := w.record(r.ID)
+	if n := w.count(`SELECT count(*) FROM attachment WHERE secondment_id = ` + strconv.FormatInt(r.ID, 10)); n != approval.MaxDraftLetters ||
+		cur.Version != r.Version || cur.Task != "协助查办重大案件" {
+		t.Fatalf("after the refused letter: %d letters, version %d (was %d), task %q", n, cur.Version, r.Version, cur.Task)
+	}
+	// Without a letter the same edit goes through.
+	in.Letter = nil
+	if _, err := w.svc.Update(w.ctx, clerk, r.ID, r.Version, in); err != nil {
+		t.Fatalf("the edit without a letter: %v", err)
 	}
 }

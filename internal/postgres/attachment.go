@@ -27,6 +27,17 @@ func (t *Tx) AttachmentAdd(ctx context.Context, secondmentID, userID int64, a *A
 	return insertAttachment(ctx, t.q, secondmentID, 0, userID, a, now)
 }
 
+// DraftLetterCount counts the files kept with request id that came with
+// its draft (the borrowing unit's letters), not with a step.
+func (t *Tx) DraftLetterCount(ctx context.Context, id int64) (int, error) {
+	var n int
+	if err := t.q.QueryRow(ctx, `SELECT count(*) FROM attachment WHERE secondment_id = $1 AND decision_id IS NULL`,
+		id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count letters of secondment %d: %w", id, err)
+	}
+	return n, nil
+}
+
 // insertAttachment stores a file of the step just taken, in its transaction.
 func insertAttachment(ctx context.Context, q dbtx, secondmentID, decisionID, userID int64, a *Attachment, now time.Time) error {
 	sum := sha256.Sum256(a.Data)
