@@ -515,6 +515,12 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 		}
 	}
 
+	// Where the RSS peak is set: the pages at 64 clients, the import, or
+	// the export (printed with it).
+	if o.pairs > 0 {
+		fmt.Fprintf(out, "server peak RSS after the pages: %.1f MB\n", svc.memory().peakMB())
+	}
+
 	var p95 time.Duration // the worst view's
 	for _, q := range ledgerQueries(party) {
 		took, err := ledgerQueryTimes(ctx, store, q.f)
@@ -594,7 +600,8 @@ func measureLists(ctx context.Context, o options, bin, url, tmp string, store *p
 		}
 		if round == 0 {
 			preview, commit = p, c
-			fmt.Fprintf(out, "import: %d rows previewed in %.1f s, committed in %.1f s\n", importRows, p.Seconds(), c.Seconds())
+			fmt.Fprintf(out, "import: %d rows previewed in %.1f s, committed in %.1f s; server peak RSS so far %.1f MB\n",
+				importRows, p.Seconds(), c.Seconds(), svc.memory().peakMB())
 		} else {
 			fmt.Fprintf(out, "import (toward an export of %d rows; the ledger held %d): previewed in %.1f s, committed in %.1f s\n",
 				exportRowsWanted, n, p.Seconds(), c.Seconds())
