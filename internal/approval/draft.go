@@ -392,7 +392,7 @@ func addLetter(ctx context.Context, tx *postgres.Tx, id int64, u auth.User, f *F
 		return err
 	}
 	if n >= MaxDraftLetters {
-		return fieldError("letter", "error.letter.too_many", "Max", MaxDraftLetters)
+		return fieldError("letter", "upload.error.too_many", "Max", MaxDraftLetters)
 	}
 	return tx.AttachmentAdd(ctx, id, u.ID, &postgres.Attachment{Name: f.Name, ContentType: f.ContentType, Data: f.Data}, now)
 }

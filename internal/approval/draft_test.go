@@ -239,7 +239,7 @@ func TestDraftLettersAreCapped(t *testing.T) {
 	in.Letter, in.Task = letter(approval.MaxDraftLetters+1), "协助查办重大案件（补充）"
 	_, err = w.svc.Update(w.ctx, clerk, r.ID, r.Version, in)
 	if e := codeOf(t, err, sm.EInvalid); len(e.Fields) != 1 || e.Fields[0].Field != "letter" ||
-		e.Fields[0].Message.ID != "error.letter.too_many" {
+		e.Fields[0].Message.ID != "upload.error.too_many" {
 		t.Fatalf("letter %d: %v", approval.MaxDraftLetters+1, err)
 	}
 	cur := w.record(r.ID)
