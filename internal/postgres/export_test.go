@@ -23,9 +23,3 @@ func ScanCases() []ScanCase {
 		{"secondmentSelect", secondmentSelect + ` WHERE s.id = -1`, nil, &row, row.targets(nil)},
 	}
 }
-
-// SecondmentFields is secondmentFields, and SecondmentTargets how many
-// targets a secondmentRow has.
-const SecondmentFields = secondmentFields
-
-func SecondmentTargets() int { return len((&secondmentRow{}).targets(nil)) }

@@ -214,7 +214,7 @@ func collectInbox(rows pgx.Rows, err error, size int) ([]Loaded, error) {
 	defer rows.Close()
 	var out []Loaded
 	var r loadedRow
-	targets := r.targets(make([]any, 0, secondmentFields+5))
+	targets := r.targets(make([]any, 0, loadedColumns))
 	for rows.Next() {
 		r = loadedRow{}
 		if err := rows.Scan(targets...); err != nil {

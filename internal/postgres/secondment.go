@@ -145,15 +145,16 @@ func (r *secondmentRow) targets(dst []any) []any {
 		&r.ApprovalRef, &r.CreatedAt, &r.UpdatedAt, &r.ClosedAt, &r.PersonName, &r.BorrowerName, &r.LenderName)
 }
 
-// scanSecondment scans a row of secondmentSelect.
-func scanSecondment(row pgx.CollectableRow) (secondmentRow, error) {
-	var r secondmentRow
-	err := row.Scan(r.targets(make([]any, 0, secondmentFields))...)
+// scanRow scans a row into a new T by position (secondmentRow,
+// withDecisions, loadedRow), as pgx.CollectRows takes it.
+func scanRow[T any, P interface {
+	*T
+	targets([]any) []any
+}](row pgx.CollectableRow) (T, error) {
+	var r T
+	err := row.Scan(P(&r).targets(make([]any, 0, loadedColumns))...)
 	return r, err
 }
-
-// secondmentFields is how many columns secondmentColumns has.
-const secondmentFields = 48
 
 // civil converts a nullable PostgreSQL date to a civil date (NULL = zero).
 func civil(d pgtype.Date) secondment.Date {
@@ -193,7 +194,7 @@ func collectSecondments(rows pgx.Rows, err error) ([]SecondmentRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := pgx.CollectRows(rows, scanSecondment)
+	raw, err := pgx.CollectRows(rows, scanRow[secondmentRow])
 	if err != nil {
 		return nil, err
 	}
@@ -243,13 +244,6 @@ func (r *withDecisions) targets(dst []any) []any {
 	return append(r.secondmentRow.targets(dst), &r.Decisions)
 }
 
-// scanWithDecisions scans a row of secondmentColumns and decisionsArray.
-func scanWithDecisions(row pgx.CollectableRow) (withDecisions, error) {
-	var r withDecisions
-	err := row.Scan(r.targets(make([]any, 0, secondmentFields+1))...)
-	return r, err
-}
-
 func (r *withDecisions) record() (SecondmentRecord, error) {
 	out := r.secondmentRow.record()
 	all := r.Decisions.Elements
@@ -285,7 +279,7 @@ func secondmentGet(ctx context.Context, q dbtx, id int64, lock bool) (Secondment
 		sql += ` FOR UPDATE OF s`
 	}
 	rows, _ := q.Query(ctx, sql, id)
-	r, err := pgx.CollectExactlyOneRow(rows, scanWithDecisions)
+	r, err := pgx.CollectExactlyOneRow(rows, scanRow[withDecisions])
 	if err != nil {
 		return SecondmentRecord{}, fmt.Errorf("get secondment %d: %w", id, mapError(err, "secondment"))
 	}

@@ -45,12 +45,9 @@ func (r *loadedRow) targets(dst []any) []any {
 	return append(r.withDecisions.targets(dst), &r.Handlers, &r.Copied, &r.EscalatedTo, &r.CatalogVersion)
 }
 
-// scanLoaded scans a row of loadSelect.
-func scanLoaded(row pgx.CollectableRow) (loadedRow, error) {
-	var r loadedRow
-	err := row.Scan(r.targets(make([]any, 0, secondmentFields+5))...)
-	return r, err
-}
+// loadedColumns is how many columns loadSelect has, the widest row
+// scanned by position.
+var loadedColumns = len((&loadedRow{}).targets(nil))
 
 // loadQuery selects requests as Loaded holds them, for the viewer whose ID
 // is parameter viewer, of the rows where selects.
@@ -100,7 +97,7 @@ func (s *Store) SecondmentLoad(ctx context.Context, id, viewerID int64) (Loaded,
 
 func secondmentLoad(ctx context.Context, q dbtx, id, viewerID int64) (Loaded, error) {
 	rows, _ := q.Query(ctx, loadSQL, id, viewerID)
-	r, err := pgx.CollectExactlyOneRow(rows, scanLoaded)
+	r, err := pgx.CollectExactlyOneRow(rows, scanRow[loadedRow])
 	if err != nil {
 		return Loaded{}, fmt.Errorf("load secondment %d: %w", id, mapError(err, "secondment"))
 	}
@@ -451,7 +448,7 @@ func (s *Store) InTxLoading(ctx context.Context, id, viewerID int64, fn func(*Tx
 	if err == nil {
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
-			row, err = pgx.CollectExactlyOneRow(rows, scanLoaded)
+			row, err = pgx.CollectExactlyOneRow(rows, scanRow[loadedRow])
 		}
 	}
 	if cerr := br.Close(); err == nil && cerr != nil {
